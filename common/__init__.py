@@ -1,0 +1,1 @@
+"""Shared foundation: settings, the storage layer (engine, sessions, migrations) and the CLI root."""

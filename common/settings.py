@@ -1,0 +1,84 @@
+"""One settings object for the whole product.
+
+Values come from environment variables prefixed ``MEDBENCH_`` (e.g. ``MEDBENCH_DATABASE_URL``), then from the
+``[medbench]`` table of ``.streamlit/secrets.toml`` (so a Streamlit deployment keeps its secrets in one file),
+then from the defaults below. Every field is documented in README.md's "Settings" table.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+
+
+class _SecretsTomlSource(TomlConfigSettingsSource):
+    """Reads only the ``[medbench]`` table of ``.streamlit/secrets.toml``."""
+
+    def __init__(self, settings_cls: type[BaseSettings]):
+        super().__init__(settings_cls, toml_file=SECRETS_FILE)
+        self.toml_data = self.toml_data.get("medbench", {}) if isinstance(self.toml_data, dict) else {}
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.toml_data)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDBENCH_", extra="ignore")
+
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL. Empty: an SQLite file `medbench.db` in data_dir."
+    )
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Where the SQLite file, run exports and logs live.")
+    model_cache_dir: Path = Field(
+        default=PROJECT_ROOT / "data" / "models", description="Where the worker downloads and builds models."
+    )
+    # intake limits
+    max_params_b: float = Field(default=15.0, description="Largest model accepted at submission, in billions of parameters.")
+    rate_limit_count: int = Field(default=5, description="Submissions allowed per submitter per rate_limit_days.")
+    rate_limit_days: int = Field(default=7, description="Window of the per-submitter rate limit, in days.")
+    organizers: str = Field(default="", description="Comma-separated usernames granted the organizer role at start.")
+    # worker
+    worker_poll_seconds: float = Field(default=5.0, description="How often the worker looks for approved work.")
+    lease_seconds: float = Field(default=60.0, description="A run whose heartbeat is older than this is taken over.")
+    run_time_limit_s: float = Field(default=6 * 3600.0, description="A run going longer than this fails.")
+    min_free_disk_gb: float = Field(default=2.0, description="Free disk (beyond the model's size) needed to download.")
+    device: str = Field(default="auto", description="'auto', 'cpu' or 'cuda'.")
+    # demo
+    demo_models: bool = Field(default=True, description="On first start with no finished runs, evaluate demo models.")
+    demo_hub_model: str = Field(
+        default="Qwen/Qwen2.5-0.5B-Instruct", description="Real small model used as a demo where the hub is reachable."
+    )
+    demo_suite: str = Field(default="demo", description="Name of the bundled suite imported on first start.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _SecretsTomlSource(settings_cls))
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'medbench.db').as_posix()}"
+
+    @property
+    def organizer_names(self) -> set[str]:
+        return {n.strip() for n in self.organizers.split(",") if n.strip()}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing the environment."""
+    return Settings()

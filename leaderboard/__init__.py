@@ -1,0 +1,1 @@
+"""All that the public sees: ranking tables, drilldowns and charts. Reads only."""
