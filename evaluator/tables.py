@@ -20,6 +20,7 @@ class Suite(SQLModel, table=True):
     description: Optional[str] = text_field(default=None)
     source: Optional[str] = Field(default=None, max_length=500)  # folder or file it was imported from
     item_count: int = Field(default=0)
+    active: bool = Field(default=False)  # the suite new runs use and the leaderboard ranks on
     created_at: datetime = created_at_field()
 
 
@@ -150,3 +151,19 @@ class ItemResult(SQLModel, table=True):
     status: str = Field(default="ok", max_length=16)  # ok | error
     error_message: Optional[str] = text_field(default=None)
     created_at: datetime = created_at_field()
+
+
+class TagReview(SQLModel, table=True):
+    """An organizer's review of one automatic error tag: accepted, or changed to another category."""
+
+    __tablename__ = "tag_reviews"
+    __table_args__ = (UniqueConstraint("item_result_id", name="uq_tag_review"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_result_id: int = Field(foreign_key="item_results.id")
+    run_id: int = Field(foreign_key="eval_runs.id", index=True)
+    reviewer_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    auto_primary: Optional[str] = Field(default=None, max_length=40)
+    human_primary: Optional[str] = Field(default=None, max_length=40)
+    accepted: bool = Field(default=True)
+    note: Optional[str] = text_field(default=None)
+    at: datetime = created_at_field()
