@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     run_time_limit_s: float = Field(default=6 * 3600.0, description="A run going longer than this fails.")
     min_free_disk_gb: float = Field(default=2.0, description="Free disk (beyond the model's size) needed to download.")
     device: str = Field(default="auto", description="'auto', 'cpu' or 'cuda'.")
+    worker_order: str = Field(
+        default="rerun,small,submitted",
+        description="How the worker picks the next run after organizer priority: comma-separated keys among "
+        "'rerun' (models evaluated before first), 'small' (fewest parameters first), 'submitted' (oldest first).",
+    )
+    max_attempts: int = Field(default=3, description="A run whose worker died this many times ends as failed.")
+    model_cache_quota_gb: float = Field(
+        default=0.0, description="Cap on the model cache's total size in GB (0: no cap beyond the free disk)."
+    )
+    rescore_interval_s: float = Field(
+        default=600.0, description="How often the worker re-scores finished runs scored by an older evaluator."
+    )
     # demo
     demo_models: bool = Field(default=True, description="On first start with no finished runs, evaluate demo models.")
     demo_hub_model: str = Field(

@@ -1,0 +1,342 @@
+"""Who evaluates which run: claims, leases, heartbeats, hand-backs and endings, safe with several workers.
+
+A worker owns a run while its lease is fresh: ``lease_owner`` names it and ``lease_expires_at`` is pushed forward by
+every heartbeat. A worker that dies (kill -9, power loss) stops renewing, so its lease goes stale and another
+worker takes the run over and resumes it (execute_run skips the items already committed).
+
+Claiming must never give one run to two workers:
+
+- PostgreSQL: candidates are read with ``SELECT ... FOR UPDATE OF eval_runs SKIP LOCKED`` (a row another worker is
+  claiming is skipped, not waited for), then updated in the same transaction.
+- SQLite: an atomic conditional ``UPDATE ... WHERE id = ? AND <still claimable>``; SQLite serialises writers, so
+  exactly one worker sees ``rowcount == 1``.
+
+Every status change of a run is mirrored on its submission through ``submissions.queue.set_state`` (the only
+writer of ``Submission.state``) in the same transaction, so the queue and the run never disagree.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Sequence
+
+from sqlalchemy import case, exists, func, literal, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from common.timeutil import utcnow
+from evaluator.tables import EvalRun
+from submissions.queue import set_state
+from submissions.states import State, TransitionError, check_transition
+from submissions.tables import ModelEntry, Submission
+
+ORDER_KEYS: dict[str, str] = {
+    "rerun": "models evaluated before come first",
+    "small": "models with fewer parameters come first (unknown size last)",
+    "submitted": "older submissions come first",
+}
+ENDED_STATUSES = frozenset({"finished", "failed", "cancelled"})
+
+
+class LeaseError(ValueError):
+    """A lease operation that cannot be done as asked; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run this worker now owns. ``resumed``: taken over from a worker whose lease went stale."""
+
+    run_id: int
+    owner: str
+    resumed: bool
+    attempts: int
+
+
+@dataclass(frozen=True)
+class LeaseStatus:
+    """What a heartbeat learned: whether the lease is still ours, and whether an organizer asked to cancel
+    (the run's cancel flag, or its submission cancelled or rejected on the moderation page)."""
+
+    held: bool
+    cancel_requested: bool
+
+
+def worker_identity(device: str = "cpu") -> str:
+    """A lease owner name that is unique per process and tells organizers where the run is: host:pid:device."""
+    return f"{socket.gethostname()}:{os.getpid()}:{device}"
+
+
+def parse_order(text: str) -> list[str]:
+    """The configured claim order (``settings.worker_order``) as a list of keys; unknown keys are an error."""
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in ORDER_KEYS]
+    if unknown:
+        raise LeaseError(
+            f"unknown worker_order key(s) {', '.join(unknown)}; use a comma-separated list of {', '.join(ORDER_KEYS)}"
+        )
+    if len(set(keys)) != len(keys):
+        raise LeaseError(f"worker_order lists a key twice: {text!r}")
+    return keys
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes (stored as UTC); PostgreSQL returns aware ones. Make both aware."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+def _unheld(now: datetime) -> Any:
+    """Runs no live worker holds: waiting, or running under a lease nobody renewed."""
+    return or_(EvalRun.status == "pending", (EvalRun.status == "running") & (EvalRun.lease_expires_at < now))
+
+
+def _claimable(now: datetime, max_attempts: int) -> Any:
+    """Runs that are waiting, or running under a lease nobody renewed; not those that exhausted their attempts."""
+    return (
+        _unheld(now)
+        & (EvalRun.attempts < max_attempts)
+        & (EvalRun.cancel_requested == False)  # noqa: E712  (SQL expression)
+    )
+
+
+def _order_by(keys: Sequence[str]) -> list[Any]:
+    """SQL ordering: runs to resume first, then organizer priority, then the configured keys, then age."""
+    earlier = aliased(EvalRun)
+    clauses: list[Any] = [case((EvalRun.status == "running", 0), else_=1), EvalRun.priority.desc()]
+    for key in keys:
+        if key == "rerun":
+            seen_before = exists().where(earlier.model_id == EvalRun.model_id, earlier.id < EvalRun.id)
+            clauses.append(case((seen_before, 0), else_=1))
+        elif key == "small":
+            clauses += [case((ModelEntry.params.is_(None), 1), else_=0), ModelEntry.params]
+        elif key == "submitted":
+            clauses.append(func.coalesce(Submission.created_at, EvalRun.created_at))
+    clauses.append(EvalRun.id)
+    return clauses
+
+
+def _candidates(session: Session, now: datetime, keys: Sequence[str], max_attempts: int, *, lock: bool,
+                limit: int) -> list[int]:
+    query = (
+        select(EvalRun.id)
+        .outerjoin(ModelEntry, ModelEntry.id == EvalRun.model_id)
+        .outerjoin(Submission, Submission.id == EvalRun.submission_id)
+        .where(_claimable(now, max_attempts))
+        .order_by(*_order_by(keys))
+        .limit(limit)
+    )
+    if lock:
+        query = query.with_for_update(of=EvalRun, skip_locked=True)
+    return list(session.execute(query).scalars())
+
+
+def _mirror(session: Session, submission_id: int | None, to_state: State, reason: str | None = None) -> None:
+    """Move the run's submission to ``to_state`` (the caller commits). A submission an organizer already ended
+    (cancelled, rejected) keeps its state: their decision wins over the worker's bookkeeping."""
+    if submission_id is None:
+        return
+    submission = session.get(Submission, submission_id, with_for_update=session.bind.dialect.name == "postgresql")
+    if submission is None or submission.state == to_state:
+        return
+    try:
+        check_transition(submission.state, to_state)
+    except TransitionError:
+        return
+    set_state(session, submission, to_state, actor_name="worker", reason=reason)
+
+
+def _submission_ended(session: Session, submission_id: int | None) -> str | None:
+    """The submission's state when an organizer ended it (so its run must stop), else None."""
+    if submission_id is None:
+        return None
+    state = session.execute(select(Submission.state).where(Submission.id == submission_id)).scalar_one_or_none()
+    return state if state in (State.CANCELLED, State.REJECTED) else None
+
+
+def _log_line(text: str) -> str:
+    return f"{utcnow().strftime('%Y-%m-%d %H:%M:%S')} UTC  {text}\n"
+
+
+def _append_log_clause(text: str) -> Any:
+    """``log = log || line`` evaluated by the database, so concurrent writers never lose each other's lines."""
+    return func.coalesce(EvalRun.log, literal("")) + literal(_log_line(text))
+
+
+def append_log(engine: Engine, run_id: int, text: str) -> None:
+    """Add one timestamped line to the run's log (shown to organizers on the Runs page)."""
+    with Session(engine) as session:
+        session.execute(update(EvalRun).where(EvalRun.id == run_id).values(log=_append_log_clause(text)))
+        session.commit()
+
+
+def claim_next_run(engine: Engine, owner: str, *, lease_seconds: float, order: Sequence[str] = ("rerun", "small",
+                   "submitted"), max_attempts: int = 3) -> Claim | None:
+    """Claim the best claimable run for ``owner`` (pending -> running) and return it; None when nothing waits."""
+    postgres = engine.dialect.name == "postgresql"
+    while True:
+        now = utcnow()
+        with Session(engine) as session:
+            ids = _candidates(session, now, order, max_attempts, lock=postgres, limit=1 if postgres else 8)
+            if not ids:
+                return None
+            for run_id in ids:
+                claim = _try_claim(session, run_id, owner, now, lease_seconds, max_attempts)
+                if claim is not None:
+                    return claim
+        # SQLite: every candidate was taken by another worker between our read and our update; look again.
+
+
+def _try_claim(session: Session, run_id: int, owner: str, now: datetime, lease_seconds: float,
+               max_attempts: int) -> Claim | None:
+    before = session.execute(
+        select(EvalRun.status, EvalRun.lease_owner, EvalRun.submission_id).where(EvalRun.id == run_id)
+    ).one()
+    ended = _submission_ended(session, before.submission_id)
+    if ended:
+        session.rollback()
+        end_run(session.get_bind(), run_id, None, "cancelled", error_public=f"the submission was {ended}")
+        return None
+    resumed = before.status == "running"
+    result = session.execute(
+        update(EvalRun)
+        .where(EvalRun.id == run_id, _claimable(now, max_attempts))
+        .values(
+            status="running",
+            lease_owner=owner,
+            heartbeat_at=now,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=EvalRun.attempts + 1,
+            started_at=func.coalesce(EvalRun.started_at, now),
+            eta_seconds=None,
+            log=_append_log_clause(
+                f"taken over by {owner} (lease of {before.lease_owner} went stale)" if resumed else f"claimed by {owner}"
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        return None
+    run = session.execute(select(EvalRun.submission_id, EvalRun.attempts).where(EvalRun.id == run_id)).one()
+    _mirror(session, run.submission_id, State.RUNNING)
+    session.commit()
+    return Claim(run_id=run_id, owner=owner, resumed=resumed, attempts=run.attempts)
+
+
+def renew_lease(engine: Engine, run_id: int, owner: str, *, lease_seconds: float,
+                eta_seconds: float | None = None) -> LeaseStatus:
+    """The heartbeat: push the lease forward if ``owner`` still holds it, and report a cancel request."""
+    now = utcnow()
+    with Session(engine) as session:
+        values: dict[str, Any] = {"heartbeat_at": now, "lease_expires_at": now + timedelta(seconds=lease_seconds)}
+        if eta_seconds is not None:
+            values["eta_seconds"] = round(eta_seconds, 1)
+        result = session.execute(
+            update(EvalRun)
+            .where(EvalRun.id == run_id, EvalRun.lease_owner == owner, EvalRun.status == "running")
+            .values(**values)
+        )
+        row = session.execute(
+            select(EvalRun.cancel_requested, EvalRun.submission_id).where(EvalRun.id == run_id)
+        ).one_or_none()
+        cancel = bool(row and (row.cancel_requested or _submission_ended(session, row.submission_id)))
+        session.commit()
+    return LeaseStatus(held=result.rowcount == 1, cancel_requested=cancel)
+
+
+def release_lease(engine: Engine, run_id: int, owner: str, *, note: str) -> bool:
+    """Hand a run back to the queue (running -> pending) so any worker resumes it; used on clean shutdown."""
+    with Session(engine) as session:
+        result = session.execute(
+            update(EvalRun)
+            .where(EvalRun.id == run_id, EvalRun.lease_owner == owner, EvalRun.status == "running")
+            .values(status="pending", lease_owner=None, lease_expires_at=None, eta_seconds=None,
+                    attempts=EvalRun.attempts - 1,  # a clean hand-back is not a crash: it does not use up an attempt
+                    log=_append_log_clause(f"released by {owner}: {note}"))
+        )
+        if result.rowcount != 1:
+            session.rollback()
+            return False
+        submission_id = session.execute(select(EvalRun.submission_id).where(EvalRun.id == run_id)).scalar_one()
+        _mirror(session, submission_id, State.PENDING, reason=note)
+        session.commit()
+        return True
+
+
+def end_run(engine: Engine, run_id: int, owner: str | None, status: str, *, error_public: str | None = None,
+            error_detail: str | None = None, note: str | None = None) -> bool:
+    """End a run as finished, failed or cancelled (with its reasons), if ``owner`` still holds it.
+
+    ``owner=None`` ends a run nobody holds (a pending run cancelled by an organizer, a run out of attempts).
+    Returns False, changing nothing, when the run is no longer ours to end.
+    """
+    if status not in ENDED_STATUSES:
+        raise LeaseError(f"a run ends as one of {', '.join(sorted(ENDED_STATUSES))}, not {status!r}")
+    now = utcnow()
+    with Session(engine) as session:
+        held = (EvalRun.lease_owner == owner) & (EvalRun.status == "running") if owner else _unheld(now)
+        result = session.execute(
+            update(EvalRun)
+            .where(EvalRun.id == run_id, held)
+            .values(status=status, lease_owner=None, lease_expires_at=None, eta_seconds=None, finished_at=now,
+                    error_public=error_public, error_detail=error_detail,
+                    log=_append_log_clause(note or f"{status}" + (f": {error_public}" if error_public else "")))
+        )
+        if result.rowcount != 1:
+            session.rollback()
+            return False
+        submission_id = session.execute(select(EvalRun.submission_id).where(EvalRun.id == run_id)).scalar_one()
+        _mirror(session, submission_id, State(status), reason=error_public)
+        session.commit()
+        return True
+
+
+def fail_exhausted_runs(engine: Engine, *, max_attempts: int) -> list[int]:
+    """End as failed the unheld runs whose workers died ``max_attempts`` times (a model that kills its worker)."""
+    with Session(engine) as session:
+        ids = list(session.execute(
+            select(EvalRun.id).where(_unheld(utcnow()), EvalRun.attempts >= max_attempts)
+        ).scalars())
+    reason = f"the evaluation stopped unexpectedly {max_attempts} times (worker crash or out of memory)"
+    return [run_id for run_id in ids if end_run(engine, run_id, None, "failed", error_public=reason)]
+
+
+def request_cancel(engine: Engine, run_id: int, *, actor_name: str) -> str:
+    """An organizer's cancel: a pending run ends at once; a running one is flagged and its worker stops it within
+    a heartbeat. Returns what happened, in one line; raises LeaseError for an unknown or already ended run."""
+    with Session(engine) as session:
+        run = session.get(EvalRun, run_id)
+        if run is None:
+            raise LeaseError(f"run {run_id} does not exist")
+        status = run.status
+    if status in ENDED_STATUSES:
+        raise LeaseError(f"run {run_id} has already ended ({status}); nothing to cancel")
+    reason = f"cancelled by {actor_name}"
+    if status == "pending" and end_run(engine, run_id, None, "cancelled", error_public=reason, note=reason):
+        return f"run {run_id} cancelled before it started"
+    with Session(engine) as session:
+        result = session.execute(
+            update(EvalRun)
+            .where(EvalRun.id == run_id, EvalRun.status.in_(["pending", "running"]))
+            .values(cancel_requested=True, log=_append_log_clause(f"cancel requested by {actor_name}"))
+        )
+        session.commit()
+    if result.rowcount != 1:
+        raise LeaseError(f"run {run_id} ended before the cancel arrived")
+    return f"run {run_id}: cancel requested; its worker stops it within seconds"
+
+
+def end_cancelled_orphans(engine: Engine, *, actor_name: str = "worker") -> list[int]:
+    """Runs flagged for cancel whose lease went stale (their worker died): end them as cancelled now."""
+    now = utcnow()
+    with Session(engine) as session:
+        ids = list(session.execute(
+            select(EvalRun.id).where(EvalRun.cancel_requested == True, _unheld(now))  # noqa: E712
+        ).scalars())
+    return [run_id for run_id in ids
+            if end_run(engine, run_id, None, "cancelled", error_public="cancelled by an organizer",
+                       note=f"cancelled (found by {actor_name} after its worker stopped)")]
