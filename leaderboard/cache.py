@@ -1,0 +1,69 @@
+"""The pages' only door to the database: cached read-API calls keyed on :func:`leaderboard.runs.data_version`.
+
+Why keyed this way: the version token changes when a run finishes (or a model is hidden / flagged), so every
+visitor gets fresh numbers right after the worker finishes, and identical requests in between cost nothing.
+The token is cheap to compute (two aggregate queries) and itself cached for a few seconds.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from common.db import session_scope
+from leaderboard import item_browser, model_report, ranking, runs
+
+VERSION_TTL_S = 5
+
+
+@st.cache_data(ttl=VERSION_TTL_S, show_spinner=False)
+def _version(database_url: str) -> str:
+    with session_scope() as session:
+        return runs.data_version(session)
+
+
+def version() -> str:
+    """The current data version (refreshed at most every few seconds)."""
+    from common.settings import get_settings
+
+    return _version(get_settings().resolved_database_url)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def leaderboard_frame(data_version: str) -> pd.DataFrame:
+    with session_scope() as session:
+        return ranking.leaderboard_frame(session)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def task_frame(data_version: str, dimension: str) -> pd.DataFrame:
+    with session_scope() as session:
+        return ranking.task_frame(session, dimension)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def report(data_version: str, ref: str) -> model_report.ModelReport:
+    """The model report; raises ModelNotFound (not cached) when ``ref`` names no public model."""
+    with session_scope() as session:
+        return model_report.model_report(session, ref)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def item_page(data_version: str, run_id: int, flt: item_browser.ItemFilter, page: int,
+              page_size: int) -> item_browser.ItemPage:
+    with session_scope() as session:
+        return item_browser.browse_items(session, run_id, flt, page, page_size)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def tag_counts(data_version: str, run_id: int) -> dict[str, int]:
+    with session_scope() as session:
+        return item_browser.tag_counts(session, run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def disagreements(data_version: str, run_ids: tuple[int, ...], page: int, page_size: int,
+                  task: str | None) -> tuple[int, list[Any]]:
+    with session_scope() as session:
+        return item_browser.disagreements(session, list(run_ids), page, page_size, task)

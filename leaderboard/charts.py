@@ -1,0 +1,105 @@
+"""Plotly figures of the public pages. Each takes plain frames / dicts from the read API and returns a Figure,
+so charts can be tested without Streamlit and reused across pages."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from leaderboard.labels import CATEGORIES, dimension_label
+
+SCORE_RANGE = [0, 1]
+
+
+def radar(series: dict[str, dict[str, float | None]]) -> go.Figure:
+    """Radar of the five dimension scores; one trace per model (``{model: {dimension: score}}``)."""
+    figure = go.Figure()
+    for name, scores in series.items():
+        dims = list(scores)
+        values = [scores[d] if scores[d] is not None and scores[d] == scores[d] else 0.0 for d in dims]
+        labels = [dimension_label(d, short=True) for d in dims]
+        figure.add_trace(go.Scatterpolar(r=values + values[:1], theta=labels + labels[:1], fill="toself", name=name,
+                                         hovertemplate="%{theta}: %{r:.3f}<extra>" + name + "</extra>"))
+    figure.update_layout(polar={"radialaxis": {"range": SCORE_RANGE, "visible": True}}, showlegend=len(series) > 1,
+                         margin={"l": 40, "r": 40, "t": 30, "b": 30}, height=380)
+    return figure
+
+
+def task_scores(tasks: pd.DataFrame) -> go.Figure:
+    """Horizontal bars of per-task scores with their 95% CIs as error bars, coloured by dimension."""
+    frame = tasks.dropna(subset=["score"])
+    figure = go.Figure()
+    for dim, part in frame.groupby("dimension", sort=False):
+        figure.add_trace(go.Bar(
+            y=part["task"], x=part["score"], orientation="h", name=dimension_label(dim, short=True),
+            error_x={"type": "data", "symmetric": False, "array": part["ci_high"] - part["score"],
+                     "arrayminus": part["score"] - part["ci_low"]},
+            customdata=part[["ci_low", "ci_high", "n_scored", "metric"]].to_numpy(),
+            hovertemplate="%{y}: %{x:.3f} [%{customdata[0]:.3f}, %{customdata[1]:.3f}]"
+                          " · n=%{customdata[2]} · %{customdata[3]}<extra></extra>",
+        ))
+    figure.update_layout(xaxis={"range": SCORE_RANGE, "title": "score (95% CI)"},
+                         yaxis={"autorange": "reversed"}, height=max(300, 24 * len(frame) + 80),
+                         margin={"l": 10, "r": 10, "t": 30, "b": 30}, legend={"orientation": "h"})
+    return figure
+
+
+def robustness(dimensions: pd.DataFrame) -> go.Figure:
+    """Per dimension: accuracy over (item, order) vs strict accuracy vs consistency, for choice items."""
+    frame = dimensions[dimensions["dimension"] != "overall"].dropna(subset=["accuracy"])
+    labels = [dimension_label(d, short=True) for d in frame["dimension"]]
+    figure = go.Figure()
+    for column, name in (("accuracy", "accuracy"), ("strict_accuracy", "strict accuracy (all K orders right)"),
+                         ("robustness", "consistency (same answer under all K orders)")):
+        figure.add_trace(go.Bar(x=labels, y=frame[column], name=name, hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
+    figure.update_layout(barmode="group", yaxis={"range": SCORE_RANGE}, height=340, legend={"orientation": "h"},
+                         margin={"l": 10, "r": 10, "t": 30, "b": 30})
+    return figure
+
+
+def position_bias(bias: dict[str, dict[str, float]]) -> go.Figure:
+    """How often each shown letter was chosen against how often it was the right one."""
+    letters = sorted(bias)
+    figure = go.Figure([
+        go.Bar(x=letters, y=[bias[x].get("chosen", 0) for x in letters], name="chosen",
+               hovertemplate="%{x}: chosen %{y:.1%}<extra></extra>"),
+        go.Bar(x=letters, y=[bias[x].get("correct", 0) for x in letters], name="correct",
+               hovertemplate="%{x}: correct %{y:.1%}<extra></extra>"),
+    ])
+    figure.update_layout(barmode="group", yaxis={"tickformat": ".0%", "title": "share of answers"}, height=300,
+                         xaxis={"title": "letter shown"}, margin={"l": 10, "r": 10, "t": 30, "b": 30},
+                         legend={"orientation": "h"})
+    return figure
+
+
+def error_distribution(dimensions: pd.DataFrame, shares: bool = False) -> go.Figure:
+    """Stacked bars: wrong answers per error category in each dimension, as counts or as shares."""
+    frame = dimensions[dimensions["dimension"] != "overall"]
+    labels = [dimension_label(d, short=True) for d in frame["dimension"]]
+    totals = [sum((c or {}).values()) for c in frame["error_counts"]]
+    figure = go.Figure()
+    for category in CATEGORIES:
+        counts = [int((c or {}).get(category, 0)) for c in frame["error_counts"]]
+        values = [n / t if t else 0.0 for n, t in zip(counts, totals)] if shares else counts
+        figure.add_trace(go.Bar(x=labels, y=values, name=category, customdata=counts,
+                                hovertemplate=f"{category}: " + ("%{y:.1%} (%{customdata})" if shares else "%{y}")
+                                + "<extra>%{x}</extra>"))
+    figure.update_layout(barmode="stack", height=380, legend={"orientation": "h"},
+                         yaxis={"tickformat": ".0%" if shares else "d",
+                                "title": "share of errors" if shares else "wrong answers"},
+                         margin={"l": 10, "r": 10, "t": 30, "b": 30})
+    return figure
+
+
+def task_differences(frame: pd.DataFrame, baseline: str, others: list[str]) -> go.Figure:
+    """Per task, each other model's score minus the baseline's (``frame``: task x model scores)."""
+    figure = go.Figure()
+    for name in others:
+        diff: Any = frame[name] - frame[baseline]
+        figure.add_trace(go.Bar(y=frame.index, x=diff, orientation="h", name=f"{name} − {baseline}",
+                                hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
+    figure.update_layout(barmode="group", yaxis={"autorange": "reversed"}, height=max(300, 26 * len(frame) + 80),
+                         xaxis={"title": f"difference to {baseline}", "zeroline": True},
+                         margin={"l": 10, "r": 10, "t": 30, "b": 30}, legend={"orientation": "h"})
+    return figure

@@ -1,0 +1,204 @@
+"""The per-question browser and the compare page's disagreements, paged with indexed queries.
+
+Why paged in SQL: a run holds thousands of (item, order) rows and the database millions, so the browser first
+selects one page of item ids (a GROUP BY over the run's rows, served by the (run_id, task), (run_id, dimension)
+and (run_id, error_primary) indexes) and only then loads the K rows of those items.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlmodel import Session
+
+from evaluator.tables import ItemResult, SuiteItem
+from evaluator.tasks import TASKS, Dimension
+from leaderboard.labels import CATEGORIES
+
+Outcome = Literal["all", "right", "wrong", "unscored"]
+OUTCOMES: tuple[str, ...] = ("all", "right", "wrong", "unscored")
+MAX_PAGE_SIZE = 100
+
+
+class BrowseError(ValueError):
+    """A filter value the browser does not know; the message lists the accepted ones."""
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What the visitor asked to see. ``outcome`` is per item: right = right under every order, wrong = wrong
+    under at least one order, unscored = no reference answer (or no verdict)."""
+
+    dimension: str | None = None
+    task: str | None = None
+    outcome: str = "all"
+    tag: str | None = None
+
+    def validate(self) -> None:
+        if self.dimension and self.dimension not in {d.value for d in Dimension}:
+            raise BrowseError(f"Unknown dimension {self.dimension!r}; use one of "
+                              f"{', '.join(d.value for d in Dimension)}.")
+        if self.task and self.task not in TASKS:
+            raise BrowseError(f"Unknown task {self.task!r}; use one of {', '.join(TASKS)}.")
+        if self.task and self.dimension and TASKS[self.task].dimension != self.dimension:
+            raise BrowseError(f"Task {self.task} belongs to {TASKS[self.task].dimension.value}, not {self.dimension}.")
+        if self.outcome not in OUTCOMES:
+            raise BrowseError(f"Unknown outcome {self.outcome!r}; use one of {', '.join(OUTCOMES)}.")
+        if self.tag and self.tag not in CATEGORIES:
+            raise BrowseError(f"Unknown error tag {self.tag!r}; use one of {', '.join(CATEGORIES)}.")
+
+
+@dataclass
+class OrderAnswer:
+    """One option order of one item: what was asked and what came back."""
+
+    order_index: int
+    permutation: list[str]
+    prompt: str
+    raw_output: str | None
+    parsed_answer: Any
+    correct: bool | None
+    score: float | None
+    error_primary: str | None
+    error_tags: dict[str, Any]
+    status: str
+    error_message: str | None
+
+
+@dataclass
+class ItemView:
+    item_id: int
+    item_key: str
+    task: str
+    dimension: str
+    passage: str
+    question: str
+    options: dict[str, str]
+    gold: Any  # None: no reference answer, unscored
+    answer_points: list[list[str]]
+    orders: list[OrderAnswer] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        verdicts = [o.correct for o in self.orders]
+        if not verdicts or any(v is None for v in verdicts):
+            return "unscored"
+        return "right" if all(verdicts) else "wrong"
+
+
+@dataclass
+class ItemPage:
+    total: int  # items matching the filter
+    page: int
+    page_size: int
+    items: list[ItemView]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _matching_items(run_id: int, flt: ItemFilter) -> Select:
+    wrong = func.sum(case((ItemResult.correct == False, 1), else_=0))  # noqa: E712
+    unscored = func.sum(case((ItemResult.correct.is_(None), 1), else_=0))
+    query = select(ItemResult.item_id).where(ItemResult.run_id == run_id)
+    if flt.dimension:
+        query = query.where(ItemResult.dimension == flt.dimension)
+    if flt.task:
+        query = query.where(ItemResult.task == flt.task)
+    if flt.tag:
+        query = query.where(ItemResult.item_id.in_(
+            select(ItemResult.item_id).where(ItemResult.run_id == run_id, ItemResult.error_primary == flt.tag)
+        ))
+    query = query.group_by(ItemResult.item_id)
+    if flt.outcome == "wrong":
+        query = query.having(wrong > 0)
+    elif flt.outcome == "right":
+        query = query.having(and_(wrong == 0, unscored == 0))
+    elif flt.outcome == "unscored":
+        query = query.having(unscored > 0)
+    return query
+
+
+def browse_items(session: Session, run_id: int, flt: ItemFilter, page: int = 1, page_size: int = 10) -> ItemPage:
+    """One page of the run's items matching ``flt``, each with every option order's answer and its tags."""
+    flt.validate()
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise BrowseError(f"Page must be 1 or more and page size 1–{MAX_PAGE_SIZE}.")
+    matching = _matching_items(run_id, flt)
+    total = session.execute(select(func.count()).select_from(matching.subquery())).scalar_one()
+    ids = session.execute(matching.order_by(ItemResult.item_id).limit(page_size).offset((page - 1) * page_size)
+                          ).scalars().all()
+    return ItemPage(total, page, page_size, load_items(session, run_id, list(ids)))
+
+
+def load_items(session: Session, run_id: int, item_ids: list[int]) -> list[ItemView]:
+    """The items ``item_ids`` (in that order) with all their rows in run ``run_id``."""
+    if not item_ids:
+        return []
+    suite_items = {i.id: i for i in session.scalars(select(SuiteItem).where(SuiteItem.id.in_(item_ids)))}
+    rows = session.scalars(
+        select(ItemResult).where(ItemResult.run_id == run_id, ItemResult.item_id.in_(item_ids))
+        .order_by(ItemResult.item_id, ItemResult.order_index)
+    ).all()
+    views: dict[int, ItemView] = {}
+    for item_id in item_ids:
+        data = suite_items[item_id].data if item_id in suite_items else {}
+        spec = TASKS.get(data.get("task", ""))
+        views[item_id] = ItemView(
+            item_id=item_id, item_key=suite_items[item_id].item_key if item_id in suite_items else str(item_id),
+            task=data.get("task", ""), dimension=spec.dimension.value if spec else "", passage=data.get("passage", ""),
+            question=data.get("question", ""), options=data.get("options") or {}, gold=data.get("answer"),
+            answer_points=data.get("answer_points") or [],
+        )
+    for r in rows:
+        views[r.item_id].orders.append(OrderAnswer(
+            r.order_index, list(r.permutation or []), r.prompt, r.raw_output, r.parsed_answer, r.correct, r.score,
+            r.error_primary, dict(r.error_tags or {}), r.status, r.error_message,
+        ))
+    return [views[i] for i in item_ids]
+
+
+def tag_counts(session: Session, run_id: int) -> dict[str, int]:
+    """Rows per primary error tag in one run (what the tag filter can show), via the (run_id, error_primary) index."""
+    rows = session.execute(
+        select(ItemResult.error_primary, func.count()).where(ItemResult.run_id == run_id,
+                                                             ItemResult.error_primary.is_not(None))
+        .group_by(ItemResult.error_primary)
+    ).all()
+    return {tag: count for tag, count in rows}
+
+
+@dataclass
+class Disagreement:
+    item: ItemView
+    answers: dict[int, OrderAnswer | None]  # run_id -> the answer under the original order
+
+
+def disagreements(session: Session, run_ids: list[int], page: int = 1, page_size: int = 10,
+                  task: str | None = None) -> tuple[int, list[Disagreement]]:
+    """Items (original option order) that some of the runs got right and others wrong: total and one page."""
+    if len(run_ids) < 2:
+        return 0, []
+    if task and task not in TASKS:
+        raise BrowseError(f"Unknown task {task!r}; use one of {', '.join(TASKS)}.")
+    query = select(ItemResult.item_id).where(ItemResult.run_id.in_(run_ids), ItemResult.order_index == 0,
+                                             ItemResult.correct.is_not(None))
+    if task:
+        query = query.where(ItemResult.task == task)
+    query = query.group_by(ItemResult.item_id).having(
+        and_(func.count(func.distinct(ItemResult.correct)) > 1, func.count() == len(run_ids))
+    )
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    ids = session.execute(query.order_by(ItemResult.item_id).limit(page_size).offset((page - 1) * page_size)
+                          ).scalars().all()
+    per_run = {run_id: {v.item_id: v for v in load_items(session, run_id, list(ids))} for run_id in run_ids}
+    result = []
+    for item_id in ids:
+        first = per_run[run_ids[0]][item_id]
+        result.append(Disagreement(first, {
+            run_id: next((o for o in per_run[run_id][item_id].orders if o.order_index == 0), None)
+            for run_id in run_ids
+        }))
+    return total, result

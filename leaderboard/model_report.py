@@ -1,0 +1,162 @@
+"""One model's public report: who it is, the run that stands for it, its task and dimension scores, and the
+facts needed to reproduce that run. Opened by ``ModelEntry.id`` or by hub id (``/model?model=org/name``)."""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlmodel import Session
+
+from evaluator.tables import DimensionScore, EvalRun, Suite, TaskScore
+from evaluator.tasks import TASKS
+from leaderboard.ranking import SCORE_KEYS, size_bucket
+from leaderboard.runs import active_suite, latest_runs
+from submissions.tables import ModelEntry
+
+
+class ModelNotFound(LookupError):
+    """No public model matches the reference; the message is meant for the visitor."""
+
+
+@dataclass
+class ModelReport:
+    """Everything the model page shows except item rows (those are paged by leaderboard.item_browser)."""
+
+    model: dict[str, Any]
+    run: dict[str, Any] | None  # None: not (yet) evaluated on the active suite
+    suite: dict[str, Any] | None
+    tasks: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per task
+    dimensions: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per dimension + "overall"
+
+    @property
+    def unscored_items(self) -> int:
+        """Items run without a reference answer: they are shown but count in no score."""
+        if self.tasks.empty:
+            return 0
+        return int((self.tasks["n_items"] - self.tasks["n_scored"]).sum())
+
+    @property
+    def scored_items(self) -> int:
+        return 0 if self.tasks.empty else int(self.tasks["n_scored"].sum())
+
+
+def resolve_model(session: Session, ref: str | int | None) -> ModelEntry:
+    """The visible model that ``ref`` names: a ``ModelEntry.id`` or a hub id. A hub id with several entries
+    (precisions, revisions) resolves to the one whose run on the active suite finished last."""
+    text = str(ref or "").strip()
+    if not text:
+        raise ModelNotFound("No model chosen: open a model from the leaderboard or add ?model=<id or hub id>.")
+    if text.isdigit():
+        model = session.get(ModelEntry, int(text))
+        if model is not None and not model.hidden:
+            return model
+        raise ModelNotFound(f"There is no public model with id {text}.")
+    candidates = session.scalars(
+        select(ModelEntry).where(ModelEntry.hub_id == text, ModelEntry.hidden == False)  # noqa: E712
+        .order_by(ModelEntry.id.desc())
+    ).all()
+    if not candidates:
+        raise ModelNotFound(f"There is no public model named {text!r}. Check the spelling (org/name) or search the "
+                            "leaderboard.")
+    suite = active_suite(session)
+    if suite is not None and len(candidates) > 1:
+        latest = latest_runs(suite.id)
+        newest = session.execute(
+            select(latest.c.model_id).join(EvalRun, EvalRun.id == latest.c.run_id)
+            .where(latest.c.model_id.in_([m.id for m in candidates]))
+            .order_by(EvalRun.finished_at.desc())
+        ).scalars().first()
+        if newest is not None:
+            return next(m for m in candidates if m.id == newest)
+    return candidates[0]
+
+
+def model_facts(model: ModelEntry) -> dict[str, Any]:
+    """The listing facts of a model as plain values (cacheable, shown in the page header)."""
+    return {
+        "id": model.id, "hub_id": model.hub_id, "revision": model.revision, "commit_sha": model.commit_sha,
+        "precision": model.precision, "type": model.model_type, "params": model.params,
+        "size": size_bucket(model.params), "license": model.license or "unknown", "demo": model.is_demo,
+        "flag": model.flag_reason, "use_chat_template": model.use_chat_template,
+        "url": None if model.is_demo or model.local_path else f"https://huggingface.co/{model.hub_id}",
+    }
+
+
+def model_report(session: Session, ref: str | int | None) -> ModelReport:
+    """The report of the model ``ref`` names, from its latest finished run on the active suite."""
+    model = resolve_model(session, ref)
+    suite = active_suite(session)
+    facts = model_facts(model)
+    if suite is None:
+        return ModelReport(facts, None, None)
+    latest = latest_runs(suite.id)
+    run = session.execute(
+        select(EvalRun).join(latest, latest.c.run_id == EvalRun.id).where(latest.c.model_id == model.id)
+    ).scalars().first()
+    suite_facts = {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count}
+    if run is None:
+        return ModelReport(facts, None, suite_facts)
+    return ModelReport(facts, run_facts(run, suite), suite_facts, task_scores(session, run.id),
+                       dimension_scores(session, run.id))
+
+
+def run_facts(run: EvalRun, suite: Suite) -> dict[str, Any]:
+    """The reproducibility card of a run: exactly what determined its numbers."""
+    spec = dict(run.run_spec or {})
+    return {
+        "id": run.id, "suite_name": suite.name, "suite_version": run.suite_version,
+        "evaluator_version": run.evaluator_version, "finished_at": run.finished_at, "started_at": run.started_at,
+        "run_spec": spec, "environment": dict(run.environment or {}),
+        "command": reproduce_command(spec, suite.name, run.suite_version),
+    }
+
+
+def reproduce_command(spec: dict[str, Any], suite_name: str, suite_version: str) -> str:
+    """The operator command that re-runs this evaluation with the same model revision, dtype, seed and suite."""
+    parts = ["python", "cli.py", "eval", "run", "--model", str(spec.get("model", "?")),
+             "--revision", str(spec.get("revision", "main")), "--dtype", str(spec.get("dtype", "auto")),
+             "--suite", suite_name, "--suite-version", suite_version, "--seed", str(spec.get("seed", 0)),
+             "--k", str(spec.get("K", 5))]
+    return shlex.join(parts)
+
+
+def task_scores(session: Session, run_id: int) -> pd.DataFrame:
+    """Per-task scores of a run in registry order: score with CI, n, metric and the secondary figures."""
+    rows = session.scalars(select(TaskScore).where(TaskScore.run_id == run_id)).all()
+    order = {name: i for i, name in enumerate(TASKS)}
+    records = [{
+        "task": r.task, "dimension": r.dimension, "metric": r.metric, "score": r.score, "ci_low": r.ci_low,
+        "ci_high": r.ci_high, "n_items": r.n_items, "n_scored": r.n_scored,
+        "accuracy": (r.extras or {}).get("accuracy"), "strict_accuracy": (r.extras or {}).get("strict_accuracy"),
+        "robustness": (r.extras or {}).get("robustness"), "jaccard": (r.extras or {}).get("jaccard"),
+        "rouge_l": (r.extras or {}).get("rouge_l"), "judge_recall": (r.extras or {}).get("judge_recall"),
+    } for r in sorted(rows, key=lambda r: order.get(r.task, len(order)))]
+    return pd.DataFrame(records, columns=["task", "dimension", "metric", "score", "ci_low", "ci_high", "n_items",
+                                          "n_scored", "accuracy", "strict_accuracy", "robustness", "jaccard",
+                                          "rouge_l", "judge_recall"])
+
+
+def dimension_scores(session: Session, run_id: int) -> pd.DataFrame:
+    """The five dimension rows and the overall row: score with CI, robustness figures, position bias, errors."""
+    rows = {r.dimension: r for r in session.scalars(select(DimensionScore).where(DimensionScore.run_id == run_id))}
+    records = []
+    for key in SCORE_KEYS:
+        r = rows.get(key)
+        extras = (r.extras if r else None) or {}
+        records.append({
+            "dimension": key, "score": r.score if r else None, "ci_low": r.ci_low if r else None,
+            "ci_high": r.ci_high if r else None, "accuracy": r.accuracy if r else None,
+            "strict_accuracy": r.strict_accuracy if r else None, "robustness": r.robustness if r else None,
+            "position_bias": extras.get("position_bias") or {}, "error_counts": extras.get("error_counts") or {},
+            "n_wrong": extras.get("n_wrong", sum((extras.get("error_counts") or {}).values())),
+        })
+    return pd.DataFrame(records)
+
+
+def format_when(value: datetime | None) -> str:
+    """A run or submission time as shown on the site (UTC, minutes)."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"

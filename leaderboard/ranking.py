@@ -1,0 +1,129 @@
+"""The ranking table: one row per visible evaluated model, built from a handful of set-based queries.
+
+Why set-based: with 1,000 models the page must render in well under a second, so the table is assembled from
+four queries over the latest runs (runs + models + submissions, dimension scores, scored-item counts) instead of
+one query per model. Item rows are never read here.
+"""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from evaluator.tables import DimensionScore, EvalRun, TaskScore
+from evaluator.tasks import TASKS, Dimension
+from leaderboard.runs import active_suite, latest_runs
+from submissions.tables import ModelEntry, Submission
+
+DIMENSIONS: list[str] = [d.value for d in Dimension]
+SCORE_KEYS: list[str] = ["overall", *DIMENSIONS]
+SIZE_BUCKETS: list[tuple[str, float, float]] = [
+    ("<1B", 0, 1), ("1–4B", 1, 4), ("4–9B", 4, 9), ("9–15B", 9, 15.5), (">15B", 15.5, float("inf"))
+]
+UNKNOWN_SIZE = "unknown"
+
+
+def size_bucket(params: float | None) -> str:
+    """The size bucket label of a parameter count (``unknown`` when the count is missing)."""
+    if params is None or pd.isna(params):
+        return UNKNOWN_SIZE
+    billions = params / 1e9
+    return next(label for label, low, high in SIZE_BUCKETS if low <= billions < high)
+
+
+def leaderboard_frame(session: Session) -> pd.DataFrame:
+    """One row per model: identity, listing facts, overall and dimension scores with CIs, robustness, n, rank.
+
+    Columns: model_id, run_id, model, precision, type, params, params_b, size, license, demo, flag, submitted,
+    finished, n_scored, n_items, robustness, and for each key in SCORE_KEYS ``key``, ``key_low``, ``key_high``.
+    Sorted by overall score (best first); ``rank`` is the position among all visible models, so filters do not
+    renumber it.
+    """
+    suite = active_suite(session)
+    if suite is None:
+        return _empty_frame()
+    latest = latest_runs(suite.id)
+    base = session.execute(
+        select(
+            latest.c.model_id, latest.c.run_id, ModelEntry.hub_id, ModelEntry.precision, ModelEntry.model_type,
+            ModelEntry.params, ModelEntry.license, ModelEntry.is_demo, ModelEntry.flag_reason,
+            func.coalesce(Submission.created_at, ModelEntry.created_at), EvalRun.finished_at,
+        )
+        .join(ModelEntry, ModelEntry.id == latest.c.model_id)
+        .join(EvalRun, EvalRun.id == latest.c.run_id)
+        .outerjoin(Submission, Submission.id == EvalRun.submission_id)
+    ).all()
+    if not base:
+        return _empty_frame()
+    frame = pd.DataFrame(base, columns=["model_id", "run_id", "model", "precision", "type", "params", "license",
+                                        "demo", "flag", "submitted", "finished"])
+    scores = session.execute(
+        select(DimensionScore.run_id, DimensionScore.dimension, DimensionScore.score, DimensionScore.ci_low,
+               DimensionScore.ci_high, DimensionScore.robustness)
+        .join(latest, latest.c.run_id == DimensionScore.run_id)
+    ).all()
+    wide = _widen(pd.DataFrame(scores, columns=["run_id", "dimension", "score", "low", "high", "robustness"]))
+    counts = session.execute(
+        select(TaskScore.run_id, func.sum(TaskScore.n_scored), func.sum(TaskScore.n_items))
+        .join(latest, latest.c.run_id == TaskScore.run_id)
+        .group_by(TaskScore.run_id)
+    ).all()
+    frame = frame.merge(wide, on="run_id", how="left").merge(
+        pd.DataFrame(counts, columns=["run_id", "n_scored", "n_items"]), on="run_id", how="left"
+    )
+    frame["params_b"] = frame["params"].astype("float64") / 1e9
+    frame["size"] = frame["params"].map(size_bucket)
+    frame["license"] = frame["license"].fillna("unknown")
+    frame["demo"] = frame["demo"].astype(bool)
+    frame = frame.sort_values(["overall", "model"], ascending=[False, True], na_position="last", kind="stable")
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    return frame.reset_index(drop=True)
+
+
+def _widen(scores: pd.DataFrame) -> pd.DataFrame:
+    """Long (run, dimension) scores to one row per run with ``dim``, ``dim_low``, ``dim_high`` columns."""
+    columns = ["run_id", *[f"{k}{s}" for k in SCORE_KEYS for s in ("", "_low", "_high")], "robustness"]
+    if scores.empty:
+        return pd.DataFrame(columns=columns)
+    pivot = scores.pivot_table(index="run_id", columns="dimension", values=["score", "low", "high"], aggfunc="first",
+                               dropna=False)
+    wide = pd.DataFrame(index=pivot.index)
+    for key in SCORE_KEYS:
+        for value, suffix in (("score", ""), ("low", "_low"), ("high", "_high")):
+            wide[f"{key}{suffix}"] = pivot[(value, key)] if (value, key) in pivot.columns else float("nan")
+    overall = scores[scores["dimension"] == "overall"].set_index("run_id")["robustness"]
+    wide["robustness"] = overall.reindex(wide.index)
+    return wide.reset_index()[columns]
+
+
+def _empty_frame() -> pd.DataFrame:
+    columns = ["rank", "model_id", "run_id", "model", "precision", "type", "params", "license", "demo", "flag",
+               "submitted", "finished", *[f"{k}{s}" for k in SCORE_KEYS for s in ("", "_low", "_high")],
+               "robustness", "n_scored", "n_items", "params_b", "size"]
+    return pd.DataFrame(columns=columns)
+
+
+def task_frame(session: Session, dimension: str) -> pd.DataFrame:
+    """The tasks of one dimension for every ranked model: run_id plus ``task``, ``task_low``, ``task_high``,
+    ``task_n`` columns (tasks in registry order). Raises ValueError for an unknown dimension."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
+    tasks = [name for name, spec in TASKS.items() if spec.dimension == dimension]
+    suite = active_suite(session)
+    columns = ["run_id", *[f"{t}{s}" for t in tasks for s in ("", "_low", "_high", "_n")]]
+    if suite is None:
+        return pd.DataFrame(columns=columns)
+    latest = latest_runs(suite.id)
+    rows = session.execute(
+        select(TaskScore.run_id, TaskScore.task, TaskScore.score, TaskScore.ci_low, TaskScore.ci_high,
+               TaskScore.n_scored)
+        .join(latest, latest.c.run_id == TaskScore.run_id)
+        .where(TaskScore.dimension == dimension)
+    ).all()
+    long = pd.DataFrame(rows, columns=["run_id", "task", "score", "low", "high", "n"])
+    wide = pd.DataFrame({"run_id": sorted(long["run_id"].unique())}).set_index("run_id")
+    for task in tasks:
+        part = long[long["task"] == task].set_index("run_id")
+        for value, suffix in (("score", ""), ("low", "_low"), ("high", "_high"), ("n", "_n")):
+            wide[f"{task}{suffix}"] = part[value].reindex(wide.index) if not part.empty else float("nan")
+    return wide.reset_index()[columns]

@@ -1,0 +1,112 @@
+"""The leaderboard's search box and filters: ``qwen license:mit type:chat size:7–15B flagged:no``.
+
+Free words must all occur in the model name; ``key:value`` tokens narrow by a listing fact (several values of one
+key are alternatives, different keys must all hold). A query that cannot be understood raises :class:`QueryError`
+with a message that says how to fix it, and the page then filters nothing.
+"""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from leaderboard.ranking import SIZE_BUCKETS, UNKNOWN_SIZE
+
+PRECISION_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32", "float": "float32"}
+YES = {"yes", "true", "1", "y"}
+NO = {"no", "false", "0", "n"}
+# search key -> frame column it matches
+FIELD_COLUMNS = {"license": "license", "type": "type", "precision": "precision", "size": "size",
+                 "flagged": "flag", "demo": "demo"}
+SIZE_LABELS = [label for label, _, _ in SIZE_BUCKETS] + [UNKNOWN_SIZE]
+
+
+class QueryError(ValueError):
+    """The search text cannot be understood; the message says why and what is accepted."""
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    words: tuple[str, ...] = ()
+    fields: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+def _normalise(key: str, value: str) -> str:
+    value = value.strip().lower()
+    if key == "precision":
+        return PRECISION_ALIASES.get(value, value)
+    if key == "size":
+        value = value.replace("-", "–")
+        known = {label.lower(): label for label in SIZE_LABELS}
+        if value not in known:
+            raise QueryError(f"size:{value} is not a size bucket; use one of {', '.join(SIZE_LABELS)}")
+        return known[value]
+    if key in ("flagged", "demo"):
+        if value in YES:
+            return "yes"
+        if value in NO:
+            return "no"
+        raise QueryError(f"{key}:{value} is not understood; use {key}:yes or {key}:no")
+    return value
+
+
+def parse_query(text: str) -> SearchQuery:
+    """Split the search text into free words and ``key:value`` filters; raise QueryError on anything else."""
+    try:
+        tokens = shlex.split(text or "")
+    except ValueError:
+        raise QueryError("The search has an unmatched quote; close it or remove it.") from None
+    words: list[str] = []
+    fields: dict[str, set[str]] = {}
+    for token in tokens:
+        key, sep, value = token.partition(":")
+        if not sep or "/" in key:  # "org/model:tag"-like words are names, not filters
+            words.append(token.lower())
+            continue
+        key = key.lower()
+        if key not in FIELD_COLUMNS:
+            raise QueryError(f"Unknown filter '{key}:'. Use {', '.join(k + ':' for k in FIELD_COLUMNS)} "
+                             "or plain words that match model names.")
+        if not value.strip():
+            raise QueryError(f"'{key}:' needs a value, e.g. {key}:{'mit' if key == 'license' else 'yes'}")
+        fields.setdefault(key, set()).add(_normalise(key, value))
+    return SearchQuery(tuple(words), {k: frozenset(v) for k, v in fields.items()})
+
+
+def apply_search(frame: pd.DataFrame, query: SearchQuery) -> pd.DataFrame:
+    """The rows of ``frame`` that match every word and every filter of ``query``."""
+    mask = pd.Series(True, index=frame.index)
+    names = frame["model"].str.lower()
+    for word in query.words:
+        mask &= names.str.contains(word, regex=False)
+    for key, values in query.fields.items():
+        column = frame[FIELD_COLUMNS[key]]
+        if key == "flagged":
+            has_flag = column.notna() & (column.astype("string").str.len() > 0)
+            if values == {"yes"}:
+                mask &= has_flag
+            elif values == {"no"}:
+                mask &= ~has_flag
+        elif key == "demo":
+            mask &= column.isin({value == "yes" for value in values})
+        elif key == "size":
+            mask &= column.isin(values)
+        else:
+            mask &= column.astype("string").str.lower().isin(values)
+    return frame[mask]
+
+
+def apply_filters(frame: pd.DataFrame, *, sizes: list[str] | None = None, types: list[str] | None = None,
+                  precisions: list[str] | None = None, hide_flagged: bool = False) -> pd.DataFrame:
+    """The rows of ``frame`` inside the chosen size buckets, types and precisions (empty choice = all)."""
+    mask = pd.Series(True, index=frame.index)
+    if sizes:
+        mask &= frame["size"].isin(sizes)
+    if types:
+        mask &= frame["type"].isin(types)
+    if precisions:
+        mask &= frame["precision"].isin(precisions)
+    if hide_flagged:
+        mask &= frame["flag"].isna() | (frame["flag"].astype("string").str.len() == 0)
+    return frame[mask]
