@@ -1,0 +1,99 @@
+"""What every loader returns, and the small helpers they share (task names, letters, validation messages)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from evaluator.items import Item
+from evaluator.suites.options import normalize_letter
+from evaluator.suites.problems import Problem
+from evaluator.tasks import TASKS
+
+# MedBench 2023 file names (as in OpenCompass's medbench loader) -> MedBench 2024 task names used here.
+TASK_ALIASES: dict[str, str] = {
+    "health_exam": "Med-Exam",
+    "safetybench": "MedSafety",
+    "medicine_attack": "DrugCA",
+    "triage": "MedHG",
+    "health_counseling": "MedHC",
+    "medicine_counseling": "MedMC",
+    "emr": "DBMHG",
+    "ddx-advanced_pre": "DDx-advanced",
+    "ddx-advanced_final": "DDx-advanced",
+}
+_LETTERS_TEXT = re.compile(r"[A-IＡ-Ｉa-i](?:[\s,，、;；]*[A-IＡ-Ｉa-i])*")
+
+
+@dataclass(frozen=True)
+class Located:
+    """An item and where it came from, so later checks can still point at file:line."""
+
+    item: Item
+    file: str
+    line: int
+
+
+@dataclass
+class FileResult:
+    """One file read by one loader: the items it yielded and every problem it found."""
+
+    file: str
+    format: str
+    items: list[Located] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, line: int, reason: str) -> None:
+        self.problems.append(Problem(self.file, line, reason))
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s_\-]", "", name).lower()
+
+
+_BY_SQUASHED = {_squash(name): name for name in TASKS}
+
+
+def resolve_task_name(name: str) -> str | None:
+    """A registry task name for ``name`` ("Med-Exam", "med_exam", "Health_exam" ...); None if unknown."""
+    if name in TASKS:
+        return name
+    return TASK_ALIASES.get(name.lower()) or _BY_SQUASHED.get(_squash(name))
+
+
+def task_from_path(path: Path) -> str | None:
+    """The task a file holds by its name (``Med-Exam.jsonl``) or its folder (``Med-Exam/test.jsonl``)."""
+    return resolve_task_name(path.stem) or resolve_task_name(path.parent.name)
+
+
+def parse_letters(text: str) -> list[str] | None:
+    """"B", "AC", "A,C", "Ａ、Ｃ" -> letters; None when ``text`` is not only option letters."""
+    text = text.strip()
+    if not _LETTERS_TEXT.fullmatch(text):
+        return None
+    return [normalize_letter(ch) for ch in text if not re.match(r"[\s,，、;；]", ch)]
+
+
+def validation_reasons(error: ValidationError) -> list[str]:
+    """Pydantic's errors as short reasons: "missing field 'question'", "field 'id': ..."."""
+    reasons = []
+    for err in error.errors():
+        where = ".".join(str(part) for part in err["loc"])
+        if err["type"] == "missing":
+            reasons.append(f"missing field {where!r}")
+        elif err["type"] == "extra_forbidden":
+            reasons.append(f"unknown field {where!r}")
+        else:
+            reasons.append(f"field {where!r}: {err['msg']}")
+    return reasons
+
+
+def read_text(path: Path, result: FileResult) -> str | None:
+    """The file as text (UTF-8, a BOM allowed); None and a problem when it is not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        result.problem(0, f"not UTF-8 text (byte {exc.start}): save the file as UTF-8")
+        return None
