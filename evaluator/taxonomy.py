@@ -1,0 +1,277 @@
+"""The automatic error taxonomy: every wrong or incomplete (item, order) gets one primary category of the paper's
+eight, and may get secondary ones, by the documented rules below.
+
+How a tag is made: every rule is checked in the order of ``RULES``; the first rule that matches gives the
+primary category and names the method (``"rule:<rule name>"``); the categories of the other matching rules
+become the secondary tags. Correct rows get no tag (``rule:correct``). Rows without a verdict (no reference
+answer) are checked with the surface rules 1-6 only (``rule:unscored`` when none matches). A wrong row that no
+rule matches gets the kind's default (Omissions for open-ended answers and records, Hallucination otherwise)
+with method ``rule:fallback``: these are the hard cases the judge model may re-tag (``judge:<model>``).
+
+Rules, first match wins:
+
+ 1. empty_output            Unanswered       the output is empty or whitespace
+ 2. refusal                 Unanswered       a short output that declines (抱歉, 无法回答, 不知道, I don't know)
+ 3. garbled                 Output Error     broken characters, control characters, unexpected scripts
+ 4. repetitive              Output Error     a unit repeated 5+ times in a row, or few distinct 4-grams
+ 5. wrong_language          Output Error     a Chinese task answered mostly in Latin script
+ 6. truncated               Output Error     cut at the length limit (runner's finish reason, else an
+                                             open-ended/record output near max_new_tokens without a sentence end)
+ 7. no_parsable_answer      Format Mismatch  an answer exists but the parser found none in the required form
+                                             (no letter, no candidate label, no ``实体：类型`` line, no field)
+ 8. order_dependent_answer  Contextual Inconsistency   a choice item's mapped-back answer differs between orders
+ 9. contradicts_case        Contextual Inconsistency   the output states a sex or age other than the case's
+10. missing_record_fields   Deficiency in Medical Language Generation   a record lacks required fields
+11. wrong_conclusion        Causal Reasoning Deficiency   reasoning-dimension task: none of the chosen options
+                                             is correct, or the conclusion point (``other.conclusion_points``,
+                                             default the first answer point) is not covered
+12. extra_options           Hallucination    options chosen that are wrong or not among those shown
+13. invented_span           Hallucination    an extracted entity/value that does not occur in the source text
+14. unsupported_content     Hallucination    an open answer or record whose character bigrams are mostly
+                                             (< 25% supported) absent from the question, case, reference and points
+15. non_clinical_style      Deficiency in Medical Language Generation   a record in colloquial style
+                                             (first/second person, chat particles)
+16. too_few_options         Omissions        a multi-choice answer missing correct options
+17. uncovered_points        Omissions        answer points not covered (open, record); gold tuples missed (extraction)
+18. wrong_label             Hallucination    a wrong pick from a closed list (single choice, yes/no, cloze,
+                                             classification) or wrongly labelled extraction tuples
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from evaluator.scoring import output_checks
+from evaluator.scoring.normalize import normalize
+from evaluator.tasks import CHOICE_KINDS, Dimension, Kind
+
+if TYPE_CHECKING:
+    from evaluator.items import Item
+    from evaluator.scoring.base import ItemOutcome
+    from evaluator.tasks import TaskSpec
+
+OMISSIONS = "Omissions"
+HALLUCINATION = "Hallucination"
+FORMAT_MISMATCH = "Format Mismatch"
+CAUSAL = "Causal Reasoning Deficiency"
+CONTEXTUAL = "Contextual Inconsistency"
+UNANSWERED = "Unanswered"
+OUTPUT_ERROR = "Output Error"
+GENERATION = "Deficiency in Medical Language Generation"
+CATEGORIES: tuple[str, ...] = (OMISSIONS, HALLUCINATION, FORMAT_MISMATCH, CAUSAL, CONTEXTUAL, UNANSWERED,
+                               OUTPUT_ERROR, GENERATION)
+
+SUPPORT_MIN_SHARE = 0.25  # unsupported_content: share of output bigrams found in the sources
+SUPPORT_MIN_BIGRAMS = 10  # ... judged only on outputs with this many bigrams
+COLLOQUIAL_MARKERS = ("我", "你", "您", "吧", "呢", "啊", "哦", "嗯", "呀", "哈", "啦")
+COLLOQUIAL_MIN_MARKS = 3
+FREE_TEXT_KINDS = frozenset({Kind.OPEN_ENDED, Kind.RECORD})
+CLOSED_PICK_KINDS = frozenset({Kind.SINGLE_CHOICE, Kind.YES_NO, Kind.CLOZE, Kind.CLASSIFICATION})
+# Extraction fields that must be copied from the text (CHIP-CDN's standard terms need not be).
+SPAN_FIELDS: dict[str, tuple[int, ...]] = {"CMeEE": (0,), "CMeIE": (0, 2), "CHIP-CDEE": (0,), "SMDoc": (1,)}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One (item, order) under judgement, with the outcomes of all orders of its item."""
+
+    task: "TaskSpec"
+    item: "Item"
+    outcome: "ItemOutcome"
+    raw: str | None
+    orders: list["ItemOutcome"]
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return self.outcome.details or {}
+
+    @property
+    def sources(self) -> str:
+        """Everything the answer may legitimately draw on, normalised."""
+        answer = self.item.answer
+        if isinstance(answer, dict):
+            reference = " ".join(map(str, answer.values()))
+        else:
+            reference = answer if isinstance(answer, str) else ""
+        points = " ".join(" ".join(variants) for variants in self.item.answer_points)
+        options = " ".join(self.item.options.values())
+        return normalize(" ".join([self.item.passage, self.item.question, reference, points, options]))
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    category: str
+    matches: Callable[[Case], bool]
+    surface: bool = False  # applies to rows without a verdict too
+
+
+def _choice_set(parsed: Any) -> frozenset[str] | None:
+    """A choice answer as a set of original option keys (a string "B" or a list ["A", "C"]); None if absent."""
+    if parsed is None or parsed == "" or parsed == []:
+        return None
+    return frozenset([parsed] if isinstance(parsed, str) else map(str, parsed))
+
+
+def _gold_set(case: Case) -> frozenset[str]:
+    return _choice_set(case.item.answer) or frozenset()
+
+
+def _no_parsable_answer(case: Case) -> bool:
+    if case.details.get("format_ok") is False:
+        return True
+    generated = case.raw is not None and case.raw.strip() != ""
+    return generated and case.task.kind in CHOICE_KINDS | {Kind.CLOZE} and _choice_set(case.outcome.parsed_answer) is None
+
+
+def _order_dependent(case: Case) -> bool:
+    answers = {_choice_set(o.parsed_answer) for o in case.orders} - {None}
+    return case.task.kind in CHOICE_KINDS and len(answers) > 1
+
+
+_SEX_PATTERNS = (r"患者[，,、:：\s]*(男|女)", r"(男|女)性?[，,、\s]*\d{1,3}\s*岁", r"\d{1,3}\s*岁\s*(男|女)",
+                 r"(男|女)性患者", r"该(男|女)")
+_AGE_PATTERNS = (r"(?:男|女)性?[，,、\s]*(\d{1,3})\s*岁", r"患者[，,、\s]*(?:男|女)?性?[，,、\s]*(\d{1,3})\s*岁")
+
+
+def _stated(text: str, patterns: tuple[str, ...]) -> str | None:
+    """The one value ``text`` states by these patterns, or None when it states none or several."""
+    found = {m.group(1) for pattern in patterns for m in re.finditer(pattern, text)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _contradicts_case(case: Case) -> bool:
+    if case.task.kind not in FREE_TEXT_KINDS or not case.raw:
+        return False
+    given = f"{case.item.passage}\n{case.item.question}"
+    for patterns in (_SEX_PATTERNS, _AGE_PATTERNS):
+        in_case, in_output = _stated(given, patterns), _stated(case.raw, patterns)
+        if in_case and in_output and in_case != in_output:
+            return True
+    return False
+
+
+def _missing_record_fields(case: Case) -> bool:
+    return case.task.kind == Kind.RECORD and bool(case.details.get("missing_fields"))
+
+
+def _wrong_conclusion(case: Case) -> bool:
+    if case.task.dimension != Dimension.REASONING:
+        return False
+    if case.task.kind in CHOICE_KINDS:
+        chosen = _choice_set(case.outcome.parsed_answer)
+        return chosen is not None and not chosen & _gold_set(case)
+    covered = case.details.get("covered") or []
+    conclusion = case.item.other.get("conclusion_points", [0])
+    return bool(covered) and any(0 <= i < len(covered) and not covered[i] for i in conclusion)
+
+
+def _extra_options(case: Case) -> bool:
+    chosen = _choice_set(case.outcome.parsed_answer)
+    if case.task.kind not in CHOICE_KINDS or chosen is None:
+        return False
+    if chosen - set(case.item.options):
+        return True
+    return case.task.kind == Kind.MULTI_CHOICE and bool(chosen - _gold_set(case))
+
+
+def _invented_span(case: Case) -> bool:
+    positions = SPAN_FIELDS.get(case.task.name)
+    if case.task.kind != Kind.EXTRACTION or not positions:
+        return False
+    text = normalize(f"{case.item.passage}\n{case.item.question}")
+    return any(values[i] and values[i] not in text for values in case.details.get("spurious") or []
+               for i in positions if i < len(values))
+
+
+def _bigrams(text: str) -> list[str]:
+    return [text[i:i + 2] for i in range(len(text) - 1)]
+
+
+def _unsupported_content(case: Case) -> bool:
+    if case.task.kind not in FREE_TEXT_KINDS:
+        return False
+    grams = _bigrams(normalize(case.raw))
+    if len(grams) < SUPPORT_MIN_BIGRAMS:
+        return False
+    sources = set(_bigrams(case.sources))
+    return sum(gram in sources for gram in grams) / len(grams) < SUPPORT_MIN_SHARE
+
+
+def _non_clinical_style(case: Case) -> bool:
+    if case.task.kind != Kind.RECORD or not case.raw:
+        return False
+    return sum(case.raw.count(marker) for marker in COLLOQUIAL_MARKERS) >= COLLOQUIAL_MIN_MARKS
+
+
+def _too_few_options(case: Case) -> bool:
+    chosen = _choice_set(case.outcome.parsed_answer)
+    return case.task.kind == Kind.MULTI_CHOICE and chosen is not None and bool(_gold_set(case) - chosen)
+
+
+def _uncovered_points(case: Case) -> bool:
+    if case.task.kind == Kind.EXTRACTION:
+        return (case.details.get("fn") or 0) > 0
+    return case.task.kind in FREE_TEXT_KINDS and not all(case.details.get("covered") or [True])
+
+
+def _wrong_label(case: Case) -> bool:
+    if case.task.kind == Kind.EXTRACTION:
+        return (case.details.get("fp") or 0) > 0
+    return case.task.kind in CLOSED_PICK_KINDS and case.outcome.parsed_answer not in (None, "", [])
+
+
+def _truncated(case: Case) -> bool:
+    finish_reason = case.details.get("finish_reason")
+    if finish_reason is None and case.task.kind not in FREE_TEXT_KINDS:
+        return False
+    return output_checks.is_truncated(case.raw, case.task.max_new_tokens, finish_reason)
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("empty_output", UNANSWERED, lambda c: output_checks.is_empty(c.raw), surface=True),
+    Rule("refusal", UNANSWERED, lambda c: output_checks.is_refusal(c.raw), surface=True),
+    Rule("garbled", OUTPUT_ERROR, lambda c: output_checks.is_garbled(c.raw), surface=True),
+    Rule("repetitive", OUTPUT_ERROR, lambda c: output_checks.is_repetitive(c.raw), surface=True),
+    Rule("wrong_language", OUTPUT_ERROR, lambda c: output_checks.is_wrong_language(c.raw), surface=True),
+    Rule("truncated", OUTPUT_ERROR, _truncated, surface=True),
+    Rule("no_parsable_answer", FORMAT_MISMATCH, _no_parsable_answer),
+    Rule("order_dependent_answer", CONTEXTUAL, _order_dependent),
+    Rule("contradicts_case", CONTEXTUAL, _contradicts_case),
+    Rule("missing_record_fields", GENERATION, _missing_record_fields),
+    Rule("wrong_conclusion", CAUSAL, _wrong_conclusion),
+    Rule("extra_options", HALLUCINATION, _extra_options),
+    Rule("invented_span", HALLUCINATION, _invented_span),
+    Rule("unsupported_content", HALLUCINATION, _unsupported_content),
+    Rule("non_clinical_style", GENERATION, _non_clinical_style),
+    Rule("too_few_options", OMISSIONS, _too_few_options),
+    Rule("uncovered_points", OMISSIONS, _uncovered_points),
+    Rule("wrong_label", HALLUCINATION, _wrong_label),
+)
+
+
+def tag(case: Case) -> dict[str, Any]:
+    """The tag of one (item, order): primary category, secondary categories, method, and the rules that matched."""
+    verdict = case.outcome.correct
+    if verdict is True:
+        return {"primary": None, "secondary": [], "method": "rule:correct", "rules": []}
+    matched = [rule for rule in RULES if (rule.surface or verdict is False) and rule.matches(case)]
+    if not matched:
+        if verdict is None:
+            return {"primary": None, "secondary": [], "method": "rule:unscored", "rules": []}
+        default = OMISSIONS if case.task.kind in FREE_TEXT_KINDS else HALLUCINATION
+        return {"primary": default, "secondary": [], "method": "rule:fallback", "rules": []}
+    primary = matched[0].category
+    secondary = list(dict.fromkeys(rule.category for rule in matched[1:] if rule.category != primary))
+    return {"primary": primary, "secondary": secondary, "method": f"rule:{matched[0].name}",
+            "rules": [rule.name for rule in matched]}
+
+
+def tag_item(task: "TaskSpec", item: "Item", outcomes: list["ItemOutcome"],
+             raw_outputs: list[str | None]) -> list[dict[str, Any]]:
+    """Tags for every order of one item (``outcomes[i]`` and ``raw_outputs[i]`` belong to order i)."""
+    if len(outcomes) != len(raw_outputs):
+        raise ValueError(f"item {item.id}: {len(outcomes)} outcomes but {len(raw_outputs)} raw outputs")
+    return [tag(Case(task, item, outcome, raw, list(outcomes))) for outcome, raw in zip(outcomes, raw_outputs)]
