@@ -167,3 +167,4 @@ class TagReview(SQLModel, table=True):
     accepted: bool = Field(default=True)
     note: Optional[str] = text_field(default=None)
     at: datetime = created_at_field()
+    auto_method: Optional[str] = Field(default=None, max_length=64)  # how the reviewed tag was made: rule:<name> | judge:<model>

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 12:04:54.473699
+Create Date: 2026-11-25 12:13:25.634351
 """
 from typing import Sequence, Union
 
@@ -271,6 +271,7 @@ def upgrade() -> None:
     sa.Column('accepted', sa.Boolean(), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('auto_method', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.ForeignKeyConstraint(['item_result_id'], ['item_results.id'], ),
     sa.ForeignKeyConstraint(['reviewer_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['run_id'], ['eval_runs.id'], ),
