@@ -1,0 +1,66 @@
+"""The runner interface every backend offers (docs/architecture.md, "Runners").
+
+A runner turns final prompt strings into either letter log-probs (single-choice and yes/no items: one forward
+pass per prompt) or greedy generations (multi-choice, cloze and free text). Prompts arrive final: the chat
+template is applied by ``evaluator.prompts``, so a runner never changes the text it is given.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class ModelLoadError(RuntimeError):
+    """The model could not be loaded; the message is a plain reason for the Queue page."""
+
+
+class RequestError(RuntimeError):
+    """One request of a batch cannot be run (e.g. longer than the model's context); ``index`` names it."""
+
+    def __init__(self, index: int, reason: str):
+        super().__init__(reason)
+        self.index = index
+        self.reason = reason
+
+
+@dataclass
+class ChoiceRequest:
+    """One (item, order): the final prompt and the letters shown, e.g. ["A", "B", "C", "D", "E"]."""
+
+    prompt: str
+    letters: list[str]
+
+
+@dataclass
+class RunnerInfo:
+    """What the run stores about how numbers were made: backend, device, dtype, batching and its counters."""
+
+    backend: str
+    device: str
+    dtype: str
+    model_path: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+class Runner(Protocol):
+    name: str
+    tokenizer: Any  # a transformers tokenizer: prompts apply its chat template
+    info: RunnerInfo
+
+    def letter_scores(self, requests: list[ChoiceRequest]) -> list[dict[str, float]]:
+        """For each request, shown letter -> log-prob of answering that letter next."""
+
+    def generate(self, prompts: list[str], max_new_tokens: int, stop: list[str] | None = None) -> list[str]:
+        """Greedy continuations of ``prompts`` (new text only), cut at the first stop string."""
+
+    def close(self) -> None:
+        """Free the model's memory."""
+
+
+def cut_at_stop(text: str, stop: list[str] | None) -> str:
+    """``text`` up to (not including) the earliest stop string."""
+    if not stop:
+        return text
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=len(text))
+    return text[:cut]
