@@ -146,7 +146,7 @@ class ItemResult(SQLModel, table=True):
     score: Optional[float] = Field(default=None)  # item-level metric value (1/0 for choice, recall for open)
     letter_scores: dict[str, Any] = json_field()  # shown letter -> log-prob
     details: dict[str, Any] = json_field()  # metric details (covered points, tp/fp/fn, jaccard, rouge_l ...)
-    error_primary: Optional[str] = Field(default=None, max_length=40)
+    error_primary: Optional[str] = Field(default=None, max_length=64)
     error_tags: dict[str, Any] = json_field()  # {"primary":..., "secondary":[...], "method": "rule"|"judge:<model>", "human": ...}
     status: str = Field(default="ok", max_length=16)  # ok | error
     error_message: Optional[str] = text_field(default=None)
@@ -162,8 +162,8 @@ class TagReview(SQLModel, table=True):
     item_result_id: int = Field(foreign_key="item_results.id")
     run_id: int = Field(foreign_key="eval_runs.id", index=True)
     reviewer_id: Optional[int] = Field(default=None, foreign_key="users.id")
-    auto_primary: Optional[str] = Field(default=None, max_length=40)
-    human_primary: Optional[str] = Field(default=None, max_length=40)
+    auto_primary: Optional[str] = Field(default=None, max_length=64)
+    human_primary: Optional[str] = Field(default=None, max_length=64)
     accepted: bool = Field(default=True)
     note: Optional[str] = text_field(default=None)
     at: datetime = created_at_field()

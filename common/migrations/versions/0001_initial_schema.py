@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 12:13:25.634351
+Create Date: 2026-11-25 12:14:27.517079
 """
 from typing import Sequence, Union
 
@@ -226,7 +226,7 @@ def upgrade() -> None:
     sa.Column('score', sa.Float(), nullable=True),
     sa.Column('letter_scores', sa.JSON(), nullable=False),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.Column('error_primary', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('error_primary', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('error_tags', sa.JSON(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('error_message', sa.Text(), nullable=True),
@@ -266,8 +266,8 @@ def upgrade() -> None:
     sa.Column('item_result_id', sa.Integer(), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=False),
     sa.Column('reviewer_id', sa.Integer(), nullable=True),
-    sa.Column('auto_primary', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('human_primary', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('auto_primary', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('human_primary', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('accepted', sa.Boolean(), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),

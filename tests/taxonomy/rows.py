@@ -1,0 +1,52 @@
+"""A run with tagged result rows in a real database, for review and page tests."""
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from common.db import session_scope
+from evaluator.tables import EvalRun, ItemResult, Suite, SuiteItem
+from submissions.tables import User
+
+# (task, dimension, automatic primary, method) of the seeded rows; None = a correct row.
+SEEDED = [
+    ("MedHC", "knowledge", "Omissions", "rule:uncovered_points"),
+    ("MedHC", "knowledge", "Hallucination", "rule:unsupported_content"),
+    ("MedHC", "knowledge", None, "rule:correct"),
+    ("CMB-Clin", "reasoning", "Causal Reasoning Deficiency", "rule:wrong_conclusion"),
+    ("IMCS-V2-MRG", "generation", "Deficiency in Medical Language Generation", "rule:missing_record_fields"),
+    ("CMeEE", "understanding", "Format Mismatch", "rule:no_parsable_answer"),
+    ("MedHC", "knowledge", "Unanswered", "rule:empty_output"),
+    ("MedHC", "knowledge", "Omissions", "judge:tiny"),
+]
+
+
+def seed_run(engine: Engine, copies: int = 1) -> tuple[int, list[int]]:
+    """A finished run whose rows carry the tags in SEEDED (repeated ``copies`` times); (run id, row ids)."""
+    with session_scope(engine) as session:
+        suite = Suite(name="review-test", version=f"v-{id(engine)}-{copies}", item_count=len(SEEDED) * copies)
+        session.add(suite)
+        session.flush()
+        run = EvalRun(suite_id=suite.id, suite_version=suite.version, evaluator_version="test", status="finished")
+        session.add(run)
+        session.flush()
+        row_ids = []
+        for index, (task, dimension, primary, method) in enumerate(SEEDED * copies):
+            item = SuiteItem(suite_id=suite.id, task=task, item_key=f"{task}-{index}",
+                             data={"id": f"{task}-{index}", "task": task, "question": "问题"})
+            session.add(item)
+            session.flush()
+            row = ItemResult(run_id=run.id, item_id=item.id, task=task, dimension=dimension, prompt="提示",
+                             raw_output=f"输出 {index}", error_primary=primary,
+                             error_tags={"primary": primary, "secondary": [], "method": method})
+            session.add(row)
+            session.flush()
+            row_ids.append(row.id)
+        return run.id, row_ids
+
+
+def make_user(engine: Engine, name: str, organizer: bool) -> int:
+    with session_scope(engine) as session:
+        user = User(username=name, is_organizer=organizer)
+        session.add(user)
+        session.flush()
+        return user.id
