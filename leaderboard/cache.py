@@ -31,6 +31,12 @@ def version() -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def suite_facts(data_version: str) -> dict[str, Any] | None:
+    with session_scope() as session:
+        return runs.active_suite_facts(session)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def leaderboard_frame(data_version: str) -> pd.DataFrame:
     with session_scope() as session:
         return ranking.leaderboard_frame(session)

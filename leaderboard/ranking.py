@@ -35,7 +35,7 @@ def leaderboard_frame(session: Session) -> pd.DataFrame:
     """One row per model: identity, listing facts, overall and dimension scores with CIs, robustness, n, rank.
 
     Columns: model_id, run_id, model, precision, type, params, params_b, size, license, demo, flag, submitted,
-    finished, n_scored, n_items, robustness, and for each key in SCORE_KEYS ``key``, ``key_low``, ``key_high``.
+    finished, n_scored, n_items, robustness (overall), ``dim_robustness`` per dimension, and for each key in SCORE_KEYS ``key``, ``key_low``, ``key_high``.
     Sorted by overall score (best first); ``rank`` is the position among all visible models, so filters do not
     renumber it.
     """
@@ -82,7 +82,8 @@ def leaderboard_frame(session: Session) -> pd.DataFrame:
 
 def _widen(scores: pd.DataFrame) -> pd.DataFrame:
     """Long (run, dimension) scores to one row per run with ``dim``, ``dim_low``, ``dim_high`` columns."""
-    columns = ["run_id", *[f"{k}{s}" for k in SCORE_KEYS for s in ("", "_low", "_high")], "robustness"]
+    columns = ["run_id", *[f"{k}{s}" for k in SCORE_KEYS for s in ("", "_low", "_high")], "robustness",
+               *[f"{d}_robustness" for d in DIMENSIONS]]
     if scores.empty:
         return pd.DataFrame(columns=columns)
     pivot = scores.pivot_table(index="run_id", columns="dimension", values=["score", "low", "high"], aggfunc="first",
@@ -91,15 +92,16 @@ def _widen(scores: pd.DataFrame) -> pd.DataFrame:
     for key in SCORE_KEYS:
         for value, suffix in (("score", ""), ("low", "_low"), ("high", "_high")):
             wide[f"{key}{suffix}"] = pivot[(value, key)] if (value, key) in pivot.columns else float("nan")
-    overall = scores[scores["dimension"] == "overall"].set_index("run_id")["robustness"]
-    wide["robustness"] = overall.reindex(wide.index)
+    for key in SCORE_KEYS:
+        part = scores[scores["dimension"] == key].set_index("run_id")["robustness"]
+        wide["robustness" if key == "overall" else f"{key}_robustness"] = part.reindex(wide.index)
     return wide.reset_index()[columns]
 
 
 def _empty_frame() -> pd.DataFrame:
     columns = ["rank", "model_id", "run_id", "model", "precision", "type", "params", "license", "demo", "flag",
                "submitted", "finished", *[f"{k}{s}" for k in SCORE_KEYS for s in ("", "_low", "_high")],
-               "robustness", "n_scored", "n_items", "params_b", "size"]
+               "robustness", *[f"{d}_robustness" for d in DIMENSIONS], "n_scored", "n_items", "params_b", "size"]
     return pd.DataFrame(columns=columns)
 
 

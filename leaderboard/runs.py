@@ -18,6 +18,14 @@ def active_suite(session: Session) -> Suite | None:
     return session.scalars(select(Suite).where(Suite.active == True).order_by(Suite.id.desc())).first()  # noqa: E712
 
 
+def active_suite_facts(session: Session) -> dict[str, object] | None:
+    """Name, version and size of the active suite, as the pages state them above every score."""
+    suite = active_suite(session)
+    if suite is None:
+        return None
+    return {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count}
+
+
 def latest_runs(suite_id: int) -> Subquery:
     """A subquery (run_id, model_id) with each visible model's newest finished run on ``suite_id``."""
     ranked = (

@@ -1,4 +1,111 @@
+"""The public ranking: one row per evaluated model, searchable and filterable, every view shareable as a URL.
+
+All view state (search, filters, columns, sorting, view, CI display) lives in widgets bound to ``st.query_params``,
+so copying the address bar shares exactly this view. Data comes only through leaderboard.cache.
+"""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("Leaderboard")
-st.info("This page is being built.")
+from leaderboard import cache, search, table_view
+from leaderboard.labels import RESEARCH_NOTICE, dimension_label
+from leaderboard.ranking import DIMENSIONS, SIZE_BUCKETS, UNKNOWN_SIZE
+
+MODEL_PAGE = "leaderboard/pages/model.py"
+SIZE_OPTIONS = [label for label, _, _ in SIZE_BUCKETS] + [UNKNOWN_SIZE]
+VIEWS = [table_view.OVERVIEW, *DIMENSIONS]
+
+
+def view_label(view: str) -> str:
+    """Short labels: they are also what the shared URL carries (``?view=Reasoning``)."""
+    return "Overview" if view == table_view.OVERVIEW else dimension_label(view, short=True)
+
+
+def warn_unknown(key: str, allowed: list[str]) -> None:
+    """Say which values of a shared URL's parameter are not understood (Streamlit then drops them)."""
+    unknown = [v for v in st.query_params.get_all(key) if v and v not in allowed]
+    if unknown:
+        st.warning(f"Ignored unknown value(s) {', '.join(map(repr, unknown))} for '{key}' in the URL; "
+                   f"accepted: {', '.join(allowed)}.")
+
+
+st.title("MedBench Leaderboard · 中文医疗大模型评测榜")
+st.caption(RESEARCH_NOTICE)
+
+version = cache.version()
+suite = cache.suite_facts(version)
+frame = cache.leaderboard_frame(version)
+if suite is None or frame.empty:
+    st.info("No results yet. " + ("No benchmark suite is active. " if suite is None else "")
+            + "Models appear here as soon as their evaluation finishes: submit one on the Submit page, "
+              "or watch the Queue page for runs in progress.")
+    st.stop()
+
+n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
+st.markdown(f"Ranked on suite **{suite['name']}** (version `{suite['version'][:12]}`, {suite['item_count']} items): "
+            f"**{len(frame)}** models, each by its latest finished run. Overall = mean of the five dimension scores; "
+            "every score carries a 95% bootstrap interval (toggle *Show 95% CI*); *n* = scored items."
+            + (f" {n_unscored} items have no reference answer and are unscored." if n_unscored else ""))
+
+for key, allowed in (("size", SIZE_OPTIONS), ("view", [view_label(v) for v in VIEWS]),
+                     ("cols", list(table_view.OPTIONAL_COLUMNS))):
+    warn_unknown(key, allowed)
+
+top = st.columns([3, 2])
+query_text = top[0].text_input("Search", key="q", bind="query-params",
+                               placeholder="name words, license:mit type:chat precision:bf16 size:4–9B flagged:no demo:no")
+view = top[1].selectbox("View", VIEWS, format_func=view_label, key="view", bind="query-params")
+with st.expander("Filters, columns and sorting", expanded=False):
+    row = st.columns(4)
+    sizes = row[0].multiselect("Size", SIZE_OPTIONS, key="size", bind="query-params")
+    types = row[1].multiselect("Type", sorted(frame["type"].dropna().unique()), key="type", bind="query-params")
+    precisions = row[2].multiselect("Precision", sorted(frame["precision"].dropna().unique()), key="precision",
+                                    bind="query-params")
+    hide_flagged = row[3].toggle("Hide flagged models", key="hide_flagged", bind="query-params")
+    show_ci = row[3].toggle("Show 95% CI", key="ci", bind="query-params")
+    columns = st.multiselect("Columns", list(table_view.OPTIONAL_COLUMNS), default=list(table_view.OPTIONAL_COLUMNS),
+                             key="cols", bind="query-params", disabled=view != table_view.OVERVIEW,
+                             help="Used by the overview; a dimension view shows that dimension's tasks.")
+    sort_choices = table_view.sort_options(view)
+    sort_row = st.columns([3, 1])
+    sort_label = sort_row[0].selectbox("Sort by", list(sort_choices), key="sort" if view == table_view.OVERVIEW else f"sort_{view}",
+                                     bind="query-params")
+    ascending = sort_row[1].toggle("Ascending", key="asc", bind="query-params")
+
+try:
+    shown = search.apply_search(frame, search.parse_query(query_text))
+except search.QueryError as exc:
+    st.error(f"{exc} The table below is not filtered by the search.")
+    shown = frame
+shown = search.apply_filters(shown, sizes=sizes, types=types, precisions=precisions, hide_flagged=hide_flagged)
+if view != table_view.OVERVIEW:
+    shown = table_view.with_tasks(shown, cache.task_frame(version, view))
+shown = table_view.sort_frame(shown, sort_choices[sort_label], ascending)
+if view == table_view.OVERVIEW:
+    table = table_view.overview_table(shown, columns, show_ci)
+else:
+    table = table_view.dimension_table(shown, view, show_ci)
+
+st.caption(f"Showing {len(table)} of {len(frame)} models.")
+if table.empty:
+    st.info("No model matches this search and these filters. Clear the search or widen the filters.")
+    st.stop()
+
+linked = table.copy()
+linked.insert(2, "Open", [f"model?model={model_id}" for model_id in shown["model_id"]])
+event = st.dataframe(
+    linked, hide_index=True, key="ranking", on_select="rerun", selection_mode="single-row",
+    column_config={"Open": st.column_config.LinkColumn("Open", display_text="details ›",
+                                                       help="Open the model page (or click a row)")},
+)
+selected = event.selection.rows if event is not None and hasattr(event, "selection") else []
+if selected:
+    st.switch_page(MODEL_PAGE, query_params={"model": str(int(shown["model_id"].iloc[selected[0]]))})
+
+stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d")
+export = st.columns(4)
+export[0].download_button("Export CSV", table_view.to_csv(table), f"medbench-leaderboard-{stamp}.csv", "text/csv",
+                          key="export_csv")
+export[1].download_button("Export JSON", table_view.to_json(table), f"medbench-leaderboard-{stamp}.json",
+                          "application/json", key="export_json")

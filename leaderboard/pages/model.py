@@ -1,4 +1,63 @@
+"""One model in depth, opened from the leaderboard or by URL: ``/model?model=<ModelEntry.id or hub id>``.
+
+Scores with intervals, robustness and position bias, the error taxonomy with the advice it implies, every
+question the model was asked, and the card that reproduces the run. The open tab is kept in the URL too.
+"""
+from __future__ import annotations
+
 import streamlit as st
 
-st.title("Model")
-st.info("This page is being built.")
+from leaderboard import cache, sections
+from leaderboard.labels import RESEARCH_NOTICE, score_with_ci
+from leaderboard.model_report import ModelNotFound
+
+TABS = ["Scores", "Robustness", "Errors & advice", "Questions", "Reproducibility"]
+
+version = cache.version()
+ref = st.query_params.get("model", "")
+if not ref:
+    st.title("Model")
+    frame = cache.leaderboard_frame(version)
+    if frame.empty:
+        st.info("No results yet: once a model's evaluation finishes, its page opens from the leaderboard.")
+        st.stop()
+    labels = {str(r.model_id): f"#{r.rank} {r.model} ({r.precision})" for r in frame.itertuples()}
+    choice = st.selectbox("Choose a model", list(labels), format_func=labels.get, index=None, key="pick_model")
+    if choice is None:
+        st.stop()
+    st.query_params["model"] = choice
+    ref = choice
+
+try:
+    report = cache.report(version, ref)
+except ModelNotFound as exc:
+    st.title("Model")
+    st.error(str(exc))
+    st.stop()
+
+sections.header(report)
+st.caption(RESEARCH_NOTICE)
+if report.run is None:
+    st.info("This model has no finished evaluation on the active suite yet"
+            + (f" ({report.suite['name']})" if report.suite else "") + ". See the Queue page for its progress.")
+    st.stop()
+
+overall = report.dimensions.set_index("dimension").loc["overall"]
+metrics = st.columns(4)
+metrics[0].metric("Overall score", score_with_ci(overall["score"], overall["ci_low"], overall["ci_high"]))
+metrics[1].metric("Consistency under option shuffling", "—" if overall["robustness"] != overall["robustness"]
+                  or overall["robustness"] is None else f"{overall['robustness']:.3f}")
+metrics[2].metric("Scored items (n)", report.scored_items)
+metrics[3].metric("Suite", f"{report.run['suite_name']} · {report.run['suite_version'][:8]}")
+
+scores_tab, robustness_tab, errors_tab, questions_tab, repro_tab = st.tabs(TABS, key="tab", bind="query-params")
+with scores_tab:
+    sections.score_tables(report)
+with robustness_tab:
+    sections.robustness(report)
+with errors_tab:
+    sections.errors_and_advice(report)
+with questions_tab:
+    sections.question_browser(report, version)
+with repro_tab:
+    sections.reproducibility(report)

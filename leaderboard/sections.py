@@ -1,0 +1,223 @@
+"""Streamlit sections shared by the model and compare pages: each renders one part of a report.
+
+Why here and not in the page files: the compare page shows the same question cards and score tables as the
+model page, and pages should stay short scripts that wire sections together.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from leaderboard import advice, cache, charts
+from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
+from leaderboard.labels import CATEGORIES, dimension_label, is_missing, params_label, score_with_ci
+from leaderboard.model_report import ModelReport, format_when
+from leaderboard.ranking import DIMENSIONS
+from evaluator.tasks import TASKS
+
+VERDICT_MARK = {"right": "✓", "wrong": "✗", "unscored": "○"}
+ALL = "all"
+
+
+def header(report: ModelReport) -> None:
+    """Name, demo / flag notices and the listing facts."""
+    model = report.model
+    st.title(model["hub_id"])
+    if model["demo"]:
+        st.info("🧪 Demo model: a tiny local model that shows how the site works; its scores mean nothing medically.")
+    if model["flag"]:
+        st.warning(f"⚠ Flagged by the organizers: {model['flag']}")
+    facts = [f"type **{model['type']}**", f"precision **{model['precision']}**",
+             f"params **{params_label(model['params'])}**", f"license **{model['license']}**",
+             f"revision `{model['commit_sha'][:12]}`"]
+    st.markdown(" · ".join(facts) + (f" · [model card]({model['url']})" if model["url"] else ""))
+
+
+def score_tables(report: ModelReport) -> None:
+    """Radar of the five dimensions, the dimension table and the per-task table, every score with CI and n."""
+    dims = report.dimensions
+    scores = {d: dims.set_index("dimension").loc[d, "score"] for d in DIMENSIONS}
+    left, right = st.columns([2, 3])
+    left.plotly_chart(charts.radar({report.model["hub_id"]: scores}), key="radar")
+    dim_table = pd.DataFrame({
+        "Dimension": [dimension_label(d) for d in dims["dimension"]],
+        "Score [95% CI]": [score_with_ci(s, lo, hi) for s, lo, hi in zip(dims["score"], dims["ci_low"],
+                                                                          dims["ci_high"])],
+        "n (scored)": [int(report.tasks.loc[report.tasks["dimension"] == d, "n_scored"].sum()) if d != "overall"
+                       else report.scored_items for d in dims["dimension"]],
+    })
+    right.dataframe(dim_table, hide_index=True)
+    if report.unscored_items:
+        right.caption(f"{report.unscored_items} items have no reference answer: they were run and can be browsed "
+                      "below, but count in no score.")
+    st.subheader("Tasks")
+    st.dataframe(task_table(report.tasks), hide_index=True)
+    st.plotly_chart(charts.task_scores(report.tasks), key="task_scores")
+
+
+def task_table(tasks: pd.DataFrame) -> pd.DataFrame:
+    def secondary(row: pd.Series) -> str:
+        parts = [f"{name} {row[col]:.3f}" for col, name in (
+            ("accuracy", "acc"), ("strict_accuracy", "strict"), ("robustness", "consistency"), ("jaccard", "Jaccard"),
+            ("rouge_l", "ROUGE-L"), ("judge_recall", "judge recall")) if not is_missing(row[col])]
+        return ", ".join(parts)
+
+    return pd.DataFrame({
+        "Task": tasks["task"], "Dimension": [dimension_label(d, short=True) for d in tasks["dimension"]],
+        "Metric": tasks["metric"],
+        "Score [95% CI]": [score_with_ci(s, lo, hi) for s, lo, hi in zip(tasks["score"], tasks["ci_low"],
+                                                                          tasks["ci_high"])],
+        "n scored / items": [f"{s} / {n}" for s, n in zip(tasks["n_scored"], tasks["n_items"])],
+        "Secondary": [secondary(row) for _, row in tasks.iterrows()],
+    })
+
+
+def robustness(report: ModelReport, key: str = "bias_dimension") -> None:
+    """Accuracy vs strict accuracy vs consistency per dimension, and the position-bias chart."""
+    st.markdown("Every choice question is asked under K option orders. **Accuracy** averages over (question, order);"
+                " **strict accuracy** counts questions right under every order; **consistency** (this site's "
+                "robustness) counts questions answered identically under every order, right or wrong.")
+    dims = report.dimensions
+    choice = dims.dropna(subset=["accuracy"])
+    if choice.empty:
+        st.info("This run has no scored choice questions, so there is no robustness to show.")
+        return
+    st.plotly_chart(charts.robustness(dims), key="robustness_chart")
+    st.dataframe(pd.DataFrame({
+        "Dimension": [dimension_label(d) for d in choice["dimension"]],
+        "Accuracy": choice["accuracy"].round(4), "Strict accuracy": choice["strict_accuracy"].round(4),
+        "Consistency": choice["robustness"].round(4)}), hide_index=True)
+    options = [d for d in choice["dimension"]]
+    chosen = st.selectbox("Position bias of", options, format_func=dimension_label, key=key)
+    bias = dims.set_index("dimension").loc[chosen, "position_bias"] or {}
+    if bias:
+        st.plotly_chart(charts.position_bias(bias), key=f"{key}_chart")
+    else:
+        st.caption("No position-bias figures were stored for this dimension.")
+
+
+def errors_and_advice(report: ModelReport) -> None:
+    """Error-taxonomy distribution per dimension (counts and shares) and the four-level advice it implies."""
+    dims = report.dimensions
+    per_dim = dims[dims["dimension"] != "overall"]
+    total = int(sum(sum((c or {}).values()) for c in per_dim["error_counts"]))
+    if total == 0:
+        st.info("No tagged wrong answers in this run.")
+    else:
+        shares = st.toggle("Show shares instead of counts", key="error_shares")
+        st.plotly_chart(charts.error_distribution(dims, shares=shares), key="errors_chart")
+        table = pd.DataFrame([{"Dimension": dimension_label(row["dimension"], short=True),
+                               **{c: int((row["error_counts"] or {}).get(c, 0)) for c in CATEGORIES},
+                               "wrong (tagged)": int(sum((row["error_counts"] or {}).values()))}
+                              for _, row in per_dim.iterrows()])
+        st.dataframe(table, hide_index=True)
+        st.caption("Tags are made automatically (rules, or a judge model where named) — see Methodology for how "
+                   "well they agree with human review.")
+    st.subheader("Optimisation advice (four-level framework, arXiv 2503.07306)")
+    found = advice.advise(dims.to_dict("records"))
+    if not found:
+        st.success("None of the paper's failure signatures is present in this run.")
+    for item in found:
+        levels = " + ".join(advice.LEVELS[level] for level in item.levels)
+        st.markdown(f"**{levels}**  \nSignature: {item.signature} — here: **{item.figure}**.  \n{item.action}")
+    st.caption("Level 4 (multimodal pre-training, causal reasoning modules, digital-twin simulation) is long-term "
+               "research and is not triggered by a single figure.")
+
+
+def question_browser(report: ModelReport, version: str) -> None:
+    """Filter the run's questions by dimension, task, outcome and tag; page through them (indexed queries)."""
+    run_id = report.run["id"]
+    cols = st.columns(4)
+    dimension = cols[0].selectbox("Dimension", [ALL, *DIMENSIONS], key="qd", bind="query-params",
+                                  format_func=lambda d: "all" if d == ALL else dimension_label(d, short=True))
+    tasks = [t for t, spec in TASKS.items() if dimension == ALL or spec.dimension == dimension]
+    task = cols[1].selectbox("Task", [ALL, *tasks], key="qt", bind="query-params")
+    outcome = cols[2].selectbox("Outcome", list(OUTCOMES), key="qo", bind="query-params",
+                                help="right: right under every option order · wrong: wrong under at least one · "
+                                     "unscored: no reference answer")
+    tag = cols[3].selectbox("Error tag", [ALL, *CATEGORIES], key="qtag", bind="query-params")
+    counts = cache.tag_counts(version, run_id)
+    if counts:
+        st.caption("Tagged answers in this run: " + " · ".join(f"{c} {counts[c]}" for c in CATEGORIES if c in counts))
+    flt = ItemFilter(None if dimension == ALL else dimension, None if task == ALL else task, outcome,
+                     None if tag == ALL else tag)
+    page_size = 10
+    first = cache.item_page(version, run_id, flt, 1, page_size)
+    if first.total == 0:
+        st.info("No question matches these filters.")
+        return
+    page = st.pagination(first.pages, key="qp", bind="query-params") if first.pages > 1 else 1
+    result = first if page == 1 else cache.item_page(version, run_id, flt, min(page, first.pages), page_size)
+    st.caption(f"{result.total} questions match · page {result.page} of {result.pages}")
+    for item in result.items:
+        with st.expander(f"{VERDICT_MARK[item.verdict]} {item.item_key} · {item.task} · {item.verdict}"):
+            question_card(item)
+
+
+def _answer_text(item: ItemView, answer: Any) -> str:
+    if answer is None:
+        return "—"
+    if isinstance(answer, list) and all(isinstance(a, str) for a in answer):
+        return ", ".join(f"{a}. {item.options[a]}" if a in item.options else a for a in answer)
+    return json.dumps(answer, ensure_ascii=False) if not isinstance(answer, str) else answer
+
+
+def question_card(item: ItemView) -> None:
+    """One question: passage, stem, options, gold answer, and every option order's answer, tag and prompt."""
+    if item.passage:
+        st.markdown(f"**Passage** {item.passage}")
+    st.markdown(f"**Question** {item.question}")
+    if item.options:
+        st.markdown("  \n".join(f"{key}. {text}" for key, text in item.options.items()))
+    if item.gold is None:
+        st.markdown("**Reference answer** none: this question is unscored.")
+    else:
+        st.markdown(f"**Reference answer** {_answer_text(item, item.gold)}")
+    if item.answer_points:
+        st.markdown("**Answer points** " + "; ".join(" / ".join(p) for p in item.answer_points))
+    st.dataframe(orders_table(item), hide_index=True)
+    if item.orders:
+        tabs = st.tabs([f"prompt, order {o.order_index}" for o in item.orders])
+        for tab, order in zip(tabs, item.orders):
+            tab.code(order.prompt, language=None, wrap_lines=True)
+            tab.caption("Raw output:")
+            tab.code(order.raw_output or "(empty)", language=None, wrap_lines=True)
+
+
+def orders_table(item: ItemView) -> pd.DataFrame:
+    def verdict(order: OrderAnswer) -> str:
+        return "unscored" if order.correct is None else ("right" if order.correct else "wrong")
+
+    return pd.DataFrame([{
+        "Order": o.order_index,
+        "Options shown (letter → original)": ", ".join(f"{'ABCDEFGHI'[i]}→{k}" for i, k in enumerate(o.permutation))
+        or "—",
+        "Answer (original options)": _answer_text(item, o.parsed_answer),
+        "Raw output": (o.raw_output or "")[:200],
+        "Verdict": verdict(o), "Score": None if o.score is None else round(o.score, 4),
+        "Error tag": o.error_primary or "", "Tagged by": (o.error_tags or {}).get("method", ""),
+        "Status": o.status if o.status == "ok" else f"{o.status}: {o.error_message}",
+    } for o in item.orders])
+
+
+def reproducibility(report: ModelReport) -> None:
+    """The run's reproducibility card: what fixed its numbers, and the command that re-runs it."""
+    run, model = report.run, report.model
+    spec = run["run_spec"]
+    card = {
+        "Model": model["hub_id"], "Revision (commit SHA)": spec.get("revision", model["commit_sha"]),
+        "Suite": f"{run['suite_name']} · version {run['suite_version']}", "Dtype": spec.get("dtype", model["precision"]),
+        "Seed": spec.get("seed"), "Option orders (K)": spec.get("K"), "Prompt version": spec.get("prompt_version"),
+        "Chat template": spec.get("use_chat_template", model["use_chat_template"]),
+        "Evaluator version": run["evaluator_version"], "Run": f"#{run['id']}, finished {format_when(run['finished_at'])}",
+    }
+    st.dataframe(pd.DataFrame({"Fact": list(card), "Value": [str(v) for v in card.values()]}), hide_index=True)
+    st.markdown("**Environment at run time**")
+    st.json(run["environment"], expanded=True)
+    st.markdown("**Full run spec**")
+    st.json(spec, expanded=False)
+    st.markdown("**Reproduce**")
+    st.code(run["command"], language="bash")
