@@ -1,4 +1,144 @@
+"""Organizer page: the suites, an import preview (server folder/file or uploads) before committing, activation.
+
+Organizers only: the page checks the role itself, because a direct URL bypasses the navigation.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-st.title("Suites")
-st.info("This page is being built.")
+from common.db import session_scope
+from evaluator.suites.formats import FORMATS
+from evaluator.suites.importer import activate_suite, import_suite, list_suites
+from evaluator.suites.preview import SuitePreview, preview_suite
+from evaluator.suites.problems import SuiteError
+from evaluator.suites.uploads import UPLOAD_SUFFIXES, stage_uploads
+from evaluator.tasks import CHOICE_KINDS, DIMENSION_LABELS, TASKS
+from submissions.session import current_user, is_organizer
+
+if not is_organizer():
+    st.error("This page is for organizers. 仅限组织者访问。")
+    st.stop()
+
+user = current_user()
+actor = {"actor_name": user.username, "actor_id": user.id}
+SERVER, UPLOAD = "Server folder or file", "Upload files"
+NO_TASK = "(from the file name)"
+
+st.title("Suites · 评测集")
+if flash := st.session_state.pop("suite_flash", None):
+    st.success(flash)
+
+
+def _show_errors(error: SuiteError) -> None:
+    st.error(error.summary + "\n\n" + "\n".join(f"- `{p}`" for p in error.problems))
+
+
+# --- stored suites and activation -----------------------------------------------------------------------------
+with session_scope() as session:
+    suites = list_suites(session)
+if suites:
+    st.dataframe(pd.DataFrame([{"id": s.id, "name": s.name, "version": s.version[:12], "items": s.item_count,
+                                "active": s.active, "imported": s.created_at} for s in suites]),
+                 hide_index=True, width="stretch")
+    labels = {s.id: f"{s.id} · {s.name} · {s.version[:12]}{' (active)' if s.active else ''}" for s in suites}
+    chosen = st.selectbox("Suite to activate", list(labels), format_func=labels.get, key="activate_choice")
+    if st.button("Activate", key="activate"):
+        try:
+            with session_scope() as session:
+                activated = activate_suite(session, chosen, **actor)
+            st.session_state["suite_flash"] = (f"Active suite: {activated.name} ({activated.version[:12]}). "
+                                               "New runs use it.")
+            st.rerun()
+        except SuiteError as error:
+            _show_errors(error)
+else:
+    st.info("No suites yet: import one below.")
+
+# --- import: preview first, then commit ------------------------------------------------------------------------
+st.header("Import a suite")
+source = st.radio("Source", [SERVER, UPLOAD], horizontal=True, key="suite_source")
+if source == SERVER:
+    server_path = st.text_input("Folder or file on the server", key="suite_path",
+                                placeholder="/data/medbench (…/<Task>/<Task>.jsonl), a .csv, a .zip")
+    uploads = []
+else:
+    server_path = ""
+    uploads = st.file_uploader("Suite files", type=[s.lstrip(".") for s in UPLOAD_SUFFIXES],
+                               accept_multiple_files=True, key="suite_uploads") or []
+name = st.text_input("Suite name", key="suite_name", placeholder="medbench-2024")
+fmt = st.selectbox("Format", FORMATS, key="suite_format", help="auto: detected per file")
+choice_tasks = [n for n, spec in TASKS.items() if spec.kind in CHOICE_KINDS]
+task = st.selectbox("Task for CSV files", [NO_TASK, *choice_tasks], key="suite_task")
+activate_after = st.checkbox("Make it the active suite after import", key="suite_activate")
+
+
+def _staged_path() -> str | None:
+    """The path to preview: the server path, or a fresh folder holding this upload."""
+    if source == SERVER:
+        return server_path.strip() or None
+    if not uploads:
+        return None
+    old = st.session_state.pop("suite_upload_dir", None)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix="medbench-upload-"))
+    st.session_state["suite_upload_dir"] = str(folder)
+    return str(stage_uploads(((f.name, f.getvalue()) for f in uploads), folder))
+
+
+if st.button("Preview", key="preview"):
+    try:
+        path = _staged_path()
+        if path is None:
+            st.warning("Give a server path or upload files first.")
+            st.session_state.pop("suite_preview", None)
+        else:
+            with session_scope() as session:
+                st.session_state["suite_preview"] = preview_suite(
+                    path, fmt=fmt, task=None if task == NO_TASK else task, session=session)
+            st.session_state["suite_preview_options"] = {"fmt": fmt, "task": None if task == NO_TASK else task}
+    except SuiteError as error:
+        _show_errors(error)
+
+preview: SuitePreview | None = st.session_state.get("suite_preview")
+if preview is not None:
+    st.subheader("Preview")
+    st.caption(f"Source: `{preview.source}` · formats: "
+               + ", ".join(f"{f} ({k})" for f, k in preview.formats.items()))
+    col_items, col_scored, col_version = st.columns(3)
+    col_items.metric("Items", preview.item_count)
+    col_scored.metric("Scored (have an answer)", preview.scored_count)
+    col_version.metric("Version", preview.version[:12] if preview.version else "—")
+    dims = preview.by_dimension()
+    st.dataframe(pd.DataFrame([{"dimension": f"{DIMENSION_LABELS[d][0]} · {DIMENSION_LABELS[d][1]}", "items": dims[d.value]}
+                               for d in DIMENSION_LABELS]), hide_index=True, width="stretch")
+    if preview.tasks:
+        st.dataframe(pd.DataFrame(preview.table()), hide_index=True, width="stretch")
+    if preview.skipped:
+        st.caption("Skipped (not suite data): " + ", ".join(preview.skipped))
+    if preview.problems:
+        st.error(f"{len(preview.problems)} problem(s): nothing can be imported until every one is fixed.\n\n"
+                 + "\n".join(f"- `{p}`" for p in preview.problems))
+    if preview.existing_suite_id is not None:
+        st.info(f"This content is already stored as suite {preview.existing_suite_id}; committing changes nothing.")
+    if st.button("Commit import", key="commit", type="primary", disabled=not preview.ok or not name.strip()):
+        options = st.session_state.get("suite_preview_options", {})
+        try:
+            with session_scope() as session:
+                suite = import_suite(session, preview.source, name, fmt=options.get("fmt", "auto"),
+                                     task=options.get("task"), activate=activate_after,
+                                     expected_version=preview.version, **actor)
+            st.session_state.pop("suite_preview", None)
+            st.session_state["suite_flash"] = (f"Imported suite {suite.id} “{suite.name}”: {suite.item_count} "
+                                               f"items, version {suite.version[:12]}.")
+        except SuiteError as error:
+            _show_errors(error)
+        else:
+            st.rerun()
+    elif preview.ok and not name.strip():
+        st.caption("Give the suite a name to commit.")

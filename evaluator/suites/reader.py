@@ -47,13 +47,23 @@ def read_suite(path: str | Path, *, fmt: str = "auto", task: str | None = None) 
     return loaded
 
 
-def _read_zip(path: Path, loaded: LoadedSuite, fmt: str, task: str | None) -> LoadedSuite:
+def unpack_zip(archive: Path, dest: Path) -> Problem | None:
+    """Extract ``archive`` into ``dest``; a problem instead when it is not a zip."""
     try:
-        with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as tmp:
-            archive.extractall(tmp)  # zipfile drops absolute paths and ".." parts
-            _read_tree(Path(tmp), loaded, fmt, task, label=path.name)
+        with zipfile.ZipFile(archive) as opened:
+            opened.extractall(dest)  # zipfile drops absolute paths and ".." parts
     except zipfile.BadZipFile:
-        loaded.problems.append(Problem(path.name, 0, "not a valid .zip archive"))
+        return Problem(archive.name, 0, "not a valid .zip archive")
+    return None
+
+
+def _read_zip(path: Path, loaded: LoadedSuite, fmt: str, task: str | None) -> LoadedSuite:
+    with tempfile.TemporaryDirectory() as tmp:
+        problem = unpack_zip(path, Path(tmp))
+        if problem is not None:
+            loaded.problems.append(problem)
+        else:
+            _read_tree(Path(tmp), loaded, fmt, task, label=path.name)
     return loaded
 
 

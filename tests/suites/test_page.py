@@ -1,0 +1,109 @@
+"""The organizer Suites page, run for real with Streamlit's AppTest against a fresh SQLite database."""
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
+
+from evaluator.tables import Suite
+from submissions.tables import AuditLog, User
+from tests.suites.conftest import item, write_jsonl
+
+PAGE = str(Path(__file__).resolve().parents[2] / "evaluator" / "pages" / "suites.py")
+
+
+def add_user(engine: Engine, name: str, organizer: bool) -> int:
+    with Session(engine) as session:
+        user = User(username=name, is_organizer=organizer)
+        session.add(user)
+        session.commit()
+        return user.id
+
+
+def page(user_id: int | None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    if user_id is not None:
+        at.session_state["user_id"] = user_id
+    return at.run()
+
+
+def stored(engine: Engine) -> list[tuple[str, int, bool]]:
+    with Session(engine) as session:
+        return [(s.name, s.item_count, s.active) for s in session.exec(select(Suite).order_by(Suite.id))]
+
+
+@pytest.mark.parametrize("organizer", [None, False])
+def test_non_organizers_are_refused(engine: Engine, organizer: bool | None) -> None:
+    at = page(None if organizer is None else add_user(engine, "visitor", organizer))
+    assert "for organizers" in at.error[0].value
+    assert not at.button and not at.text_input
+
+
+def test_preview_then_commit_from_a_server_folder(engine: Engine, tmp_path: Path) -> None:
+    folder = write_jsonl(tmp_path / "suite" / "a.jsonl", [item("a-1"), item("a-2", "MedSafety", answer=None)]).parent
+    at = page(add_user(engine, "olivia", True))
+    assert "No suites yet" in at.info[0].value
+    at.text_input(key="suite_path").input(str(folder))
+    at.text_input(key="suite_name").input("pilot")
+    at.button(key="preview").click().run()
+    assert [m.value for m in at.metric] == ["2", "1", at.session_state["suite_preview"].version[:12]]
+    assert not at.error and stored(engine) == []  # a preview writes nothing
+    at.checkbox(key="suite_activate").check()
+    at.button(key="commit").click().run()
+    assert "Imported suite 1 “pilot”: 2 items" in at.success[0].value
+    assert stored(engine) == [("pilot", 2, True)]
+    assert at.dataframe[0].value["name"].tolist() == ["pilot"]
+    with Session(engine) as session:
+        assert session.exec(select(AuditLog.actor_name, AuditLog.action).order_by(AuditLog.id)).all() == [
+            ("olivia", "suite.import"), ("olivia", "suite.activate")]
+
+
+def test_problems_are_listed_and_commit_is_disabled(engine: Engine, tmp_path: Path) -> None:
+    folder = write_jsonl(tmp_path / "suite" / "a.jsonl", [item("a-1", answer=["X"]), "{oops"]).parent
+    at = page(add_user(engine, "olivia", True))
+    at.text_input(key="suite_path").input(str(folder))
+    at.text_input(key="suite_name").input("broken")
+    at.button(key="preview").click().run()
+    message = at.error[0].value
+    assert "2 problem(s)" in message
+    assert "a.jsonl:1: answer letter X not among options A, B, C" in message and "a.jsonl:2: bad JSON" in message
+    assert at.button(key="commit").disabled
+    assert stored(engine) == []
+
+
+def test_upload_a_zip_and_a_csv_then_commit(engine: Engine) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("medbench/Med-Exam/Med-Exam.jsonl",
+                    '{"question": "首选药物是\\nA. 甲\\nB. 乙", "options": [], "answer": "B", "other": {}}\n')
+    at = page(add_user(engine, "olivia", True))
+    at.radio(key="suite_source").set_value("Upload files").run()
+    at.file_uploader(key="suite_uploads").set_value([
+        ("suite.zip", archive.getvalue(), "application/zip"),
+        ("MedSafety.csv", "id,Question,A,B,C,D,Answer\n0,问题,甲,乙,丙,丁,C\n".encode(), "text/csv"),
+    ])
+    at.text_input(key="suite_name").input("uploaded")
+    at.button(key="preview").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert at.dataframe[1].value[["task", "items"]].values.tolist() == [["Med-Exam", 1], ["MedSafety", 1]]
+    at.button(key="commit").click().run()
+    assert stored(engine) == [("uploaded", 2, False)]
+
+
+def test_activate_switches_the_active_suite(engine: Engine, tmp_path: Path) -> None:
+    from evaluator.suites.importer import import_suite
+
+    with Session(engine) as session:
+        import_suite(session, write_jsonl(tmp_path / "a.jsonl", [item("a-1")]), "first", activate=True)
+        import_suite(session, write_jsonl(tmp_path / "b.jsonl", [item("b-1")]), "second")
+        session.commit()
+    at = page(add_user(engine, "olivia", True))
+    at.selectbox(key="activate_choice").set_value(2)
+    at.button(key="activate").click().run()
+    assert "Active suite: second" in at.success[0].value
+    assert stored(engine) == [("first", 1, False), ("second", 1, True)]
