@@ -134,6 +134,7 @@ if preview is not None:
                                      task=options.get("task"), activate=activate_after,
                                      expected_version=preview.version, **actor)
             st.session_state.pop("suite_preview", None)
+            shutil.rmtree(st.session_state.pop("suite_upload_dir", ""), ignore_errors=True)
             st.session_state["suite_flash"] = (f"Imported suite {suite.id} “{suite.name}”: {suite.item_count} "
                                                f"items, version {suite.version[:12]}.")
         except SuiteError as error:

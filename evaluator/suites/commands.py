@@ -63,9 +63,12 @@ def import_suite_command(
         raise typer.Exit(0 if preview.ok else 1)
     try:
         with session_scope() as session:
+            known = {s.id for s in list_suites(session)}
             suite = import_suite(session, path, name, fmt=fmt.value, task=task, activate=activate, actor_name="cli")
     except SuiteError as error:
         _fail(error)
+    if suite.id in known:
+        typer.echo(f"identical content is already stored as suite {suite.id} {suite.name!r}: nothing imported")
     typer.echo(f"suite {suite.id} {suite.name!r}: {suite.item_count} items, version {suite.version}"
                + (" (active)" if suite.active else ""))
 

@@ -50,6 +50,9 @@ def test_csv_import_with_task_activate_list_export_and_activate(engine: Engine, 
     write_jsonl(tmp_path / "s" / "a.jsonl", [item("a-1")])
     assert runner.invoke(app, ["import-suite", str(tmp_path / "s"), "--name", "second"]).exit_code == 0
     assert suites(engine) == [("ceval", 1, True), ("second", 1, False)]
+    same = runner.invoke(app, ["import-suite", str(tmp_path / "s"), "--name", "third"])
+    assert same.exit_code == 0 and "already stored as suite 2 'second': nothing imported" in same.output
+    assert suites(engine) == [("ceval", 1, True), ("second", 1, False)]
 
     listing = runner.invoke(app, ["list-suites"]).output
     assert listing.splitlines()[1].split()[:2] == ["2", "second"] and listing.splitlines()[2].endswith("yes")

@@ -29,7 +29,9 @@ def page(user_id: int | None) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=30)
     if user_id is not None:
         at.session_state["user_id"] = user_id
-    return at.run()
+    at.run()
+    assert not at.exception
+    return at
 
 
 def stored(engine: Engine) -> list[tuple[str, int, bool]]:
@@ -91,8 +93,13 @@ def test_upload_a_zip_and_a_csv_then_commit(engine: Engine) -> None:
     at.button(key="preview").click().run()
     assert not at.error, [e.value for e in at.error]
     assert at.dataframe[1].value[["task", "items"]].values.tolist() == [["Med-Exam", 1], ["MedSafety", 1]]
+    staged = Path(at.session_state["suite_upload_dir"])
+    assert sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*.*")) == [
+        "MedSafety.csv", "suite/medbench/Med-Exam/Med-Exam.jsonl"]
     at.button(key="commit").click().run()
+    assert not at.exception
     assert stored(engine) == [("uploaded", 2, False)]
+    assert not staged.exists()  # the staged upload is removed once imported
 
 
 def test_activate_switches_the_active_suite(engine: Engine, tmp_path: Path) -> None:
