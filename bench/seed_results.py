@@ -23,14 +23,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from evaluator.items import Item
+from evaluator.run import EVALUATOR_VERSION, build_run_spec
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, Suite, SuiteItem, SuiteTask, TaskScore
+from evaluator.taxonomy import CATEGORIES
 from evaluator.tasks import CHOICE_KINDS, TASKS, Dimension, Kind, TaskSpec
 from submissions.tables import ModelEntry, Submission
 
-CATEGORIES = [
-    "Omissions", "Hallucination", "Format Mismatch", "Causal Reasoning Deficiency", "Contextual Inconsistency",
-    "Unanswered", "Output Error", "Deficiency in Medical Language Generation",
-]
 # Which categories a wrong answer gets in each dimension (weights), roughly the paper's picture: omissions
 # dominate reasoning, hallucination dominates generation.
 _TAG_WEIGHTS: dict[str, list[float]] = {
@@ -40,7 +38,6 @@ _TAG_WEIGHTS: dict[str, list[float]] = {
     Dimension.REASONING: [80, 5, 3, 8, 2, 1, 1, 0],
     Dimension.SAFETY: [20, 10, 5, 5, 50, 5, 5, 0],
 }
-EVALUATOR_VERSION = "0.1.0"
 BASE_TIME = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 
 
@@ -312,10 +309,11 @@ def new_run(session: Session, model: ModelEntry, suite: Suite, *, status: str = 
     session.add(submission)
     session.flush()
     run = EvalRun(submission_id=submission.id, model_id=model.id, suite_id=suite.id, suite_version=suite.version,
-                  run_spec={"model": model.hub_id, "revision": model.commit_sha, "dtype": model.precision, "K": 5,
-                            "seed": seed, "prompt_version": "zh-v1", "backend": "transformers", "batch_size": 8,
-                            "generation": {"do_sample": False}, "use_chat_template": True},
-                  environment={"python": "3.11.9", "torch": "2.13.0", "transformers": "5.24.0", "device": "cpu"},
+                  run_spec=build_run_spec(model, suite, set(TASKS), seed=seed).model_dump(),
+                  environment={"python": "3.11.9", "platform": "Linux-x86_64", "torch": "2.13.0",
+                               "transformers": "5.24.0", "tokenizers": "0.23.3",
+                               "evaluator_version": EVALUATOR_VERSION, "backend": "transformers", "device": "cpu",
+                               "dtype": model.precision, "runner_settings": {}},
                   evaluator_version=EVALUATOR_VERSION, status=status,
                   started_at=(finished_at or BASE_TIME) - timedelta(hours=1), finished_at=finished_at,
                   created_at=(finished_at or BASE_TIME) - timedelta(hours=2))

@@ -73,3 +73,14 @@ def disagreements(data_version: str, run_ids: tuple[int, ...], page: int, page_s
                   task: str | None) -> tuple[int, list[Any]]:
     with session_scope() as session:
         return item_browser.disagreements(session, list(run_ids), page, page_size, task)
+
+
+@st.cache_data(show_spinner=False, ttl=60, max_entries=8)
+def agreement(data_version: str) -> dict[str, Any] | None:
+    """Automatic-vs-human tag agreement (evaluator.review); None when no review exists yet. Reviews do not
+    change the data version, hence the short time-to-live."""
+    from evaluator.review import agreement_summary
+
+    with session_scope() as session:
+        summary = agreement_summary(session)
+    return summary if summary.get("n_reviewed") else None

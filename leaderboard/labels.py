@@ -3,13 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from evaluator.taxonomy import CATEGORIES  # noqa: F401  (re-exported for the pages and charts)
 from evaluator.tasks import DIMENSION_LABELS, Dimension
 
-# The paper's eight error categories, exactly as ItemResult.error_primary stores them (docs/architecture.md).
-CATEGORIES: tuple[str, ...] = (
-    "Omissions", "Hallucination", "Format Mismatch", "Causal Reasoning Deficiency", "Contextual Inconsistency",
-    "Unanswered", "Output Error", "Deficiency in Medical Language Generation",
-)
 SHORT_DIMENSION = {
     Dimension.KNOWLEDGE: "Knowledge", Dimension.UNDERSTANDING: "Understanding", Dimension.GENERATION: "Generation",
     Dimension.REASONING: "Reasoning", Dimension.SAFETY: "Safety & Ethics",

@@ -116,12 +116,20 @@ def run_facts(run: EvalRun, suite: Suite) -> dict[str, Any]:
 
 
 def reproduce_command(spec: dict[str, Any], suite_name: str, suite_version: str) -> str:
-    """The operator command that re-runs this evaluation with the same model revision, dtype, seed and suite."""
-    parts = ["python", "cli.py", "eval", "run", "--model", str(spec.get("model", "?")),
-             "--revision", str(spec.get("revision", "main")), "--dtype", str(spec.get("dtype", "auto")),
-             "--suite", suite_name, "--suite-version", suite_version, "--seed", str(spec.get("seed", 0)),
-             "--k", str(spec.get("K", 5))]
-    return shlex.join(parts)
+    """The operator command (``cli.py eval run``) that re-runs this evaluation: same model revision, dtype, seed,
+    option orders, chat-template choice, tasks and suite. The suite version it expects is stated alongside."""
+    parts = ["python", "cli.py", "eval", "run", "--model", str(spec.get("local_path") or spec.get("model", "?")),
+             "--revision", str(spec.get("revision", "main")), "--suite", str(spec.get("suite_name", suite_name)),
+             "--dtype", str(spec.get("dtype", "auto")), "--seed", str(spec.get("seed", 0)),
+             "--k", str(spec.get("k", 5)), "--backend", str(spec.get("backend", "auto")),
+             "--device", str(spec.get("device", "auto"))]
+    if spec.get("use_chat_template") is False:
+        parts.append("--no-chat-template")
+    if spec.get("tasks"):
+        parts += ["--tasks", ",".join(spec["tasks"])]
+    if spec.get("limit_per_task"):
+        parts += ["--limit", str(spec["limit_per_task"])]
+    return f"{shlex.join(parts)}  # expects suite {suite_name!r} at version {suite_version}"
 
 
 def task_scores(session: Session, run_id: int) -> pd.DataFrame:

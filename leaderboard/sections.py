@@ -165,8 +165,9 @@ def _answer_text(item: ItemView, answer: Any) -> str:
     return json.dumps(answer, ensure_ascii=False) if not isinstance(answer, str) else answer
 
 
-def question_card(item: ItemView) -> None:
-    """One question: passage, stem, options, gold answer, and every option order's answer, tag and prompt."""
+def question_card(item: ItemView, show_orders: bool = True) -> None:
+    """One question: passage, stem, options, gold answer, and (``show_orders``) every option order's answer,
+    tag and exact prompt."""
     if item.passage:
         st.markdown(f"**Passage** {item.passage}")
     st.markdown(f"**Question** {item.question}")
@@ -178,6 +179,8 @@ def question_card(item: ItemView) -> None:
         st.markdown(f"**Reference answer** {_answer_text(item, item.gold)}")
     if item.answer_points:
         st.markdown("**Answer points** " + "; ".join(" / ".join(p) for p in item.answer_points))
+    if not show_orders:
+        return
     st.dataframe(orders_table(item), hide_index=True)
     if item.orders:
         tabs = st.tabs([f"prompt, order {o.order_index}" for o in item.orders])
@@ -210,7 +213,8 @@ def reproducibility(report: ModelReport) -> None:
     card = {
         "Model": model["hub_id"], "Revision (commit SHA)": spec.get("revision", model["commit_sha"]),
         "Suite": f"{run['suite_name']} · version {run['suite_version']}", "Dtype": spec.get("dtype", model["precision"]),
-        "Seed": spec.get("seed"), "Option orders (K)": spec.get("K"), "Prompt version": spec.get("prompt_version"),
+        "Seed": spec.get("seed"), "Option orders (K)": spec.get("k"),
+        "Prompt template version": spec.get("prompt_template_version"), "Backend": spec.get("backend"),
         "Chat template": spec.get("use_chat_template", model["use_chat_template"]),
         "Evaluator version": run["evaluator_version"], "Run": f"#{run['id']}, finished {format_when(run['finished_at'])}",
     }

@@ -1,4 +1,101 @@
+"""Two to four models side by side: radar overlay, per-task differences, and the questions they disagree on.
+
+The chosen models are kept in the URL (``/compare?models=3&models=org/name``; ids or hub ids).
+"""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("Compare")
-st.info("This page is being built.")
+from evaluator.tasks import TASKS
+from leaderboard import cache, charts
+from leaderboard.labels import RESEARCH_NOTICE, dimension_label, score_with_ci
+from leaderboard.ranking import DIMENSIONS, SCORE_KEYS
+from leaderboard.sections import question_card
+
+MAX_MODELS = 4
+ALL = "all"
+
+st.title("Compare models")
+st.caption(RESEARCH_NOTICE)
+version = cache.version()
+frame = cache.leaderboard_frame(version)
+if frame.empty:
+    st.info("No results yet: models can be compared once their evaluations finish.")
+    st.stop()
+
+labels = {str(r.model_id): f"#{r.rank} {r.model} ({r.precision})" for r in frame.itertuples()}
+by_hub = {}
+for r in frame.itertuples():  # a hub id stands for its best-ranked entry
+    by_hub.setdefault(r.model, str(r.model_id))
+asked = st.query_params.get_all("models")
+chosen = [ref if ref in labels else by_hub.get(ref) for ref in asked]
+unknown = [ref for ref, found in zip(asked, chosen) if found is None]
+if unknown:
+    st.warning(f"Not on the leaderboard, left out: {', '.join(unknown)}.")
+chosen = list(dict.fromkeys(c for c in chosen if c))
+if len(chosen) > MAX_MODELS:
+    st.warning(f"At most {MAX_MODELS} models can be compared; keeping the first {MAX_MODELS}.")
+    chosen = chosen[:MAX_MODELS]
+selection = st.multiselect("Models (2–4)", list(labels), default=chosen, format_func=labels.get,
+                           max_selections=MAX_MODELS, key="compare_models")
+st.query_params["models"] = selection
+if len(selection) < 2:
+    st.info("Choose two to four models to compare.")
+    st.stop()
+
+reports = {labels[m]: cache.report(version, m) for m in selection}
+names = list(reports)
+
+dimension_rows = {name: rep.dimensions.set_index("dimension") for name, rep in reports.items()}
+st.plotly_chart(charts.radar({name: {d: dims.loc[d, "score"] for d in DIMENSIONS}
+                              for name, dims in dimension_rows.items()}), key="compare_radar")
+
+st.subheader("Dimensions")
+st.dataframe(pd.DataFrame({
+    "Dimension": [dimension_label(k) for k in SCORE_KEYS],
+    **{name: [score_with_ci(*dims.loc[k, ["score", "ci_low", "ci_high"]]) for k in SCORE_KEYS]
+       for name, dims in dimension_rows.items()},
+}), hide_index=True)
+
+st.subheader("Tasks")
+scores = pd.DataFrame({name: rep.tasks.set_index("task")["score"] for name, rep in reports.items()}).reindex(
+    [t for t in TASKS])
+baseline, others = names[0], names[1:]
+task_rows = pd.DataFrame({"Task": scores.index})
+for name, rep in reports.items():
+    tasks = rep.tasks.set_index("task").reindex(scores.index)
+    task_rows[name] = [score_with_ci(s, lo, hi) for s, lo, hi in zip(tasks["score"], tasks["ci_low"],
+                                                                      tasks["ci_high"])]
+for name in others:
+    task_rows[f"Δ {name}"] = (scores[name] - scores[baseline]).round(4).to_numpy()
+st.caption(f"Differences are to {baseline}; a difference smaller than the intervals' width may be noise.")
+st.dataframe(task_rows, hide_index=True)
+st.plotly_chart(charts.task_differences(scores.dropna(how="all"), baseline, others), key="compare_diff")
+
+st.subheader("Questions they disagree on")
+st.caption("Questions (original option order) that some of these models answer right and others wrong.")
+task = st.selectbox("Task", [ALL, *TASKS], key="dtask", bind="query-params")
+run_ids = tuple(int(rep.run["id"]) for rep in reports.values())
+total, _ = cache.disagreements(version, run_ids, 1, 1, None if task == ALL else task)
+if total == 0:
+    st.info("They agree on every scored question" + ("" if task == ALL else f" of {task}") + ".")
+    st.stop()
+page_size = 10
+pages = -(-total // page_size)
+page = st.pagination(pages, key="dpage", bind="query-params") if pages > 1 else 1
+_, items = cache.disagreements(version, run_ids, min(page, pages), page_size, None if task == ALL else task)
+st.caption(f"{total} questions · page {min(page, pages)} of {pages}")
+run_names = {int(rep.run["id"]): name for name, rep in reports.items()}
+for entry in items:
+    verdicts = " · ".join(f"{run_names[run_id]}: {'✓' if a and a.correct else '✗'}" for run_id, a in
+                          entry.answers.items())
+    with st.expander(f"{entry.item.item_key} · {entry.item.task} — {verdicts}"):
+        st.dataframe(pd.DataFrame({
+            "Model": [run_names[run_id] for run_id in entry.answers],
+            "Answer (original options)": [None if a is None else str(a.parsed_answer) for a in entry.answers.values()],
+            "Raw output": [None if a is None else (a.raw_output or "")[:200] for a in entry.answers.values()],
+            "Verdict": ["—" if a is None else ("right" if a.correct else "wrong") for a in entry.answers.values()],
+            "Error tag": ["" if a is None else (a.error_primary or "") for a in entry.answers.values()],
+        }), hide_index=True)
+        question_card(entry.item, show_orders=False)

@@ -1,4 +1,111 @@
+"""How every number on this site is made: dimensions, tasks, metrics and formulas, robustness, the error
+taxonomy and how its tags are made (with their measured agreement with human review), and the limits.
+
+Task and rule tables are read from the registries (evaluator.tasks, evaluator.taxonomy), so this page cannot
+drift from what the evaluator does.
+"""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("Methodology")
-st.info("This page is being built.")
+import evaluator.taxonomy as taxonomy
+from evaluator.tasks import TASKS
+from leaderboard import cache
+from leaderboard.advice import LEVELS
+from leaderboard.labels import RESEARCH_NOTICE, dimension_label
+from leaderboard.ranking import DIMENSIONS
+
+METRIC_FORMULAS = {
+    "accuracy": "share of (question, option order) pairs answered with the right letter (next-token letter scores)",
+    "exact_set_accuracy": "share of (question, order) pairs whose chosen set of letters equals the gold set; "
+                          "Jaccard |chosen ∩ gold| / |chosen ∪ gold| reported beside it",
+    "cloze_accuracy": "share of answers containing an acceptable gold string (e.g. 心内科 / 心血管内科)",
+    "answer_point_recall": "macro-recall: mean over questions of (answer points covered, by any synonym) / (answer "
+                           "points); character ROUGE-L beside it, and a judge model's recall where one is used",
+    "micro_f1": "micro-F1 over all extracted tuples: 2·TP / (2·TP + FP + FN), after normalisation",
+    "macro_f1": "macro-F1 over the label set: mean over labels of per-label F1",
+    "field_f1": "F1 over the required record fields present and matching (answer-point recall beside it)",
+}
+
+st.title("Methodology · 评测方法")
+st.error(RESEARCH_NOTICE, icon="⚕️")
+
+st.header("Dimensions and tasks")
+st.markdown("Five dimensions after MedBench (arXiv 2407.10990). **Task score** = the task's metric over its scored "
+            "items; **dimension score** = mean of its task scores; **overall** = mean of the five dimension "
+            "scores (equal weight). Every score carries a **95% bootstrap confidence interval** that resamples "
+            "questions (not option orders), and *n* — the number of scored questions — is shown beside it. "
+            "Questions without a reference answer (public test files) are run and browsable but **unscored**.")
+st.dataframe(pd.DataFrame([{
+    "Dimension": dimension_label(spec.dimension.value), "Task": name, "What it asks": spec.description,
+    "Kind": spec.kind.value, "Metric": spec.metric, "Instruction (zero-shot)": spec.instruction,
+} for name, spec in TASKS.items()]), hide_index=True)
+
+st.header("Metrics and formulas")
+st.dataframe(pd.DataFrame({"Metric": list(METRIC_FORMULAS), "Formula": list(METRIC_FORMULAS.values())}),
+             hide_index=True)
+
+st.header("Robustness under option shuffling")
+st.markdown("""Every choice question is asked under **K = 5 option orders**: the original first, then four
+seeded shuffles (distinct where the option count allows). Answers are mapped back to the original options.
+
+- **Accuracy** = mean correctness over all (question, order) pairs.
+- **Strict accuracy** = share of questions answered correctly under *all* K orders (OpenCompass's CircularEval).
+- **Consistency** (this site's *robustness*) = share of questions whose mapped-back answer is identical under all
+  K orders, right or wrong. MedBench publishes no formula for its robustness score (the paper reports 0.79 in
+  safety & ethics), so all three figures are shown.
+- **Position bias** = how often each shown letter is chosen, against how often it is the right one.""")
+
+st.header("Error taxonomy · how tags are made")
+st.markdown("Every wrong or incomplete answer gets one **primary** category of the paper's eight (and maybe "
+            "secondary ones). The paper tagged by three-expert consensus; this site tags **automatically**, and "
+            "every tag says how it was made: `rule:<name>` or `judge:<model>`. Rules are checked in order; the "
+            "first match wins:")
+st.dataframe(pd.DataFrame([{
+    "#": i + 1, "Rule": rule.name, "Category": rule.category,
+    "Also for unscored rows": "yes" if rule.surface else "",
+    "Hard case (a judge model may re-tag)": "yes" if rule.name in taxonomy.HARD_CASE_RULES else "",
+} for i, rule in enumerate(taxonomy.RULES)]), hide_index=True)
+with st.expander("The rules in full (from evaluator/taxonomy.py)"):
+    st.code(taxonomy.__doc__ or "", language=None, wrap_lines=True)
+
+st.subheader("Agreement of automatic tags with human review")
+summary = cache.agreement(cache.version())
+if not summary:
+    st.info("No reviews yet: organizers review samples of automatic tags on the Tag review page; the agreement "
+            "appears here once they have.")
+else:
+    kappa = summary.get("kappa")
+    agreement = summary.get("observed_agreement")
+    cols = st.columns(3)
+    cols[0].metric("Reviewed tags", summary["n_reviewed"])
+    cols[1].metric("Observed agreement", "—" if agreement is None else f"{agreement:.1%}")
+    cols[2].metric("Cohen's κ", "—" if kappa is None else f"{kappa:.2f}")
+    per_category = summary.get("per_category") or {}
+    st.dataframe(pd.DataFrame([{"Category": c, "automatic": v.get("auto"), "human": v.get("human"),
+                                "agreed": v.get("agreed"), "precision": v.get("precision"),
+                                "recall": v.get("recall")} for c, v in per_category.items()]), hide_index=True)
+    by_method = summary.get("by_method") or {}
+    if by_method:
+        st.dataframe(pd.DataFrame([{"Tagged by": m, **v} for m, v in by_method.items()]), hide_index=True)
+
+st.header("From an error profile to advice")
+st.markdown("Model pages turn the error profile into the paper's four-level optimisation framework (arXiv "
+            "2503.07306), showing the figure that triggered each piece of advice:")
+st.markdown("\n".join(f"- {text}" for text in LEVELS.values()))
+st.markdown("""Failure signatures: > 40% omissions in knowledge QA → Levels 1–2; > 60% hallucinations in generation
+→ retrieval-augmented verification (Level 2); consistency < 0.85 under shuffling → explicit constraints or safety
+fine-tuning; format mismatch > 10% of errors → structured-output training (Level 1); > 50% omissions in complex
+reasoning after Level 2 → Level 3.""")
+
+st.header("Limits")
+st.markdown(f"""- Automatic tags approximate expert judgement; see their measured agreement above.
+- Scores are zero-shot, with fixed Chinese prompts; other prompting may rank models differently.
+- Small suites give wide intervals: compare models only where intervals do not overlap.
+- Public items may have leaked into training data; organizers flag suspected cases, and a flag is shown with
+  its reason.
+- The dimensions ({', '.join(dimension_label(d, short=True) for d in DIMENSIONS)}) follow MedBench but this
+  site's suite is not MedBench's hidden test set, and its formulas (fixed where MedBench publishes none) are
+  the ones above.""")
+st.warning(RESEARCH_NOTICE)
