@@ -50,8 +50,10 @@ def common_prefix_len(a: list[int], b: list[int]) -> int:
 def group_by_prefix(token_lists: list[list[int]], min_shared: int = MIN_SHARED_TOKENS) -> list[tuple[int, list[int]]]:
     """Split consecutive requests into (prefix length, request indices) groups.
 
-    A request joins the open group while the group's common prefix stays at least ``min_shared`` tokens and at
-    least half of what it was; the prefix always leaves one token per member for the suffix pass.
+    A request joins the open group when it shares at least ``min_shared`` tokens and at least half of the first
+    member's prompt, and later keeps at least 80% of the group's prefix (orders of one item lose a few tokens at
+    the first option; another item sharing only the instruction would cut far more). The prefix leaves one
+    token per member for the suffix pass.
     """
     groups: list[tuple[int, list[int]]] = []
     prefix: list[int] = []
@@ -59,7 +61,8 @@ def group_by_prefix(token_lists: list[list[int]], min_shared: int = MIN_SHARED_T
     for index, tokens in enumerate(token_lists):
         if members:
             shared = common_prefix_len(prefix, tokens)
-            if shared >= min_shared and shared * 2 >= len(prefix):
+            keep = 0.5 if len(members) == 1 else 0.8
+            if shared >= min_shared and shared >= keep * len(prefix):
                 prefix = prefix[:shared]
                 members.append(index)
                 continue

@@ -1,0 +1,115 @@
+"""The transformers runner on real tiny models: shared-prefix, batched and one-by-one scoring agree with a plain
+full forward pass; letters that are not one token are scored as continuations; failures are plain."""
+import json
+import random
+
+import pytest
+import torch
+
+from evaluator.runners import ChoiceRequest, ModelLoadError, RequestError, load_runner
+from evaluator.runners.batching import group_by_prefix
+from evaluator.runners.transformers_backend import TransformersRunner
+
+
+@pytest.fixture(scope="module")
+def runner(tiny_models):
+    return load_runner(str(tiny_models["random"]), backend="auto", device="cpu")
+
+
+def mixed_requests(n_items: int = 7, orders: int = 5, seed: int = 0) -> list[ChoiceRequest]:
+    rng = random.Random(seed)
+    requests = []
+    for _ in range(n_items):
+        symptoms = rng.sample(["发热", "咳嗽", "胸痛", "头痛", "腹泻", "乏力", "心悸", "水肿"], 3)
+        stem = "请回答以下单选题。" + "，".join(symptoms) + "。病程" * rng.randint(1, 12) + "诊断是？"
+        for _ in range(orders):
+            options = ["高血压", "糖尿病", "肺炎", "心肌梗死" * rng.randint(1, 3), "头痛"]
+            rng.shuffle(options)
+            body = "\n".join(f"{letter}. {text}" for letter, text in zip("ABCDE", options))
+            requests.append(ChoiceRequest(f"{stem}\n{body}\n答案：", list("ABCDE")))
+    return requests
+
+
+def reference_scores(runner, request: ChoiceRequest) -> dict[str, float]:
+    """Full-vocabulary log-probs of the next token from one unpadded forward pass over the whole prompt."""
+    ids = torch.tensor([runner.encode([request.prompt])[0]])
+    with torch.no_grad():
+        logprobs = torch.log_softmax(runner.model(ids).logits[0, -1].float(), -1)
+    return {x: float(logprobs[runner.tokenizer(x, add_special_tokens=False)["input_ids"][0]]) for x in request.letters}
+
+
+def assert_close(a: list[dict[str, float]], b: list[dict[str, float]], tol: float = 1e-4) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.keys() == y.keys()
+        assert max(abs(x[k] - y[k]) for k in x) < tol
+
+
+def test_prefix_shared_batched_and_one_by_one_agree(runner, tiny_models):
+    requests = mixed_requests()
+    assert len({len(runner.encode([r.prompt])[0]) for r in requests}) > 5  # really mixed lengths
+    groups = group_by_prefix(runner.encode([r.prompt for r in requests]))
+    assert len(groups) == 7 and all(len(members) == 5 and p > 10 for p, members in groups)  # prefixes are shared
+    batched = runner.letter_scores(requests)
+    one_by_one = [runner.letter_scores([r])[0] for r in requests]
+    small_batches = TransformersRunner(str(tiny_models["random"]), device="cpu", token_budget=64).letter_scores(requests)
+    reference = [reference_scores(runner, r) for r in requests]
+    assert_close(batched, reference)
+    assert_close(one_by_one, reference)
+    assert_close(small_batches, reference)
+    assert max(abs(s["A"] - batched[0]["A"]) for s in batched) > 1e-3  # scores depend on the prompt
+
+
+def test_letter_model_always_answers_a(tiny_models):
+    letter_runner = load_runner(str(tiny_models["letter_a"]), device="cpu")
+    scores = letter_runner.letter_scores(mixed_requests(3, 2))
+    assert all(max(s, key=s.get) == "A" for s in scores)
+    assert all(s["A"] > s[x] + 10 for s in scores for x in "BCDE")
+
+
+def test_letter_that_is_not_one_token_is_scored_as_a_continuation(runner):
+    word = "心肌梗死高血压"
+    word_ids = runner.tokenizer(word, add_special_tokens=False)["input_ids"]
+    assert len(word_ids) > 1
+    request = ChoiceRequest("请回答以下单选题。患者胸痛。\nA. 甲\nB. 乙\n答案：", ["A", word])
+    got = runner.letter_scores([request, request])
+    ctx = runner.encode([request.prompt])[0]
+    with torch.no_grad():
+        logprobs = torch.log_softmax(runner.model(torch.tensor([ctx + word_ids])).logits[0].float(), -1)
+    expected = sum(float(logprobs[len(ctx) - 1 + j, t]) for j, t in enumerate(word_ids))
+    assert got[0][word] == pytest.approx(expected, abs=1e-4) and got[1] == got[0]
+    assert runner.info.counters["multi_token_letters"] >= 2
+
+
+def test_generation_batched_equals_one_by_one_and_stops(runner):
+    prompts = [r.prompt for r in mixed_requests(3, 2, seed=1)]
+    batched = runner.generate(prompts, 12)
+    single = [runner.generate([p], 12)[0] for p in prompts]
+    assert batched == single and any(batched)
+    stop = batched[0][2:4]
+    cut = runner.generate(prompts[:1], 12, stop=[stop])[0]
+    assert stop not in cut and batched[0].startswith(cut)
+
+
+def test_too_long_prompt_is_a_request_error(runner):
+    long = ChoiceRequest("患者" * 5000 + "\n答案：", ["A", "B"])
+    with pytest.raises(RequestError) as info:
+        runner.letter_scores([ChoiceRequest("短\n答案：", ["A", "B"]), long])
+    assert info.value.index == 1 and "context" in info.value.reason
+
+
+def test_load_failures_are_plain(tmp_path):
+    with pytest.raises(ModelLoadError, match="cannot load model"):
+        load_runner(str(tmp_path / "missing"), device="cpu")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text(json.dumps({"model_type": "no-such-architecture"}))
+    with pytest.raises(ModelLoadError, match="cannot load model"):
+        load_runner(str(broken), device="cpu")
+    with pytest.raises(ModelLoadError, match="unknown dtype"):
+        load_runner(str(broken), dtype="int3")
+    with pytest.raises(ModelLoadError, match="unknown backend"):
+        load_runner(str(broken), backend="onnx")
+    if not torch.cuda.is_available():
+        with pytest.raises(ModelLoadError, match="no CUDA GPU"):
+            load_runner(str(broken), device="cuda")
