@@ -44,6 +44,7 @@ BAD = {
     "missing cell": ("9,问题,甲,乙,丙,B", "row has 6 cells, the header has 7"),
     "empty question": ("9,,甲,乙,丙,丁,A", "field 'question'"),
     "blank option in the middle": ("9,问题,甲,,丙,丁,A", "empty option text for B"),
+    "empty options": ("9,问题,,,,,A", "empty options"),
     "duplicate id": ("0,问题,甲,乙,丙,丁,A", "duplicate id 'exam-0' (first at exam.csv:2)"),
 }
 

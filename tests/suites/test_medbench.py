@@ -100,6 +100,7 @@ BAD: dict[str, tuple[Any, str]] = {
     "answer neither letter nor option": (row("问题？A. 甲 B. 乙", "丙"), "neither option letters nor the text of an option"),
     "empty options": (row("下列哪项正确？", "A"), "empty options"),
     "options not in order": (row("问题？", "A", options=["(B) 乙", "(A) 甲"]), "does not read as A, B, C"),
+    "duplicate id": (row("问题？A. 甲 B. 乙", "A", other={"id": "Med-Exam-1"}), "duplicate id 'Med-Exam-1'"),
     "other not an object": (row("问题？A. 甲 B. 乙", "A", other=[1]), "field 'other' must be an object"),
 }
 
@@ -123,6 +124,9 @@ def test_unknown_task_from_the_file_name(jsonl: Callable[..., Path]) -> None:
     ("该问题为单选题，请直接回答正确的选项，不要进行解释和分析。患者男，45岁。", "该问题为单选题，请直接回答正确的选项，不要进行解释和分析。", "患者男，45岁。"),
     ("以下是一道单项选择题：题目：阿司匹林的作用机制是", "以下是一道单项选择题：", "阿司匹林的作用机制是"),
     ("患者女，30岁，咳嗽。诊断是", "", "患者女，30岁，咳嗽。诊断是"),
+    ("请选择治疗高血压的首选药物。", "", "请选择治疗高血压的首选药物。"),  # content, not an instruction
+    ("请选择正确答案。", "", "请选择正确答案。"),  # nothing would be left: kept as the question
+    ("请从以下选项中选出正确答案：胰岛素的作用是", "请从以下选项中选出正确答案：", "胰岛素的作用是"),
 ])
 def test_strip_instruction(text: str, instruction: str, stem: str) -> None:
     assert strip_instruction(text) == (instruction, stem)

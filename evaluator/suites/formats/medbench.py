@@ -39,8 +39,8 @@ REQUIRED_FIELDS = ("question", "answer")
 
 # Sentences that only instruct the model how to answer a choice question (never content).
 _INSTRUCTION_WORDS = re.compile(
-    r"单选|多选|选择题|单项选择|多项选择|最佳选项|正确的?选项|正确答案|只输出|不输出|不要进行解释|无需给出理由|"
-    r"以选项展示|直接回答|请回答以下|请从.*选项|请选择"
+    r"选择题|单选题|多选题|只输出|不输出解释|不要进行解释|无需给出理由|以选项展示|直接回答|请回答以下|"
+    r"请(?:选择|选出|给出|回答|从)[^。！!\n]*?(?:选项|答案)"
 )
 _LEADING_SENTENCE = re.compile(r"^\s*(.{1,160}?[。！!\n]|.{1,160}?[:：](?=\s*\S))", re.S)
 _TRAILING_INSTRUCTION = re.compile(
@@ -52,15 +52,18 @@ _CDEE_KEYS = {"主体词": "core_name", "发生状态": "tendency", "描述词":
 
 def strip_instruction(stem: str) -> tuple[str, str]:
     """Remove leading instruction sentences from a choice stem -> (instruction, stem)."""
-    removed = []
-    while (match := _LEADING_SENTENCE.match(stem)) and _INSTRUCTION_WORDS.search(match.group(1)):
+    removed, rest = [], stem
+    while (match := _LEADING_SENTENCE.match(rest)) and _INSTRUCTION_WORDS.search(match.group(1)):
         removed.append(match.group(1).strip())
-        stem = stem[match.end():]
-    trailing = _TRAILING_INSTRUCTION.search(stem)
+        rest = rest[match.end():]
+    trailing = _TRAILING_INSTRUCTION.search(rest)
     if trailing and trailing.start() > 0:
         removed.append(trailing.group(0).strip())
-        stem = stem[: trailing.start()]
-    return "\n".join(removed), _QUESTION_LABEL.sub("", stem).strip()
+        rest = rest[: trailing.start()]
+    rest = _QUESTION_LABEL.sub("", rest).strip()
+    if not rest:  # the whole stem reads like an instruction: it is the question, keep it
+        return "", stem.strip()
+    return "\n".join(removed), rest
 
 
 def read_medbench_jsonl(path: Path, display: str) -> FileResult:
