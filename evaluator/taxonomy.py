@@ -6,7 +6,13 @@ primary category and names the method (``"rule:<rule name>"``); the categories o
 become the secondary tags. Correct rows get no tag (``rule:correct``). Rows without a verdict (no reference
 answer) are checked with the surface rules 1-6 only (``rule:unscored`` when none matches). A wrong row that no
 rule matches gets the kind's default (Omissions for open-ended answers and records, Hallucination otherwise)
-with method ``rule:fallback``: these are the hard cases the judge model may re-tag (``judge:<model>``).
+with method ``rule:fallback``.
+
+Hard cases: tags from ``fallback`` and from the rules that approximate meaning by string matching
+(``wrong_conclusion``, ``unsupported_content``, ``uncovered_points``, see ``HARD_CASE_RULES``) may be decided by
+a judge model (:mod:`evaluator.judge`). When the row's details carry the judge's category
+(``details["judge"]["primary"]``) that category is the primary tag, with method ``judge:<model>``, the rule's
+category among the secondary tags and the whole rule tag kept under ``"rule"``.
 
 Rules, first match wins:
 
@@ -68,6 +74,8 @@ SUPPORT_MIN_BIGRAMS = 10  # ... judged only on outputs with this many bigrams
 COLLOQUIAL_MARKERS = ("我", "你", "您", "吧", "呢", "啊", "哦", "嗯", "呀", "哈", "啦")
 COLLOQUIAL_MIN_MARKS = 3
 FREE_TEXT_KINDS = frozenset({Kind.OPEN_ENDED, Kind.RECORD})
+# Rules that approximate meaning by string matching: their tags are the "hard cases" a judge model may re-tag.
+HARD_CASE_RULES = frozenset({"fallback", "wrong_conclusion", "unsupported_content", "uncovered_points"})
 CLOSED_PICK_KINDS = frozenset({Kind.SINGLE_CHOICE, Kind.YES_NO, Kind.CLOZE, Kind.CLASSIFICATION})
 # Extraction fields that must be copied from the text (CHIP-CDN's standard terms need not be).
 SPAN_FIELDS: dict[str, tuple[int, ...]] = {"CMeEE": (0,), "CMeIE": (0, 2), "CHIP-CDEE": (0,), "SMDoc": (1,)}
@@ -262,11 +270,22 @@ def tag(case: Case) -> dict[str, Any]:
         if verdict is None:
             return {"primary": None, "secondary": [], "method": "rule:unscored", "rules": []}
         default = OMISSIONS if case.task.kind in FREE_TEXT_KINDS else HALLUCINATION
-        return {"primary": default, "secondary": [], "method": "rule:fallback", "rules": []}
+        return _with_judge(case, {"primary": default, "secondary": [], "method": "rule:fallback", "rules": []})
     primary = matched[0].category
     secondary = list(dict.fromkeys(rule.category for rule in matched[1:] if rule.category != primary))
-    return {"primary": primary, "secondary": secondary, "method": f"rule:{matched[0].name}",
-            "rules": [rule.name for rule in matched]}
+    return _with_judge(case, {"primary": primary, "secondary": secondary, "method": f"rule:{matched[0].name}",
+                              "rules": [rule.name for rule in matched]})
+
+
+def _with_judge(case: Case, ruled: dict[str, Any]) -> dict[str, Any]:
+    """A hard case's tag becomes the judge's category when the row carries one; the rule tag is kept."""
+    judged = case.details.get("judge") or {}
+    if ruled["method"].removeprefix("rule:") not in HARD_CASE_RULES or judged.get("primary") not in CATEGORIES:
+        return ruled
+    secondary = [c for c in [ruled["primary"], *ruled["secondary"]] if c != judged["primary"]]
+    return {**ruled, "primary": judged["primary"], "secondary": list(dict.fromkeys(secondary)),
+            "method": f"judge:{judged.get('model')}",
+            "rule": {key: ruled[key] for key in ("primary", "secondary", "method")}}
 
 
 def tag_item(task: "TaskSpec", item: "Item", outcomes: list["ItemOutcome"],

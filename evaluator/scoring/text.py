@@ -15,7 +15,8 @@
   fields and the task score the mean over items. Answer-point recall over the whole record is stored beside it
   (``details["point_recall"]``, ``extras["point_recall"]``).
 
-Every metric also offers ``extras(groups) -> dict``: the secondary figures for ``TaskScore.extras``.
+Every metric also offers ``extras(groups) -> dict``: the secondary figures for ``TaskScore.extras``; for
+answer-point tasks that includes ``judge_recall`` when rows carry judge verdicts (``details["judge"]``).
 """
 from __future__ import annotations
 
@@ -47,6 +48,13 @@ def _mean_detail(groups: list[list[ItemOutcome]], key: str) -> float | None:
     return fmean(values) if values else None
 
 
+def _judge_recall(groups: list[list[ItemOutcome]]) -> dict[str, Any]:
+    """``judge_recall`` where a judge model has judged the items (``details["judge"]["recall"]``)."""
+    values = [o.details["judge"]["recall"] for group in groups for o in group
+              if isinstance(o.details.get("judge"), dict) and o.details["judge"].get("recall") is not None]
+    return {"judge_recall": fmean(values)} if values else {}
+
+
 def f1(tp: int, fp: int, fn: int) -> float:
     """F1 from counts; 1.0 when there was nothing to find and nothing was predicted."""
     if tp + fp + fn == 0:
@@ -74,7 +82,7 @@ class AnswerPointRecall:
         return fmean(o.score for o in scored) if scored else None
 
     def extras(self, groups: list[list[ItemOutcome]]) -> dict[str, Any]:
-        return {"rouge_l": _mean_detail(groups, "rouge_l")}
+        return {"rouge_l": _mean_detail(groups, "rouge_l"), **_judge_recall(groups)}
 
 
 class MicroF1:
@@ -173,7 +181,8 @@ class FieldF1:
         return fmean(o.score for o in scored) if scored else None
 
     def extras(self, groups: list[list[ItemOutcome]]) -> dict[str, Any]:
-        return {"rouge_l": _mean_detail(groups, "rouge_l"), "point_recall": _mean_detail(groups, "point_recall")}
+        return {"rouge_l": _mean_detail(groups, "rouge_l"), "point_recall": _mean_detail(groups, "point_recall"),
+                **_judge_recall(groups)}
 
 
 for _metric in (AnswerPointRecall(), MicroF1(), MacroF1(), FieldF1()):
