@@ -4,18 +4,20 @@ from __future__ import annotations
 import streamlit as st
 
 from common.db import DatabaseConfigError, init_db
+from common.settings import get_settings
 
 st.set_page_config(page_title="MedBench Leaderboard · 中文医疗大模型评测", page_icon="🩺", layout="wide")
 
 
 @st.cache_resource(show_spinner="Preparing the database…")
-def _database_ready() -> bool:
-    init_db()
+def _database_ready(url: str) -> bool:
+    """Migrate once per process and database URL; pages then use common.db.session_scope()."""
+    init_db(url)
     return True
 
 
 try:
-    _database_ready()
+    _database_ready(get_settings().resolved_database_url)
 except DatabaseConfigError as exc:
     st.error(str(exc))
     st.stop()
