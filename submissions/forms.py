@@ -1,0 +1,86 @@
+"""What a submitter types, validated before anything else happens (pydantic gives one message per bad field)."""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from huggingface_hub.errors import HFValidationError
+from huggingface_hub.utils import validate_repo_id
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PRECISIONS: tuple[str, ...] = ("bfloat16", "float16", "float32")
+MODEL_TYPES: dict[str, str] = {
+    "base": "base (pretrained only)",
+    "chat": "chat / instruction-tuned",
+    "medical": "medical fine-tune",
+    "merge": "merge / MoE of other models",
+    "other": "other",
+}
+_REVISION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/\-]{0,199}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class SubmissionForm(BaseModel):
+    """One submission request. ``revision`` is a branch, tag or commit; it is pinned to a SHA by the hub check."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, frozen=True)
+
+    hub_id: str = Field(min_length=3, max_length=96)
+    revision: str = "main"
+    precision: Literal["bfloat16", "float16", "float32"] = "bfloat16"
+    model_type: Literal["base", "chat", "medical", "merge", "other"] = "chat"
+    use_chat_template: bool = True
+    contact: str = Field(min_length=3, max_length=255)
+
+    @field_validator("hub_id")
+    @classmethod
+    def _hub_id_is_a_repo_id(cls, value: str) -> str:
+        if value.count("/") != 1:
+            raise ValueError("give the full model id as 'organization/model-name'")
+        try:
+            validate_repo_id(value)
+        except HFValidationError as exc:
+            raise ValueError(str(exc).splitlines()[0]) from None
+        return value
+
+    @field_validator("revision")
+    @classmethod
+    def _revision_is_a_ref(cls, value: str) -> str:
+        value = value or "main"
+        if not _REVISION_RE.match(value) or ".." in value:
+            raise ValueError("a branch, tag or commit SHA (letters, digits, '.', '_', '-', '/')")
+        return value
+
+    @field_validator("contact")
+    @classmethod
+    def _contact_is_one_line(cls, value: str) -> str:
+        if "\n" in value or "\r" in value:
+            raise ValueError("one line: an e-mail address or a Hugging Face user name")
+        if "@" in value and not _EMAIL_RE.match(value):
+            raise ValueError("not a valid e-mail address")
+        return value
+
+
+class FormError(ValueError):
+    """Bad form input; ``problems`` holds one human line per field."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+_FIELD_LABELS = {"hub_id": "Model id", "revision": "Revision", "precision": "Precision", "model_type": "Model type",
+                 "use_chat_template": "Chat template", "contact": "Contact"}
+
+
+def parse_form(**values: object) -> SubmissionForm:
+    """Validate raw form values; raise FormError with one line per bad field."""
+    try:
+        return SubmissionForm(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "form"
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{_FIELD_LABELS.get(field, field)}: {message}")
+        raise FormError(problems) from None

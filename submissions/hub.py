@@ -1,0 +1,45 @@
+"""Talking to the Hugging Face hub: the endpoint, read at call time, and short timeouts.
+
+Why read ``HF_ENDPOINT`` here: ``huggingface_hub`` reads it once at import, so a deployment (or a test) that sets
+it later would silently talk to huggingface.co. Every call in this project passes ``endpoint=hub_endpoint()``
+explicitly; the worker's ``snapshot_download`` should do the same.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub.hf_api import ModelInfo
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+HUB_TIMEOUT_S = 10.0  # a submitter waits on this: fail fast with a clear message rather than hang
+
+
+def hub_endpoint() -> str:
+    """The hub URL in use now: ``HF_ENDPOINT`` when set (a mirror, or the test stand-in), else huggingface.co."""
+    return os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
+
+
+def hub_token() -> str | None:
+    """The token the platform uses to read models (``HF_TOKEN``), if any; submitters' tokens are never asked for."""
+    return os.environ.get("HF_TOKEN") or None
+
+
+def fetch_model_info(repo_id: str, revision: str, timeout: float = HUB_TIMEOUT_S) -> ModelInfo:
+    """``model_info`` at ``revision``; raises huggingface_hub's own errors (not found, revision, connection)."""
+    api = HfApi(endpoint=hub_endpoint(), token=hub_token() or False)
+    return api.model_info(repo_id, revision=revision, timeout=timeout)
+
+
+def fetch_json_file(repo_id: str, commit_sha: str, filename: str, cache_dir: Path,
+                    timeout: float = HUB_TIMEOUT_S) -> dict[str, Any]:
+    """Download one small JSON file of a pinned commit and parse it (ValueError when it is not a JSON object)."""
+    path = hf_hub_download(repo_id, filename, revision=commit_sha, endpoint=hub_endpoint(), cache_dir=cache_dir,
+                           token=hub_token() or False, etag_timeout=timeout)
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{filename} is not a JSON object")
+    return data

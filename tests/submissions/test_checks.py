@@ -1,0 +1,96 @@
+"""Each hub check passes and fails as it should, with its message, against the hub stand-in (real client)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evaluator.tiny_models import model_info as local_model_info
+from submissions.checks import check_validity
+from tests.hub_stub import HubStub
+
+
+def failed(result) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {c.name: c.message for c in result.failures}
+
+
+def test_good_model_passes_every_check_and_pins_the_sha(engine, hub: HubStub, shapes: dict[str, str],
+                                                        tiny_models: dict[str, Path]) -> None:
+    result = check_validity(shapes["good"], "main", use_chat_template=True)
+    assert result.ok, result.message
+    assert result.commit_sha == hub.repos[shapes["good"]].branches["main"].sha
+    assert result.params == local_model_info(tiny_models["random"])["params"]
+    assert result.license == "apache-2.0"
+    assert not result.needs_remote_code and result.has_chat_template
+    assert {c.name for c in result.checks} == {"exists", "access", "weights", "size", "card", "config", "tokenizer",
+                                              "chat_template"}
+    assert "all checks passed" in result.message
+    # no weights were downloaded to check: only the two small JSON files
+    assert not [p for m, p in hub.requests if m == "GET" and p.endswith(".safetensors")]
+
+
+@pytest.mark.parametrize(("shape", "check", "words"), [
+    ("gated", "access", "gated"),
+    ("pickle_only", "weights", "pickle"),
+    ("oversize", "size", "70.60B parameters is more than this leaderboard's limit of 15B"),
+    ("no_card", "card", "No model card"),
+    ("no_license", "card", "no license"),
+    ("no_chat_template", "chat_template", "has none"),
+])
+def test_bad_shapes_fail_their_check_with_a_clear_message(engine, shapes: dict[str, str], shape: str, check: str,
+                                                          words: str) -> None:
+    result = check_validity(shapes[shape], "main", use_chat_template=True)
+    assert not result.ok
+    assert list(failed(result)) == [check]
+    assert words in failed(result)[check]
+    assert words in result.message
+
+
+def test_unknown_repo_private_repo_and_unknown_revision(engine, shapes: dict[str, str]) -> None:
+    missing = check_validity("org/does-not-exist", "main")
+    assert failed(missing) == {"exists": "The model org/does-not-exist was not found on the hub. Check the "
+                                         "spelling; private models cannot be evaluated."}
+    private = check_validity(shapes["private"], "main")
+    assert "not found" in failed(private)["exists"]
+    revision = check_validity(shapes["good"], "v9")
+    assert failed(revision) == {"exists": "The model org/good has no revision 'v9' (branch, tag or commit)."}
+
+
+def test_revision_by_sha_and_branch_pin_differently(engine, hub: HubStub, shapes: dict[str, str],
+                                                    tiny_models: dict[str, Path]) -> None:
+    dev_sha = hub.add_repo(shapes["good"], tiny_models["letter_a"], revision="dev")
+    assert check_validity(shapes["good"], "dev").commit_sha == dev_sha
+    main_sha = hub.repos[shapes["good"]].branches["main"].sha
+    by_sha = check_validity(shapes["good"], main_sha)
+    assert by_sha.ok and by_sha.commit_sha == main_sha
+
+
+def test_remote_code_passes_but_is_flagged_and_nothing_is_executed(engine, shapes: dict[str, str]) -> None:
+    result = check_validity(shapes["remote_code"], "main")
+    assert result.ok and result.needs_remote_code
+    assert "organizer" in result.message
+    # the repo's modeling file would raise SystemExit if imported: we only read JSON
+
+
+def test_base_model_without_template_passes_when_template_not_asked(engine, shapes: dict[str, str]) -> None:
+    result = check_validity(shapes["base_no_template"], "main", use_chat_template=False)
+    assert result.ok and not result.has_chat_template
+
+
+def test_size_limit_is_configurable(engine, shapes: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from common.settings import get_settings
+
+    monkeypatch.setenv("MEDBENCH_MAX_PARAMS_B", "0.00001")
+    get_settings.cache_clear()
+    result = check_validity(shapes["good"], "main")
+    assert list(failed(result)) == ["size"] and "limit of 1e-05B" in result.message
+    monkeypatch.setenv("MEDBENCH_MAX_PARAMS_B", "100")
+    get_settings.cache_clear()
+    assert check_validity(shapes["oversize"], "main").ok
+
+
+def test_unreachable_hub_gives_a_clear_message(engine, hub: HubStub, shapes: dict[str, str]) -> None:
+    hub.stop()
+    result = check_validity(shapes["good"], "main")
+    assert not result.ok
+    assert "could not be reached" in result.message and "Nothing was submitted" in result.message
