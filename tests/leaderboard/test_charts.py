@@ -1,0 +1,51 @@
+"""Charts carry the report's numbers (a figure is data, so it can be checked without a browser)."""
+from __future__ import annotations
+
+import pytest
+
+from common.db import session_scope
+from leaderboard import charts
+from leaderboard.labels import CATEGORIES
+from leaderboard.model_report import model_report
+
+
+@pytest.fixture
+def report(engine, world):  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        return model_report(session, "zhyi/clinic-14b")
+
+
+def test_radar_closes_the_polygon_over_five_dimensions(report):
+    scores = dict(zip(report.dimensions["dimension"], report.dimensions["score"]))
+    scores.pop("overall")
+    (trace,) = charts.radar({"m": scores}).data
+    assert len(trace.r) == 6 and trace.r[0] == trace.r[-1] == pytest.approx(scores["knowledge"])
+    assert trace.theta[:5] == ("Knowledge", "Understanding", "Generation", "Reasoning", "Safety & Ethics")
+
+
+def test_task_bars_carry_intervals(report):
+    figure = charts.task_scores(report.tasks)
+    bars = {y: (x, plus) for trace in figure.data for y, x, plus in zip(trace.y, trace.x, trace.error_x.array)}
+    med = report.tasks.set_index("task").loc["Med-Exam"]
+    assert bars["Med-Exam"][0] == pytest.approx(med["score"])
+    assert bars["Med-Exam"][1] == pytest.approx(med["ci_high"] - med["score"])
+
+
+def test_error_distribution_counts_and_shares(report):
+    counts = charts.error_distribution(report.dimensions)
+    shares = charts.error_distribution(report.dimensions, shares=True)
+    assert [t.name for t in counts.data] == list(CATEGORIES)
+    reasoning = report.dimensions.set_index("dimension").loc["reasoning", "error_counts"]
+    index = list(counts.data[0].x).index("Reasoning")
+    assert {t.name: t.y[index] for t in counts.data if t.y[index]} == reasoning
+    assert sum(t.y[index] for t in shares.data) == pytest.approx(1.0)
+
+
+def test_robustness_and_position_bias(report):
+    dims = report.dimensions.set_index("dimension")
+    figure = charts.robustness(report.dimensions)
+    assert [t.name.split(" ")[0] for t in figure.data] == ["accuracy", "strict", "consistency"]
+    assert list(figure.data[0].x) == ["Knowledge", "Reasoning", "Safety & Ethics"]  # choice dimensions only
+    bias = dims.loc["safety", "position_bias"]
+    chosen, correct = charts.position_bias(bias).data
+    assert list(chosen.x) == sorted(bias) and list(correct.y) == [bias[x]["correct"] for x in sorted(bias)]

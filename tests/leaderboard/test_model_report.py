@@ -1,0 +1,78 @@
+"""Opening a model by id or hub id, its report, and the reproducibility card."""
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from sqlmodel import select
+
+from common.db import session_scope
+from evaluator.tables import DimensionScore, TaskScore
+from leaderboard.model_report import ModelNotFound, model_report, resolve_model
+
+
+def test_resolve_by_id_and_by_hub_id(engine, world):
+    bf16 = world.models["acme/med-7b-chat@bfloat16"]
+    fp16 = world.models["acme/med-7b-chat@float16"]
+    with session_scope(engine) as session:
+        assert resolve_model(session, bf16.id).id == bf16.id
+        assert resolve_model(session, f" {fp16.id} ").id == fp16.id
+        # two entries share the hub id: the one whose run on the active suite finished last
+        assert resolve_model(session, "acme/med-7b-chat").id == fp16.id
+        assert resolve_model(session, "queue/not-yet-run").hub_id == "queue/not-yet-run"
+
+
+@pytest.mark.parametrize("ref, message", [
+    ("", "No model chosen"), (None, "No model chosen"), ("424242", "no public model with id 424242"),
+    ("gone/hidden-7b", "no public model named 'gone/hidden-7b'"), ("nobody/none", "no public model named"),
+])
+def test_unknown_or_hidden_models_are_not_found(engine, world, ref, message):
+    hidden_id = world.models["gone/hidden-7b@bfloat16"].id
+    with session_scope(engine) as session:
+        with pytest.raises(ModelNotFound, match=message):
+            resolve_model(session, ref)
+        with pytest.raises(ModelNotFound, match=f"no public model with id {hidden_id}"):
+            resolve_model(session, str(hidden_id))
+
+
+def test_report_holds_the_latest_runs_scores(engine, world):
+    key = "zhyi/clinic-14b@bfloat16"
+    run = world.runs[key]
+    with session_scope(engine) as session:
+        report = model_report(session, "zhyi/clinic-14b")
+        tasks = {t.task: t for t in session.scalars(select(TaskScore).where(TaskScore.run_id == run.id))}
+        dims = {d.dimension: d for d in session.scalars(select(DimensionScore).where(DimensionScore.run_id == run.id))}
+    assert report.run["id"] == run.id
+    assert list(report.tasks["task"])[:2] == ["Med-Exam", "MedHC"] and len(report.tasks) == 20
+    for row in report.tasks.itertuples():
+        assert row.score == pytest.approx(tasks[row.task].score)
+        assert row.ci_low == pytest.approx(tasks[row.task].ci_low)
+    by_dim = report.dimensions.set_index("dimension")
+    assert list(by_dim.index) == ["overall", "knowledge", "understanding", "generation", "reasoning", "safety"]
+    assert by_dim.loc["safety", "robustness"] == pytest.approx(dims["safety"].robustness)
+    assert by_dim.loc["reasoning", "error_counts"] == dims["reasoning"].extras["error_counts"]
+    assert by_dim.loc["knowledge", "position_bias"] == dims["knowledge"].extras["position_bias"]
+    assert report.unscored_items == 20 and report.scored_items == 40  # one unscored item per task
+
+
+def test_reproducibility_card_and_command(engine, world):
+    model = world.models["zhyi/clinic-14b@bfloat16"]
+    with session_scope(engine) as session:
+        report = model_report(session, model.id)
+    run = report.run
+    assert run["suite_version"] == world.suite.version and run["evaluator_version"]
+    assert run["run_spec"]["revision"] == model.commit_sha and run["run_spec"]["seed"] == 1234
+    assert run["environment"]["transformers"] == "5.24.0"
+    command, _, comment = run["command"].partition("  # ")
+    args = shlex.split(command)
+    assert args[:4] == ["python", "cli.py", "eval", "run"]
+    options = dict(zip(args[4::2], args[5::2]))
+    assert options == {"--model": "zhyi/clinic-14b", "--revision": model.commit_sha, "--suite": "seed",
+                       "--dtype": "bfloat16", "--seed": "1234", "--k": "5", "--backend": "auto", "--device": "auto"}
+    assert comment == f"expects suite 'seed' at version {world.suite.version}"
+
+
+def test_a_model_without_a_finished_run_has_no_run(engine, world):
+    with session_scope(engine) as session:
+        report = model_report(session, "queue/not-yet-run")
+    assert report.run is None and report.suite["name"] == "seed" and report.tasks.empty
