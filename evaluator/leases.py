@@ -157,13 +157,14 @@ def _submission_ended(session: Session, submission_id: int | None) -> str | None
     return state if state in (State.CANCELLED, State.REJECTED) else None
 
 
-def _log_line(text: str) -> str:
+def log_line(text: str) -> str:
+    """One timestamped line of a run's log."""
     return f"{utcnow().strftime('%Y-%m-%d %H:%M:%S')} UTC  {text}\n"
 
 
 def _append_log_clause(text: str) -> Any:
     """``log = log || line`` evaluated by the database, so concurrent writers never lose each other's lines."""
-    return func.coalesce(EvalRun.log, literal("")) + literal(_log_line(text))
+    return func.coalesce(EvalRun.log, literal("")) + literal(log_line(text))
 
 
 def append_log(engine: Engine, run_id: int, text: str) -> None:
@@ -340,3 +341,49 @@ def end_cancelled_orphans(engine: Engine, *, actor_name: str = "worker") -> list
     return [run_id for run_id in ids
             if end_run(engine, run_id, None, "cancelled", error_public="cancelled by an organizer",
                        note=f"cancelled (found by {actor_name} after its worker stopped)")]
+
+
+def claim_rescore(engine: Engine, owner: str, current_version: str, *, lease_seconds: float) -> int | None:
+    """Take one finished run scored by another evaluator version for re-scoring; None when there is none.
+
+    The run stays ``finished`` (the leaderboard keeps showing it); the lease only keeps two workers from
+    re-scoring it at once.
+    """
+    now = utcnow()
+    postgres = engine.dialect.name == "postgresql"
+    outdated = (
+        (EvalRun.status == "finished")
+        & (EvalRun.evaluator_version != current_version)
+        & or_(EvalRun.lease_owner.is_(None), EvalRun.lease_expires_at < now)
+    )
+    with Session(engine) as session:
+        query = select(EvalRun.id).where(outdated).order_by(EvalRun.id).limit(1 if postgres else 8)
+        if postgres:
+            query = query.with_for_update(skip_locked=True)
+        for run_id in list(session.execute(query).scalars()):
+            result = session.execute(
+                update(EvalRun).where(EvalRun.id == run_id, outdated)
+                .values(lease_owner=owner, heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_seconds))
+            )
+            if result.rowcount == 1:
+                session.commit()
+                return run_id
+            session.rollback()
+    return None
+
+
+def finish_rescore(engine: Engine, run_id: int, owner: str, new_version: str | None, *, note: str | None = None) -> bool:
+    """Record a re-scoring. Success (``new_version`` given): the run's ``evaluator_version`` becomes it and the
+    lease is cleared. Failure (None): only the note is logged and the lease is left to expire, so the run is
+    retried one lease later rather than in a tight loop."""
+    with Session(engine) as session:
+        old = session.execute(select(EvalRun.evaluator_version).where(EvalRun.id == run_id)).scalar_one_or_none()
+        values: dict[str, Any] = {"log": _append_log_clause(
+            note or f"re-scored by {owner} with evaluator {new_version} (was {old})")}
+        if new_version is not None:
+            values.update(evaluator_version=new_version, lease_owner=None, lease_expires_at=None)
+        result = session.execute(
+            update(EvalRun).where(EvalRun.id == run_id, EvalRun.lease_owner == owner).values(**values)
+        )
+        session.commit()
+        return result.rowcount == 1

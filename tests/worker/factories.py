@@ -81,3 +81,19 @@ def run_row(engine: Engine, run_id: int) -> EvalRun:
 def submission_state(engine: Engine, sub_id: int) -> str:
     with Session(engine) as session:
         return session.exec(select(Submission.state).where(Submission.id == sub_id)).one()
+
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "evaluator" / "suites" / "demo"
+
+
+def demo_items(task: str, n: int) -> list[dict]:
+    """The first ``n`` items of the bundled demo suite's ``task`` file (real items, every field filled)."""
+    import json
+
+    lines = (DEMO_DIR / f"{task}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()][:n]
+
+
+def approve(engine: Engine, model_id: int, **kwargs) -> int:  # type: ignore[no-untyped-def]
+    """An approved submission of ``model_id`` (what moderation leaves for the worker)."""
+    return add_submission(engine, model_id, state="approved", **kwargs)
