@@ -12,14 +12,31 @@ import random
 from collections import Counter
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from evaluator.tables import EvalRun, ItemResult, TagReview
 from evaluator.taxonomy import CATEGORIES
+from submissions.tables import ModelEntry
 
 
 class ReviewError(ValueError):
     """A review request that cannot be carried out; the message says why and nothing was changed."""
+
+
+def reviewable_runs(session: Session) -> list[dict[str, Any]]:
+    """Runs with tagged rows, newest first: ``{"run_id", "model", "status", "n_tagged", "n_reviewed"}``."""
+    tagged = dict(session.exec(select(ItemResult.run_id, func.count()).where(ItemResult.error_primary.is_not(None))  # type: ignore[union-attr]
+                               .group_by(ItemResult.run_id)).all())
+    reviewed = dict(session.exec(select(TagReview.run_id, func.count()).group_by(TagReview.run_id)).all())
+    runs = []
+    for run_id in sorted(tagged, reverse=True):
+        run = session.get(EvalRun, run_id)
+        model = session.get(ModelEntry, run.model_id) if run and run.model_id else None
+        runs.append({"run_id": run_id, "model": model.hub_id if model else "(no model)",
+                     "status": run.status if run else "?", "n_tagged": tagged[run_id],
+                     "n_reviewed": reviewed.get(run_id, 0)})
+    return runs
 
 
 def tagged_rows(session: Session, run_id: int) -> list[ItemResult]:

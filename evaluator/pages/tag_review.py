@@ -1,4 +1,100 @@
+"""Organizer page: review the automatic error tags of a seeded random sample of a run (accept or change the
+primary category), and see how well the automatic tags agree with the reviews (Cohen's kappa, confusion).
+
+Organizers only: the page checks the role itself, because a direct URL bypasses the navigation.
+"""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("Tag review")
-st.info("This page is being built.")
+from common.db import session_scope
+from evaluator.review import ReviewError, agreement_summary, draw_sample, record_review, reviewable_runs, reviews_of
+from evaluator.taxonomy import CATEGORIES
+from submissions.session import current_user, is_organizer
+
+if not is_organizer():
+    st.error("This page is for organizers. 仅限组织者访问。")
+    st.stop()
+
+reviewer = current_user()
+st.title("Tag review · 错误标签复核")
+st.caption("Each automatic tag says how it was made (rule or judge model). Accept it, or change the primary "
+           "category; agreement with the reviews is shown below and on the methodology page.")
+if flash := st.session_state.pop("tag_review_flash", None):
+    st.success(flash)
+
+with session_scope() as session:
+    runs = reviewable_runs(session)
+if not runs:
+    st.info("No run has tagged results yet. Tags appear when a run is scored.")
+    st.stop()
+
+labels = {r["run_id"]: f"run {r['run_id']} · {r['model']} · {r['status']} · {r['n_tagged']} tagged, "
+                       f"{r['n_reviewed']} reviewed" for r in runs}
+left, middle, right = st.columns([3, 1, 1])
+run_id = left.selectbox("Run", list(labels), format_func=labels.get, key="review_run")
+size = int(middle.number_input("Sample size", min_value=1, max_value=500, value=20, step=5, key="review_size"))
+seed = int(right.number_input("Seed", min_value=0, max_value=1_000_000, value=0, step=1, key="review_seed"))
+
+with session_scope() as session:
+    sample = draw_sample(session, run_id, size=size, seed=seed)
+    done = reviews_of(session, [row.id for row in sample])
+st.progress(len(done) / len(sample), text=f"{len(done)} of {len(sample)} sampled tags reviewed (seed {seed})")
+
+
+def _save(row_id: int, category: str | None, note: str) -> None:
+    try:
+        with session_scope() as session:
+            review = record_review(session, row_id, human_primary=category, reviewer_id=reviewer.id, note=note)
+        verdict = "accepted" if review.accepted else f"changed to {review.human_primary}"
+        st.session_state["tag_review_flash"] = f"Row {row_id}: {verdict}."
+        st.rerun()
+    except ReviewError as error:
+        st.error(str(error))
+
+
+for row in sample:
+    tags = row.error_tags or {}
+    review = done.get(row.id)
+    status = (f"✅ {review.human_primary}" if review and review.accepted
+              else f"✏️ {review.human_primary}" if review else "not reviewed")
+    with st.expander(f"#{row.id} · {row.task} · order {row.order_index} · {row.error_primary} · {status}"):
+        st.markdown(f"**Automatic tag:** {row.error_primary} · made by `{tags.get('method', '?')}`"
+                    + (f" · secondary: {', '.join(tags.get('secondary') or [])}" if tags.get("secondary") else ""))
+        st.text_area("Prompt", row.prompt, height=120, disabled=True, key=f"prompt-{row.id}")
+        st.text_area("Model output", row.raw_output or "(no text: scored by letter probabilities)", height=120,
+                     disabled=True, key=f"output-{row.id}")
+        if row.parsed_answer is not None:
+            st.caption(f"Parsed answer: {row.parsed_answer} · correct: {row.correct} · score: {row.score}")
+        with st.form(key=f"review-{row.id}"):
+            current = review.human_primary if review else row.error_primary
+            category = st.selectbox("Primary category", CATEGORIES, index=CATEGORIES.index(current),
+                                    key=f"category-{row.id}")
+            note = st.text_input("Note (optional)", value=(review.note or "") if review else "", key=f"note-{row.id}")
+            accept, change = st.columns(2)
+            if accept.form_submit_button("Accept automatic tag", key=f"accept-{row.id}"):
+                _save(row.id, None, note)
+            if change.form_submit_button("Save selected category", key=f"change-{row.id}"):
+                _save(row.id, category, note)
+
+st.header("Agreement with reviews")
+with session_scope() as session:
+    this_run, all_runs = agreement_summary(session, run_id), agreement_summary(session)
+
+
+def _figure(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+cols = st.columns(4)
+cols[0].metric("Reviewed (this run)", this_run["n_reviewed"])
+cols[1].metric("Accepted", this_run["n_accepted"])
+cols[2].metric("Cohen's kappa (this run)", _figure(this_run["kappa"]))
+cols[3].metric("Cohen's kappa (all runs)", _figure(all_runs["kappa"]))
+if this_run["n_reviewed"]:
+    st.subheader("Confusion: automatic (rows) × human (columns)")
+    st.dataframe(pd.DataFrame(this_run["confusion"]).T[list(CATEGORIES)], width="stretch")
+    st.dataframe(pd.DataFrame([{"category": c, **{k: v for k, v in figures.items()}}
+                               for c, figures in this_run["per_category"].items()]),
+                 hide_index=True, width="stretch")

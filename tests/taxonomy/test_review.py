@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from evaluator.review import ReviewError, agreement_summary, cohen_kappa, confusion, draw_sample, record_review
+from evaluator.review import (ReviewError, agreement_summary, cohen_kappa, confusion, draw_sample, record_review,
+                              reviewable_runs)
 from evaluator.tables import ItemResult, TagReview
 from tests.taxonomy.rows import SEEDED, make_user, seed_run
 
@@ -98,3 +99,16 @@ def test_bad_reviews_change_nothing(engine) -> None:  # type: ignore[no-untyped-
         assert "human" not in session.get(ItemResult, row_ids[0]).error_tags
         empty = agreement_summary(session)
     assert empty["n_reviewed"] == 0 and empty["kappa"] is None and empty["observed_agreement"] is None
+
+
+def test_reviewable_runs_count_tagged_and_reviewed_rows(engine) -> None:  # type: ignore[no-untyped-def]
+    first, first_rows = seed_run(engine)
+    second, _ = seed_run(engine, copies=2)
+    with Session(engine) as session:
+        record_review(session, first_rows[0])
+        session.commit()
+        runs = reviewable_runs(session)
+    tagged = sum(primary is not None for _, _, primary, _ in SEEDED)
+    assert [(r["run_id"], r["n_tagged"], r["n_reviewed"]) for r in runs] == [(second, 2 * tagged, 0),
+                                                                              (first, tagged, 1)]
+    assert runs[0]["model"] == "(no model)" and runs[0]["status"] == "finished"

@@ -1,0 +1,75 @@
+"""The organizer Tag review page, run for real with Streamlit's AppTest against a fresh SQLite database."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
+
+from evaluator.tables import TagReview
+from tests.taxonomy.rows import SEEDED, make_user, seed_run
+
+PAGE = str(Path(__file__).resolve().parents[2] / "evaluator" / "pages" / "tag_review.py")
+N_TAGGED = sum(primary is not None for _, _, primary, _ in SEEDED)
+
+
+def page(user_id: int | None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    if user_id is not None:
+        at.session_state["user_id"] = user_id
+    at.run()
+    assert not at.exception
+    return at
+
+
+def reviews(engine: Engine) -> list[tuple[int, str, str, bool]]:
+    with Session(engine) as session:
+        return [(r.item_result_id, r.auto_primary, r.human_primary, r.accepted)
+                for r in session.exec(select(TagReview).order_by(TagReview.item_result_id))]
+
+
+@pytest.mark.parametrize("organizer", [None, False])
+def test_non_organizers_are_refused(engine: Engine, organizer: bool | None) -> None:
+    seed_run(engine)
+    at = page(None if organizer is None else make_user(engine, "visitor", organizer))
+    assert "for organizers" in at.error[0].value
+    assert not at.button and not at.selectbox and reviews(engine) == []
+
+
+def test_no_tagged_runs_yet(engine: Engine) -> None:
+    at = page(make_user(engine, "olivia", True))
+    assert "No run has tagged results yet" in at.info[0].value
+
+
+def test_sample_accept_change_and_agreement(engine: Engine) -> None:
+    run_id, row_ids = seed_run(engine)
+    reviewer = make_user(engine, "olivia", True)
+    at = page(reviewer)
+    assert f"run {run_id}" in at.selectbox(key="review_run").options[0]
+    assert len(at.expander) == N_TAGGED  # sample size 20 > tagged rows: every tagged row, never the correct one
+    first, second = row_ids[0], row_ids[1]
+    at.button(key=f"accept-{first}").click().run()
+    assert f"Row {first}: accepted." in at.success[0].value
+    at.selectbox(key=f"category-{second}").set_value("Omissions")
+    at.text_input(key=f"note-{second}").input("只是没有覆盖要点")
+    at.button(key=f"change-{second}").click().run()
+    assert f"Row {second}: changed to Omissions." in at.success[0].value
+    assert reviews(engine) == [(first, "Omissions", "Omissions", True), (second, "Hallucination", "Omissions", False)]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Reviewed (this run)"] == "2" and metrics["Accepted"] == "1"
+    assert metrics["Cohen's kappa (this run)"] == "0.00"  # (O,O), (H,O): observed .5 = expected .5
+    confusion = at.dataframe[0].value
+    assert confusion.loc["Hallucination", "Omissions"] == 1 and confusion.loc["Omissions", "Omissions"] == 1
+
+
+def test_sample_size_and_seed_pick_reproducible_rows(engine: Engine) -> None:
+    seed_run(engine, copies=3)
+    at = page(make_user(engine, "olivia", True))
+    at.number_input(key="review_size").set_value(4).run()
+    first = [e.label for e in at.expander]
+    at.number_input(key="review_seed").set_value(5).run()
+    other = [e.label for e in at.expander]
+    at.number_input(key="review_seed").set_value(0).run()
+    assert len(first) == 4 and [e.label for e in at.expander] == first and other != first
