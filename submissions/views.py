@@ -1,0 +1,145 @@
+"""Read API for pages: the public queue, a submitter's own submissions, the organizers' list and a history.
+
+Pages never query tables themselves; they get plain dataclasses from here (one query per list, the latest run of
+each submission joined in Python), so the pages stay free of SQL and the shapes are testable on their own.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from common.db import session_scope
+from evaluator.tables import EvalRun
+from submissions.states import State
+from submissions.tables import ModelEntry, Submission, SubmissionEvent, User
+
+WAITING = (State.SUBMITTED, State.APPROVED, State.PENDING)
+
+
+@dataclass(frozen=True)
+class SubmissionRow:
+    """One submission with its model and its latest run, as every page shows it."""
+
+    submission_id: int
+    hub_id: str
+    revision: str
+    commit_sha: str
+    precision: str
+    model_type: str
+    state: str
+    reason: str | None
+    submitter: str | None
+    contact: str | None
+    submitted_at: datetime
+    updated_at: datetime | None
+    params: int | None
+    license: str | None
+    needs_remote_code: bool
+    allow_remote_code: bool
+    hidden: bool
+    flag_reason: str | None
+    run_id: int | None = None
+    progress_done: int = 0
+    progress_total: int = 0
+    eta_seconds: float | None = None
+    error_public: str | None = None
+
+    @property
+    def progress(self) -> float:
+        return self.progress_done / self.progress_total if self.progress_total else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class QueueOverview:
+    waiting: list[SubmissionRow]
+    running: list[SubmissionRow]
+    failed: list[SubmissionRow]
+
+
+def _rows(session: Session, query: Any) -> list[SubmissionRow]:
+    found = session.exec(query).all()
+    ids = [sub.id for sub, _, _ in found]
+    latest: dict[int, EvalRun] = {}
+    if ids:
+        for run in session.exec(select(EvalRun).where(col(EvalRun.submission_id).in_(ids)).order_by(EvalRun.id)):
+            latest[run.submission_id] = run  # ordered by id: the last one wins
+    rows = []
+    for sub, model, user in found:
+        run = latest.get(sub.id)
+        rows.append(SubmissionRow(
+            submission_id=sub.id, hub_id=model.hub_id, revision=model.revision, commit_sha=model.commit_sha,
+            precision=model.precision, model_type=model.model_type, state=sub.state, reason=sub.reason,
+            submitter=user.username if user else None, contact=sub.contact, submitted_at=sub.created_at,
+            updated_at=sub.updated_at, params=model.params, license=model.license,
+            needs_remote_code=model.needs_remote_code, allow_remote_code=model.allow_remote_code,
+            hidden=model.hidden, flag_reason=model.flag_reason,
+            run_id=run.id if run else None, progress_done=run.progress_done if run else 0,
+            progress_total=run.progress_total if run else 0, eta_seconds=run.eta_seconds if run else None,
+            error_public=run.error_public if run else None))
+    return rows
+
+
+def _base_query() -> Any:
+    return (select(Submission, ModelEntry, User)
+            .join(ModelEntry, col(ModelEntry.id) == Submission.model_id)
+            .outerjoin(User, col(User.id) == Submission.submitter_id))
+
+
+def queue_overview(*, failed_limit: int = 50, engine: Engine | None = None) -> QueueOverview:
+    """The public queue: waiting (oldest first), running, and recently failed; hidden models left out."""
+    states = [*WAITING, State.RUNNING, State.FAILED]
+    query = (_base_query().where(col(Submission.state).in_(states), col(ModelEntry.hidden).is_(False))
+             .order_by(col(Submission.priority).desc(), col(Submission.created_at), col(Submission.id)))
+    with session_scope(engine) as session:
+        rows = _rows(session, query)
+    failed = sorted((r for r in rows if r.state == State.FAILED),
+                    key=lambda r: r.updated_at or r.submitted_at, reverse=True)[:failed_limit]
+    return QueueOverview(waiting=[r for r in rows if r.state in WAITING],
+                         running=[r for r in rows if r.state == State.RUNNING], failed=failed)
+
+
+def submissions_of(user_id: int, *, engine: Engine | None = None) -> list[SubmissionRow]:
+    """A submitter's own submissions, newest first (hidden ones included: they are the submitter's)."""
+    query = _base_query().where(Submission.submitter_id == user_id).order_by(col(Submission.id).desc())
+    with session_scope(engine) as session:
+        return _rows(session, query)
+
+
+def all_submissions(states: Iterable[str] | None = None, search: str = "", *, limit: int = 500,
+                    engine: Engine | None = None) -> list[SubmissionRow]:
+    """For organizers: every submission (hidden included), newest first, optionally filtered."""
+    query = _base_query()
+    states = list(states or [])
+    if states:
+        query = query.where(col(Submission.state).in_(states))
+    if search.strip():
+        query = query.where(col(ModelEntry.hub_id).contains(search.strip()))
+    query = query.order_by(col(Submission.id).desc()).limit(limit)
+    with session_scope(engine) as session:
+        return _rows(session, query)
+
+
+def history(submission_id: int, *, engine: Engine | None = None) -> list[SubmissionEvent]:
+    """Every state change of one submission: who, when, why (oldest first)."""
+    with session_scope(engine) as session:
+        return list(session.exec(select(SubmissionEvent).where(SubmissionEvent.submission_id == submission_id)
+                                 .order_by(SubmissionEvent.id)))
+
+
+def format_eta(seconds: float | None) -> str:
+    """'3 min', '1 h 05 min' or '' for display."""
+    if seconds is None or seconds < 0:
+        return ""
+    minutes = int(round(seconds / 60))
+    if minutes < 1:
+        return "< 1 min"
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"

@@ -1,0 +1,45 @@
+"""The read API behind the Queue, Submit and Moderation pages."""
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from submissions.accounts import create_user
+from submissions.tables import ModelEntry, Submission
+from submissions.views import all_submissions, format_eta, history, queue_overview, submissions_of
+from tests.submissions.factories import add_run, add_submission
+
+
+def test_queue_overview_groups_states_with_progress_eta_and_failure_reason(engine) -> None:
+    user = create_user("ulla", "user password")
+    waiting = add_submission(engine, user.id, state="approved")
+    running = add_submission(engine, user.id, state="running")
+    add_run(engine, running, status="running", done=40, total=160, eta=600.0)
+    failed = add_submission(engine, user.id, state="failed")
+    add_run(engine, failed, status="failed", error="first try")
+    add_run(engine, failed, status="failed", error="Model load failed: out of memory")
+    add_submission(engine, user.id, state="finished")
+    hidden = add_submission(engine, user.id, state="approved")
+    with Session(engine) as s:
+        model = s.get(ModelEntry, s.get(Submission, hidden).model_id)
+        model.hidden = True
+        s.add(model)
+        s.commit()
+    overview = queue_overview()
+    assert [r.submission_id for r in overview.waiting] == [waiting]
+    assert [(r.submission_id, r.progress, r.eta_seconds) for r in overview.running] == [(running, 0.25, 600.0)]
+    assert [(r.submission_id, r.error_public) for r in overview.failed] == [(failed, "Model load failed: out of memory")]
+
+
+def test_own_submissions_all_submissions_and_history(engine) -> None:
+    a, b = create_user("anna", "password1"), create_user("bert", "password2")
+    mine = [add_submission(engine, a.id), add_submission(engine, a.id, state="rejected", reason="no")]
+    theirs = add_submission(engine, b.id, hub_id="org/special-med")
+    assert [r.submission_id for r in submissions_of(a.id)] == mine[::-1]
+    assert {r.submitter for r in all_submissions()} == {"anna", "bert"}
+    assert [r.submission_id for r in all_submissions(states=["rejected"])] == [mine[1]]
+    assert [r.submission_id for r in all_submissions(search="special")] == [theirs]
+    assert [(e.to_state, e.actor_name) for e in history(theirs)] == [("submitted", "test")]
+
+
+def test_format_eta() -> None:
+    assert [format_eta(x) for x in (None, 10, 600, 3900)] == ["", "< 1 min", "10 min", "1 h 05 min"]
