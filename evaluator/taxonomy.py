@@ -25,7 +25,8 @@ Rules, first match wins:
                                              open-ended/record output near max_new_tokens without a sentence end)
  7. no_parsable_answer      Format Mismatch  an answer exists but the parser found none in the required form
                                              (no letter, no candidate label, no ``实体：类型`` line, no field)
- 8. order_dependent_answer  Contextual Inconsistency   a choice item's mapped-back answer differs between orders
+ 8. order_dependent_answer  Contextual Inconsistency   a choice or cloze item's mapped-back answer differs
+                                             between orders
  9. contradicts_case        Contextual Inconsistency   the output states a sex or age other than the case's
 10. missing_record_fields   Deficiency in Medical Language Generation   a record lacks required fields
 11. wrong_conclusion        Causal Reasoning Deficiency   reasoning-dimension task: none of the chosen options
@@ -136,7 +137,7 @@ def _no_parsable_answer(case: Case) -> bool:
 
 def _order_dependent(case: Case) -> bool:
     answers = {_choice_set(o.parsed_answer) for o in case.orders} - {None}
-    return case.task.kind in CHOICE_KINDS and len(answers) > 1
+    return case.task.kind in CHOICE_KINDS | {Kind.CLOZE} and len(answers) > 1
 
 
 _SEX_PATTERNS = (r"患者[，,、:：\s]*(男|女)", r"(男|女)性?[，,、\s]*\d{1,3}\s*岁", r"\d{1,3}\s*岁\s*(男|女)",
@@ -177,8 +178,12 @@ def _wrong_conclusion(case: Case) -> bool:
 
 
 def _extra_options(case: Case) -> bool:
+    if case.task.kind not in CHOICE_KINDS:
+        return False
+    if case.details.get("invalid_letters"):  # letters beyond those shown (the choice parser reports them)
+        return True
     chosen = _choice_set(case.outcome.parsed_answer)
-    if case.task.kind not in CHOICE_KINDS or chosen is None:
+    if chosen is None:
         return False
     if chosen - set(case.item.options):
         return True

@@ -83,3 +83,31 @@ def test_tags_follow_the_metric_when_rescored() -> None:
     item = Item(**{**HYPERTENSION.model_dump(), "answer_points": [["控制血压"]]})
     outcome = get_metric(task.metric).score(task, item, "应积极控制血压。", None, None)
     assert tag_item(task, item, [outcome], ["应积极控制血压。"])[0]["method"] == "rule:correct"
+
+
+def test_choice_rows_scored_by_the_real_choice_metrics() -> None:
+    """Tags of generated DDx answers and cloze orders as the core's choice metrics parse them."""
+    ddx, metric = get_task("DDx-basic"), get_metric("exact_set_accuracy")
+    order = list(DDX.options)
+    outputs = ["答案：A、B、E", "答案：A、B", "答案：ABF", "考虑是呼吸道感染引起的症状，建议进一步检查"]
+    outcomes = [metric.score(ddx, DDX, raw, None, order) for raw in outputs]
+    tags = tag_item(ddx, DDX, outcomes, outputs)
+    assert tags[0]["method"] == "rule:correct"
+    assert tags[2]["primary"] == "Contextual Inconsistency"  # answers differ across this item's orders
+    assert "rule:no_parsable_answer" == tags[3]["method"]
+    alone = tag_item(ddx, DDX, [outcomes[2]], [outputs[2]])[0]
+    assert alone["method"] == "rule:extra_options"  # F is not among the letters shown
+    assert tag_item(ddx, DDX, [outcomes[1]], [outputs[1]])[0]["method"] == "rule:too_few_options"
+
+    medhg = get_task("MedHG")
+    cloze = Item(id="hg1", task="MedHG", question="胸痛伴大汗，挂什么科？", answer=["心内科", "心血管内科"],
+                 other={"candidates": ["心内科", "骨科", "皮肤科"]})
+    cloze_metric = get_metric(medhg.metric)
+    outputs = ["心内科", "骨科", "骨科和心内科"]
+    outcomes = [cloze_metric.score(medhg, cloze, raw, None, None) for raw in outputs]
+    tags = tag_item(medhg, cloze, outcomes, outputs)
+    assert tags[0]["primary"] is None and {t["primary"] for t in tags[1:]} == {"Contextual Inconsistency"}
+    stable = tag_item(medhg, cloze, [outcomes[1]], [outputs[1]])[0]
+    assert stable["method"] == "rule:wrong_label" and stable["primary"] == "Hallucination"
+    missing = cloze_metric.score(medhg, cloze, "建议尽快就医", None, None)
+    assert tag_item(medhg, cloze, [missing], ["建议尽快就医"])[0]["method"] == "rule:no_parsable_answer"
