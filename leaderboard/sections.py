@@ -51,7 +51,7 @@ def score_tables(report: ModelReport) -> None:
     })
     right.dataframe(dim_table, hide_index=True)
     if report.unscored_items:
-        right.caption(f"{report.unscored_items} items have no reference answer: they were run and can be browsed "
+        right.caption(f"{report.unscored_items} items have no reference answer and are unscored: they were run and can be browsed "
                       "below, but count in no score.")
     st.subheader("Tasks")
     st.dataframe(task_table(report.tasks), hide_index=True)

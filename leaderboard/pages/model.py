@@ -21,12 +21,12 @@ if not ref:
     if frame.empty:
         st.info("No results yet: once a model's evaluation finishes, its page opens from the leaderboard.")
         st.stop()
-    labels = {str(r.model_id): f"#{r.rank} {r.model} ({r.precision})" for r in frame.itertuples()}
-    choice = st.selectbox("Choose a model", list(labels), format_func=labels.get, index=None, key="pick_model")
+    ids = {f"#{r.rank} {r.model} ({r.precision})": str(r.model_id) for r in frame.itertuples()}
+    choice = st.selectbox("Choose a model", list(ids), index=None, key="pick_model")
     if choice is None:
         st.stop()
-    st.query_params["model"] = choice
-    ref = choice
+    st.query_params["model"] = ids[choice]
+    st.rerun()  # render the chosen model's page from its URL, as a shared link would
 
 try:
     report = cache.report(version, ref)

@@ -1,0 +1,202 @@
+"""Every public page under streamlit.testing's AppTest, on a real SQLite database: empty states, URL state,
+bad input, a model opened by URL, compare and methodology."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bench.seed_results import ModelProfile, add_model, new_run, seed_run_results
+from common.db import session_scope
+from evaluator.review import record_review
+from evaluator.tables import ItemResult
+from leaderboard import cache
+from sqlmodel import select
+from tests.leaderboard.conftest import page
+
+
+def texts(elements) -> list[str]:  # type: ignore[no-untyped-def]
+    return [e.value for e in elements]
+
+
+def table(app, index: int = 0):  # type: ignore[no-untyped-def]
+    return app.dataframe[index].value
+
+
+# ---------------------------------------------------------------- empty states
+@pytest.mark.parametrize("name", ["leaderboard", "model", "compare"])
+def test_pages_say_there_are_no_results_yet(engine, name):
+    app = page(name)
+    assert not app.exception
+    assert any("No results yet" in text for text in texts(app.info))
+    assert len(app.dataframe) == 0
+
+
+def test_model_page_on_an_empty_database_says_the_model_is_unknown(engine):
+    app = page("model", model="org/model")
+    assert not app.exception
+    assert texts(app.error) == ["There is no public model named 'org/model'. Check the spelling (org/name) or search "
+                                "the leaderboard."]
+
+
+def test_methodology_without_reviews(engine):
+    app = page("methodology")
+    assert not app.exception
+    assert any("No reviews yet" in text for text in texts(app.info))
+    assert len(table(app)) == 20  # one row per task
+    assert any("not for clinical decisions" in text for text in texts(app.error) + texts(app.warning))
+
+
+# ---------------------------------------------------------------- leaderboard
+def test_leaderboard_ranks_visible_models_with_flags_and_unscored_note(world):
+    app = page("leaderboard")
+    assert not app.exception
+    shown = table(app)
+    assert len(shown) == 7 and list(shown["#"]) == list(range(1, 8))
+    assert "gone/hidden-7b" not in set(shown["Model"])
+    flags = dict(zip(shown["Model"], shown["Flags"]))
+    assert flags["sus/leaky-3b"].startswith("⚠ flagged: test items found")
+    assert flags["tiny/demo-random"] == "🧪 demo model"
+    assert list(shown.columns)[:4] == ["#", "Model", "Open", "Overall"]
+    assert shown["Open"].iloc[0].startswith("model?model=")
+    assert any("20 items have no reference answer and are unscored" in t for t in texts(app.markdown))
+    assert [b.label for b in app.get("download_button")] == ["Export CSV", "Export JSON"]
+
+
+def test_leaderboard_view_comes_from_the_url(world):
+    app = page("leaderboard", q="license:mit", ci="true", cols=["Knowledge", "License"])
+    shown = table(app)
+    assert sorted(shown["Model"]) == ["sus/leaky-3b", "zhyi/clinic-14b"]
+    assert list(shown.columns) == ["#", "Model", "Open", "Overall", "Knowledge", "License"]
+    assert all("[" in value for value in shown["Overall"])
+    app = page("leaderboard", hide_flagged="true", size=["9–15B", "1–4B"])
+    assert sorted(table(app)["Model"]) == ["open/base-1.5b", "zhyi/clinic-14b"]
+    app = page("leaderboard", view="Reasoning", sort_reasoning="DDx-basic", asc="true")
+    shown = table(app)
+    assert list(shown.columns) == ["#", "Model", "Open", "Reasoning", "Robustness", "DDx-basic", "DDx-advanced",
+                                   "CMB-Clin", "MedTreat", "Flags"]
+    values = shown["DDx-basic"].tolist()
+    assert values == sorted(values)
+    app = page("leaderboard", sort="Model")
+    assert table(app)["Model"].iloc[0] == "zhyi/clinic-14b"
+
+
+def test_leaderboard_search_box_narrows_the_table(world):
+    app = page("leaderboard")
+    app.text_input(key="q").input("acme precision:fp16").run()
+    assert table(app)["Model"].tolist() == ["acme/med-7b-chat"]
+    app.toggle(key="ci").set_value(True).run()
+    assert "[" in table(app)["Overall"].iloc[0]
+
+
+def test_leaderboard_bad_input_is_explained_and_changes_nothing(world):
+    app = page("leaderboard", q="licence:mit")
+    assert texts(app.error) == ["Unknown filter 'licence:'. Use license:, type:, precision:, size:, flagged:, demo: "
+                                "or plain words that match model names. The table below is not filtered by the search."]
+    assert len(table(app)) == 7
+    app = page("leaderboard", size="huge")
+    assert any("Ignored unknown value(s) 'huge' for 'size'" in t for t in texts(app.warning))
+    assert len(table(app)) == 7
+    app = page("leaderboard", q="nothing-matches-this")
+    assert any("No model matches" in t for t in texts(app.info))
+
+
+def test_leaderboard_refreshes_when_a_run_finishes(engine, world):
+    assert "late/arrival" not in set(table(page("leaderboard"))["Model"])
+    with session_scope(engine) as session:
+        model = add_model(session, ModelProfile("late/arrival", skill=0.99))
+        run = new_run(session, model, world.suite, finished_at=world.runs["sus/leaky-3b@bfloat16"].finished_at
+                      + timedelta(days=1))
+        seed_run_results(session, run, world.items, ModelProfile("late/arrival", skill=0.99))
+    cache._version.clear()  # what the version's few-second time-to-live does; the tables stay cached
+    shown = table(page("leaderboard"))
+    assert "late/arrival" in set(shown["Model"]) and len(shown) == 8
+
+
+# ---------------------------------------------------------------- model page
+def test_model_opened_by_url_id(world):
+    model = world.models["zhyi/clinic-14b@bfloat16"]
+    app = page("model", model=str(model.id))
+    assert not app.exception
+    assert texts(app.title) == ["zhyi/clinic-14b"]
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Scored items (n)"] == "40"
+    assert metrics["Overall score"].count("[") == 1
+    assert len(app.expander) == 10  # the first page of the question browser
+    codes = texts(app.code)
+    assert any(model.commit_sha in c and "cli.py eval run" in c for c in codes)
+    assert any("unscored" in t for t in texts(app.caption))
+
+
+def test_model_opened_by_hub_id_shows_flag_and_questions_filtered_by_url(world):
+    app = page("model", model="sus/leaky-3b", qo="wrong", qd="Reasoning")
+    assert not app.exception
+    assert any("Flagged by the organizers: test items found in training data" in t for t in texts(app.warning))
+    labels = [e.label for e in app.expander]
+    assert labels and all(label.startswith("✗") for label in labels)
+    assert {label.split(" · ")[1] for label in labels} <= {"DDx-basic", "DDx-advanced", "CMB-Clin", "MedTreat"}
+
+
+def test_model_page_question_browser_pages(world):
+    app = page("model", model="tiny/demo-random")
+    assert any("Demo model" in t for t in texts(app.info))
+    first = [e.label for e in app.expander]
+    app.get("pagination")[0].set_value(2).run()
+    second = [e.label for e in app.expander]
+    assert first and second and not set(first) & set(second)
+    assert any("page 2 of 6" in t for t in texts(app.caption))
+
+
+def test_model_page_unknown_and_not_yet_evaluated(world):
+    assert "There is no public model with id 999999." in texts(page("model", model="999999").error)
+    hidden = world.models["gone/hidden-7b@bfloat16"]
+    assert any("no public model" in t for t in texts(page("model", model=str(hidden.id)).error))
+    app = page("model", model="queue/not-yet-run")
+    assert any("no finished evaluation on the active suite yet" in t for t in texts(app.info))
+
+
+def test_model_page_without_a_model_offers_a_choice(world):
+    app = page("model")
+    assert not app.exception
+    choice = app.selectbox(key="pick_model")
+    assert len(choice.options) == 7
+    choice.select("#1 sus/leaky-3b (bfloat16)").run()
+    assert texts(app.title) == ["sus/leaky-3b"]
+
+
+# ---------------------------------------------------------------- compare
+def test_compare_two_models_from_the_url(world):
+    a, b = world.models["acme/med-7b-chat@bfloat16"], world.models["open/base-1.5b@bfloat16"]
+    app = page("compare", models=[str(a.id), "open/base-1.5b"])
+    assert not app.exception
+    assert app.multiselect(key="compare_models").value == [str(a.id), str(b.id)]
+    dims, tasks = table(app, 0), table(app, 1)
+    assert len(dims) == 6 and len(tasks) == 20
+    assert [c for c in tasks.columns if c.startswith("Δ")] == ["Δ #6 open/base-1.5b (bfloat16)"]
+    assert app.expander and all("✓" in e.label and "✗" in e.label for e in app.expander)
+
+
+def test_compare_explains_bad_choices(world):
+    app = page("compare", models=["nobody/none", "open/base-1.5b"])
+    assert any("left out: nobody/none" in t for t in texts(app.warning))
+    assert any("Choose two to four models" in t for t in texts(app.info))
+    ids = [str(m.id) for k, m in world.models.items() if k in world.runs and not m.hidden][:5]
+    app = page("compare", models=ids)
+    assert any("At most 4 models" in t for t in texts(app.warning))
+    assert len(app.multiselect(key="compare_models").value) == 4
+
+
+# ---------------------------------------------------------------- methodology
+def test_methodology_shows_tag_agreement_once_reviewed(engine, world):
+    run_id = world.runs["zhyi/clinic-14b@bfloat16"].id
+    with session_scope(engine) as session:
+        tagged = session.scalars(select(ItemResult).where(ItemResult.run_id == run_id,
+                                                          ItemResult.error_primary.is_not(None))).all()[:4]
+        for row in tagged[:3]:
+            record_review(session, row.id)  # accepted
+        record_review(session, tagged[3].id, human_primary="Unanswered" if tagged[3].error_primary != "Unanswered"
+                      else "Omissions")
+    app = page("methodology")
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Reviewed tags"] == "4" and metrics["Observed agreement"] == "75.0%"
