@@ -101,8 +101,14 @@ def _line_tuples(task: str, line: str, width: int) -> list[tuple[str, ...]]:
         if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
             return []
         return [(parts[0].strip(), value.strip()) for value in _LIST_SEPARATORS.split(parts[1]) if value.strip()]
-    parts = [part.strip() for part in _BAR.split(line.strip("|｜ "))]
-    if len(parts) < 2 or len(parts) > width or not parts[0]:
+    if not _BAR.search(line):
+        return []
+    parts = [part.strip() for part in _BAR.split(line.strip())]
+    if line.strip()[:1] in "|｜":  # Markdown table row: | a | b |
+        parts = parts[1:-1] if parts[-1] == "" else parts[1:]
+    while len(parts) > width and parts[-1] == "":  # trailing empty fields: 低热|||
+        parts.pop()
+    if len(parts) > width or not parts or not parts[0]:
         return []
     parts += [""] * (width - len(parts))
     return [tuple(parts)]

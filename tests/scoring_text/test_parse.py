@@ -26,7 +26,10 @@ def test_explicit_none_is_a_valid_answer() -> None:
 def test_triples_with_full_width_bars_and_short_events() -> None:
     assert parse_extraction("CMeIE", "糖尿病｜临床表现｜多饮").values == [("糖尿病", "临床表现", "多饮")]
     assert parse_extraction("CHIP-CDEE", "咳嗽|否定").values == [("咳嗽", "否定", "", "")]
+    assert parse_extraction("CHIP-CDEE", "低热|||").values == [("低热", "", "", "")]
+    assert parse_extraction("CMeIE", "| 糖尿病 | 临床表现 | 多饮 |").values == [("糖尿病", "临床表现", "多饮")]
     assert parse_extraction("CMeIE", "糖尿病|a|b|c|d").values == []  # too many fields
+    assert parse_extraction("CMeIE", "|||").values == [] and parse_extraction("CMeIE", "糖尿病").values == []
 
 
 def test_slot_values_split_on_enumeration_commas() -> None:
