@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from evaluator.suites.bundled import DEMO_SUITE_DIR, ensure_demo_suite
-from evaluator.suites.importer import get_active_suite, load_items
+from evaluator.suites.importer import export_suite, get_active_suite, load_items
+from evaluator.suites.preview import preview_suite
 from evaluator.suites.reader import read_suite
 from evaluator.tasks import CHOICE_KINDS, TASKS, Dimension, Kind
 
@@ -36,10 +38,12 @@ def test_the_demo_suite_loads_with_zero_problems_and_covers_everything() -> None
     assert all(i.scored for i in items)
 
 
-def test_ensure_demo_suite_imports_once_and_activates(engine: Engine) -> None:
+def test_ensure_demo_suite_imports_once_and_activates(engine: Engine, tmp_path: Path) -> None:
     with Session(engine) as session:
         first = ensure_demo_suite(session)
         session.commit()
         again = ensure_demo_suite(session)
         assert again.id == first.id and get_active_suite(session).id == first.id
         assert len(load_items(session, first.id)) == first.item_count == len(read_suite(DEMO_SUITE_DIR).items)
+        export_suite(session, first.id, tmp_path / "export")
+    assert preview_suite(tmp_path / "export").version == first.version == preview_suite(DEMO_SUITE_DIR).version
