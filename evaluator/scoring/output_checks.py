@@ -18,11 +18,13 @@ REFUSAL_MAX_CHARS = 40  # a refusal phrase only counts as the whole answer in a 
 GARBLED_MAX_SHARE = 0.3  # share of characters outside CJK, ASCII and common punctuation
 REPEAT_MIN_COPIES = 5  # one unit (1-30 chars) written this many times in a row
 DISTINCT_NGRAM_MIN = 0.3  # distinct / total character 4-grams in outputs of at least 60 characters
-LATIN_MIN_LETTERS = 10  # wrong language is only judged on outputs with this many letters
-CJK_MIN_SHARE = 0.3  # of letters (CJK + Latin) that must be Chinese in a Chinese task
+LATIN_MIN_WORDS = 5  # wrong language is only judged on outputs with this many Latin words
+CHARS_PER_WORD = 2  # a Latin word carries about as much as two Chinese characters
+CJK_MIN_SHARE = 0.3  # of the text's weight that must be Chinese in a Chinese task
 TRUNCATED_MIN_SHARE = 0.9  # of max_new_tokens, in characters, for an output without a sentence end
 SENTENCE_ENDS = "。！？!?.…）)」』”\"】]；;"
 
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _REPEAT = re.compile(r"(.{1,30}?)\1{%d,}" % (REPEAT_MIN_COPIES - 1), re.DOTALL)
 
 
@@ -69,12 +71,12 @@ def is_repetitive(raw: str | None) -> bool:
 
 
 def is_wrong_language(raw: str | None) -> bool:
-    """A Chinese task answered mostly in another script (enough letters to judge, few of them Chinese)."""
+    """A Chinese task answered mostly in another language. Latin text is counted in words, each worth
+    ``CHARS_PER_WORD`` Chinese characters, so English drug names inside a Chinese answer do not count against it."""
     text = raw or ""
     cjk = sum(_is_cjk(c) for c in text)
-    latin = sum(c.isascii() and c.isalpha() for c in text)
-    letters = cjk + latin
-    return letters >= LATIN_MIN_LETTERS and cjk / letters < CJK_MIN_SHARE
+    words = len(_LATIN_WORD.findall(text))
+    return words >= LATIN_MIN_WORDS and cjk / (cjk + CHARS_PER_WORD * words) < CJK_MIN_SHARE
 
 
 def is_truncated(raw: str | None, max_new_tokens: int, finish_reason: str | None = None) -> bool:

@@ -56,6 +56,12 @@ def test_rule_does_not_match_its_negative_example(name: str) -> None:
     assert not RULE[name].matches(EXAMPLES[name][1])
 
 
+def test_english_terms_inside_a_chinese_answer_are_not_wrong_language() -> None:
+    mixed = "高血压患者可选用ACEI或ARB类药物，如enalapril、losartan，并监测blood pressure。"
+    assert not RULE["wrong_language"].matches(text_case(HYPERTENSION, mixed))
+    assert RULE["wrong_language"].matches(text_case(HYPERTENSION, "建议：" + "take enalapril daily and check blood pressure"))
+
+
 def test_extraction_rules_on_counts() -> None:
     missed = text_case(NER, "2型糖尿病：疾病")
     assert RULE["uncovered_points"].matches(missed) and not RULE["wrong_label"].matches(missed)
