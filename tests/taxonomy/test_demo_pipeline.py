@@ -138,3 +138,25 @@ def test_judge_bad_inputs_change_nothing(engine, scored_run, tmp_path) -> None: 
     with pytest.raises(JudgeError, match="run 999 does not exist"):
         judge_run(999, tmp_path, engine=engine)
     assert [(r.id, r.details, r.error_tags) for r in _rows(engine, scored_run)] == before
+
+
+def test_judge_command(engine, scored_run, tiny_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import typer
+    from typer.testing import CliRunner
+
+    from evaluator.judge_commands import register
+
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)  # a second command keeps "judge" a named subcommand
+    runner = CliRunner()
+    done = runner.invoke(app, ["judge", str(scored_run), "--model", str(tiny_models["random"]), "--device", "cpu",
+                               "--no-hard-cases"])
+    assert done.exit_code == 0, done.output
+    assert f"judged run {scored_run} with random" in done.output and "0 hard cases tagged" in done.output
+    refused = runner.invoke(app, ["judge", str(scored_run), "--model", str(tmp_path / "missing")])
+    assert refused.exit_code == 1 and "error: judge model folder" in refused.output
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    failed = runner.invoke(app, ["judge", str(scored_run), "--model", str(broken)])
+    assert failed.exit_code == 1 and failed.output.startswith("error: ")
