@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from common.db import session_scope
 from common.settings import get_settings
 from submissions.audit import record_action
+from submissions.forms import EMAIL_RE
 from submissions.tables import User
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,63}$")
@@ -48,6 +49,8 @@ def create_user(username: str, password: str, *, email: str | None = None, organ
     username = validate_username(username)
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise AccountError(f"Password: at least {MIN_PASSWORD_LENGTH} characters.")
+    if email and not EMAIL_RE.match(email):
+        raise AccountError("E-mail: not a valid address.")
     user = User(username=username, password_hash=_hasher.hash(password), email=email or None,
                 is_organizer=organizer or username in get_settings().organizer_names)
     try:

@@ -17,7 +17,7 @@ MODEL_TYPES: dict[str, str] = {
     "other": "other",
 }
 _REVISION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/\-]{0,199}$")
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class SubmissionForm(BaseModel):
@@ -56,7 +56,7 @@ class SubmissionForm(BaseModel):
     def _contact_is_one_line(cls, value: str) -> str:
         if "\n" in value or "\r" in value:
             raise ValueError("one line: an e-mail address or a Hugging Face user name")
-        if "@" in value and not _EMAIL_RE.match(value):
+        if "@" in value and not EMAIL_RE.match(value):
             raise ValueError("not a valid e-mail address")
         return value
 

@@ -5,7 +5,7 @@ each submission joined in Python), so the pages stay free of SQL and the shapes 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -47,6 +47,7 @@ class SubmissionRow:
     progress_total: int = 0
     eta_seconds: float | None = None
     error_public: str | None = None
+    card_data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def progress(self) -> float:
@@ -82,7 +83,7 @@ def _rows(session: Session, query: Any) -> list[SubmissionRow]:
             hidden=model.hidden, flag_reason=model.flag_reason,
             run_id=run.id if run else None, progress_done=run.progress_done if run else 0,
             progress_total=run.progress_total if run else 0, eta_seconds=run.eta_seconds if run else None,
-            error_public=run.error_public if run else None))
+            error_public=run.error_public if run else None, card_data=dict(model.card_data or {})))
     return rows
 
 

@@ -40,6 +40,7 @@ import fnmatch
 import hashlib
 import json
 import re
+import socket
 import struct
 import threading
 from dataclasses import dataclass, field
@@ -128,6 +129,7 @@ class HubStub:
         self.repos: dict[str, StubRepo] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for assertions
         self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()  # open keep-alive connections, closed by stop()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -149,11 +151,20 @@ class HubStub:
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
-        """Stop serving; afterwards the URL refuses connections (a way to test an unreachable hub)."""
+        """Stop serving; afterwards the URL refuses connections (a way to test an unreachable hub).
+
+        Open keep-alive connections are cut too, else a client's pooled connection would still be answered."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def add_repo(
         self,
@@ -289,6 +300,16 @@ def _git_blob_sha(data: bytes) -> str:
 class _Handler(BaseHTTPRequestHandler):
     stub: HubStub
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        with self.stub._lock:
+            self.stub._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.stub._lock:
+            self.stub._connections.discard(self.connection)
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (quiet: tests read stub.requests)
         return

@@ -1,4 +1,32 @@
+"""Audit log (organizers only): every organizer action, filterable, exportable as CSV or JSON lines."""
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+
+import pandas as pd
 import streamlit as st
 
-st.title("Audit log")
-st.info("This page is being built.")
+from submissions.audit import AuditFilter, as_rows, distinct_values, export_csv, export_jsonl, list_entries
+from submissions.ui import require_organizer_page
+
+require_organizer_page()
+st.title("Audit log · 审计日志")
+
+values = distinct_values()
+cols = st.columns(4)
+actor = cols[0].selectbox("Who", ["", *values["actor"]], format_func=lambda v: v or "anyone", key="actor")
+action = cols[1].selectbox("Action", ["", *values["action"]], format_func=lambda v: v or "any", key="action")
+target = cols[2].selectbox("Target", ["", *values["target_type"]], format_func=lambda v: v or "any", key="target")
+since_day = cols[3].date_input("Since", value=None, key="since")
+since = datetime.combine(since_day, time.min, tzinfo=timezone.utc) if since_day else None
+
+entries = list_entries(AuditFilter(actor=actor, action=action, target_type=target, since=since))
+st.caption(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, newest first.")
+if entries:
+    st.dataframe(pd.DataFrame(as_rows(entries)), hide_index=True, width="stretch", key="audit_table")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    left, right = st.columns(2)
+    left.download_button("Export CSV", export_csv(entries), file_name=f"medbench-audit-{stamp}.csv",
+                         mime="text/csv", key="export_csv")
+    right.download_button("Export JSON lines", export_jsonl(entries), file_name=f"medbench-audit-{stamp}.jsonl",
+                          mime="application/x-ndjson", key="export_jsonl")

@@ -1,4 +1,73 @@
+"""Moderation (organizers only): review submissions, act on one or many, see a submission's history and card."""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("Moderation")
-st.info("This page is being built.")
+from submissions.accounts import AccountError, NotAuthorized, set_organizer
+from submissions.moderation import ACTIONS, ModerationError, moderate
+from submissions.states import State
+from submissions.ui import md_escape, require_organizer_page
+from submissions.views import all_submissions, history
+
+organizer = require_organizer_page()
+st.title("Moderation · 审核")
+
+filter_cols = st.columns([2, 1])
+states = filter_cols[0].multiselect("States", [s.value for s in State], default=["submitted"], key="states")
+search = filter_cols[1].text_input("Model id contains", key="search")
+rows = all_submissions(states=states, search=search)
+
+if not rows:
+    st.caption("No submissions match.")
+else:
+    st.dataframe(pd.DataFrame([
+        {"#": r.submission_id, "model": r.hub_id, "revision": r.revision, "commit": r.commit_sha[:12],
+         "precision": r.precision, "type": r.model_type, "state": r.state, "params": r.params,
+         "license": r.license or "", "remote code": ("allowed" if r.allow_remote_code else "needs review")
+         if r.needs_remote_code else "", "hidden": r.hidden, "flag": r.flag_reason or "", "reason": r.reason or "",
+         "submitter": r.submitter or "", "contact": r.contact or "", "submitted": r.submitted_at} for r in rows]),
+        hide_index=True, width="stretch", key="moderation_table")
+
+labels = {r.submission_id: f"#{r.submission_id} {r.hub_id} ({r.precision}, {r.state})" for r in rows}
+with st.form("moderation_form"):
+    selected = st.multiselect("Submissions", list(labels), format_func=labels.__getitem__, key="selected")
+    action = st.selectbox("Action", list(ACTIONS), format_func=lambda a: ACTIONS[a].label, key="action")
+    reason = st.text_area("Reason (shown to the submitter; required to reject or flag)", key="reason")
+    apply = st.form_submit_button("Apply")
+if apply:
+    try:
+        done = moderate(organizer.id, action, selected, reason)
+    except NotAuthorized as exc:
+        st.error(str(exc))
+    except ModerationError as exc:
+        st.error("Nothing was changed:\n\n" + "\n".join(f"- {md_escape(p)}" for p in exc.problems))
+    else:
+        st.success(f"{len(done)} change(s) applied and recorded in the audit log.")
+        for line in done:
+            st.text(line)
+
+st.subheader("History and model card")
+if rows:
+    shown = st.selectbox("Submission", list(labels), format_func=labels.__getitem__, key="history_of")
+    st.dataframe(pd.DataFrame([{"when": e.at, "from": e.from_state or "", "to": e.to_state, "who": e.actor_name,
+                                "why": e.reason or ""} for e in history(shown)]),
+                 hide_index=True, width="stretch", key="history_table")
+    card = next(r for r in rows if r.submission_id == shown)
+    st.text(f"Commit {card.commit_sha} · license {card.license or '—'} · flag: {card.flag_reason or '—'}")
+    st.caption("Model card metadata, as the hub reported it at submission:")
+    st.json(card.card_data or {}, expanded=False)
+
+st.subheader("Organizer role")
+with st.form("role_form"):
+    username = st.text_input("User name", key="role_username")
+    grant_col, revoke_col = st.columns(2)
+    grant = grant_col.form_submit_button("Grant organizer role")
+    revoke = revoke_col.form_submit_button("Revoke organizer role")
+if grant or revoke:
+    try:
+        changed = set_organizer(organizer.id, username, bool(grant))
+    except (AccountError, NotAuthorized) as exc:
+        st.error(md_escape(str(exc)))
+    else:
+        st.success(f"{md_escape(changed.username)} is {'now' if changed.is_organizer else 'no longer'} an organizer.")

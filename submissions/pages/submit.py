@@ -1,4 +1,69 @@
+"""Submit page: the form, the hub checks' verdict for every outcome, and the submitter's own submissions."""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("Submit")
-st.info("This page is being built.")
+from common.settings import get_settings
+from submissions.forms import MODEL_TYPES, PRECISIONS
+from submissions.intake import submit_model, submissions_left
+from submissions.session import current_user
+from submissions.ui import md_escape
+from submissions.views import submissions_of
+
+settings = get_settings()
+st.title("Submit a model · 提交模型")
+st.markdown(
+    f"Models are read from the Hugging Face hub, pinned to the commit SHA of the revision you give, and evaluated "
+    f"once per model, commit and precision. Requirements: public (not gated), weights in **safetensors**, at most "
+    f"**{settings.max_params_b:g}B** parameters, a model card with a **license**, a config and tokenizer that load "
+    f"without remote code (models with remote code wait for an organizer's review), and a chat template if you ask "
+    f"for it. Each account may submit **{settings.rate_limit_count}** models per **{settings.rate_limit_days}** days."
+)
+
+user = current_user()
+if user is None:
+    st.info("Sign in on the Account page to submit a model. Anonymous visitors can browse the leaderboard and "
+            "the queue.")
+    st.stop()
+
+left = submissions_left(user.id)
+st.caption(f"You can make {left} more submission(s) in the current {settings.rate_limit_days}-day window.")
+
+with st.form("submit_form"):
+    hub_id = st.text_input("Model id on the hub", placeholder="organization/model-name", key="hub_id")
+    revision = st.text_input("Revision (branch, tag or commit)", value="main", key="revision")
+    precision = st.selectbox("Precision", PRECISIONS, key="precision")
+    model_type = st.selectbox("Model type", list(MODEL_TYPES), format_func=MODEL_TYPES.__getitem__, key="model_type")
+    use_chat_template = st.checkbox("Use the model's chat template", value=True, key="use_chat_template")
+    contact = st.text_input("Contact (e-mail or hub user name)", value=user.email or user.username, key="contact")
+    send = st.form_submit_button("Submit")
+
+if send:
+    with st.spinner("Checking the model on the hub…"):
+        outcome = submit_model(user.id, hub_id=hub_id, revision=revision, precision=precision,
+                               model_type=model_type, use_chat_template=use_chat_template, contact=contact)
+    if outcome.status == "accepted":
+        st.success(md_escape(outcome.message))
+    elif outcome.status == "held":
+        st.info(md_escape(outcome.message))
+    elif outcome.problems:
+        st.error("The form has problems:\n\n" + "\n".join(f"- {md_escape(p)}" for p in outcome.problems))
+    else:
+        st.error(md_escape(outcome.message))
+    if outcome.check is not None and outcome.check.checks:
+        with st.expander("Hub checks", expanded=outcome.status == "refused"):
+            for check in outcome.check.checks:
+                st.text(f"{'✔' if check.passed else '✘'} {check.name}: {check.message}")
+
+st.subheader("Your submissions")
+mine = submissions_of(user.id)
+if not mine:
+    st.caption("None yet.")
+else:
+    st.dataframe(
+        pd.DataFrame([{"#": r.submission_id, "model": r.hub_id, "revision": r.revision, "commit": r.commit_sha[:12],
+                       "precision": r.precision, "state": r.state, "reason": r.reason or "",
+                       "progress": f"{r.progress_done}/{r.progress_total}" if r.progress_total else "",
+                       "submitted": r.submitted_at} for r in mine]),
+        hide_index=True, width="stretch", key="my_submissions")

@@ -97,11 +97,13 @@ def test_shapes_exclude_extra_files_card_and_params(hub: HubStub, tiny_models: d
     assert api.model_info("org/nolicense").card_data is None
 
 
-def test_stopped_stub_refuses_connections(tiny_models: dict[str, Path]) -> None:
+def test_stopped_stub_refuses_connections_even_kept_alive_ones(tiny_models: dict[str, Path]) -> None:
     import httpx2
 
     stub = HubStub.start()
-    url = stub.url
+    stub.add_repo("org/tiny", tiny_models["random"])
+    api = HfApi(endpoint=stub.url)
+    assert api.model_info("org/tiny", timeout=2).sha  # opens a pooled keep-alive connection
     stub.stop()
-    with pytest.raises(httpx2.ConnectError):
-        HfApi(endpoint=url).model_info("org/tiny", timeout=2)
+    with pytest.raises(httpx2.TransportError):
+        api.model_info("org/tiny", timeout=2)

@@ -1,0 +1,226 @@
+"""The submissions pages, run by Streamlit's AppTest against a real SQLite database and the hub stand-in."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
+
+from submissions.accounts import create_user
+from submissions.moderation import moderate
+from submissions.tables import AuditLog, Submission, User
+from tests.hub_stub import HubStub
+from tests.submissions.factories import add_run, add_submission
+
+PAGES = Path(__file__).resolve().parents[2] / "submissions" / "pages"
+SCRIPT = "<script>alert('x')</script> [click](javascript:alert(1))"
+OIDC_SECRETS = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s3cret",
+                "huggingface": {"client_id": "id", "client_secret": "secret",
+                                "server_metadata_url": "https://huggingface.co/.well-known/openid-configuration"}}
+
+
+def page(name: str, user_id: int | None = None) -> AppTest:
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60)
+    if user_id is not None:
+        at.session_state["user_id"] = user_id
+    return at
+
+
+def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
+    return next(b for b in at.button if b.label == label)
+
+
+def rendered_markdown(at: AppTest) -> str:
+    """Everything Streamlit would render as markdown (where HTML or links could come alive)."""
+    parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [e.value for e in at.success]
+    parts += [e.value for e in at.info] + [e.value for e in at.caption]
+    return "\n".join(parts)
+
+
+def test_account_create_sign_in_and_out(engine) -> None:
+    at = page("account").run()
+    assert not at.exception
+    assert not [b for b in at.button if b.label.startswith("Sign in with")]  # OIDC not configured: no button
+    at.text_input(key="new_username").input("dr-li")
+    at.text_input(key="new_password").input("long enough")
+    at.text_input(key="new_password_repeat").input("long enough")
+    button(at, "Create account").click().run()
+    assert not at.exception and not at.error
+    assert "Signed in as **dr-li**" in at.success[0].value
+    with Session(engine) as s:
+        user = s.exec(select(User)).one()
+    assert user.username == "dr-li" and user.password_hash.startswith("$argon2id$")
+    assert at.session_state["user_id"] == user.id
+    button(at, "Sign out").click().run()
+    assert "user_id" not in at.session_state
+    at.text_input(key="login_username").input("dr-li")
+    at.text_input(key="login_password").input("wrong password")
+    button(at, "Sign in").click().run()
+    assert at.error[0].value == "Unknown user name or wrong password." and "user_id" not in at.session_state
+    at.text_input(key="login_password").input("long enough")
+    button(at, "Sign in").click().run()
+    assert at.session_state["user_id"] == user.id
+
+
+def test_account_refusals_are_shown_escaped_and_change_nothing(engine) -> None:
+    create_user("taken", "password1")
+    at = page("account").run()
+    at.text_input(key="new_username").input("taken")
+    at.text_input(key="new_password").input("long enough")
+    at.text_input(key="new_password_repeat").input("long enough")
+    button(at, "Create account").click().run()
+    assert "taken" in at.error[0].value and "user_id" not in at.session_state
+    at.text_input(key="new_username").input("<b>x</b>")
+    button(at, "Create account").click().run()
+    assert "User name:" in at.error[0].value
+    at.text_input(key="new_username").input("newbie")
+    at.text_input(key="new_password_repeat").input("different!")
+    button(at, "Create account").click().run()
+    assert at.error[0].value == "The two passwords differ."
+    with Session(engine) as s:
+        assert [u.username for u in s.exec(select(User))] == ["taken"]
+
+
+def test_oidc_button_only_when_configured_and_identity_maps_to_a_user(engine, monkeypatch) -> None:
+    at = page("account")
+    at.secrets["auth"] = OIDC_SECRETS
+    at.run()
+    assert [b.label for b in at.button if b.label.startswith("Sign in with")] == ["Sign in with Huggingface"]
+    monkeypatch.setenv("MEDBENCH_ORGANIZERS", "dr-wang")
+    from common.settings import get_settings
+
+    get_settings.cache_clear()
+    at = page("account")
+    at.secrets["auth"] = OIDC_SECRETS
+    at.user = {"is_logged_in": True, "sub": "hf-42", "iss": "https://huggingface.co",
+               "preferred_username": "dr-wang", "email": "wang@example.org"}
+    at.run()
+    assert not at.exception
+    assert "Signed in as **dr-wang** (organizer)" in at.success[0].value
+    with Session(engine) as s:
+        user = s.exec(select(User)).one()
+        audit = s.exec(select(AuditLog)).one()
+    assert (user.oidc_subject, user.password_hash, user.is_organizer) == ("https://huggingface.co|hf-42", None, True)
+    assert (audit.action, audit.after["by"]) == ("grant_organizer", "MEDBENCH_ORGANIZERS")
+
+
+def test_submit_page_anonymous_cannot_submit(engine) -> None:
+    at = page("submit").run()
+    assert not at.exception
+    assert "Sign in" in at.info[0].value and not at.text_input
+
+
+def submit(at: AppTest, hub_id: str, **fields: object) -> AppTest:
+    at.text_input(key="hub_id").input(hub_id)
+    for key, value in fields.items():
+        widget = at.selectbox(key=key) if key in ("precision", "model_type") else at.text_input(key=key)
+        widget.set_value(value)
+    return button(at, "Submit").click().run()
+
+
+def test_submit_page_every_outcome(engine, hub: HubStub, shapes: dict[str, str]) -> None:
+    user = create_user("sub", "password1", email="sub@example.org")
+    at = page("submit", user.id).run()
+    assert at.text_input(key="contact").value == "sub@example.org"
+    submit(at, shapes["good"])
+    assert not at.exception
+    sha = hub.repos[shapes["good"]].branches["main"].sha
+    assert "Accepted as submission" in at.success[0].value and sha in at.success[0].value
+    table = at.dataframe[0].value
+    assert list(table["state"]) == ["approved"] and list(table["commit"]) == [sha[:12]]
+    submit(at, shapes["good"])  # the same again: duplicate, naming the entry
+    assert "already submitted: submission \\#" in at.error[0].value
+    submit(at, shapes["pickle_only"])
+    assert "pickle" in at.error[0].value and any("✘ weights" in t.value for t in at.text)
+    submit(at, shapes["remote_code"])
+    assert "organizer reviews it" in at.info[-1].value
+    submit(at, "not-a-repo-id")
+    assert "Model id: give the full model id" in at.error[0].value
+    hub.stop()
+    submit(at, shapes["good"], precision="float32")
+    assert at.error, (at.success, at.info, at.exception)
+    assert "could not be reached" in at.error[0].value
+    with Session(engine) as s:
+        assert len(s.exec(select(Submission)).all()) == 2
+
+
+def test_user_text_is_shown_escaped(engine) -> None:
+    org = create_user("olga", "password1", organizer=True)
+    user = create_user("ulla", "password2")
+    sub = add_submission(engine, user.id)
+    moderate(org.id, "reject", [sub], reason=SCRIPT)
+    at = page("submit", user.id).run()
+    assert list(at.dataframe[0].value["reason"]) == [SCRIPT]  # shown as data in a grid, not rendered
+    assert "<script>" not in rendered_markdown(at) and "](javascript" not in rendered_markdown(at)
+    mod = page("moderation", org.id)
+    mod.run()
+    mod.multiselect(key="states").set_value(["rejected"]).run()
+    assert SCRIPT in list(mod.dataframe[0].value["reason"])
+    assert "<script>" not in rendered_markdown(mod)
+
+
+def test_queue_page_shows_waiting_running_and_failed(engine) -> None:
+    user = create_user("ulla", "password2")
+    add_submission(engine, user.id, state="approved", hub_id="org/waiting")
+    running = add_submission(engine, user.id, state="running", hub_id="org/running")
+    add_run(engine, running, done=30, total=120, eta=1500)
+    failed = add_submission(engine, user.id, state="failed", hub_id="org/failed")
+    add_run(engine, failed, status="failed", error=SCRIPT)
+    at = page("queue").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["model"]) == ["org/waiting"]
+    progress = at.get("progress")[0]
+    assert progress.value == 25 and "about 25 min left" in progress.proto.text
+    assert list(at.dataframe[1].value["reason"]) == [SCRIPT]
+    assert "<script>" not in rendered_markdown(at)
+
+
+@pytest.mark.parametrize("name", ["moderation", "audit"])
+def test_organizer_pages_refuse_others_opened_directly(engine, name: str) -> None:
+    user = create_user("ulla", "password2")
+    sub = add_submission(engine, user.id)
+    for who in (None, user.id):
+        at = page(name, who).run()
+        assert not at.exception
+        assert [e.value for e in at.error] == ["This page is for organizers. Sign in with an organizer account on "
+                                               "the Account page."]
+        assert not at.button and not at.dataframe and not at.multiselect
+    with Session(engine) as s:
+        assert s.get(Submission, sub).state == "submitted" and not s.exec(select(AuditLog)).all()
+
+
+def test_moderation_bulk_approve_then_audit_page_and_export(engine) -> None:
+    org = create_user("olga", "password1", organizer=True)
+    user = create_user("ulla", "password2")
+    subs = [add_submission(engine, user.id) for _ in range(3)]
+    at = page("moderation", org.id).run()
+    assert not at.exception and len(at.dataframe[0].value) == 3
+    at.multiselect(key="selected").set_value(subs[:2])
+    at.selectbox(key="action").set_value("approve")
+    button(at, "Apply").click().run()
+    assert "2 change(s) applied" in at.success[0].value
+    at.multiselect(key="selected").set_value([subs[2]])
+    at.selectbox(key="action").set_value("reject")
+    button(at, "Apply").click().run()  # no reason: refused, nothing changed
+    assert "needs a reason" in at.error[0].value
+    with Session(engine) as s:
+        assert [s.get(Submission, i).state for i in subs] == ["approved", "approved", "submitted"]
+    audit = page("audit", org.id).run()
+    assert not audit.exception
+    table = audit.dataframe[0].value
+    assert sorted(table["target_id"]) == sorted(subs[:2]) and set(table["action"]) == {"approve"}
+    assert set(table["actor_name"]) == {"olga"}
+    assert [b.label for b in audit.get("download_button")] == ["Export CSV", "Export JSON lines"]
+
+
+def test_moderation_page_grants_the_organizer_role(engine) -> None:
+    org = create_user("olga", "password1", organizer=True)
+    create_user("ulla", "password2")
+    at = page("moderation", org.id).run()
+    at.text_input(key="role_username").input("ulla")
+    button(at, "Grant organizer role").click().run()
+    assert "ulla is now an organizer" in at.success[0].value
+    at.text_input(key="role_username").input("nobody")
+    button(at, "Grant organizer role").click().run()
+    assert "No user named" in at.error[0].value
