@@ -1,4 +1,87 @@
-"""Submissions commands: create accounts, grant the organizer role, inspect the queue."""
+"""Submissions commands: create accounts, grant the organizer role, list users and the queue.
+
+Mounted as ``python cli.py users ...``. Passwords are read from a hidden prompt (or --password-stdin) so they never
+land in shell history.
+"""
+from __future__ import annotations
+
+import sys
+
 import typer
 
 app = typer.Typer(no_args_is_help=True)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command("create-user")
+def create_user_command(
+    username: str,
+    email: str = typer.Option("", help="Optional e-mail, used as the default contact."),
+    organizer: bool = typer.Option(False, "--organizer", help="Grant the organizer role at once."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+) -> None:
+    """Create a local account (password hashed with argon2)."""
+    from submissions.accounts import AccountError, create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(username, password, email=email or None, organizer=organizer)
+    except AccountError as exc:
+        _fail(str(exc))
+    typer.echo(f"created user {user.username} (id {user.id}{', organizer' if user.is_organizer else ''})")
+
+
+@app.command("grant-organizer")
+def grant_organizer_command(username: str) -> None:
+    """Grant the organizer role (recorded in the audit log as done by the CLI)."""
+    from submissions.accounts import AccountError, set_organizer
+
+    try:
+        user = set_organizer(None, username, True)
+    except AccountError as exc:
+        _fail(str(exc))
+    typer.echo(f"{user.username} is an organizer")
+
+
+@app.command("revoke-organizer")
+def revoke_organizer_command(username: str) -> None:
+    """Take the organizer role away (audited)."""
+    from submissions.accounts import AccountError, set_organizer
+
+    try:
+        user = set_organizer(None, username, False)
+    except AccountError as exc:
+        _fail(str(exc))
+    typer.echo(f"{user.username} is no longer an organizer")
+
+
+@app.command("list-users")
+def list_users_command() -> None:
+    """Every account: name, role, sign-in kind."""
+    from submissions.accounts import list_users
+
+    for user in list_users():
+        kind = "oidc" if user.oidc_subject else "local"
+        role = "organizer" if user.is_organizer else "submitter"
+        typer.echo(f"{user.id}\t{user.username}\t{role}\t{kind}\t{user.email or ''}")
+
+
+@app.command("queue")
+def queue_command() -> None:
+    """The queue as the public Queue page shows it: running, waiting, failed."""
+    from submissions.views import format_eta, queue_overview
+
+    overview = queue_overview()
+    for title, rows in (("running", overview.running), ("waiting", overview.waiting), ("failed", overview.failed)):
+        typer.echo(f"{title}: {len(rows)}")
+        for r in rows:
+            extra = (f"{r.progress_done}/{r.progress_total} {format_eta(r.eta_seconds)}" if title == "running"
+                     else (r.error_public or r.reason or "") if title == "failed" else r.state)
+            typer.echo(f"  #{r.submission_id}\t{r.hub_id}@{r.commit_sha[:12]}\t{r.precision}\t{extra}")
