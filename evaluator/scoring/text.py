@@ -32,6 +32,20 @@ if TYPE_CHECKING:
     from evaluator.items import Item
     from evaluator.tasks import TaskSpec
 
+# One-line definitions for the methodology page (quote these rather than paraphrasing them).
+DEFINITIONS: dict[str, str] = {
+    "answer_point_recall": "macro-recall: mean over questions of (answer points covered) / (answer points); a point "
+                           "is covered when the normalised answer contains it or a synonym (full/half width, "
+                           "punctuation, traditional/simplified, 2型/二型/II型 folded); character ROUGE-L beside it, "
+                           "and a judge model's recall where one is used",
+    "micro_f1": "micro-F1 over all extracted tuples of the task: 2·TP / (2·TP + FP + FN), a tuple counting when every "
+                "normalised field equals a gold tuple's",
+    "macro_f1": "macro-F1: unweighted mean of per-label F1 over every label that is gold or predicted in the task",
+    "field_f1": "mean over the reference record's fields of the character ROUGE-L F-measure (LCS-based F1) between "
+                "the model's text for that field and the reference's, 0 for a missing field; answer-point recall "
+                "over the whole record beside it",
+}
+
 # Required fields of each record task, used when an item carries no reference record (unscored items).
 RECORD_FIELDS: dict[str, tuple[str, ...]] = {
     "IMCS-V2-MRG": ("主诉", "现病史", "辅助检查", "既往史", "诊断", "建议"),

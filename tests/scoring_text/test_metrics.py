@@ -172,3 +172,11 @@ def test_field_f1_aggregate_and_extras() -> None:
               [ItemOutcome(score=1.0, details={"rouge_l": 0.8, "point_recall": 0.5})]]
     assert metric.aggregate(groups) == pytest.approx(0.75)
     assert metric.extras(groups) == pytest.approx({"rouge_l": 0.6, "point_recall": 0.75})
+
+
+def test_every_text_metric_has_a_definition_for_the_methodology_page() -> None:
+    from evaluator.scoring.text import DEFINITIONS
+    from evaluator.tasks import TASKS
+
+    text_metrics = {spec.metric for spec in TASKS.values()} & {"answer_point_recall", "micro_f1", "macro_f1", "field_f1"}
+    assert set(DEFINITIONS) == text_metrics and all(get_metric(name) for name in DEFINITIONS)
