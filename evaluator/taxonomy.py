@@ -18,6 +18,7 @@ Rules, first match wins:
 
  1. empty_output            Unanswered       the output is empty or whitespace
  2. refusal                 Unanswered       a short output that declines (抱歉, 无法回答, 不知道, I don't know)
+                                             and holds no parsable answer
  3. garbled                 Output Error     broken characters, control characters, unexpected scripts
  4. repetitive              Output Error     a unit repeated 5+ times in a row, or few distinct 4-grams
  5. wrong_language          Output Error     a Chinese task answered mostly in Latin script
@@ -236,6 +237,12 @@ def _wrong_label(case: Case) -> bool:
     return case.task.kind in CLOSED_PICK_KINDS and case.outcome.parsed_answer not in (None, "", [])
 
 
+def _refusal(case: Case) -> bool:
+    """A declining output; an answer that parsed (e.g. a CHIP-CDEE event whose state is 不确定) is no refusal."""
+    parsed = case.outcome.parsed_answer not in (None, "", [], {})
+    return output_checks.is_refusal(case.raw) and not (parsed and case.details.get("format_ok", True))
+
+
 def _truncated(case: Case) -> bool:
     finish_reason = case.details.get("finish_reason")
     if finish_reason is None and case.task.kind not in FREE_TEXT_KINDS:
@@ -245,7 +252,7 @@ def _truncated(case: Case) -> bool:
 
 RULES: tuple[Rule, ...] = (
     Rule("empty_output", UNANSWERED, lambda c: output_checks.is_empty(c.raw), surface=True),
-    Rule("refusal", UNANSWERED, lambda c: output_checks.is_refusal(c.raw), surface=True),
+    Rule("refusal", UNANSWERED, _refusal, surface=True),
     Rule("garbled", OUTPUT_ERROR, lambda c: output_checks.is_garbled(c.raw), surface=True),
     Rule("repetitive", OUTPUT_ERROR, lambda c: output_checks.is_repetitive(c.raw), surface=True),
     Rule("wrong_language", OUTPUT_ERROR, lambda c: output_checks.is_wrong_language(c.raw), surface=True),

@@ -62,6 +62,16 @@ def test_english_terms_inside_a_chinese_answer_are_not_wrong_language() -> None:
     assert RULE["wrong_language"].matches(text_case(HYPERTENSION, "建议：" + "take enalapril daily and check blood pressure"))
 
 
+def test_a_parsed_answer_with_an_uncertain_state_is_no_refusal() -> None:
+    from evaluator.items import Item
+
+    event = Item(id="cd", task="CHIP-CDEE", question="可疑肺炎支原体感染，伴低热。",
+                 answer=[{"core_name": "肺炎支原体感染", "tendency": "不确定", "character": "", "anatomy": ""},
+                         {"core_name": "低热", "tendency": "", "character": "", "anatomy": ""}])
+    assert not RULE["refusal"].matches(text_case(event, "肺炎支原体感染|不确定||"))
+    assert RULE["refusal"].matches(text_case(event, "不确定"))
+
+
 def test_extraction_rules_on_counts() -> None:
     missed = text_case(NER, "2型糖尿病：疾病")
     assert RULE["uncovered_points"].matches(missed) and not RULE["wrong_label"].matches(missed)
