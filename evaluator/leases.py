@@ -387,3 +387,21 @@ def finish_rescore(engine: Engine, run_id: int, owner: str, new_version: str | N
         )
         session.commit()
         return result.rowcount == 1
+
+
+def finished_run_ids(engine: Engine, run_ids: Sequence[int]) -> set[int]:
+    """Those of ``run_ids`` that are finished runs (the only ones that can be re-scored)."""
+    with Session(engine) as session:
+        return set(session.execute(
+            select(EvalRun.id).where(EvalRun.id.in_(list(run_ids)), EvalRun.status == "finished")
+        ).scalars())
+
+
+def mark_rescored(engine: Engine, run_id: int, new_version: str, *, actor_name: str) -> None:
+    """Record an on-demand re-scoring (``eval rescore RUN``): the evaluator version that scored the run now."""
+    with Session(engine) as session:
+        old = session.execute(select(EvalRun.evaluator_version).where(EvalRun.id == run_id)).scalar_one()
+        session.execute(update(EvalRun).where(EvalRun.id == run_id).values(
+            evaluator_version=new_version,
+            log=_append_log_clause(f"re-scored by {actor_name} with evaluator {new_version} (was {old})")))
+        session.commit()

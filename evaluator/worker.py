@@ -43,6 +43,7 @@ from evaluator.leases import (
     fail_exhausted_runs,
     finish_rescore,
     log_line,
+    mark_rescored,
     parse_order,
     release_lease,
     renew_lease,
@@ -278,6 +279,13 @@ class Worker:
             finish_rescore(self.engine, run_id, self.owner, EVALUATOR_VERSION)
             done.append(run_id)
         return done
+
+
+def rescore_runs(engine: Engine, run_ids: list[int], *, actor_name: str) -> None:
+    """Re-score the given finished runs now, whatever version scored them (after a scoring fix, say)."""
+    for run_id in run_ids:
+        score_run(run_id, engine=engine)
+        mark_rescored(engine, run_id, EVALUATOR_VERSION, actor_name=actor_name)
 
 
 class ProgressLog:

@@ -1,4 +1,89 @@
+"""Organizer page: every run with its progress, lease and heartbeat; one run's per-task progress, log, traceback,
+run spec and environment; and a cancel button (a pending run ends at once, a running one within seconds).
+
+Organizers only: the page checks the role itself, because a direct URL bypasses the navigation.
+"""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("Runs")
-st.info("This page is being built.")
+from evaluator.leases import LeaseError
+from evaluator.run_admin import ACTIVE_STATUSES, RUN_STATUSES, cancel_run, get_run_detail, list_runs
+from submissions.accounts import NotAuthorized
+from submissions.ui import md_escape, require_organizer_page
+from submissions.views import format_eta
+
+user = require_organizer_page()
+
+st.title("Runs · 评测任务")
+if flash := st.session_state.pop("runs_flash", None):
+    st.success(flash)
+
+statuses = st.multiselect("Status", RUN_STATUSES, default=list(RUN_STATUSES), key="runs_status")
+runs = list_runs(statuses or RUN_STATUSES)
+if not runs:
+    st.info("No runs yet. The worker creates one for each approved submission.")
+    st.stop()
+
+active = sum(r.status in ACTIVE_STATUSES for r in runs)
+st.caption(f"{len(runs)} run(s) shown, {active} pending or running.")
+st.dataframe(
+    pd.DataFrame([{
+        "run": r.id, "model": r.model, "submission": r.submission_id, "status": r.status,
+        "progress": f"{r.progress_done}/{r.progress_total}", "ETA": format_eta(r.eta_seconds) if r.status == "running"
+        else "", "attempts": r.attempts, "worker": r.lease_owner or "",
+        "heartbeat (s ago)": round(r.heartbeat_age_s, 1) if r.heartbeat_age_s is not None else None,
+        "started": r.started_at, "finished": r.finished_at, "reason": r.error_public or "",
+    } for r in runs]),
+    hide_index=True, width="stretch",
+)
+
+labels = {r.id: f"run {r.id} · {r.model} · {r.status}" for r in runs}
+chosen = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_choice")
+detail = get_run_detail(chosen)
+if detail is None:
+    st.warning(f"Run {chosen} no longer exists.")
+    st.stop()
+row = detail.row
+
+left, middle, right = st.columns(3)
+left.metric("Status", row.status)
+middle.metric("Progress", f"{row.progress_done}/{row.progress_total}")
+right.metric("Attempts", row.attempts)
+if row.progress_total:
+    eta = format_eta(row.eta_seconds) if row.status == "running" else ""
+    st.progress(min(1.0, row.progress_done / row.progress_total),
+                text=f"{row.progress_done}/{row.progress_total}" + (f" · about {eta} left" if eta else ""))
+if row.error_public:
+    st.error(f"Reason shown publicly: {md_escape(row.error_public)}")
+if row.cancel_requested and row.can_cancel:
+    st.warning("Cancel requested: the worker stops this run at its next chunk.")
+
+if row.can_cancel and st.button(f"Cancel run {row.id}", key="cancel_run", type="primary"):
+    try:
+        st.session_state["runs_flash"] = cancel_run(user.id, row.id)
+        st.rerun()
+    except (LeaseError, NotAuthorized) as exc:
+        st.error(str(exc))
+
+tabs = st.tabs(["Progress per task", "Log", "Traceback", "Run spec", "Environment"])
+with tabs[0]:
+    if detail.progress_detail:
+        st.dataframe(pd.DataFrame([{"task": task, "done": done, "total": total}
+                                   for task, (done, total) in sorted(detail.progress_detail.items())]),
+                     hide_index=True, width="stretch")
+    else:
+        st.caption("No progress recorded yet.")
+with tabs[1]:
+    st.code(detail.log or "(empty)", language=None)
+with tabs[2]:
+    if detail.error_detail:
+        st.code(detail.error_detail, language=None)
+    else:
+        st.caption("No failure recorded.")
+with tabs[3]:
+    st.caption(f"Suite version {detail.suite_version} · scored by evaluator {detail.evaluator_version}")
+    st.json(detail.run_spec)
+with tabs[4]:
+    st.json(detail.environment)
