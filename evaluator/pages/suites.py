@@ -25,7 +25,6 @@ if not is_organizer():
     st.stop()
 
 user = current_user()
-actor = {"actor_name": user.username, "actor_id": user.id}
 SERVER, UPLOAD = "Server folder or file", "Upload files"
 NO_TASK = "(from the file name)"
 
@@ -50,7 +49,7 @@ if suites:
     if st.button("Activate", key="activate"):
         try:
             with session_scope() as session:
-                activated = activate_suite(session, chosen, **actor)
+                activated = activate_suite(session, chosen, actor=user)
             st.session_state["suite_flash"] = (f"Active suite: {activated.name} ({activated.version[:12]}). "
                                                "New runs use it.")
             st.rerun()
@@ -132,7 +131,7 @@ if preview is not None:
             with session_scope() as session:
                 suite = import_suite(session, preview.source, name, fmt=options.get("fmt", "auto"),
                                      task=options.get("task"), activate=activate_after,
-                                     expected_version=preview.version, **actor)
+                                     expected_version=preview.version, actor=user)
             st.session_state.pop("suite_preview", None)
             shutil.rmtree(st.session_state.pop("suite_upload_dir", ""), ignore_errors=True)
             st.session_state["suite_flash"] = (f"Imported suite {suite.id} “{suite.name}”: {suite.item_count} "

@@ -64,7 +64,7 @@ def import_suite_command(
     try:
         with session_scope() as session:
             known = {s.id for s in list_suites(session)}
-            suite = import_suite(session, path, name, fmt=fmt.value, task=task, activate=activate, actor_name="cli")
+            suite = import_suite(session, path, name, fmt=fmt.value, task=task, activate=activate)
     except SuiteError as error:
         _fail(error)
     if suite.id in known:
@@ -103,7 +103,7 @@ def activate_suite_command(suite_id: int = typer.Argument(..., help="Suite id (s
     """Make a suite the active one: new runs use it and the leaderboard ranks on it."""
     try:
         with session_scope() as session:
-            suite = activate_suite(session, suite_id, actor_name="cli")
+            suite = activate_suite(session, suite_id)
     except SuiteError as error:
         _fail(error)
     typer.echo(f"active suite: {suite.id} {suite.name!r} (version {suite.version[:12]})")

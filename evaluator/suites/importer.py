@@ -21,7 +21,8 @@ from evaluator.suites.reader import read_suite
 from evaluator.suites.version import suite_version
 from evaluator.tables import Suite, SuiteItem, SuiteTask
 from evaluator.tasks import TASKS
-from submissions.tables import AuditLog
+from submissions.audit import record_action
+from submissions.tables import User
 
 MAX_NAME_LENGTH = 100
 _INSERT_CHUNK = 1000
@@ -49,11 +50,11 @@ def import_suite(
     description: str | None = None,
     activate: bool = False,
     expected_version: str | None = None,
-    actor_name: str = "system",
-    actor_id: int | None = None,
+    actor: User | None = None,
 ) -> Suite:
     """Import the suite at ``path`` (file, folder or .zip) as ``name``; raise SuiteError and write nothing on any
     problem. ``expected_version`` (the hash shown in a preview) refuses content that changed since the preview.
+    ``actor`` is the organizer recorded in the audit log (None: the system, e.g. the CLI or the demo bootstrap).
     """
     name = _check_name(name)
     loaded = read_suite(path, fmt=fmt, task=task)
@@ -67,10 +68,10 @@ def import_suite(
     suite = session.exec(select(Suite).where(Suite.version == version)).first()
     if suite is None:
         suite = _write_suite(session, name, version, str(path), description, items)
-        _audit(session, "suite.import", suite, {}, {"name": name, "version": version, "items": len(items)},
-               actor_name, actor_id)
+        record_action(session, actor=actor, action="suite.import", target_type="suite", target_id=suite.id,
+                      before={}, after={"name": name, "version": version, "items": len(items)})
     if activate:
-        activate_suite(session, suite.id, actor_name=actor_name, actor_id=actor_id)
+        activate_suite(session, suite.id, actor=actor)
     return suite
 
 
@@ -89,12 +90,6 @@ def _write_suite(session: Session, name: str, version: str, source: str, descrip
         session.execute(insert(SuiteItem), rows[start: start + _INSERT_CHUNK])
     session.flush()
     return suite
-
-
-def _audit(session: Session, action: str, suite: Suite, before: dict, after: dict, actor_name: str,
-           actor_id: int | None) -> None:
-    session.add(AuditLog(actor_id=actor_id, actor_name=actor_name, action=action, target_type="suite",
-                         target_id=suite.id, before=before, after=after))
 
 
 def get_suite(session: Session, suite_id: int) -> Suite:
@@ -122,8 +117,7 @@ def get_active_suite(session: Session) -> Suite | None:
     return session.exec(select(Suite).where(Suite.active == True)).first()  # noqa: E712
 
 
-def activate_suite(session: Session, suite_id: int, *, actor_name: str = "system",
-                   actor_id: int | None = None) -> Suite:
+def activate_suite(session: Session, suite_id: int, *, actor: User | None = None) -> Suite:
     """Make ``suite_id`` the one active suite (every other suite becomes inactive)."""
     suite = get_suite(session, suite_id)
     previous = get_active_suite(session)
@@ -135,8 +129,9 @@ def activate_suite(session: Session, suite_id: int, *, actor_name: str = "system
     session.flush()
     suite.active = True
     session.add(suite)
-    _audit(session, "suite.activate", suite, {"active_suite_id": previous.id if previous else None},
-           {"active_suite_id": suite.id, "version": suite.version}, actor_name, actor_id)
+    record_action(session, actor=actor, action="suite.activate", target_type="suite", target_id=suite.id,
+                  before={"active_suite_id": previous.id if previous else None},
+                  after={"active_suite_id": suite.id, "version": suite.version})
     session.flush()
     return suite
 

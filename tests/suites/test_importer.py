@@ -22,7 +22,7 @@ from evaluator.suites.importer import (
 )
 from evaluator.suites.preview import preview_suite
 from evaluator.tables import Suite, SuiteItem, SuiteTask
-from submissions.tables import AuditLog
+from submissions.tables import AuditLog, User
 from tests.suites.conftest import item, write_jsonl, write_lines
 
 MEDBENCH_EXAM = {"passage": None, "question": "请回答以下单选题。\n首选药物是\nA. 甲\nB. 乙", "options": [],
@@ -122,7 +122,9 @@ def test_activation_keeps_exactly_one_active_suite(any_engine: Engine, tmp_path:
         second = import_suite(session, tmp_path / "b", "second")
         session.commit()
         assert get_active_suite(session).id == first.id
-        activate_suite(session, second.id, actor_name="alice")
+        alice = User(username="alice", is_organizer=True)
+        session.add(alice)
+        activate_suite(session, second.id, actor=alice)
         session.commit()
         assert [(s.name, s.active) for s in list_suites(session)] == [("second", True), ("first", False)]
         audit = session.exec(select(AuditLog).where(AuditLog.action == "suite.activate")
