@@ -40,6 +40,14 @@ class ModelReport:
         return int((self.tasks["n_items"] - self.tasks["n_scored"]).sum())
 
     @property
+    def missing_dimensions(self) -> list[str]:
+        """Dimensions with no score in this run (the overall score then averages the others)."""
+        if self.dimensions.empty:
+            return []
+        rows = self.dimensions[self.dimensions["dimension"] != "overall"]
+        return [d for d, s in zip(rows["dimension"], rows["score"]) if s is None or s != s]
+
+    @property
     def scored_items(self) -> int:
         return 0 if self.tasks.empty else int(self.tasks["n_scored"].sum())
 

@@ -190,13 +190,18 @@ def question_card(item: ItemView, show_orders: bool = True) -> None:
             tab.code(order.raw_output or "(empty)", language=None, wrap_lines=True)
 
 
+def _position(item: ItemView, index: int) -> str:
+    """The label of a shown position: a letter for lettered options, else 1, 2, ... (e.g. cloze candidates)."""
+    return chr(ord("A") + index) if item.options and index < 26 else str(index + 1)
+
+
 def orders_table(item: ItemView) -> pd.DataFrame:
     def verdict(order: OrderAnswer) -> str:
         return "unscored" if order.correct is None else ("right" if order.correct else "wrong")
 
     return pd.DataFrame([{
         "Order": o.order_index,
-        "Options shown (letter → original)": ", ".join(f"{'ABCDEFGHI'[i]}→{k}" for i, k in enumerate(o.permutation))
+        "Order shown (position → original)": ", ".join(f"{_position(item, i)}→{k}" for i, k in enumerate(o.permutation))
         or "—",
         "Answer (original options)": _answer_text(item, o.parsed_answer),
         "Raw output": (o.raw_output or "")[:200],

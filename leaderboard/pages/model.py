@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from leaderboard import cache, sections
-from leaderboard.labels import RESEARCH_NOTICE, score_with_ci
+from leaderboard.labels import RESEARCH_NOTICE, dimension_label, score_with_ci
 from leaderboard.model_report import ModelNotFound
 
 TABS = ["Scores", "Robustness", "Errors & advice", "Questions", "Reproducibility"]
@@ -49,6 +49,10 @@ metrics[1].metric("Consistency under option shuffling", "—" if overall["robust
                   or overall["robustness"] is None else f"{overall['robustness']:.3f}")
 metrics[2].metric("Scored items (n)", report.scored_items)
 metrics[3].metric("Suite", f"{report.run['suite_name']} · {report.run['suite_version'][:8]}")
+
+if report.missing_dimensions:
+    st.caption(f"Overall averages {5 - len(report.missing_dimensions)} of the 5 dimensions: this run has no score "
+               f"in {', '.join(dimension_label(d) for d in report.missing_dimensions)}.")
 
 scores_tab, robustness_tab, errors_tab, questions_tab, repro_tab = st.tabs(TABS, key="tab", bind="query-params")
 with scores_tab:
