@@ -1,4 +1,4 @@
-"""``python cli.py users ...`` as an operator runs it: a real process on a real SQLite file."""
+"""``python cli.py users ...``: once as a real process, then in-process through typer's runner (same code, faster)."""
 from __future__ import annotations
 
 import os
@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from cli import _register_groups, app
 
 from submissions.accounts import authenticate
 from submissions.tables import AuditLog, User
@@ -20,24 +23,53 @@ def cli(*args: str, stdin: str = "", env_db: str) -> subprocess.CompletedProcess
                           capture_output=True, env=env, timeout=120)
 
 
-def test_create_grant_list_and_refusals(engine) -> None:
-    url = str(engine.url)
+def users(*args: str, stdin: str = "") -> tuple[int, str, str]:
+    if not app.registered_groups:
+        _register_groups()
+    result = CliRunner().invoke(app, ["users", *args], input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_create_user_in_a_real_process(engine) -> None:
     made = cli("create-user", "olga", "--email", "olga@example.org", "--password-stdin", stdin="a good password\n",
-               env_db=url)
+               env_db=str(engine.url))
     assert made.returncode == 0, made.stderr
     assert made.stdout.startswith("created user olga (id ")
     assert authenticate("olga", "a good password") is not None
-    short = cli("create-user", "petr", "--password-stdin", stdin="short\n", env_db=url)
-    assert short.returncode == 1 and "error: Password: at least 8 characters." in short.stderr
-    again = cli("create-user", "olga", "--password-stdin", stdin="another password\n", env_db=url)
-    assert again.returncode == 1 and "is taken" in again.stderr
-    granted = cli("grant-organizer", "olga", env_db=url)
-    assert granted.returncode == 0 and granted.stdout.strip() == "olga is an organizer"
-    missing = cli("grant-organizer", "nobody", env_db=url)
-    assert missing.returncode == 1 and "No user named 'nobody'" in missing.stderr
-    listing = cli("list-users", env_db=url)
-    assert listing.stdout.split("\n")[0].split("\t")[1:] == ["olga", "organizer", "local", "olga@example.org"]
+
+
+def test_create_grant_list_and_refusals(engine) -> None:
+    code, out, _ = users("create-user", "olga", "--email", "olga@example.org", "--password-stdin",
+                         stdin="a good password\n")
+    assert code == 0 and out.startswith("created user olga (id ")
+    code, _, err = users("create-user", "petr", "--password-stdin", stdin="short\n")
+    assert code == 1 and "error: Password: at least 8 characters." in err
+    code, _, err = users("create-user", "olga", "--password-stdin", stdin="another password\n")
+    assert code == 1 and "is taken" in err
+    code, out, _ = users("grant-organizer", "olga")
+    assert code == 0 and out.strip() == "olga is an organizer"
+    code, _, err = users("grant-organizer", "nobody")
+    assert code == 1 and "No user named 'nobody'" in err
+    code, out, _ = users("list-users")
+    assert out.split("\n")[0].split("\t")[1:] == ["olga", "organizer", "local", "olga@example.org"]
     with Session(engine) as s:
         assert [u.username for u in s.exec(select(User))] == ["olga"]
         audit = s.exec(select(AuditLog)).one()
     assert (audit.action, audit.after) == ("grant_organizer", {"is_organizer": True, "by": "cli"})
+    code, out, _ = users("revoke-organizer", "olga")
+    assert code == 0 and out.strip() == "olga is no longer an organizer"
+
+
+def test_queue_command_lists_running_waiting_failed(engine) -> None:
+    from tests.submissions.factories import add_run, add_submission
+
+    add_submission(engine, None, state="approved", hub_id="org/waiting")
+    running = add_submission(engine, None, state="running", hub_id="org/running")
+    add_run(engine, running, done=5, total=20, eta=120)
+    failed = add_submission(engine, None, state="failed", hub_id="org/failed")
+    add_run(engine, failed, status="failed", error="out of memory")
+    code, out, _ = users("queue")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "running: 1" and "org/running@" in lines[1] and lines[1].endswith("5/20 2 min")
+    assert lines[2] == "waiting: 1" and lines[3].endswith("approved")
+    assert lines[4] == "failed: 1" and lines[5].endswith("out of memory")
