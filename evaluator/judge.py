@@ -9,7 +9,8 @@ every question gets a verdict from any model, deterministically, in one forward 
 What is stored, beside the rule figures (never instead of them):
 
 - ``ItemResult.details["judge"]``: ``{"model", "revision", "dtype", "prompt_version", "covered": [bool, ...],
-  "recall": float, "primary": category (hard cases only)}``;
+  "recall": float, "primary": category (hard cases only)}``; a point the judge could not answer (its prompt
+  exceeds the judge's context) is ``None`` in ``covered`` and left out of ``recall``;
 - ``ItemResult.error_primary`` / ``error_tags`` of a hard case: the judge's category with
   ``method = "judge:<model>"`` and the rule tag it replaced under ``error_tags["rule"]`` (the taxonomy applies
   the same precedence when it re-tags a row whose details carry ``judge.primary``);
@@ -29,7 +30,7 @@ from sqlmodel import Session, select
 
 from evaluator.items import Item
 from evaluator.prompts import final_prompt
-from evaluator.runners import ChoiceRequest, Runner, load_runner
+from evaluator.runners import ChoiceRequest, RequestError, Runner, load_runner
 from evaluator.suites.importer import load_items
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, TaskScore
 from evaluator.tasks import Dimension, Kind, TaskSpec, get_task
@@ -39,6 +40,7 @@ from evaluator.tiny_models import folder_sha
 JUDGE_PROMPT_VERSION = "judge-zh-v1"
 JUDGED_KINDS = frozenset({Kind.OPEN_ENDED, Kind.RECORD})
 MAX_ANSWER_CHARS = 1500  # longer answers are cut for the judge (the stored answer is not)
+MAX_CONTEXT_CHARS = 3000  # so is a long case or dialogue
 CATEGORY_LABELS_ZH = {
     "Omissions": "遗漏：缺少应有的内容",
     "Hallucination": "幻觉：编造或错误的医学内容",
@@ -76,7 +78,7 @@ def _answer_text(raw_output: str | None) -> str:
 def point_prompt(item: Item, raw_output: str | None, variants: list[str]) -> str:
     """The user message asking whether the answer covers one answer point (A covered, B not covered)."""
     synonyms = f"（同义表述：{'、'.join(variants[1:])}）" if len(variants) > 1 else ""
-    context = f"病例/对话：{item.passage.strip()}\n" if item.passage.strip() else ""
+    context = f"病例/对话：{item.passage.strip()[:MAX_CONTEXT_CHARS]}\n" if item.passage.strip() else ""
     return (
         "你是医学评测专家。请判断下面的“回答”是否涵盖了“要点”，意思相同即算涵盖。\n"
         f"{context}问题：{item.question.strip()}\n回答：{_answer_text(raw_output)}\n要点：{variants[0]}{synonyms}\n"
@@ -87,7 +89,7 @@ def point_prompt(item: Item, raw_output: str | None, variants: list[str]) -> str
 def category_prompt(item: Item, raw_output: str | None) -> str:
     """The user message asking for the main error category of a wrong answer (letters A-H)."""
     reference = item.answer if isinstance(item.answer, str) else str(item.answer or "")
-    context = f"病例/对话：{item.passage.strip()}\n" if item.passage.strip() else ""
+    context = f"病例/对话：{item.passage.strip()[:MAX_CONTEXT_CHARS]}\n" if item.passage.strip() else ""
     options = "\n".join(f"{letter}. {CATEGORY_LABELS_ZH[category]}"
                         for letter, category in zip(CATEGORY_LETTERS, CATEGORIES))
     return (
@@ -102,12 +104,21 @@ def verdict(scores: dict[str, float], letters: list[str]) -> str:
     return max(letters, key=lambda letter: (scores.get(letter, float("-inf")), -letters.index(letter)))
 
 
-def _ask(runner: Runner, messages: list[str], letters: list[str], batch_size: int) -> list[str]:
+def _ask(runner: Runner, messages: list[str], letters: list[str], batch_size: int) -> list[str | None]:
+    """The judge's letter for every message; None where the judge could not answer that one (e.g. a prompt
+    longer than its context): a failing batch is retried one request at a time so only the culprit is lost."""
     prompts = [final_prompt(message, _JUDGE_TASK, runner.tokenizer, use_chat_template=True) for message in messages]
-    answers: list[str] = []
+    answers: list[str | None] = []
     for start in range(0, len(prompts), batch_size):
         batch = [ChoiceRequest(prompt, letters) for prompt in prompts[start:start + batch_size]]
-        answers += [verdict(scores, letters) for scores in runner.letter_scores(batch)]
+        try:
+            answers += [verdict(scores, letters) for scores in runner.letter_scores(batch)]
+        except RequestError:
+            for request in batch:
+                try:
+                    answers.append(verdict(runner.letter_scores([request])[0], letters))
+                except RequestError:
+                    answers.append(None)
     return answers
 
 
@@ -151,13 +162,14 @@ def judge_run(run_id: int, judge_model_path: str | Path, *, engine: Engine | Non
             for variants in items[row.item_id].answer_points:
                 messages.append(point_prompt(items[row.item_id], row.raw_output, variants))
                 owners.append(index)
-        covered: dict[int, list[bool]] = defaultdict(list)
+        covered: dict[int, list[bool | None]] = defaultdict(list)
         for index, letter in zip(owners, _ask(runner, messages, ["A", "B"], batch_size)):
-            covered[index].append(letter == "A")
+            covered[index].append(None if letter is None else letter == "A")
         hard = [i for i, row in enumerate(rows) if tag_hard_cases and _is_hard_case(row)]
         categories = _ask(runner, [category_prompt(items[rows[i].item_id], rows[i].raw_output) for i in hard],
                           CATEGORY_LETTERS, batch_size)
-        hard_category = {i: CATEGORIES[CATEGORY_LETTERS.index(letter)] for i, letter in zip(hard, categories)}
+        hard_category = {i: CATEGORIES[CATEGORY_LETTERS.index(letter)]
+                         for i, letter in zip(hard, categories) if letter is not None}
     finally:
         if own_runner:
             runner.close()
@@ -166,7 +178,7 @@ def judge_run(run_id: int, judge_model_path: str | Path, *, engine: Engine | Non
     return JudgeReport(model_name, revision, len(rows), len(messages), len(hard_category))
 
 
-def _store(engine: Engine, run_id: int, rows: list[ItemResult], covered: dict[int, list[bool]],
+def _store(engine: Engine, run_id: int, rows: list[ItemResult], covered: dict[int, list[bool | None]],
            hard_category: dict[int, str], stamp: dict[str, Any]) -> None:
     """Write judge verdicts onto the rows and judge recall onto the task scores, in one transaction."""
     recalls: dict[str, list[float]] = defaultdict(list)
@@ -174,8 +186,11 @@ def _store(engine: Engine, run_id: int, rows: list[ItemResult], covered: dict[in
         for index, stored in enumerate(rows):
             row = session.get(ItemResult, stored.id)
             verdicts = covered[index]
-            judged: dict[str, Any] = {**stamp, "covered": verdicts, "recall": sum(verdicts) / len(verdicts)}
-            recalls[row.task].append(judged["recall"])
+            answered = [v for v in verdicts if v is not None]
+            judged: dict[str, Any] = {**stamp, "covered": verdicts,
+                                      "recall": sum(answered) / len(answered) if answered else None}
+            if judged["recall"] is not None:
+                recalls[row.task].append(judged["recall"])
             tags = dict(row.error_tags or {})
             rule_tag = tags.get("rule") or {key: tags.get(key) for key in ("primary", "secondary", "method")}
             if index in hard_category:

@@ -160,3 +160,21 @@ def test_judge_command(engine, scored_run, tiny_models, tmp_path) -> None:  # ty
     broken.mkdir()
     failed = runner.invoke(app, ["judge", str(scored_run), "--model", str(broken)])
     assert failed.exit_code == 1 and failed.output.startswith("error: ")
+
+
+def test_judge_skips_points_beyond_its_context(engine, scored_run, tiny_models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A judge with a short context answers what fits; the rest are recorded as unanswered (None)."""
+    import json
+    import shutil
+
+    short = shutil.copytree(tiny_models["random"], tmp_path / "short-context")
+    config = json.loads((short / "config.json").read_text())
+    (short / "config.json").write_text(json.dumps({**config, "max_position_embeddings": 1200}))
+    report = judge_run(scored_run, short, engine=engine, device="cpu", dtype="float32")
+    verdicts = [v for r in _rows(engine, scored_run) if "judge" in r.details for v in r.details["judge"]["covered"]]
+    assert report.points_judged == len(verdicts)
+    assert None in verdicts and any(v is not None for v in verdicts)
+    for row in _rows(engine, scored_run):
+        judged = row.details.get("judge")
+        if judged and all(v is None for v in judged["covered"]):
+            assert judged["recall"] is None
