@@ -135,14 +135,28 @@ class RunGuard:
         return self.reason
 
 
+def check_worker_settings(settings: Settings) -> None:
+    """Refuse settings the worker cannot run with, naming each (one line), before anything starts."""
+    problems = [f"{name} must be positive (got {getattr(settings, name)})"
+                for name in ("worker_poll_seconds", "lease_seconds", "run_time_limit_s", "rescore_interval_s",
+                             "max_attempts") if getattr(settings, name) <= 0]
+    problems += [f"{name} must not be negative (got {getattr(settings, name)})"
+                 for name in ("min_free_disk_gb", "model_cache_quota_gb") if getattr(settings, name) < 0]
+    if settings.device not in ("auto", "cpu", "cuda"):
+        problems.append(f"device must be auto, cpu or cuda (got {settings.device!r})")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
 class Worker:
     """Serves the queue for one device. ``drain`` is the scheduler's queue job; tests call it directly too."""
 
     def __init__(self, engine: Engine | None = None, settings: Settings | None = None, *,
                  device: str | None = None, owner: str | None = None):
         self.settings = settings or get_settings()
-        self.engine = engine or get_engine()
+        check_worker_settings(self.settings)
         self.order = parse_order(self.settings.worker_order)
+        self.engine = engine or get_engine()
         self.device = device or resolve_device(self.settings.device)
         self.owner = owner or worker_identity(self.device)
         self.shutting_down = threading.Event()
