@@ -71,7 +71,8 @@ def main() -> None:
     total = time.perf_counter() - start
     print(f"rows scored and tagged: {len(rows)} in {total:.2f} s -> {len(rows) / total:,.0f} rows/s")
     for kind, (seconds, count) in sorted(per_kind.items()):
-        print(f"  {kind.value:<15} {count:6d} rows  {count / seconds:10,.0f} rows/s  {1000 * seconds / count:.2f} ms/row")
+        rate, per_row = count / seconds, 1000 * seconds / count
+        print(f"  {kind.value:<15} {count:6d} rows  {rate:10,.0f} rows/s  {per_row:.2f} ms/row")
     print(f"ROUGE-L share of time: {rouge_seconds / total:.0%}")
 
 

@@ -133,7 +133,8 @@ def _no_parsable_answer(case: Case) -> bool:
     if case.details.get("format_ok") is False:
         return True
     generated = case.raw is not None and case.raw.strip() != ""
-    return generated and case.task.kind in CHOICE_KINDS | {Kind.CLOZE} and _choice_set(case.outcome.parsed_answer) is None
+    picked = case.task.kind in CHOICE_KINDS | {Kind.CLOZE}
+    return generated and picked and _choice_set(case.outcome.parsed_answer) is None
 
 
 def _order_dependent(case: Case) -> bool:

@@ -24,7 +24,14 @@ from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 from evaluator.scoring.base import ItemOutcome, register_metric
-from evaluator.scoring.parse import EXTRACTION_FIELDS, find_label, gold_tuples, normalize_tuple, parse_extraction, parse_record
+from evaluator.scoring.parse import (
+    EXTRACTION_FIELDS,
+    find_label,
+    gold_tuples,
+    normalize_tuple,
+    parse_extraction,
+    parse_record,
+)
 from evaluator.scoring.points import covered_points, recall
 from evaluator.scoring.rouge import rouge_l
 

@@ -22,7 +22,8 @@ def _items() -> list[Item]:
     items = []
     for path in sorted(DEMO.glob("*.jsonl")):
         if get_task(path.stem).kind in TEXT_KINDS:
-            items += [Item(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            lines = path.read_text(encoding="utf-8").splitlines()
+            items += [Item(**json.loads(line)) for line in lines if line.strip()]
     return items
 
 

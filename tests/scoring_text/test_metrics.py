@@ -178,5 +178,6 @@ def test_every_text_metric_has_a_definition_for_the_methodology_page() -> None:
     from evaluator.scoring.text import DEFINITIONS
     from evaluator.tasks import TASKS
 
-    text_metrics = {spec.metric for spec in TASKS.values()} & {"answer_point_recall", "micro_f1", "macro_f1", "field_f1"}
+    text_metrics = {spec.metric for spec in TASKS.values()} & {"answer_point_recall", "micro_f1", "macro_f1",
+                                                               "field_f1"}
     assert set(DEFINITIONS) == text_metrics and all(get_metric(name) for name in DEFINITIONS)

@@ -4,8 +4,15 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from evaluator.review import (ReviewError, agreement_summary, cohen_kappa, confusion, draw_sample, record_review,
-                              reviewable_runs)
+from evaluator.review import (
+    ReviewError,
+    agreement_summary,
+    cohen_kappa,
+    confusion,
+    draw_sample,
+    record_review,
+    reviewable_runs,
+)
 from evaluator.tables import ItemResult, TagReview
 from tests.taxonomy.rows import SEEDED, make_user, seed_run
 
