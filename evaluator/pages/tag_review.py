@@ -69,8 +69,8 @@ for row in sample:
             st.caption(f"Parsed answer: {row.parsed_answer} · correct: {row.correct} · score: {row.score}")
         with st.form(key=f"review-{row.id}"):
             current = review.human_primary if review else row.error_primary
-            category = st.selectbox("Primary category", CATEGORIES, index=CATEGORIES.index(current),
-                                    key=f"category-{row.id}")
+            category = st.selectbox("Primary category", CATEGORIES, key=f"category-{row.id}",
+                                    index=CATEGORIES.index(current) if current in CATEGORIES else 0)
             note = st.text_input("Note (optional)", value=(review.note or "") if review else "", key=f"note-{row.id}")
             accept, change = st.columns(2)
             if accept.form_submit_button("Accept automatic tag", key=f"accept-{row.id}"):
