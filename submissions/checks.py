@@ -30,6 +30,8 @@ from huggingface_hub.hf_api import ModelInfo
 from common.settings import get_settings
 from submissions.hub import fetch_json_file, fetch_model_info, hub_endpoint, hub_token
 
+CARD_KEYS = ("license", "license_name", "license_link", "language", "tags", "base_model", "datasets", "pipeline_tag",
+             "library_name")  # what is kept of a card's metadata: enough to review and to show, not the whole YAML
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
 
@@ -168,7 +170,7 @@ def _check_card(result: HubCheckResult, info: ModelInfo) -> None:
         result.add("card", False, "No model card (README.md). Add one that states the license.")
         return
     card = info.card_data.to_dict() if info.card_data is not None else {}
-    result.card_data = card
+    result.card_data = {key: card[key] for key in CARD_KEYS if card.get(key) is not None}
     license_ = card.get("license")
     if license_ == "other" and card.get("license_name"):
         license_ = f"other:{card['license_name']}"

@@ -86,7 +86,8 @@ def _duplicate_message(session: Session, entry: ModelEntry) -> str:
 
 def record_submission(user_id: int, form: SubmissionForm, check: HubCheckResult, *, engine: Engine) -> SubmitOutcome:
     """Write the ModelEntry and Submission for a checked request, unless duplicate or over the rate limit."""
-    assert check.ok and check.commit_sha, "record_submission needs a passed hub check"
+    if not check.ok or not check.commit_sha:
+        raise ValueError("record_submission needs a passed hub check")
     settings = get_settings()
     key = f"{form.hub_id}\0{check.commit_sha}\0{form.precision}"
     session = Session(engine, expire_on_commit=False)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import streamlit as st
 
 from submissions.session import current_user
 from submissions.tables import User
+from submissions.views import history
 
 _MD_INLINE = re.compile(r"([\\`*_{}\[\]()#!|<>&~$])")
 _MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))", re.MULTILINE)
@@ -37,3 +39,9 @@ def require_organizer_page() -> User:
         st.stop()
     assert user is not None
     return user
+
+
+def history_frame(submission_id: int) -> pd.DataFrame:
+    """A submission's state changes (when, from, to, who, why) as a table; shown with st.dataframe, never rendered."""
+    return pd.DataFrame([{"when": e.at, "from": e.from_state or "", "to": e.to_state, "who": e.actor_name,
+                          "why": e.reason or ""} for e in history(submission_id)])

@@ -7,8 +7,8 @@ import streamlit as st
 from submissions.accounts import AccountError, NotAuthorized, set_organizer
 from submissions.moderation import ACTIONS, ModerationError, moderate
 from submissions.states import State
-from submissions.ui import md_escape, require_organizer_page
-from submissions.views import all_submissions, history
+from submissions.ui import history_frame, md_escape, require_organizer_page
+from submissions.views import all_submissions
 
 organizer = require_organizer_page()
 st.title("Moderation · 审核")
@@ -50,8 +50,7 @@ if apply:
 st.subheader("History and model card")
 if rows:
     shown = st.selectbox("Submission", list(labels), format_func=labels.__getitem__, key="history_of")
-    st.dataframe(pd.DataFrame([{"when": e.at, "from": e.from_state or "", "to": e.to_state, "who": e.actor_name,
-                                "why": e.reason or ""} for e in history(shown)]),
+    st.dataframe(history_frame(shown),
                  hide_index=True, width="stretch", key="history_table")
     card = next(r for r in rows if r.submission_id == shown)
     st.text(f"Commit {card.commit_sha} · license {card.license or '—'} · flag: {card.flag_reason or '—'}")

@@ -22,10 +22,10 @@ for row in overview.running:
 st.subheader(f"Waiting ({len(overview.waiting)})")
 if overview.waiting:
     st.dataframe(pd.DataFrame([
-        {"#": r.submission_id, "model": r.hub_id, "revision": r.revision, "commit": r.commit_sha[:12],
-         "precision": r.precision, "state": r.state,
+        {"position": position, "#": r.submission_id, "model": r.hub_id, "revision": r.revision,
+         "commit": r.commit_sha[:12], "precision": r.precision, "state": r.state,
          "note": "waiting for organizer review (remote code)" if r.needs_remote_code and not r.allow_remote_code
-         and r.state == "submitted" else "", "submitted": r.submitted_at} for r in overview.waiting]),
+         and r.state == "submitted" else "", "submitted": r.submitted_at} for position, r in enumerate(overview.waiting, start=1)]),
         hide_index=True, width="stretch", key="waiting")
 else:
     st.caption("The queue is empty.")

@@ -8,7 +8,7 @@ from common.settings import get_settings
 from submissions.forms import MODEL_TYPES, PRECISIONS
 from submissions.intake import submit_model, submissions_left
 from submissions.session import current_user
-from submissions.ui import md_escape
+from submissions.ui import history_frame, md_escape
 from submissions.views import submissions_of
 
 settings = get_settings()
@@ -67,3 +67,7 @@ else:
                        "progress": f"{r.progress_done}/{r.progress_total}" if r.progress_total else "",
                        "submitted": r.submitted_at} for r in mine]),
         hide_index=True, width="stretch", key="my_submissions")
+    labels = {r.submission_id: f"#{r.submission_id} {r.hub_id} ({r.precision})" for r in mine}
+    shown = st.selectbox("History of", list(labels), format_func=labels.__getitem__, key="history_of")
+    st.dataframe(history_frame(shown),
+                 hide_index=True, width="stretch", key="my_history")

@@ -129,6 +129,9 @@ def test_submit_page_every_outcome(engine, hub: HubStub, shapes: dict[str, str])
     assert "Accepted as submission" in at.success[0].value and sha in at.success[0].value
     table = at.dataframe[0].value
     assert list(table["state"]) == ["approved"] and list(table["commit"]) == [sha[:12]]
+    events = at.dataframe[1].value
+    assert list(zip(events["to"], events["who"], events["why"])) == [
+        ("submitted", "sub", "submitted"), ("approved", "system", "all hub checks passed")]
     submit(at, shapes["good"])  # the same again: duplicate, naming the entry
     assert "already submitted: submission \\#" in at.error[0].value
     submit(at, shapes["pickle_only"])
@@ -152,6 +155,7 @@ def test_user_text_is_shown_escaped(engine) -> None:
     moderate(org.id, "reject", [sub], reason=SCRIPT)
     at = page("submit", user.id).run()
     assert list(at.dataframe[0].value["reason"]) == [SCRIPT]  # shown as data in a grid, not rendered
+    assert list(at.dataframe[1].value["why"])[-1] == SCRIPT and list(at.dataframe[1].value["who"])[-1] == "olga"
     assert "<script>" not in rendered_markdown(at) and "](javascript" not in rendered_markdown(at)
     mod = page("moderation", org.id)
     mod.run()
@@ -169,7 +173,7 @@ def test_queue_page_shows_waiting_running_and_failed(engine) -> None:
     add_run(engine, failed, status="failed", error=SCRIPT)
     at = page("queue").run()
     assert not at.exception
-    assert list(at.dataframe[0].value["model"]) == ["org/waiting"]
+    assert list(at.dataframe[0].value["model"]) == ["org/waiting"] and list(at.dataframe[0].value["position"]) == [1]
     progress = at.get("progress")[0]
     assert progress.value == 25 and "about 25 min left" in progress.proto.text
     assert list(at.dataframe[1].value["reason"]) == [SCRIPT]
