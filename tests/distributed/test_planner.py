@@ -1,0 +1,151 @@
+"""The run planner: it counts the units and forward passes the evaluator really makes, and its time and memory
+figures follow the model size, dtype, device, GPUs and prefix sharing as the formula says."""
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+from evaluator.planner import (
+    PROFILES,
+    DeviceProfile,
+    PlanError,
+    calibrate_cpu,
+    estimate_for_model,
+    estimate_run,
+    estimate_spec,
+    guess_shape,
+    shape_from_config,
+)
+from evaluator.run import RunSpec, execute_run
+from evaluator.runners import load_runner
+from evaluator.suites.bundled import ensure_demo_suite
+from evaluator.tables import EvalRun
+from evaluator.tiny_models import model_info
+from submissions.tables import ModelEntry
+from tests.distributed.conftest import TASKS, new_runs
+
+SEVEN_B = 7_620_000_000
+CPU = DeviceProfile("test CPU", "cpu", peak_flops=50e9, memory_bandwidth=10e9, memory_bytes=16e9,
+                    compute_efficiency=1.0, bandwidth_efficiency=1.0, pass_overhead_s=0.002, backend="transformers")
+
+
+@pytest.fixture
+def suite_id(engine) -> int:
+    with Session(engine) as session:
+        suite = ensure_demo_suite(session)
+        session.commit()
+        return suite.id
+
+
+def test_units_and_items_are_the_runs_own(engine, tiny_models, suite_id):
+    (run_id,) = new_runs(engine, tiny_models["letter_a"], count=1, limit_per_task=3)
+    with Session(engine) as session:
+        run = session.get(EvalRun, run_id)
+    estimate = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=TASKS, limit_per_task=3)
+    assert estimate.units == run.progress_total  # 5 orders on choice and cloze items, 2 on yes/no
+    assert estimate.items == 3 * len(TASKS)
+
+
+def test_forward_passes_match_what_the_transformers_runner_counts(engine, tiny_models, suite_id):
+    folder = tiny_models["random"]
+    (run_id,) = new_runs(engine, folder, count=1, limit_per_task=3, chunk_items=2)
+    runner = load_runner(str(folder), dtype="float32", device="cpu")
+    execute_run(run_id, engine=engine, runner=runner)
+    with Session(engine) as session:
+        run = session.get(EvalRun, run_id)
+        spec = RunSpec.model_validate(run.run_spec)
+        estimate = estimate_spec(session, spec, run.suite_id, int(model_info(folder)["params"]), device=CPU,
+                                 model_path=folder)
+    assert estimate.counted_with == f"tokenizer of {folder}"
+    assert estimate.letter_passes + estimate.generate_batches == runner.info.counters["forward_passes"]
+
+
+def test_prefix_sharing_reads_an_items_stem_once(engine, suite_id):
+    one = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam"], k=1)
+    five = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam"], k=5)
+    assert five.units == 5 * one.units
+    assert five.prompt_tokens == pytest.approx(5 * one.prompt_tokens, rel=0.02)
+    # the stem is computed once per item, only the options five times: a quarter or more of the tokens saved
+    assert one.computed_tokens < five.computed_tokens < 0.75 * five.prompt_tokens
+
+
+def test_memory_and_placement_follow_size_and_dtype(engine, suite_id):
+    seven = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam"])
+    assert seven.weights_gb == pytest.approx(15.24) and seven.tensor_parallel == 1 and seven.fits
+    assert seven.weights_gb < seven.peak_memory_gb < 80
+    fp32 = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam"], dtype="float32")
+    assert fp32.weights_gb == pytest.approx(2 * seven.weights_gb)
+    seventy = estimate_run(72_700_000_000, suite_id, engine=engine, tasks=["Med-Exam"], gpus=4)
+    assert seventy.tensor_parallel == 4 and seventy.backend == "vllm" and seventy.replicas == 1
+    assert "tensor parallel" in seventy.summary()
+    alone = estimate_run(72_700_000_000, suite_id, engine=engine, tasks=["Med-Exam"])
+    assert "needs 4 GPUs, 1 given" in alone.summary()
+    huge = estimate_run(2_000_000_000_000, suite_id, engine=engine, tasks=["Med-Exam"])
+    assert not huge.fits and huge.summary().startswith("does not fit")
+
+
+def test_time_follows_size_device_and_gpus(engine, suite_id):
+    def time_of(**options):  # type: ignore[no-untyped-def]
+        params = options.pop("params", SEVEN_B)
+        return estimate_run(params, suite_id, engine=engine, tasks=["Med-Exam", "MedHC"], **options).time_s
+
+    base = time_of()
+    assert time_of(params=14_700_000_000) > base
+    assert time_of(device="h200") < base < time_of(device="a100")  # more bandwidth / less compute
+    assert time_of(gpus=2) == pytest.approx(base / 2)  # two replicas drain the run twice as fast
+    assert time_of(decode_fill=0.5) < base
+
+
+def test_sampling_a_large_suite_stands_for_every_item(engine, suite_id):
+    full = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam", "MedSafety"], max_items_per_task=None)
+    sampled = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam", "MedSafety"], max_items_per_task=7)
+    assert sampled.units == full.units and sampled.items == full.items
+    assert sampled.time_s == pytest.approx(full.time_s, rel=0.25)
+
+
+def test_the_summary_is_one_line_for_the_moderation_page(engine, suite_id):
+    with Session(engine) as session:
+        suite = ensure_demo_suite(session)
+        model = ModelEntry(hub_id="Qwen/Qwen2.5-7B-Instruct", commit_sha="a" * 40, precision="bfloat16",
+                           params=SEVEN_B)
+        estimate = estimate_for_model(session, model, suite)
+        line = estimate.summary()
+        assert "\n" not in line and "H100" in line and "GB per GPU" in line and "bfloat16" in line
+        assert estimate.items == suite.item_count
+        model.params = None
+        with pytest.raises(PlanError, match="has no known parameter count"):
+            estimate_for_model(session, model, suite)
+
+
+def test_shapes_come_from_config_or_the_nearest_reference(tiny_models):
+    shape = shape_from_config(tiny_models["random"], 1000)
+    assert (shape.layers, shape.hidden, shape.kv_heads, shape.head_dim) == (2, 64, 2, 16)
+    assert guess_shape(SEVEN_B).layers == 28 and guess_shape(70_000_000_000).hidden == 8192
+    with pytest.raises(PlanError, match="cannot read"):
+        shape_from_config(tiny_models["random"] / "nowhere", 1000)
+
+
+def test_a_calibrated_cpu_profile_measures_positive_figures(tiny_models):
+    profile = calibrate_cpu(tiny_models["letter_a"], seconds=0.3)
+    assert profile.kind == "cpu" and profile.backend == "transformers"
+    assert profile.peak_flops > 1e8 and profile.memory_bandwidth > 1e8 and profile.pass_overhead_s > 0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda e, s: estimate_run(0, s, engine=e), "parameter count must be positive"),
+    (lambda e, s: estimate_run(SEVEN_B, 999, engine=e), "no suite with id 999"),
+    (lambda e, s: estimate_run(SEVEN_B, s, engine=e, device="tpu"), "unknown device 'tpu'"),
+    (lambda e, s: estimate_run(SEVEN_B, s, engine=e, dtype="int3"), "unknown dtype 'int3'"),
+    (lambda e, s: estimate_run(SEVEN_B, s, engine=e, chunk_items=0), "chunk_items"),
+    (lambda e, s: estimate_run(SEVEN_B, s, engine=e, gpus=0), "gpus must be at least 1"),
+    (lambda e, s: estimate_run(SEVEN_B, s, engine=e, decode_fill=0), "decode_fill must be in"),
+    (lambda e, s: estimate_run(SEVEN_B, s, engine=e, backend="tgi"), "unknown backend 'tgi'"),
+    (lambda e, s: estimate_run(SEVEN_B, s, engine=e, tasks=["Nope"]), "the run has no items"),
+])
+def test_bad_requests_get_a_plain_plan_error(engine, suite_id, call, message):
+    with pytest.raises(PlanError, match=message):
+        call(engine, suite_id)
+
+
+def test_profiles_hold_the_published_peaks():
+    assert PROFILES["h100"].peak_flops == 989e12 and PROFILES["h100"].memory_bandwidth == 3.35e12
