@@ -8,5 +8,6 @@ import typer
 
 app = typer.Typer(no_args_is_help=True)
 
-for _module in ("evaluator.suites.commands", "evaluator.commands", "evaluator.worker_commands"):
+for _module in ("evaluator.suites.commands", "evaluator.commands", "evaluator.judge_commands",
+                "evaluator.worker_commands"):
     importlib.import_module(_module).register(app)
