@@ -185,10 +185,35 @@ def claim_next_run(engine: Engine, owner: str, *, lease_seconds: float, order: S
             if not ids:
                 return None
             for run_id in ids:
-                claim = _try_claim(session, run_id, owner, now, lease_seconds, max_attempts)
+                try:
+                    claim = _try_claim(session, run_id, owner, now, lease_seconds, max_attempts)
+                except _SubmissionBusy:
+                    session.rollback()
+                    return None  # an organizer is changing its submission right now: the next poll tries again
                 if claim is not None:
                     return claim
         # SQLite: every candidate was taken by another worker between our read and our update; look again.
+        # PostgreSQL: the candidate was cancelled because its submission had ended; look again.
+
+
+class _SubmissionBusy(Exception):
+    """The run's submission is locked by another transaction (PostgreSQL)."""
+
+
+def _lock_submission(session: Session, submission_id: int | None, *, skip_locked: bool = False) -> None:
+    """On PostgreSQL, lock the run's submission before the run row is changed: the same order as the moderation
+    page (submission, then its runs), so the two can never deadlock. SQLite serialises writers anyway."""
+    if submission_id is None or session.get_bind().dialect.name != "postgresql":
+        return
+    locked = session.execute(
+        select(Submission.id).where(Submission.id == submission_id).with_for_update(skip_locked=skip_locked)
+    ).first()
+    if locked is None and skip_locked:
+        raise _SubmissionBusy()
+
+
+def _submission_of(session: Session, run_id: int) -> int | None:
+    return session.execute(select(EvalRun.submission_id).where(EvalRun.id == run_id)).scalar_one_or_none()
 
 
 def _try_claim(session: Session, run_id: int, owner: str, now: datetime, lease_seconds: float,
@@ -196,6 +221,7 @@ def _try_claim(session: Session, run_id: int, owner: str, now: datetime, lease_s
     before = session.execute(
         select(EvalRun.status, EvalRun.lease_owner, EvalRun.submission_id).where(EvalRun.id == run_id)
     ).one()
+    _lock_submission(session, before.submission_id, skip_locked=True)  # we hold the run: never wait here
     ended = _submission_ended(session, before.submission_id)
     if ended:
         session.rollback()
@@ -252,6 +278,7 @@ def renew_lease(engine: Engine, run_id: int, owner: str, *, lease_seconds: float
 def release_lease(engine: Engine, run_id: int, owner: str, *, note: str) -> bool:
     """Hand a run back to the queue (running -> pending) so any worker resumes it; used on clean shutdown."""
     with Session(engine) as session:
+        _lock_submission(session, _submission_of(session, run_id))
         result = session.execute(
             update(EvalRun)
             .where(EvalRun.id == run_id, EvalRun.lease_owner == owner, EvalRun.status == "running")
@@ -279,6 +306,7 @@ def end_run(engine: Engine, run_id: int, owner: str | None, status: str, *, erro
         raise LeaseError(f"a run ends as one of {', '.join(sorted(ENDED_STATUSES))}, not {status!r}")
     now = utcnow()
     with Session(engine) as session:
+        _lock_submission(session, _submission_of(session, run_id))
         held = (EvalRun.lease_owner == owner) & (EvalRun.status == "running") if owner else _unheld(now)
         result = session.execute(
             update(EvalRun)

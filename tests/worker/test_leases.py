@@ -225,3 +225,20 @@ def test_log_lines_from_two_writers_are_all_kept(any_engine, suite_id) -> None:
     assert all(f"{p}-{i}\n" in log for p in "ab" for i in range(10))
     with Session(any_engine) as s:
         assert s.get(EvalRun, run_id).log.count("\n") == 20
+
+
+def test_postgres_claim_skips_a_submission_an_organizer_is_changing(pg_engine) -> None:
+    """The worker never waits on a submission row another transaction holds (the moderation page locks the
+    submission, then its runs): it leaves the run for the next poll, so the two can never deadlock."""
+    suite = add_suite(pg_engine, [choice_item(1)])
+    run_id, sub_id = add_pending_run(pg_engine, suite, add_model(pg_engine, "o/m"))
+    outcome: list[object] = []
+    with Session(pg_engine) as moderation:
+        moderation.get(Submission, sub_id, with_for_update=True)
+        claimer = threading.Thread(target=lambda: outcome.append(claim_next_run(pg_engine, "w1", lease_seconds=30)))
+        claimer.start()
+        claimer.join(10)
+        assert not claimer.is_alive(), "the claim waited on the locked submission"
+    assert outcome == [None]
+    claim = claim_next_run(pg_engine, "w1", lease_seconds=30)
+    assert claim is not None and claim.run_id == run_id

@@ -216,3 +216,36 @@ def test_rescore_job_rescores_old_runs_without_the_model(engine, tiny_models, tm
     assert (row.status, row.evaluator_version, row.lease_owner) == ("finished", EVALUATOR_VERSION, None)
     assert f"with evaluator {EVALUATOR_VERSION} (was 0.0.1)" in row.log
     assert worker.rescore_outdated() == []
+
+
+def test_concurrent_workers_queue_each_approved_submission_once(any_engine) -> None:
+    """Three workers (own engines, own connections) turn 12 approved submissions into runs at the same moment."""
+    from common.db import make_engine
+
+    add_suite(any_engine, SMALL_SUITE)
+    subs = [approve(any_engine, add_model(any_engine, f"demo/m{i}")) for i in range(12)]
+    url = any_engine.url.render_as_string(hide_password=False)
+    barrier = threading.Barrier(3)
+    created: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def queue() -> None:
+        engine = make_engine(url)
+        try:
+            worker = Worker(engine, worker_settings(), device="cpu")
+            barrier.wait()
+            created.append(worker.queue_approved())
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=queue) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert sorted(run_id for batch in created for run_id in batch) == sorted(
+        run.id for sub in subs for run in runs_of(any_engine, sub))
+    assert all(len(runs_of(any_engine, sub)) == 1 and submission_state(any_engine, sub) == "pending" for sub in subs)

@@ -92,21 +92,9 @@ def test_sigkill_mid_run_resumes_with_the_scores_of_an_uninterrupted_run(engine,
     assert scores(engine, run.id) == scores(engine, reference.id) != {}
 
 
-@pytest.fixture
-def pg_engine(pg_server, monkeypatch, settings_env):  # type: ignore[no-untyped-def]
-    """PostgreSQL only: the SQLite side of "two workers, one queue" is covered by the thread race in test_leases
-    (four real connections) and by the SIGKILL test's two processes; one process pair per database would double
-    the slowest test of this folder."""
-    from common.db import get_engine, reset_engines
-    from common.settings import get_settings
-
-    monkeypatch.setenv("MEDBENCH_DATABASE_URL", pg_server.create_database())
-    get_settings.cache_clear()
-    reset_engines()
-    return get_engine()
-
-
 def test_two_worker_processes_share_one_queue_without_overlap(pg_engine, tiny_models, tmp_path) -> None:
+    """PostgreSQL only: on SQLite, the same race is covered by test_leases' four connections and by the SIGKILL
+    test's two processes; a process pair per database would double the slowest test of this folder."""
     any_engine, n_runs = pg_engine, 5
     add_suite(any_engine, demo_items("Med-Exam", 2) + demo_items("DrugCA", 1))
     subs = [approve(any_engine, add_model(any_engine, f"demo/m{i}", params=i + 1,
