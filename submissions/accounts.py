@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from common.db import session_scope
 from common.settings import get_settings
@@ -51,11 +51,15 @@ def create_user(username: str, password: str, *, email: str | None = None, organ
         raise AccountError(f"Password: at least {MIN_PASSWORD_LENGTH} characters.")
     if email and not EMAIL_RE.match(email):
         raise AccountError("E-mail: not a valid address.")
-    user = User(username=username, password_hash=_hasher.hash(password), email=email or None,
-                is_organizer=organizer or username in get_settings().organizer_names)
+    user = User(username=username, password_hash=_hasher.hash(password), email=email or None, is_organizer=organizer)
     try:
         with session_scope(engine) as session:
             session.add(user)
+            session.flush()
+            if organizer:
+                record_action(session, actor=None, action="grant_organizer", target_type="user", target_id=user.id,
+                              before={"is_organizer": False}, after={"is_organizer": True, "by": "create-user"})
+            _apply_configured_role(session, user)
             session.flush()
             session.refresh(user)
     except IntegrityError:
@@ -114,6 +118,24 @@ def _apply_configured_role(session: Session, user: User) -> None:
         session.flush()
         record_action(session, actor=None, action="grant_organizer", target_type="user", target_id=user.id,
                       before={"is_organizer": False}, after={"is_organizer": True, "by": "MEDBENCH_ORGANIZERS"})
+
+
+def sync_configured_organizers(*, engine: Engine | None = None) -> list[str]:
+    """Grant the organizer role to every existing user named in MEDBENCH_ORGANIZERS; returns who was granted.
+
+    Meant for start-up (app and CLI); names without an account yet get the role when the account is created or
+    first signs in. Roles are never revoked here: removing a name from the setting is not an audit-worthy act.
+    """
+    names = get_settings().organizer_names
+    if not names:
+        return []
+    granted = []
+    with session_scope(engine) as session:
+        for user in session.exec(select(User).where(col(User.username).in_(sorted(names)))):
+            if not user.is_organizer:
+                _apply_configured_role(session, user)
+                granted.append(user.username)
+    return granted
 
 
 def get_user(user_id: int | None, *, engine: Engine | None = None) -> User | None:

@@ -25,8 +25,11 @@ def state(engine, sub_id: int) -> str:  # type: ignore[no-untyped-def]
 
 
 def audit_rows(engine) -> list[AuditLog]:  # type: ignore[no-untyped-def]
+    """The audit log after the fixture's own row (olga made organizer at account creation)."""
     with Session(engine) as s:
-        return list(s.exec(select(AuditLog).order_by(AuditLog.id)))
+        rows = list(s.exec(select(AuditLog).order_by(AuditLog.id)))
+    assert rows and (rows[0].action, rows[0].after["by"]) == ("grant_organizer", "create-user")
+    return rows[1:]
 
 
 def test_every_action_is_refused_to_non_organizers_and_anonymous(any_engine, people) -> None:
@@ -162,15 +165,34 @@ def test_audit_filters_and_exports(any_engine, people) -> None:
     a, b = add_submission(any_engine, user.id), add_submission(any_engine, user.id)
     moderate(org.id, "approve", [a])
     moderate(org.id, "reject", [b], reason='quote " and comma, and 中文')
-    assert [e.action for e in list_entries()] == ["reject", "approve"]  # newest first
+    assert [e.action for e in list_entries()] == ["reject", "approve", "grant_organizer"]  # newest first
     assert [e.target_id for e in list_entries(AuditFilter(action="approve"))] == [a]
     assert list_entries(AuditFilter(actor="nobody")) == []
     import csv
     import io
     import json
 
-    rows = list(csv.DictReader(io.StringIO(export_csv(list_entries()))))
+    rows = list(csv.DictReader(io.StringIO(export_csv(list_entries(AuditFilter(target_type="submission"))))))
     assert [r["action"] for r in rows] == ["reject", "approve"]
     assert json.loads(rows[0]["after"])["reason"] == 'quote " and comma, and 中文'
-    lines = [json.loads(line) for line in export_jsonl(list_entries()).splitlines()]
+    lines = [json.loads(line) for line in export_jsonl(list_entries(AuditFilter(target_type="submission"))).splitlines()]
     assert lines[0]["after"]["reason"] == 'quote " and comma, and 中文' and lines[1]["before"]["state"] == "submitted"
+
+
+def test_configured_organizers_are_granted_at_start_and_sign_in(any_engine, monkeypatch) -> None:
+    from common.settings import get_settings
+    from submissions.accounts import authenticate, sync_configured_organizers
+
+    create_user("mei", "password1")
+    create_user("jun", "password2")
+    monkeypatch.setenv("MEDBENCH_ORGANIZERS", "mei, later")
+    get_settings.cache_clear()
+    assert sync_configured_organizers() == ["mei"]
+    assert sync_configured_organizers() == []  # idempotent
+    create_user("later", "password3")
+    assert authenticate("later", "password3").is_organizer
+    with Session(any_engine) as s:
+        roles = {u.username: u.is_organizer for u in s.exec(select(User))}
+        actions = [(a.action, a.target_id, a.after["by"]) for a in s.exec(select(AuditLog))]
+    assert roles == {"mei": True, "jun": False, "later": True}
+    assert [(a[0], a[2]) for a in actions] == [("grant_organizer", "MEDBENCH_ORGANIZERS")] * 2
