@@ -5,7 +5,7 @@ each submission joined in Python), so the pages stay free of SQL and the shapes 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -52,9 +52,6 @@ class SubmissionRow:
     @property
     def progress(self) -> float:
         return self.progress_done / self.progress_total if self.progress_total else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
