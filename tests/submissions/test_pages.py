@@ -230,3 +230,20 @@ def test_moderation_page_grants_the_organizer_role(engine) -> None:
     at.text_input(key="role_username").input("nobody")
     button(at, "Grant organizer role").click().run()
     assert "No user named" in at.error[0].value
+
+
+def test_app_navigation_registers_organizer_pages_for_organizers_only(engine) -> None:
+    app = str(PAGES.parents[1] / "app.py")
+    user = create_user("ulla", "password2")
+    org = create_user("olga", "password1", organizer=True)
+    at = AppTest.from_file(app, default_timeout=60)
+    at.session_state["user_id"] = user.id
+    at.run()
+    for name in ("moderation", "audit"):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(str(PAGES / f"{name}.py"))
+    at = AppTest.from_file(app, default_timeout=60)
+    at.session_state["user_id"] = org.id
+    at.run()
+    at.switch_page(str(PAGES / "moderation.py")).run()
+    assert not at.exception and at.title[0].value == "Moderation · 审核"
