@@ -177,7 +177,8 @@ class _Driver:
     """One distributed execution of one run: actors, dispatch, commits, progress, stop, restarts."""
 
     def __init__(self, ray: Any, engine: Engine, run: EvalRun, spec: RunSpec, units: list[WorkUnit],
-                 done: set[tuple[int, int]], shards: list[Shard], *, device: str, resources: dict[str, float], in_flight: int,
+                 done: set[tuple[int, int]], shards: list[Shard], *, device: str, resources: dict[str, float],
+                 in_flight: int,
                  max_restarts: int, poll_s: float, should_stop: Callable[[], str | None],
                  on_progress: Callable[[int, int], None] | None):
         self.ray, self.engine, self.run, self.spec = ray, engine, run, spec

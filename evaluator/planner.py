@@ -19,8 +19,9 @@ How it counts (the same work the evaluator does, pass by pass)
      passes per batch (prefix, then every order's suffix). Generation: ``length_batches`` of prompt +
      ``max_new_tokens``; one prefill pass per batch, then ``max_new_tokens * decode_fill`` decode steps.
    - ``vllm`` (GPU): prefix caching reads an item's shared prefix once; prefill passes of up to
-     ``VLLM_BATCHED_TOKENS`` tokens; every generating unit of a chunk decodes concurrently (at most
-     ``VLLM_MAX_SEQS``).
+     ``VLLM_BATCHED_TOKENS`` tokens; the generating units of a chunk decode concurrently, as many as the KV cache
+     holds (memory left after weights and runtime, / (prompt + max_new_tokens) tokens each), at most
+     ``VLLM_MAX_SEQS``. So ``batch_policy.chunk_items`` bounds the concurrency: 16 items leave an H100 idle.
 4. Time of one pass (a roofline): ``overhead + max(2 * P * tokens / (peak_flops * compute_eff),
    (weight_bytes + kv_bytes_read) / (bandwidth * bandwidth_eff))`` where P is the parameter count, ``tokens`` the
    padded tokens the pass computes and ``kv_bytes_read`` the keys/values attention reads (decode). Attention FLOPs
@@ -45,7 +46,7 @@ import json
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
@@ -55,7 +56,16 @@ from sqlmodel import Session
 
 from evaluator.items import Item
 from evaluator.prompts import build_prompt
-from evaluator.run import BatchPolicy, RunSpec, WorkUnit, _chunks, _default_generation, build_run_spec, plan_units, selected_items
+from evaluator.run import (
+    BatchPolicy,
+    RunSpec,
+    WorkUnit,
+    _chunks,
+    _default_generation,
+    build_run_spec,
+    plan_units,
+    selected_items,
+)
 from evaluator.runners.batching import PrefixGroup, ScoreRow, budget_batches, group_by_prefix, length_batches
 from evaluator.runners.transformers_backend import DEFAULT_BUDGET
 from evaluator.tables import Suite, SuiteItem
@@ -148,6 +158,7 @@ class DeviceProfile:
     compute_efficiency: float = 0.5
     bandwidth_efficiency: float = 0.75
     pass_overhead_s: float = 0.002  # fixed cost of one forward pass (launches, scheduler, Python)
+    decode_overhead_s: float | None = None  # fixed cost of one decode step (None: pass_overhead_s)
     backend: Literal["vllm", "transformers"] = "vllm"
 
 
@@ -158,30 +169,41 @@ PROFILES: dict[str, DeviceProfile] = {
 }
 
 
-def calibrate_cpu(model_path: str | Path | None = None, *, threads: int | None = None, seconds: float = 1.0) -> DeviceProfile:
-    """A CPU profile from figures measured here: fp32 matmul FLOP/s, copy bandwidth and, given a model folder,
-    the time of one short forward pass beyond its FLOPs (the per-pass overhead that dominates small models)."""
+def calibrate_cpu(model_path: str | Path | None = None, *, threads: int | None = None,
+                  seconds: float = 1.0) -> DeviceProfile:
+    """A CPU profile from figures measured here on small fixed inputs: fp32 matmul FLOP/s, copy bandwidth and,
+    given a model folder, the time of one 16-token forward pass and of one greedy decode step (with the stop
+    strings the runner uses) beyond their FLOPs: the per-pass overheads that dominate small models."""
     import torch
 
     if threads:
         torch.set_num_threads(threads)
     a, b = torch.randn(512, 512), torch.randn(512, 512)
-    flops = _rate(lambda: a @ b, 2 * 512**3, seconds / 3)
+    flops = _rate(lambda: a @ b, 2 * 512**3, seconds / 4)
     big = torch.empty(32 * 1024 * 1024 // 4)
-    bandwidth = _rate(lambda: big.clone(), 2 * big.numel() * 4, seconds / 3)
-    overhead = 0.0
+    bandwidth = _rate(lambda: big.clone(), 2 * big.numel() * 4, seconds / 4)
+    overhead = decode_overhead = 0.0
     if model_path is not None:
-        from transformers import AutoModelForCausalLM
+        from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+        from evaluator.run import STOP_STRINGS
 
         model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=torch.float32).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(model_path))
         ids = torch.ones((1, 16), dtype=torch.long)
         params = sum(p.numel() for p in model.parameters())
+        steps = 16
+        config = GenerationConfig(max_new_tokens=steps, min_new_tokens=steps, do_sample=False,
+                                  pad_token_id=model.generation_config.pad_token_id, stop_strings=STOP_STRINGS)
         with torch.inference_mode():
-            per_pass = 1.0 / _rate(lambda: model(input_ids=ids, logits_to_keep=1), 1, seconds / 3)
+            per_pass = 1.0 / _rate(lambda: model(input_ids=ids, logits_to_keep=1), 1, seconds / 4)
+            per_generate = 1.0 / _rate(lambda: model.generate(input_ids=ids, generation_config=config,
+                                                              tokenizer=tokenizer), 1, seconds / 4)
         overhead = max(0.0, per_pass - 2 * params * 16 / flops)
+        decode_overhead = max(0.0, (per_generate - per_pass) / steps - 2 * params / flops)
     return DeviceProfile(f"CPU ({torch.get_num_threads()} threads, measured)", "cpu", flops, bandwidth,
                          memory_bytes=_ram_bytes(), compute_efficiency=1.0, bandwidth_efficiency=1.0,
-                         pass_overhead_s=overhead, backend="transformers")
+                         pass_overhead_s=overhead, decode_overhead_s=decode_overhead, backend="transformers")
 
 
 def _rate(work: Any, amount: float, seconds: float) -> float:
@@ -220,6 +242,7 @@ class Estimate:
     model_params: int
     dtype: str
     device: str
+    device_kind: str  # "gpu" | "cpu"
     backend: str
     gpus: int
     tensor_parallel: int
@@ -249,9 +272,10 @@ class Estimate:
                     f"weights, more than 8 × {self.device} can hold")
         where = f"{self.replicas} × {self.device}" if self.tensor_parallel == 1 else (
             f"{self.replicas} × {self.tensor_parallel}-GPU tensor parallel {self.device} (vLLM)")
+        per_gpu = " per GPU" if self.device_kind == "gpu" else ""
         line = (f"≈ {_duration(self.time_s)} on {where}, {self.dtype}: {self.units:,} prompts ({self.items:,} items), "
                 f"{_count(self.computed_tokens)} tokens computed, {_count(self.decode_tokens)} of them generated; "
-                f"memory ≈ {self.peak_memory_gb:.1f} GB per GPU (weights {self.weights_gb / self.tensor_parallel:.1f}"
+                f"memory ≈ {self.peak_memory_gb:.1f} GB{per_gpu} (weights {self.weights_gb / self.tensor_parallel:.1f}"
                 f" + KV cache {self.kv_cache_gb:.1f} + activations {self.activations_gb:.1f})")
         return "; ".join([line, *self.notes])
 
@@ -299,12 +323,19 @@ class _Costs:
         self.weight_bytes = shape.params * dtype_bytes
         self.kv_per_token = shape.kv_bytes_per_token(dtype_bytes)
         self.overhead = profile.pass_overhead_s
+        self.decode_overhead = profile.decode_overhead_s
+        if self.decode_overhead is None:
+            self.decode_overhead = profile.pass_overhead_s
         self.params = shape.params
+        # vLLM keeps as many sequences running as its KV cache holds: the memory left after weights and runtime
+        parts = max(tensor_parallel, 1)
+        free = MEMORY_HEADROOM * profile.memory_bytes - self.weight_bytes / parts - GPU_RUNTIME_BYTES
+        self.kv_capacity_tokens = max(free, 0.0) * parts / self.kv_per_token  # KV heads are split over the GPUs
 
-    def pass_time(self, tokens: float, kv_tokens_read: float = 0.0) -> float:
+    def pass_time(self, tokens: float, kv_tokens_read: float = 0.0, *, decode: bool = False) -> float:
         compute = 2 * self.params * tokens / self.flops
         memory = (self.weight_bytes + kv_tokens_read * self.kv_per_token) / self.bandwidth
-        return self.overhead + max(compute, memory)
+        return (self.decode_overhead if decode else self.overhead) + max(compute, memory)
 
 
 def _sequences(units: list[WorkUnit], tokenizer: Any, use_chat_template: bool) -> list[Sequence[Any]]:
@@ -315,22 +346,54 @@ def _sequences(units: list[WorkUnit], tokenizer: Any, use_chat_template: bool) -
     return tokenizer(prompts, add_special_tokens=False)["input_ids"]
 
 
-def _walk(units: list[WorkUnit], weights: list[float], seqs: list[Sequence[Any]], spec: RunSpec, backend: str,
+def _chunk_plan(units: list[WorkUnit], seqs: list[Sequence[Any]], weights: list[float],
+                chunk_items: int) -> tuple[list[tuple[list[WorkUnit], float]], dict[int, Sequence[Any]]]:
+    """The chunks ``execute_run`` would commit, each with how many real chunks it stands for, and each unit's
+    sequence (by ``id``).
+
+    Counting every item (all weights 1): exactly ``_chunks``. Sampled or projected: a task whose counted items
+    stand for more would fill its chunks with more items, and batch them together, so each task's counted items
+    are cycled (as distinct copies) up to a full chunk, and every chunk stands for real items / items cycled.
+    """
+    seq_of = {id(u): s for u, s in zip(units, seqs)}
+    if all(w == 1.0 for w in weights):
+        return [(chunk, 1.0) for chunk in _chunks(units, chunk_items)], seq_of
+    by_task: dict[str, dict[int, list[WorkUnit]]] = defaultdict(dict)
+    task_weight: dict[str, float] = {}
+    for unit, weight in zip(units, weights):
+        by_task[unit.task.name].setdefault(unit.suite_item_id, []).append(unit)
+        task_weight[unit.task.name] = weight
+    plan: list[tuple[list[WorkUnit], float]] = []
+    for task, item_units in by_task.items():
+        groups = list(item_units.values())
+        real = len(groups) * task_weight[task]
+        length = len(groups) if real <= len(groups) else min(round(real), max(len(groups), chunk_items))
+        virtual: list[WorkUnit] = []
+        for n in range(length):
+            copy = n // len(groups)
+            for unit in groups[n % len(groups)]:
+                twin = unit if copy == 0 else replace(unit, suite_item_id=-(copy * 10**9 + unit.suite_item_id))
+                seq_of[id(twin)] = seq_of[id(unit)]
+                virtual.append(twin)
+        plan += [(chunk, real / length) for chunk in _chunks(virtual, chunk_items)]
+    return plan, seq_of
+
+
+def _walk(plan: list[tuple[list[WorkUnit], float]], seq_of: dict[int, Sequence[Any]], spec: RunSpec, backend: str,
           budget: int, scale: float, decode_fill: float, costs: _Costs, tally: _Tally) -> None:
-    """Add every pass of the run (chunk by chunk, mode group by mode group) to ``tally``."""
-    index = {id(u): i for i, u in enumerate(units)}
-    for chunk in _chunks(units, spec.batch_policy.chunk_items):
-        groups: dict[int, list[int]] = defaultdict(list)  # max_new_tokens (0: letter scoring) -> unit indices
+    """Add every pass of the run (chunk by chunk, mode group by mode group, as ``run_units``) to ``tally``."""
+    for chunk, weight in plan:
+        groups: dict[int, list[WorkUnit]] = defaultdict(list)  # max_new_tokens (0: letter scoring) -> units
         for unit in chunk:
             new = 0 if unit.task.kind in LOGPROB_KINDS else spec.generation["max_new_tokens"].get(
                 unit.task.name, unit.task.max_new_tokens)
-            groups[new].append(index[id(unit)])
+            groups[new].append(unit)
         for max_new, members in groups.items():
-            weight = sum(weights[i] for i in members) / len(members)
             part = _Tally()
-            group_seqs = [seqs[i] for i in members]
+            group_seqs = [seq_of[id(u)] for u in members]
             if max_new == 0:
-                _letter_passes(group_seqs, backend, budget, scale, costs, part)
+                keys = [str(u.suite_item_id) for u in members]  # run_units names each item's prefix group
+                _letter_passes(group_seqs, keys, backend, budget, scale, costs, part)
             else:
                 _generate_passes(group_seqs, max_new, backend, budget, scale, decode_fill, costs, part)
             tally.time_s += part.time_s * weight
@@ -354,10 +417,10 @@ def _add_pass(tally: _Tally, costs: _Costs, tokens: float, rows: float, kv_resid
     tally.peak_rows = max(tally.peak_rows, rows)
 
 
-def _letter_passes(seqs: list[Sequence[Any]], backend: str, budget: int, scale: float, costs: _Costs,
-                   tally: _Tally) -> None:
+def _letter_passes(seqs: list[Sequence[Any]], keys: list[str], backend: str, budget: int, scale: float,
+                   costs: _Costs, tally: _Tally) -> None:
     prefix_groups = []
-    for prefix_len, members in group_by_prefix(seqs):  # the runner's own grouping of an item's orders
+    for prefix_len, members in group_by_prefix(seqs, keys=keys):  # the runner's own grouping of an item's orders
         group = PrefixGroup(prefix=list(seqs[members[0]][:prefix_len]))
         group.rows = [ScoreRow(i, list(seqs[i][prefix_len:])) for i in members]
         prefix_groups.append(group)
@@ -387,8 +450,10 @@ def _letter_pass_list(prefix_groups: list[PrefixGroup], backend: str, budget: in
 def _generate_passes(seqs: list[Sequence[Any]], max_new: int, backend: str, budget: int, scale: float,
                      decode_fill: float, costs: _Costs, tally: _Tally) -> None:
     steps = max(1, round(max_new * decode_fill))
-    if backend == "vllm":
-        waves = [list(range(len(seqs)))[i:i + VLLM_MAX_SEQS] for i in range(0, len(seqs), VLLM_MAX_SEQS)]
+    if backend == "vllm":  # as many sequences at once as the KV cache holds, at most VLLM_MAX_SEQS
+        context = max(len(s) for s in seqs) / scale + max_new
+        width = max(1, min(VLLM_MAX_SEQS, int(costs.kv_capacity_tokens // context)))
+        waves = [list(range(len(seqs)))[i:i + width] for i in range(0, len(seqs), width)]
     else:  # the runner's batches: rows x (prompt + max_new) within the token budget
         waves = length_batches([round(len(s) + max_new * scale) for s in seqs], budget)
     for wave in waves:
@@ -400,7 +465,7 @@ def _generate_passes(seqs: list[Sequence[Any]], max_new: int, backend: str, budg
         # decode: ``steps`` passes of one token per row; attention reads a context growing by one token per step,
         # taken at its mean (the roofline is nearly linear in it)
         mean_context = sum(prompt_tokens) / rows + (steps + 1) / 2
-        tally.time_s += steps * costs.pass_time(rows, kv_tokens_read=rows * mean_context)
+        tally.time_s += steps * costs.pass_time(rows, kv_tokens_read=rows * mean_context, decode=True)
         tally.passes += steps
         tally.computed += rows * steps
         tally.decode += rows * steps
@@ -408,7 +473,8 @@ def _generate_passes(seqs: list[Sequence[Any]], max_new: int, backend: str, budg
         tally.peak_rows = max(tally.peak_rows, rows)
 
 
-def _sample(items: list[tuple[SuiteItem, Item]], max_per_task: int | None) -> tuple[list[tuple[SuiteItem, Item]], dict[int, float]]:
+def _sample(items: list[tuple[SuiteItem, Item]],
+            max_per_task: int | None) -> tuple[list[tuple[SuiteItem, Item]], dict[int, float]]:
     """Evenly spaced items of each task (all when ``max_per_task`` is None) and what each one stands for."""
     by_task: dict[str, list[tuple[SuiteItem, Item]]] = defaultdict(list)
     for pair in items:
@@ -428,8 +494,10 @@ def _sample(items: list[tuple[SuiteItem, Item]], max_per_task: int | None) -> tu
 def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: int, *,
                   device: str | DeviceProfile = "h100", gpus: int = 1, model_path: str | Path | None = None,
                   backend: str | None = None, decode_fill: float = 1.0, max_items_per_task: int | None = 2000,
-                  chars_per_token: float = CHARS_PER_TOKEN, dtype: str | None = None) -> Estimate:
-    """Estimate the run ``spec`` describes (see the module docstring for the model)."""
+                  chars_per_token: float = CHARS_PER_TOKEN, dtype: str | None = None,
+                  target_items: int | None = None) -> Estimate:
+    """Estimate the run ``spec`` describes (see the module docstring for the model). ``target_items``
+    projects the same task mix to another suite size (e.g. the demo suite's mix at MedBench's 300,901 items)."""
     if model_params <= 0:
         raise PlanError(f"the parameter count must be positive, got {model_params}")
     if gpus < 1:
@@ -438,6 +506,8 @@ def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: 
         raise PlanError(f"decode_fill must be in (0, 1], got {decode_fill}")
     if chars_per_token <= 0:
         raise PlanError(f"chars_per_token must be positive, got {chars_per_token}")
+    if target_items is not None and target_items < 1:
+        raise PlanError(f"target_items must be at least 1, got {target_items}")
     profile = get_profile(device)
     backend = backend or profile.backend
     if backend not in ("vllm", "transformers"):
@@ -461,21 +531,24 @@ def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: 
         raise PlanError("the run has no items to estimate")
     sampled, item_weight = _sample(items, max_items_per_task)
     units = plan_units(sampled, spec)
-    weights = [item_weight[u.suite_item_id] for u in units]
+    projection = target_items / len(items) if target_items else 1.0
+    weights = [item_weight[u.suite_item_id] * projection for u in units]
     seqs = _sequences(units, tokenizer, spec.use_chat_template)
     budget_tokens = spec.batch_policy.token_budget or DEFAULT_BUDGET["cpu" if profile.kind == "cpu" else "cuda"]
 
     weight_bytes = shape.params * dtype_bytes
     tensor_parallel = 1
     if profile.kind == "gpu":
-        while weight_bytes / tensor_parallel + GPU_RUNTIME_BYTES > MEMORY_HEADROOM * WEIGHTS_SHARE * profile.memory_bytes:
+        weights_room = MEMORY_HEADROOM * WEIGHTS_SHARE * profile.memory_bytes
+        while weight_bytes / tensor_parallel + GPU_RUNTIME_BYTES > weights_room:
             tensor_parallel *= 2
         if tensor_parallel > 1:
             backend = "vllm"
     fits = tensor_parallel <= 8
     costs = _Costs(shape, profile, dtype_bytes, tensor_parallel if fits else 1)
     tally = _Tally()
-    _walk(units, weights, seqs, spec, backend, round(budget_tokens * scale), scale, decode_fill, costs, tally)
+    plan, seq_of = _chunk_plan(units, seqs, weights, spec.batch_policy.chunk_items)
+    _walk(plan, seq_of, spec, backend, round(budget_tokens * scale), scale, decode_fill, costs, tally)
 
     replicas = max(1, gpus // tensor_parallel) if fits else 0
     kv_bytes = tally.peak_kv_tokens * shape.kv_bytes_per_token(dtype_bytes) / tensor_parallel
@@ -491,8 +564,9 @@ def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: 
     if peak > profile.memory_bytes:
         notes.append("the largest batch exceeds device memory: lower batch_policy.token_budget")
     return Estimate(
-        model_params=model_params, dtype=dtype, device=profile.name, backend=backend, gpus=gpus,
-        tensor_parallel=tensor_parallel, replicas=replicas, fits=fits, items=len(items),
+        model_params=model_params, dtype=dtype, device=profile.name, device_kind=profile.kind, backend=backend,
+        gpus=gpus,
+        tensor_parallel=tensor_parallel, replicas=replicas, fits=fits, items=target_items or len(items),
         units=round(sum(weights)), prompt_tokens=sum(len(s) * w for s, w in zip(seqs, weights)) / scale,
         computed_tokens=tally.computed, decode_tokens=tally.decode, passes=tally.passes,
         letter_passes=tally.letter_passes, generate_batches=tally.generate_batches,

@@ -103,6 +103,27 @@ def test_sampling_a_large_suite_stands_for_every_item(engine, suite_id):
     assert sampled.time_s == pytest.approx(full.time_s, rel=0.25)
 
 
+def test_a_projection_keeps_the_task_mix_at_another_size(engine, suite_id):
+    demo = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam", "DrugCA"])
+    big = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam", "DrugCA"], target_items=10 * demo.items)
+    assert big.items == 10 * demo.items and big.units == 10 * demo.units
+    assert big.computed_tokens == pytest.approx(10 * demo.computed_tokens)
+    with pytest.raises(PlanError, match="target_items must be at least 1"):
+        estimate_run(SEVEN_B, suite_id, engine=engine, target_items=0)
+
+
+def test_bigger_chunks_let_vllm_decode_more_sequences_at_once_within_memory(engine, suite_id):
+    def estimate(chunk_items: int, params: int = SEVEN_B):  # type: ignore[no-untyped-def]
+        return estimate_run(params, suite_id, engine=engine, tasks=["MedHC", "Med-Exam"], target_items=30_000,
+                            chunk_items=chunk_items)
+
+    small, large = estimate(16), estimate(256)
+    assert large.computed_tokens == pytest.approx(small.computed_tokens, rel=0.02)
+    assert large.time_s < small.time_s / 3  # decode steps shared by up to 256 sequences, not 16
+    assert small.peak_memory_gb < large.peak_memory_gb < 0.9 * 80
+    assert estimate(256, 32_800_000_000).peak_memory_gb < 0.9 * 80  # fewer sequences fit beside 32B weights
+
+
 def test_the_summary_is_one_line_for_the_moderation_page(engine, suite_id):
     with Session(engine) as session:
         suite = ensure_demo_suite(session)

@@ -22,14 +22,14 @@ def items() -> list[tuple[SuiteItem, Item]]:
     """Items of very different lengths and kinds: long and short stems, yes/no, open-ended."""
     made = []
     for i in range(12):
-        made.append(Item(id=f"exam-{i}", task="Med-Exam", question="患者发热咳嗽" * (1 + 7 * (i % 4)) + "最可能的诊断是？",
-                         options=OPTIONS, answer=["A"]))
+        stem = "患者发热咳嗽" * (1 + 7 * (i % 4)) + "最可能的诊断是？"
+        made.append(Item(id=f"exam-{i}", task="Med-Exam", question=stem, options=OPTIONS, answer=["A"]))
     for i in range(6):
         made.append(Item(id=f"drug-{i}", task="DrugCA", question=f"药物{i}与华法林合用是否禁忌？",
                          options={"A": "是", "B": "否"}, answer=["A"]))
     for i in range(4):
-        made.append(Item(id=f"hc-{i}", task="MedHC", question=f"高血压患者{i}应如何调整饮食？", answer="低盐饮食",
-                         answer_points=[["低盐"]]))
+        made.append(Item(id=f"hc-{i}", task="MedHC", question=f"高血压患者{i}应如何调整饮食？",
+                         answer="低盐饮食", answer_points=[["低盐"]]))
     return [(SuiteItem(id=100 + n, suite_id=1, task=item.task, item_key=item.id, data=item.model_dump()), item)
             for n, item in enumerate(made)]
 
