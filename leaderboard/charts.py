@@ -22,7 +22,7 @@ def radar(series: dict[str, dict[str, float | None]]) -> go.Figure:
         figure.add_trace(go.Scatterpolar(r=values + values[:1], theta=labels + labels[:1], fill="toself", name=name,
                                          hovertemplate="%{theta}: %{r:.3f}<extra>" + name + "</extra>"))
     figure.update_layout(polar={"radialaxis": {"range": SCORE_RANGE, "visible": True}}, showlegend=len(series) > 1,
-                         margin={"l": 40, "r": 40, "t": 30, "b": 30}, height=380)
+                         margin={"l": 90, "r": 90, "t": 40, "b": 40}, height=400, legend={"orientation": "h"})
     return figure
 
 

@@ -44,7 +44,7 @@ if suite is None or frame.empty:
 
 n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
 st.markdown(f"Ranked on suite **{suite['name']}** (version `{suite['version'][:12]}`, {suite['item_count']} items): "
-            f"**{len(frame)}** models, each by its latest finished run. Overall = mean of the five dimension scores; "
+            f"**{len(frame)}** model{'s' if len(frame) != 1 else ''}, each by its latest finished run. Overall = mean of the five dimension scores; "
             "every score carries a 95% bootstrap interval (toggle *Show 95% CI*); *n* = scored items."
             + (f" {n_unscored} items have no reference answer and are unscored." if n_unscored else ""))
 

@@ -44,7 +44,8 @@ if report.run is None:
 
 overall = report.dimensions.set_index("dimension").loc["overall"]
 metrics = st.columns(4)
-metrics[0].metric("Overall score", score_with_ci(overall["score"], overall["ci_low"], overall["ci_high"]))
+metrics[0].metric("Overall score", score_with_ci(overall["score"], None, None))
+metrics[0].caption(f"95% CI {score_with_ci(overall['score'], overall['ci_low'], overall['ci_high'])}")
 metrics[1].metric("Consistency under option shuffling", "—" if overall["robustness"] != overall["robustness"]
                   or overall["robustness"] is None else f"{overall['robustness']:.3f}")
 metrics[2].metric("Scored items (n)", report.scored_items)

@@ -2,6 +2,7 @@
 bad input, a model opened by URL, compare and methodology."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -121,7 +122,8 @@ def test_model_opened_by_url_id(world):
     assert texts(app.title) == ["zhyi/clinic-14b"]
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Scored items (n)"] == "40"
-    assert metrics["Overall score"].count("[") == 1
+    assert re.fullmatch(r"0\.\d{3}", metrics["Overall score"])
+    assert any(re.fullmatch(r"95% CI 0\.\d{3} \[0\.\d{3}, [01]\.\d{3}\]", t) for t in texts(app.caption))
     assert len(app.expander) == 10  # the first page of the question browser
     codes = texts(app.code)
     assert any(model.commit_sha in c and "cli.py eval run" in c for c in codes)

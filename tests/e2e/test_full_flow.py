@@ -1,0 +1,254 @@
+"""The whole product in a real headless Chromium: a user signs up and submits a tiny model served by the hub
+stand-in, an organizer approves it, the worker process evaluates it, it appears ranked, its model page and
+question browser open, and a CSV export downloads. Screenshots of each page go to test-output/e2e/.
+
+Real parts only: ``streamlit run app.py`` and ``python -m evaluator.worker`` as subprocesses on one SQLite file,
+the real huggingface_hub client against tests/hub_stub.py, Debian's chromium driven by playwright.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlmodel import Session, select
+
+from common.db import make_engine, upgrade
+from evaluator.suites.importer import import_suite
+from evaluator.tables import EvalRun
+from tests.hub_stub import serve_hub
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "test-output" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+REPO = "e2e-org/tiny-medical"
+SUITE_TASKS = {"Med-Exam": 2, "MedSafety": 2, "DrugCA": 2, "DDx-basic": 1, "MedHG": 1, "CHIP-CTC": 1}
+TIMEOUT_MS = 60_000
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
+                                                                   "(scripts/run-tests.sh installs it)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def remote_code_files(folder: Path) -> dict[str, bytes]:
+    """Make the tiny model a remote-code model (config ``auto_map`` + its module): such submissions are held for
+    an organizer, who approves them, which is the path this test walks. The class is the plain Llama."""
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoModelForCausalLM": "modeling_tiny.TinyLlamaForCausalLM"}
+    module = "from transformers import LlamaForCausalLM\n\n\nclass TinyLlamaForCausalLM(LlamaForCausalLM):\n    pass\n"
+    return {"config.json": json.dumps(config).encode(), "modeling_tiny.py": module.encode()}
+
+
+def small_suite(folder: Path) -> Path:
+    """The first items of a few short-answer tasks of the bundled demo suite (keeps the worker's run short)."""
+    folder.mkdir(parents=True)
+    for task, count in SUITE_TASKS.items():
+        lines = (ROOT / "evaluator" / "suites" / "demo" / f"{task}.jsonl").read_text(encoding="utf-8").splitlines()
+        (folder / f"{task}.jsonl").write_text("\n".join(lines[:count]) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_models) -> Iterator[dict]:  # type: ignore[no-untyped-def]
+    """Hub stand-in with the tiny model, a migrated database with an active suite, the app and the worker."""
+    hub_iter = serve_hub(monkeypatch)
+    hub = next(hub_iter)
+    hub.add_repo(REPO, tiny_models["letter_a"], extra_files=remote_code_files(tiny_models["letter_a"]))
+    data = tmp_path / "data"
+    url = f"sqlite:///{data / 'medbench.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        import_suite(session, small_suite(tmp_path / "suite"), "e2e", activate=True)
+        session.commit()
+    env = {**os.environ, "MEDBENCH_DATA_DIR": str(data), "MEDBENCH_MODEL_CACHE_DIR": str(tmp_path / "models"),
+           "MEDBENCH_DATABASE_URL": url, "MEDBENCH_ORGANIZERS": "orga", "MEDBENCH_DEMO_MODELS": "false",
+           "MEDBENCH_WORKER_POLL_SECONDS": "1", "MEDBENCH_DEVICE": "cpu", "MEDBENCH_MIN_FREE_DISK_GB": "0",
+           "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_TELEMETRY": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONUNBUFFERED": "1"}
+    port = free_port()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    # no file watcher: a source file saved during the test must not make Streamlit re-import table modules
+    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                            "--server.port", str(port), "--browser.gatherUsageStats", "false",
+                            "--server.fileWatcherType", "none"],
+                           cwd=ROOT, env=env, stdout=open(logs / "app.log", "w"), stderr=subprocess.STDOUT)
+    worker = subprocess.Popen([sys.executable, "-m", "evaluator.worker"], cwd=ROOT, env=env,
+                              stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or app.poll() is not None:
+                raise RuntimeError(f"the app did not start:\n{(logs / 'app.log').read_text()}")
+            time.sleep(0.5)
+        yield {"base": base, "engine": engine, "logs": logs, "worker": worker}
+    finally:
+        for process in (worker, app):
+            process.terminate()
+        for process in (worker, app):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        engine.dispose()
+        next(hub_iter, None)
+
+
+def settle(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the script run is over: no "running" indicator, no element skeletons left."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]') && "
+                           "!document.querySelector('[data-testid=stSkeleton]')", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(800)  # let charts finish drawing
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    settle(page)
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+
+
+def go(page, label: str) -> None:  # type: ignore[no-untyped-def]
+    """In-app navigation through the sidebar (keeps the Streamlit session, so the sign-in survives)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(re.escape(label))).click()
+
+
+def sign_up(page, username: str) -> None:  # type: ignore[no-untyped-def]
+    go(page, "Account")
+    page.get_by_role("heading", name="Account · 账户").wait_for()
+    page.get_by_role("tab", name="Create account").click()
+    form = page.get_by_test_id("stForm").filter(has_text="Repeat password")
+    form.get_by_label("User name").fill(username)
+    form.get_by_label("Password (at least 8 characters)").fill("correct horse battery")
+    form.get_by_label("Repeat password").fill("correct horse battery")
+    form.get_by_role("button", name="Create account").click()
+    page.get_by_text(f"Signed in as {username}").wait_for(timeout=TIMEOUT_MS)
+
+
+def wait_for_finished_run(site: dict, timeout_s: float = 300) -> int:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with Session(site["engine"]) as session:
+            run = session.exec(select(EvalRun).order_by(EvalRun.id.desc())).first()
+            if run is not None and run.status == "finished":
+                return run.id
+            if run is not None and run.status in ("failed", "cancelled"):
+                raise AssertionError(f"run {run.id} {run.status}: {run.error_public}\n{run.error_detail}")
+        if site["worker"].poll() is not None:
+            raise AssertionError(f"the worker exited:\n{(site['logs'] / 'worker.log').read_text()}")
+        time.sleep(1)
+    raise AssertionError(f"no finished run after {timeout_s} s:\n{(site['logs'] / 'worker.log').read_text()[-3000:]}")
+
+
+def test_submit_approve_evaluate_rank_browse_export(site):
+    from playwright.sync_api import sync_playwright
+
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(TIMEOUT_MS)
+        try:
+            page.goto(site["base"])
+            page.get_by_text("No results yet").wait_for()
+            shot(page, "01-leaderboard-empty")
+
+            # a user signs up and submits the tiny model served by the hub stand-in
+            sign_up(page, "alice")
+            shot(page, "02-account")
+            go(page, "Submit")
+            page.get_by_label("Model id on the hub").fill(REPO)
+            page.get_by_role("button", name="Submit").click()
+            page.get_by_text("an organizer reviews it before it runs").wait_for(timeout=TIMEOUT_MS)
+            shot(page, "03-submitted")
+            go(page, "Account")
+            page.get_by_text("Signed in as alice").wait_for()
+            page.get_by_role("button", name="Sign out").click()
+            page.get_by_role("tab", name="Create account").wait_for()
+
+            # an organizer approves it
+            sign_up(page, "orga")
+            go(page, "Moderation")
+            chooser = page.get_by_test_id("stMultiSelect").filter(has_text="Submissions")
+            chooser.click()
+            page.get_by_role("option", name=REPO).click()
+            page.keyboard.press("Escape")
+            page.get_by_test_id("stSelectbox").filter(has_text="Action").click()
+            page.get_by_role("option", name="Allow remote code for this commit and approve").click()
+            page.get_by_role("button", name="Apply").click()
+            page.get_by_text("change(s) applied").wait_for()
+            shot(page, "04-moderation-approved")
+
+            # the worker evaluates it; it appears ranked
+            run_id = wait_for_finished_run(site)
+            go(page, "Queue")
+            shot(page, "05-queue")
+            go(page, "Leaderboard")
+            deadline = time.monotonic() + 30
+            while not page.get_by_text("Showing 1 of 1 models").is_visible():
+                assert time.monotonic() < deadline, "the finished run did not appear on the leaderboard"
+                page.wait_for_timeout(2000)  # the data version is re-read every few seconds
+                page.reload()
+            shot(page, "06-leaderboard-ranked")
+
+            # a CSV export of what is shown downloads
+            with page.expect_download() as download_info:
+                page.get_by_role("button", name="Export CSV").click()
+            download = download_info.value
+            target = OUT / download.suggested_filename
+            download.save_as(target)
+            rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+            assert [r["Model"] for r in rows] == [REPO] and rows[0]["#"] == "1"
+            assert float(rows[0]["Overall"]) >= 0
+
+            # the model page opens by URL, with its question browser
+            page.goto(f"{site['base']}/model?model={REPO}")
+            page.get_by_role("heading", name=REPO).wait_for()
+            page.get_by_text("Overall score").wait_for()
+            shot(page, "07-model-scores")
+            page.get_by_role("tab", name="Robustness").click()
+            shot(page, "08-model-robustness")
+            page.get_by_role("tab", name="Errors & advice").click()
+            shot(page, "09-model-errors-advice")
+            page.get_by_role("tab", name="Questions").click()
+            questions = page.get_by_test_id("stExpander")
+            questions.first.click()
+            page.get_by_text("Reference answer").first.wait_for()
+            assert page.get_by_text(re.compile(r"\d+ questions match")).is_visible()
+            shot(page, "10-model-questions")
+            page.get_by_role("tab", name="Reproducibility").click()
+            page.get_by_text("cli.py eval run").wait_for()
+            shot(page, "11-model-reproducibility")
+            page.goto(f"{site['base']}/methodology")
+            page.get_by_text("not for clinical decisions").first.wait_for()
+            shot(page, "12-methodology")
+            (OUT / "run.json").write_text(json.dumps({"run_id": run_id, "model": REPO}), encoding="utf-8")
+        except Exception:
+            page.screenshot(path=str(OUT / "failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
