@@ -18,10 +18,9 @@ from typing import Any
 
 import httpx2
 from huggingface_hub.errors import (
-    EntryNotFoundError,
     GatedRepoError,
     HfHubHTTPError,
-    LocalEntryNotFoundError,
+    RemoteEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -81,8 +80,8 @@ class HubCheckResult:
 
 def _unreachable(result: HubCheckResult, exc: BaseException) -> HubCheckResult:
     reason = type(exc).__name__
-    result.add("hub", False, f"The model hub ({hub_endpoint()}) could not be reached ({reason}). Nothing was "
-                             "submitted; please try again in a few minutes.")
+    result.add("hub", False, f"The model hub ({hub_endpoint()}) could not be reached or did not answer "
+                             f"({reason}). Nothing was submitted; please try again in a few minutes.")
     return result
 
 
@@ -100,12 +99,13 @@ def check_validity(hub_id: str, revision: str = "main", *, use_chat_template: bo
         result.add("exists", False, f"The model {hub_id} was not found on the hub. Check the spelling; private "
                                     "models cannot be evaluated.")
         return result
+    except HfHubHTTPError as exc:  # before OSError: huggingface_hub's HTTP errors are OSErrors too
+        status = exc.response.status_code if exc.response is not None else "?"
+        result.add("exists", False, f"The hub answered HTTP {status} for {hub_id}. Nothing was submitted; please "
+                                    "try again later.")
+        return result
     except (httpx2.TransportError, OSError) as exc:
         return _unreachable(result, exc)
-    except HfHubHTTPError as exc:
-        status = exc.response.status_code if exc.response is not None else "?"
-        result.add("exists", False, f"The hub answered HTTP {status} for {hub_id}; nothing was submitted.")
-        return result
     result.commit_sha = info.sha
     result.add("exists", True, f"{hub_id}@{revision} exists (commit {info.sha}).")
     if not _check_access(result, info):
@@ -119,7 +119,7 @@ def check_validity(hub_id: str, revision: str = "main", *, use_chat_template: bo
             result.checks = [c for c in result.checks if c.name != "access"]
             result.add("access", False, f"{hub_id} is gated and this platform has not been granted access; the "
                                         "evaluator cannot download it.")
-        except (httpx2.TransportError, OSError, LocalEntryNotFoundError) as exc:
+        except (httpx2.TransportError, OSError) as exc:  # incl. LocalEntryNotFoundError: download failed
             result.checks = [c for c in result.checks if c.name not in ("config", "tokenizer", "chat_template")]
             return _unreachable(result, exc)
     return result
@@ -187,7 +187,7 @@ def _check_config_and_tokenizer(result: HubCheckResult, info: ModelInfo, cache: 
     sha = info.sha or result.revision
     try:
         config = fetch_json_file(info.id, sha, "config.json", cache)
-    except EntryNotFoundError:
+    except RemoteEntryNotFoundError:  # not LocalEntryNotFoundError (a failed download): that is "unreachable"
         result.add("config", False, "No config.json: transformers cannot load this model.")
         config = None
     except (ValueError, UnicodeDecodeError) as exc:

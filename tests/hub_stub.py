@@ -128,6 +128,7 @@ class HubStub:
     def __init__(self) -> None:
         self.repos: dict[str, StubRepo] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for assertions
+        self.outage_status: int | None = None  # set e.g. to 503: every request answers it (a hub having trouble)
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()  # open keep-alive connections, closed by stop()
         self._server: ThreadingHTTPServer | None = None
@@ -326,6 +327,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.stub.requests.append((self.command, path))
         auth = self.headers.get("Authorization")
         try:
+            if self.stub.outage_status is not None:
+                raise HubError(self.stub.outage_status, None, "The hub is having trouble; try again later.")
             if m := _RESOLVE.match(path):
                 self._send_file(m["repo"], unquote(m["rev"]), unquote(m["path"]), auth, head)
             elif m := _API_TREE.match(path):

@@ -11,7 +11,7 @@ import pytest
 from tests.hub_stub import HubStub, serve_hub
 
 SHAPES = ("good", "gated", "private", "remote_code", "pickle_only", "oversize", "no_card", "no_license",
-          "no_chat_template", "base_no_template")
+          "no_chat_template", "base_no_template", "no_config")
 
 
 def publish_shapes(hub: HubStub, folder: Path) -> dict[str, str]:
@@ -32,6 +32,7 @@ def publish_shapes(hub: HubStub, folder: Path) -> dict[str, str]:
     hub.add_repo(repos["no_license"], folder, card="---\ntags:\n- medical\n---\n# A card without a license\n")
     hub.add_repo(repos["no_chat_template"], folder, exclude=("chat_template.jinja",))
     hub.add_repo(repos["base_no_template"], folder, exclude=("chat_template.jinja",))
+    hub.add_repo(repos["no_config"], folder, exclude=("config.json",))
     return repos
 
 

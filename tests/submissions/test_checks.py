@@ -36,6 +36,7 @@ def test_good_model_passes_every_check_and_pins_the_sha(engine, hub: HubStub, sh
     ("no_card", "card", "No model card"),
     ("no_license", "card", "no license"),
     ("no_chat_template", "chat_template", "has none"),
+    ("no_config", "config", "No config.json"),
 ])
 def test_bad_shapes_fail_their_check_with_a_clear_message(engine, shapes: dict[str, str], shape: str, check: str,
                                                           words: str) -> None:
@@ -94,3 +95,10 @@ def test_unreachable_hub_gives_a_clear_message(engine, hub: HubStub, shapes: dic
     result = check_validity(shapes["good"], "main")
     assert not result.ok
     assert "could not be reached" in result.message and "Nothing was submitted" in result.message
+
+
+def test_hub_errors_are_reported_as_such(engine, hub: HubStub, shapes: dict[str, str]) -> None:
+    hub.outage_status = 503
+    result = check_validity(shapes["good"], "main")
+    assert [c.name for c in result.checks] == ["exists"]
+    assert result.message == "The hub answered HTTP 503 for org/good. Nothing was submitted; please try again later."
