@@ -234,6 +234,15 @@ def get_profile(device: str | DeviceProfile) -> DeviceProfile:
         raise PlanError(f"unknown device {device!r}: use one of {', '.join([*PROFILES, 'cpu'])}") from None
 
 
+def max_params_fitting(memory_bytes: float, dtype: str = "bfloat16", gpus: int = 1) -> int:
+    """The largest parameter count whose weights the planner places on ``gpus`` GPUs of ``memory_bytes`` each
+    (tensor parallel over all of them): what a worker may claim (see docs/deployment.md, "Several workers")."""
+    if dtype not in DTYPE_BYTES:
+        raise PlanError(f"unknown dtype {dtype!r}: use {', '.join(DTYPE_BYTES)}")
+    per_gpu = MEMORY_HEADROOM * WEIGHTS_SHARE * memory_bytes - GPU_RUNTIME_BYTES
+    return max(0, int(per_gpu * gpus / DTYPE_BYTES[dtype]))
+
+
 # ----- the estimate ----------------------------------------------------------------------------------------------
 @dataclass
 class Estimate:

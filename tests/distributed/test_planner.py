@@ -14,6 +14,7 @@ from evaluator.planner import (
     estimate_run,
     estimate_spec,
     guess_shape,
+    max_params_fitting,
     shape_from_config,
 )
 from evaluator.run import RunSpec, execute_run
@@ -80,6 +81,11 @@ def test_memory_and_placement_follow_size_and_dtype(engine, suite_id):
     assert "tensor parallel" in seventy.summary()
     alone = estimate_run(72_700_000_000, suite_id, engine=engine, tasks=["Med-Exam"])
     assert "needs 4 GPUs, 1 given" in alone.summary()
+    fitting = max_params_fitting(80e9)  # bf16 on one H100: ~28B
+    assert 25e9 < fitting < 30e9
+    assert estimate_run(fitting, suite_id, engine=engine, tasks=["Med-Exam"]).tensor_parallel == 1
+    assert estimate_run(fitting + 10**9, suite_id, engine=engine, tasks=["Med-Exam"]).tensor_parallel == 2
+    assert max_params_fitting(80e9, gpus=4) > 72_700_000_000
     huge = estimate_run(2_000_000_000_000, suite_id, engine=engine, tasks=["Med-Exam"])
     assert not huge.fits and huge.summary().startswith("does not fit")
 
