@@ -15,7 +15,7 @@ import json
 import math
 import random
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
@@ -26,8 +26,8 @@ from sqlmodel import Session
 from evaluator.items import Item
 from evaluator.run import EVALUATOR_VERSION, build_run_spec
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, Suite, SuiteItem, SuiteTask, TaskScore
-from evaluator.taxonomy import CATEGORIES
 from evaluator.tasks import CHOICE_KINDS, TASKS, Dimension, Kind, TaskSpec
+from evaluator.taxonomy import CATEGORIES
 from submissions.tables import ModelEntry, Submission
 
 # Which categories a wrong answer gets in each dimension (weights), roughly the paper's picture: omissions
@@ -57,7 +57,6 @@ class ModelProfile:
     hidden: bool = False
     flag_reason: str | None = None
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- suite

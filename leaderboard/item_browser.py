@@ -7,7 +7,7 @@ and (run_id, error_primary) indexes) and only then loads the K rows of those ite
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select
 from sqlmodel import Session
@@ -16,7 +16,6 @@ from evaluator.tables import ItemResult, SuiteItem
 from evaluator.tasks import TASKS, Dimension
 from leaderboard.labels import CATEGORIES
 
-Outcome = Literal["all", "right", "wrong", "unscored"]
 OUTCOMES: tuple[str, ...] = ("all", "right", "wrong", "unscored")
 MAX_PAGE_SIZE = 100
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from evaluator.taxonomy import CATEGORIES  # noqa: F401  (re-exported for the pages and charts)
 from evaluator.tasks import DIMENSION_LABELS, Dimension
+from evaluator.taxonomy import CATEGORIES  # noqa: F401  (re-exported for the pages and charts)
 
 SHORT_DIMENSION = {
     Dimension.KNOWLEDGE: "Knowledge", Dimension.UNDERSTANDING: "Understanding", Dimension.GENERATION: "Generation",

@@ -11,12 +11,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from evaluator.tasks import TASKS
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
 from leaderboard.labels import CATEGORIES, dimension_label, is_missing, params_label, score_with_ci
 from leaderboard.model_report import ModelReport, format_when
 from leaderboard.ranking import DIMENSIONS
-from evaluator.tasks import TASKS
 
 VERDICT_MARK = {"right": "✓", "wrong": "✗", "unscored": "○"}
 ALL = "all"

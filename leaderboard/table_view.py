@@ -81,16 +81,17 @@ def with_tasks(frame: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
 
 
 def dimension_table(merged: pd.DataFrame, dimension: str, show_ci: bool) -> pd.DataFrame:
-    """The per-dimension view of :func:`with_tasks`' frame: #, Model, the dimension score, its robustness and
-    one column per task of the dimension."""
+    """The per-dimension view of :func:`with_tasks`' frame: #, Model, the dimension score, its robustness, one
+    column per task of the dimension and n (the dimension's scored items)."""
     label = dimension_label(dimension, short=True)
     table = pd.DataFrame({"#": merged["rank"], "Model": merged["model"],
                           label: _score_column(merged, dimension, show_ci)})
     if merged[f"{dimension}_robustness"].notna().any():
         table["Robustness"] = merged[f"{dimension}_robustness"].astype("float64").round(4)
-    for task, spec in TASKS.items():
-        if spec.dimension == dimension and task in merged.columns:
-            table[task] = _score_column(merged, task, show_ci)
+    tasks = [t for t, spec in TASKS.items() if spec.dimension == dimension and t in merged.columns]
+    for task in tasks:
+        table[task] = _score_column(merged, task, show_ci)
+    table["n"] = merged[[f"{t}_n" for t in tasks]].sum(axis=1, min_count=1).astype("Int64") if tasks else pd.NA
     table["Flags"] = merged.apply(flags_text, axis=1) if len(merged) else pd.Series(dtype="string")
     return table
 

@@ -94,10 +94,20 @@ if table.empty:
 
 linked = table.copy()
 linked.insert(2, "Open", [f"model?model={model_id}" for model_id in shown["model_id"]])
+ci_hint = " Hover shows this note; toggle *Show 95% CI* for the intervals." if not show_ci else " [95% CI]."
+column_help = {
+    "Overall": "Mean of the five dimension scores." + ci_hint,
+    **{dimension_label(d, short=True): f"{dimension_label(d)}: mean of its task scores." + ci_hint
+       for d in DIMENSIONS},
+    "Robustness": "Consistency: share of choice questions answered the same under all option orders.",
+    "n": "Scored items (questions with a reference answer).",
+}
 event = st.dataframe(
     linked, hide_index=True, key="ranking", on_select="rerun", selection_mode="single-row",
     column_config={"Open": st.column_config.LinkColumn("Open", display_text="details ›",
-                                                       help="Open the model page (or click a row)")},
+                                                       help="Open the model page (or click a row)"),
+                   **{name: st.column_config.Column(help=text) for name, text in column_help.items()
+                      if name in linked.columns}},
 )
 selected = event.selection.rows if event is not None and hasattr(event, "selection") else []
 if selected:

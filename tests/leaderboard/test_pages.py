@@ -75,7 +75,7 @@ def test_leaderboard_view_comes_from_the_url(world):
     app = page("leaderboard", view="Reasoning", sort_reasoning="DDx-basic", asc="true")
     shown = table(app)
     assert list(shown.columns) == ["#", "Model", "Open", "Reasoning", "Robustness", "DDx-basic", "DDx-advanced",
-                                   "CMB-Clin", "MedTreat", "Flags"]
+                                   "CMB-Clin", "MedTreat", "n", "Flags"]
     values = shown["DDx-basic"].tolist()
     assert values == sorted(values)
     app = page("leaderboard", sort="Model")

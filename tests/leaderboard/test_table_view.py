@@ -39,7 +39,9 @@ def test_dimension_view_has_task_columns(engine, frame):
         merged = table_view.with_tasks(frame, ranking.task_frame(session, "safety"))
         understanding_tasks = ranking.task_frame(session, "understanding")
     table = table_view.dimension_table(merged, "safety", show_ci=False)
-    assert list(table.columns) == ["#", "Model", "Safety & Ethics", "Robustness", "MedSafety", "DrugCA", "Flags"]
+    assert list(table.columns) == ["#", "Model", "Safety & Ethics", "Robustness", "MedSafety", "DrugCA", "n",
+                                   "Flags"]
+    assert table["n"].tolist() == [4] * len(table)  # two scored items in each of the two tasks
     understanding = table_view.dimension_table(
         table_view.with_tasks(frame, understanding_tasks), "understanding", False)
     assert "Robustness" not in understanding.columns  # no choice items there
