@@ -621,3 +621,26 @@ def estimate_for_model(session: Session, model: Any, suite: Suite, **options: An
     spec = build_run_spec(model, suite, {item.task for _, item in load_items(session, suite.id)})
     return estimate_spec(session, spec, suite.id, int(model.params), **options)
 
+
+def plan_summary(submission_id: int, *, engine: Engine | None = None, device: str = "h100", gpus: int = 1,
+                 max_items_per_task: int = 500) -> str:
+    """One line for the moderation page: the estimate of the run a submission would get on the active suite, or
+    why there is none. Pages call this instead of opening sessions themselves."""
+    from common.db import get_engine
+    from evaluator.suites.importer import get_active_suite
+    from submissions.tables import ModelEntry, Submission
+
+    with Session(engine or get_engine()) as session:
+        submission = session.get(Submission, submission_id)
+        if submission is None:
+            return f"no estimate: no submission #{submission_id}"
+        suite = get_active_suite(session)
+        if suite is None:
+            return "no estimate: no suite is active"
+        model = session.get(ModelEntry, submission.model_id)
+        try:
+            estimate = estimate_for_model(session, model, suite, device=device, gpus=gpus,
+                                          max_items_per_task=max_items_per_task)
+        except PlanError as exc:
+            return f"no estimate: {exc}"
+    return f"{estimate.summary()} (suite {suite.name}, planner estimate)"

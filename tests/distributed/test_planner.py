@@ -3,7 +3,7 @@ figures follow the model size, dtype, device, GPUs and prefix sharing as the for
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from evaluator.planner import (
     PROFILES,
@@ -15,14 +15,15 @@ from evaluator.planner import (
     estimate_spec,
     guess_shape,
     max_params_fitting,
+    plan_summary,
     shape_from_config,
 )
 from evaluator.run import RunSpec, execute_run
 from evaluator.runners import load_runner
 from evaluator.suites.bundled import ensure_demo_suite
-from evaluator.tables import EvalRun
+from evaluator.tables import EvalRun, Suite
 from evaluator.tiny_models import model_info
-from submissions.tables import ModelEntry
+from submissions.tables import ModelEntry, Submission
 from tests.distributed.conftest import TASKS, new_runs
 
 SEVEN_B = 7_620_000_000
@@ -142,6 +143,28 @@ def test_the_summary_is_one_line_for_the_moderation_page(engine, suite_id):
         model.params = None
         with pytest.raises(PlanError, match="has no known parameter count"):
             estimate_for_model(session, model, suite)
+
+
+def test_the_moderation_page_gets_a_line_or_a_plain_reason(engine, suite_id):
+    with Session(engine) as session:
+        models = [ModelEntry(hub_id=f"org/m{i}", commit_sha=str(i) * 40, precision="bfloat16", params=params)
+                  for i, params in enumerate((SEVEN_B, None))]
+        session.add_all(models)
+        session.flush()
+        submissions = [Submission(model_id=m.id) for m in models]
+        session.add_all(submissions)
+        session.commit()
+        known, unknown = (s.id for s in submissions)
+    assert plan_summary(known, engine=engine).startswith("≈ ")
+    assert "H100" in plan_summary(known, engine=engine) and "(suite demo" in plan_summary(known, engine=engine)
+    assert plan_summary(unknown, engine=engine) == "no estimate: org/m1 has no known parameter count"
+    assert plan_summary(999, engine=engine) == "no estimate: no submission #999"
+    with Session(engine) as session:
+        for suite in session.exec(select(Suite)):
+            suite.active = False
+            session.add(suite)
+        session.commit()
+    assert plan_summary(known, engine=engine) == "no estimate: no suite is active"
 
 
 def test_shapes_come_from_config_or_the_nearest_reference(tiny_models):
