@@ -250,8 +250,8 @@ def run_units(runner: Runner, spec: RunSpec, units: list[WorkUnit], prompts: lis
     for (mode, max_new), indices in by_mode.items():
         def call(batch: list[int]) -> list[Any]:
             if mode == "letters":
-                return runner.letter_scores([ChoiceRequest(prompts[i], shown_letters(len(units[i].permutation)))
-                                             for i in batch])
+                return runner.letter_scores([ChoiceRequest(prompts[i], shown_letters(len(units[i].permutation)),
+                                                           prefix_group=str(units[i].suite_item_id)) for i in batch])
             return runner.generate([prompts[i] for i in batch], max_new, spec.generation.get("stop"))
 
         try:

@@ -25,10 +25,16 @@ class RequestError(RuntimeError):
 
 @dataclass
 class ChoiceRequest:
-    """One (item, order): the final prompt and the letters shown, e.g. ["A", "B", "C", "D", "E"]."""
+    """One (item, order): the final prompt and the letters shown, e.g. ["A", "B", "C", "D", "E"].
+
+    ``prefix_group`` (optional) names the item: consecutive requests with the same value are orders of one
+    item, and the runner computes their shared prompt prefix once. Without it the runner detects shared
+    prefixes from the tokens alone.
+    """
 
     prompt: str
     letters: list[str]
+    prefix_group: str | None = None
 
 
 @dataclass

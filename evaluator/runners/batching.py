@@ -47,13 +47,15 @@ def common_prefix_len(a: list[int], b: list[int]) -> int:
     return i
 
 
-def group_by_prefix(token_lists: list[list[int]], min_shared: int = MIN_SHARED_TOKENS) -> list[tuple[int, list[int]]]:
+def group_by_prefix(token_lists: list[list[int]], keys: list[str | None] | None = None,
+                    min_shared: int = MIN_SHARED_TOKENS) -> list[tuple[int, list[int]]]:
     """Split consecutive requests into (prefix length, request indices) groups.
 
-    A request joins the open group when it shares at least ``min_shared`` tokens and at least half of the first
-    member's prompt, and later keeps at least 80% of the group's prefix (orders of one item lose a few tokens at
-    the first option; another item sharing only the instruction would cut far more). The prefix leaves one
-    token per member for the suffix pass.
+    With ``keys`` (the caller knows which prompts are orders of one item), consecutive requests with the same
+    non-empty key form a group. Without them a request joins the open group when it shares at least
+    ``min_shared`` tokens and at least a third of the first member's prompt, and later keeps at least 80% of
+    the group's prefix (orders of one item lose a few tokens at the first option; another item sharing only
+    the instruction would cut far more). The prefix always leaves one token per member for the suffix pass.
     """
     groups: list[tuple[int, list[int]]] = []
     prefix: list[int] = []
@@ -61,8 +63,12 @@ def group_by_prefix(token_lists: list[list[int]], min_shared: int = MIN_SHARED_T
     for index, tokens in enumerate(token_lists):
         if members:
             shared = common_prefix_len(prefix, tokens)
-            keep = 0.5 if len(members) == 1 else 0.8
-            if shared >= min_shared and shared >= keep * len(prefix):
+            if keys is not None and (keys[index] or keys[members[0]]):
+                joins = keys[index] == keys[members[0]]
+            else:
+                keep = 1 / 3 if len(members) == 1 else 0.8
+                joins = shared >= min_shared and shared >= keep * len(prefix)
+            if joins:
                 prefix = prefix[:shared]
                 members.append(index)
                 continue
@@ -74,8 +80,11 @@ def group_by_prefix(token_lists: list[list[int]], min_shared: int = MIN_SHARED_T
 
 
 def budget_batches(groups: list[PrefixGroup], token_budget: int, max_rows: int = 256) -> list[list[PrefixGroup]]:
-    """Batches of groups, longest first, each computing at most ``token_budget`` padded tokens (or one group)."""
-    ordered = sorted(groups, key=lambda g: len(g.prefix) + g.suffix_len, reverse=True)
+    """Batches of groups, longest first, each computing at most ``token_budget`` padded tokens (or one group).
+
+    Groups are sorted by suffix length first: the suffix pass has K rows per group, so its padding costs most.
+    """
+    ordered = sorted(groups, key=lambda g: (g.suffix_len, len(g.prefix)), reverse=True)
     batches: list[list[PrefixGroup]] = []
     current: list[PrefixGroup] = []
     for group in ordered:

@@ -7,7 +7,6 @@ are given explicitly from the attention mask, so padding never shifts positions.
 """
 from __future__ import annotations
 
-import math
 import platform
 from typing import Any
 
@@ -130,7 +129,7 @@ class TransformersRunner:
                 raise RequestError(i, "request shows no letters")
         plans = self._letter_plan(requests, contexts)
         groups: list[PrefixGroup] = []
-        for prefix_len, members in group_by_prefix(contexts):
+        for prefix_len, members in group_by_prefix(contexts, [r.prefix_group for r in requests]):
             group = PrefixGroup(prefix=contexts[members[0]][:prefix_len])
             for i in members:
                 suffix = contexts[i][prefix_len:]
@@ -277,7 +276,3 @@ class TransformersRunner:
         if self.device == "cuda":
             torch.cuda.empty_cache()
 
-
-def finite(scores: dict[str, float]) -> bool:
-    """True when every letter score is a real number (garbage output shows up as NaN or inf)."""
-    return all(isinstance(v, float) and math.isfinite(v) for v in scores.values())

@@ -113,3 +113,19 @@ def test_load_failures_are_plain(tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(ModelLoadError, match="no CUDA GPU"):
             load_runner(str(broken), device="cuda")
+
+
+def test_prefix_groups_follow_item_keys_when_given():
+    shared = list(range(100, 140))
+    tokens = [shared + [1, 2, 3], shared + [4, 5], shared[:30] + [9, 9, 9, 9], shared[:30] + [7]]
+    assert group_by_prefix(tokens, ["q1", "q1", "q2", "q2"]) == [(40, [0, 1]), (30, [2, 3])]
+    # without keys the item boundary is found from the tokens: q2 shares only 30 of q1's 40 prefix tokens
+    assert group_by_prefix(tokens) == [(40, [0, 1]), (30, [2, 3])]
+    # a request sharing only a short header never joins
+    assert group_by_prefix([shared + [1], shared[:5] + [2]]) == [(40, [0]), (5, [1])]
+
+
+def test_requests_with_item_keys_score_like_one_by_one(runner):
+    requests = mixed_requests(4, 5, seed=3)
+    keyed = [ChoiceRequest(r.prompt, r.letters, prefix_group=str(i // 5)) for i, r in enumerate(requests)]
+    assert_close(runner.letter_scores(keyed), [reference_scores(runner, r) for r in requests])
