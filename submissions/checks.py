@@ -107,6 +107,7 @@ def check_validity(hub_id: str, revision: str = "main", *, use_chat_template: bo
     except (httpx2.TransportError, OSError) as exc:
         return _unreachable(result, exc)
     result.commit_sha = info.sha
+    result.hub_id = info.id  # the canonical spelling: ids are case-insensitive on the hub, duplicates must be too
     result.add("exists", True, f"{hub_id}@{revision} exists (commit {info.sha}).")
     if not _check_access(result, info):
         return result

@@ -89,7 +89,8 @@ def record_submission(user_id: int, form: SubmissionForm, check: HubCheckResult,
     if not check.ok or not check.commit_sha:
         raise ValueError("record_submission needs a passed hub check")
     settings = get_settings()
-    key = f"{form.hub_id}\0{check.commit_sha}\0{form.precision}"
+    hub_id = check.hub_id  # canonical spelling from the hub, not as typed
+    key = f"{hub_id}\0{check.commit_sha}\0{form.precision}"
     session = Session(engine, expire_on_commit=False)
     try:
         user = _lock_for_decision(session, user_id, key)
@@ -97,7 +98,7 @@ def record_submission(user_id: int, form: SubmissionForm, check: HubCheckResult,
             session.rollback()
             return SubmitOutcome("refused", "Your account no longer exists; sign in again.", reason="auth")
         entry = session.exec(select(ModelEntry).where(
-            ModelEntry.hub_id == form.hub_id, ModelEntry.commit_sha == check.commit_sha,
+            ModelEntry.hub_id == hub_id, ModelEntry.commit_sha == check.commit_sha,
             ModelEntry.precision == form.precision)).first()
         if entry is not None:
             message = _duplicate_message(session, entry)
@@ -112,7 +113,7 @@ def record_submission(user_id: int, form: SubmissionForm, check: HubCheckResult,
                                             f"{settings.rate_limit_days} days; the limit is "
                                             f"{settings.rate_limit_count}. Please try again later.",
                                  reason="rate_limit", check=check)
-        entry = ModelEntry(hub_id=form.hub_id, revision=form.revision, commit_sha=check.commit_sha,
+        entry = ModelEntry(hub_id=hub_id, revision=form.revision, commit_sha=check.commit_sha,
                            precision=form.precision, model_type=form.model_type,
                            use_chat_template=form.use_chat_template, params=check.params, license=check.license,
                            needs_remote_code=check.needs_remote_code, card_data=check.card_data)
@@ -124,19 +125,19 @@ def record_submission(user_id: int, form: SubmissionForm, check: HubCheckResult,
         _record_creation(session, submission, user)
         if check.needs_remote_code:
             status: Status = "held"
-            message = (f"Received as submission #{submission.id}: {form.hub_id} pinned to {check.commit_sha}. It "
+            message = (f"Received as submission #{submission.id}: {hub_id} pinned to {check.commit_sha}. It "
                        "needs remote code, so an organizer reviews it before it runs.")
         else:
             set_state(session, submission, State.APPROVED, actor_name="system", reason="all hub checks passed")
             status = "accepted"
-            message = (f"Accepted as submission #{submission.id}: {form.hub_id} pinned to {check.commit_sha} "
+            message = (f"Accepted as submission #{submission.id}: {hub_id} pinned to {check.commit_sha} "
                        f"({form.precision}). It is queued for evaluation.")
         session.commit()
         return SubmitOutcome(status, message, submission_id=submission.id, check=check)
     except IntegrityError:
         session.rollback()
         entry = session.exec(select(ModelEntry).where(
-            ModelEntry.hub_id == form.hub_id, ModelEntry.commit_sha == check.commit_sha,
+            ModelEntry.hub_id == hub_id, ModelEntry.commit_sha == check.commit_sha,
             ModelEntry.precision == form.precision)).first()
         message = _duplicate_message(session, entry) if entry else "This model was submitted at the same moment."
         session.rollback()

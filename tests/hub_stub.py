@@ -215,7 +215,9 @@ class HubStub:
     # ---- what the routes answer (pure functions of the registered repos) ----
 
     def _repo(self, repo_id: str, auth: str | None, *, files: bool) -> StubRepo:
-        repo = self.repos.get(repo_id)
+        # like the hub, ids match case-insensitively and answers carry the canonical spelling
+        repo = self.repos.get(repo_id) or next((r for k, r in self.repos.items() if k.lower() == repo_id.lower()),
+                                               None)
         granted = repo is not None and repo.token is not None and auth == f"Bearer {repo.token}"
         if repo is None or (repo.private and not granted):
             status = 404 if (repo is not None and auth) or repo is None else 401

@@ -97,6 +97,8 @@ def test_duplicate_in_any_state_is_refused_naming_the_entry(engine, shapes) -> N
     again = submit_model(bob.id, hub_id=shapes["good"], **FORM)
     assert again.status == "refused" and again.reason == "duplicate"
     assert f"submission #{first.submission_id} (state: rejected)" in again.message
+    shouting = submit_model(bob.id, hub_id=shapes["good"].upper(), **FORM)  # hub ids are case-insensitive
+    assert shouting.reason == "duplicate" and f"submission #{first.submission_id} " in shouting.message
     other_precision = submit_model(bob.id, hub_id=shapes["good"], **{**FORM, "precision": "float16"})
     assert other_precision.status == "accepted"
 
