@@ -21,7 +21,10 @@ _MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))", re.MULTILINE)
 
 def md_escape(text: object) -> str:
     """``text`` as literal markdown: characters that markdown or HTML could interpret are backslash-escaped
-    (everywhere for inline syntax: emphasis, links, images, HTML, code, math; at line starts for lists)."""
+    (everywhere for inline syntax: emphasis, links, images, HTML, code, math; at line starts for lists and
+    headings). Streamlit's renderer still turns bare http(s) URLs and e-mail addresses into links (new tab,
+    rel=noopener), which escaping cannot stop; free text of users is therefore shown with st.text or in tables,
+    and this is for messages that quote a validated id or name."""
     escaped = _MD_INLINE.sub(r"\\\1", str(text))
     return _MD_LINE_START.sub(_escape_line_start, escaped)
 
