@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import os
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -158,9 +159,10 @@ def _ensure_ray(address: str | None) -> Any:
     return ray
 
 
-def actor_name(run_id: int, shard: int, generation: int) -> str:
-    """Named actors: operators see them in ``ray list actors``; tests find one to kill."""
-    return f"run{run_id}-shard{shard}-gen{generation}"
+def actor_name(run_id: int, shard: int, generation: int, driver: str) -> str:
+    """Named actors: operators see them in ``ray list actors``; tests find one to kill. ``driver`` (host:pid of
+    the worker) keeps names unique when a run's lease moved to another worker while the old one still lives."""
+    return f"run{run_id}-shard{shard}-gen{generation}-{driver}"
 
 
 # ----- the driver ------------------------------------------------------------------------------------------------
@@ -187,6 +189,7 @@ class _Driver:
         self.max_restarts, self.poll_s = max_restarts, poll_s
         self.should_stop, self.on_progress = should_stop, on_progress
         self.restarts = 0
+        self.driver = f"{socket.gethostname()}:{os.getpid()}"
         self.environments: list[dict[str, Any]] = []
         self.started = time.monotonic()
         self.finished_here = 0
@@ -194,7 +197,7 @@ class _Driver:
     # -- actors --
     def start_actor(self, state: _ShardState) -> None:
         state.actor = _actor_class().options(
-            name=actor_name(self.run.id, state.shard.index, state.generation), namespace=RAY_NAMESPACE,
+            name=actor_name(self.run.id, state.shard.index, state.generation, self.driver), namespace=RAY_NAMESPACE,
             max_restarts=0, **self.resources,
         ).remote(self.spec.model_dump(mode="json"), self.device)
 

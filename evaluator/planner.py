@@ -12,12 +12,15 @@ How it counts (the same work the evaluator does, pass by pass)
 2. Tokens: the exact prompt of every unit from ``evaluator.prompts.build_prompt``, tokenized with the model's
    tokenizer when the model folder is available; otherwise its characters, counted as ``1 / chars_per_token``
    tokens each (``CHARS_PER_TOKEN`` = 1.4 for Chinese text with a Qwen/Llama-3-class tokenizer, an assumption).
-   Large suites can be sampled (``max_items_per_task``): each counted item then stands for n_task / n_sampled.
+   Large suites can be sampled (``max_items_per_task``): each counted item then stands for n_task / n_sampled,
+   and ``target_items`` projects the task mix to another suite size. Either way a task's counted items are
+   cycled up to full chunks, so batches are as wide as the real suite's would be.
 3. Passes, per backend:
-   - ``transformers`` (CPU, or GPU without vLLM): exactly the runner's layout. Letter items: shared-prefix
-     groups (``runners.batching.group_by_prefix``) packed into token-budget batches (``budget_batches``), two
-     passes per batch (prefix, then every order's suffix). Generation: ``length_batches`` of prompt +
-     ``max_new_tokens``; one prefill pass per batch, then ``max_new_tokens * decode_fill`` decode steps.
+   - ``transformers`` (CPU, or GPU without vLLM): exactly the runner's layout. Letter items: one shared-prefix
+     group per item (``runners.batching.group_by_prefix`` with the item keys ``run_units`` passes) packed into
+     token-budget batches (``budget_batches``), two passes per batch (prefix, then every order's suffix).
+     Generation: ``length_batches`` of prompt + ``max_new_tokens``; one prefill pass per batch, then
+     ``max_new_tokens * decode_fill`` decode steps (``decode_fill`` 1.0: every answer runs to its budget).
    - ``vllm`` (GPU): prefix caching reads an item's shared prefix once; prefill passes of up to
      ``VLLM_BATCHED_TOKENS`` tokens; the generating units of a chunk decode concurrently, as many as the KV cache
      holds (memory left after weights and runtime, / (prompt + max_new_tokens) tokens each), at most
@@ -31,12 +34,13 @@ How it counts (the same work the evaluator does, pass by pass)
 5. Memory: weights (P * bytes per parameter) + KV cache of the largest concurrent batch
    (``2 * layers * kv_heads * head_dim * bytes`` per token) + activations of the largest pass
    (tokens * (2 * hidden + intermediate) * bytes) + logits (rows * vocab * 4 bytes) + ``GPU_RUNTIME_BYTES`` for the
-   CUDA context. A model whose weights do not fit ``MEMORY_HEADROOM`` of one GPU is placed with tensor
-   parallelism over 2, 4 or 8 GPUs (vLLM only).
+   CUDA context. A model whose weights exceed ``WEIGHTS_SHARE`` of ``MEMORY_HEADROOM`` of one GPU is placed with
+   tensor parallelism over 2, 4 or 8 GPUs (vLLM only); ``max_params_fitting`` is the inverse.
 
 Device profiles: H100 SXM (989 TFLOP/s dense bf16, 3.35 TB/s, 80 GB), H200 (same compute, 4.8 TB/s, 141 GB),
 A100 (312 TFLOP/s, 2.0 TB/s, 80 GB); CPU figures are measured on the machine (``calibrate_cpu``: a matmul's
-FLOP/s, a copy's bandwidth, and a model's per-pass overhead), because CPUs differ too much for a table.
+FLOP/s, a copy's bandwidth, and a model's per-pass and per-decode-step overheads), because CPUs differ too much
+for a table.
 Efficiencies (50% of peak FLOP/s in prefill, 75% of bandwidth in decode, 2 ms per pass for vLLM) are
 assumptions; ``bench/bench_planner.py`` prints the estimate beside a measured run.
 """

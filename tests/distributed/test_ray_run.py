@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, func, select
 
-from evaluator.distributed import RAY_NAMESPACE, actor_name, execute_run_distributed
+from evaluator.distributed import RAY_NAMESPACE, DistributedError, execute_run_distributed
 from evaluator.run import RunStopped, execute_run
 from evaluator.runners import ModelLoadError
 from evaluator.tables import EvalRun, ItemResult
@@ -52,7 +52,7 @@ def test_killing_an_actor_mid_run_loses_nothing(ray_cluster, engine, tiny_models
 
     def kill_once(done: int, total: int) -> None:
         if not killed and done < total:
-            name = actor_name(sharded, 0, 0)
+            (name,) = [n for n in live_actors_of(ray_cluster, sharded) if n.startswith(f"run{sharded}-shard0-gen0-")]
             ray_cluster.kill(ray_cluster.get_actor(name, namespace=RAY_NAMESPACE), no_restart=True)
             killed.append(name)
 
@@ -63,6 +63,21 @@ def test_killing_an_actor_mid_run_loses_nothing(ray_cluster, engine, tiny_models
     run = run_row(engine, sharded)
     assert run.environment["distributed"]["actor_restarts"] == 1
     assert run.progress_done == run.progress_total == row_count(engine, sharded)
+
+
+def test_a_shard_whose_actors_keep_dying_fails_plainly_and_keeps_its_rows(ray_cluster, engine, tiny_models):
+    (run_id,) = new_runs(engine, tiny_models["letter_a"], count=1, chunk_items=1)
+
+    def kill_every_time(done: int, total: int) -> None:
+        for name in live_actors_of(ray_cluster, run_id):
+            ray_cluster.kill(ray_cluster.get_actor(name, namespace=RAY_NAMESPACE), no_restart=True)
+
+    with pytest.raises(DistributedError, match="shard 0 lost its actor 1 times"):
+        execute_run_distributed(run_id, num_actors=1, engine=engine, chunks_in_flight=1, max_actor_restarts=0,
+                                on_progress=kill_every_time)
+    kept = row_count(engine, run_id)
+    assert kept == run_row(engine, run_id).progress_done > 0  # the committed chunk stays, progress says so
+    assert live_actors_of(ray_cluster, run_id) == []
 
 
 def test_cancel_stops_the_run_and_a_second_call_resumes_it(ray_cluster, engine, tiny_models):
