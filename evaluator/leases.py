@@ -267,12 +267,17 @@ def renew_lease(engine: Engine, run_id: int, owner: str, *, lease_seconds: float
             .where(EvalRun.id == run_id, EvalRun.lease_owner == owner, EvalRun.status == "running")
             .values(**values)
         )
+        session.commit()
+    return LeaseStatus(held=result.rowcount == 1, cancel_requested=cancel_requested(engine, run_id))
+
+
+def cancel_requested(engine: Engine, run_id: int) -> bool:
+    """Whether an organizer asked to stop the run (its cancel flag, or its submission cancelled or rejected)."""
+    with Session(engine) as session:
         row = session.execute(
             select(EvalRun.cancel_requested, EvalRun.submission_id).where(EvalRun.id == run_id)
         ).one_or_none()
-        cancel = bool(row and (row.cancel_requested or _submission_ended(session, row.submission_id)))
-        session.commit()
-    return LeaseStatus(held=result.rowcount == 1, cancel_requested=cancel)
+        return bool(row and (row.cancel_requested or _submission_ended(session, row.submission_id)))
 
 
 def release_lease(engine: Engine, run_id: int, owner: str, *, note: str) -> bool:

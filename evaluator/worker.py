@@ -37,6 +37,7 @@ from evaluator.leases import (
     append_log,
     as_utc,
     claim_next_run,
+    cancel_requested,
     claim_rescore,
     end_cancelled_orphans,
     end_run,
@@ -99,6 +100,7 @@ class RunGuard:
     shutting_down: threading.Event
     reason: str | None = None
     _done: threading.Event = field(default_factory=threading.Event)
+    _last_check: float = 0.0
     _thread: threading.Thread | None = None
 
     @property
@@ -128,10 +130,16 @@ class RunGuard:
                 self.reason = self.reason or CANCELLED
 
     def should_stop(self) -> str | None:
+        """Called by execute_run before each chunk. Besides the heartbeat's findings it reads the cancel flag
+        itself (at most once a second), so a cancel stops the run at the next chunk even between heartbeats."""
         if self.reason is None and self.shutting_down.is_set():
             self.reason = SHUTDOWN
         if self.reason is None and time.time() > self.deadline:
             self.reason = TIME_LIMIT
+        if self.reason is None and time.monotonic() - self._last_check >= 1.0:
+            self._last_check = time.monotonic()
+            if cancel_requested(self.engine, self.claim.run_id):
+                self.reason = CANCELLED
         return self.reason
 
 
