@@ -106,7 +106,8 @@ def _claimable(now: datetime, max_attempts: int) -> Any:
 def _order_by(keys: Sequence[str]) -> list[Any]:
     """SQL ordering: runs to resume first, then organizer priority, then the configured keys, then age."""
     earlier = aliased(EvalRun)
-    clauses: list[Any] = [case((EvalRun.status == "running", 0), else_=1), EvalRun.priority.desc()]
+    clauses: list[Any] = [case((EvalRun.status == "running", 0), else_=1),
+                          func.coalesce(Submission.priority, EvalRun.priority).desc()]  # an organizer's live change
     for key in keys:
         if key == "rerun":
             seen_before = exists().where(earlier.model_id == EvalRun.model_id, earlier.id < EvalRun.id)
@@ -214,6 +215,13 @@ def _lock_submission(session: Session, submission_id: int | None, *, skip_locked
 
 def _submission_of(session: Session, run_id: int) -> int | None:
     return session.execute(select(EvalRun.submission_id).where(EvalRun.id == run_id)).scalar_one_or_none()
+
+
+def queue_order(engine: Engine, order: Sequence[str] = ("rerun", "small", "submitted"), *,
+                max_attempts: int = 3) -> list[int]:
+    """Ids of the runs waiting to be claimed, in the order workers will take them (for the Queue page)."""
+    with Session(engine) as session:
+        return _candidates(session, utcnow(), order, max_attempts, lock=False, limit=10_000)
 
 
 def _try_claim(session: Session, run_id: int, owner: str, now: datetime, lease_seconds: float,

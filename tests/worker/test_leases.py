@@ -18,6 +18,7 @@ from evaluator.leases import (
     end_run,
     fail_exhausted_runs,
     parse_order,
+    queue_order,
     release_lease,
     renew_lease,
     request_cancel,
@@ -57,7 +58,9 @@ def test_claim_order_priority_then_rerun_then_small_then_age(any_engine, suite_i
     urgent = add_pending_run(any_engine, suite_id, add_model(any_engine, "o/urgent", params=9_000_000_000),
                              priority=5)[0]
 
+    assert queue_order(any_engine) == [urgent, rerun, small_new, big_old, unknown]
     assert _claim_all(any_engine, "w1") == [urgent, rerun, small_new, big_old, unknown]
+    assert queue_order(any_engine) == []
 
 
 def test_claim_order_is_configurable(any_engine, suite_id) -> None:
@@ -242,3 +245,13 @@ def test_postgres_claim_skips_a_submission_an_organizer_is_changing(pg_engine) -
     assert outcome == [None]
     claim = claim_next_run(pg_engine, "w1", lease_seconds=30)
     assert claim is not None and claim.run_id == run_id
+
+
+def test_an_organizers_priority_change_reorders_waiting_runs(any_engine, suite_id) -> None:
+    first = add_pending_run(any_engine, suite_id, add_model(any_engine, "o/a"), age_s=60)[0]
+    second, second_sub = add_pending_run(any_engine, suite_id, add_model(any_engine, "o/b"))
+    assert queue_order(any_engine, ["submitted"]) == [first, second]
+    with Session(any_engine) as s:
+        s.execute(update(Submission).where(Submission.id == second_sub).values(priority=3))
+        s.commit()
+    assert queue_order(any_engine, ["submitted"]) == [second, first]
