@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from common.db import session_scope
+from common.settings import get_settings
 from leaderboard import item_browser, model_report, ranking, runs
 
 VERSION_TTL_S = 5
@@ -25,8 +26,6 @@ def _version(database_url: str) -> str:
 
 def version() -> str:
     """The current data version (refreshed at most every few seconds)."""
-    from common.settings import get_settings
-
     return _version(get_settings().resolved_database_url)
 
 

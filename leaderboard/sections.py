@@ -17,6 +17,7 @@ from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
 from leaderboard.labels import CATEGORIES, dimension_label, is_missing, params_label, score_with_ci
 from leaderboard.model_report import ModelReport, format_when
 from leaderboard.ranking import DIMENSIONS
+from leaderboard.url_state import warn_unknown
 
 VERDICT_MARK = {"right": "✓", "wrong": "✗", "unscored": "○"}
 ALL = "all"
@@ -130,9 +131,13 @@ def errors_and_advice(report: ModelReport) -> None:
 def question_browser(report: ModelReport, version: str) -> None:
     """Filter the run's questions by dimension, task, outcome and tag; page through them (indexed queries)."""
     run_id = report.run["id"]
+    dimension_labels = {d: dimension_label(d, short=True) for d in DIMENSIONS}
+    for key, allowed in (("qd", list(dimension_labels.values())), ("qt", list(TASKS)), ("qo", list(OUTCOMES)),
+                         ("qtag", list(CATEGORIES))):
+        warn_unknown(key, [ALL, *allowed])
     cols = st.columns(4)
     dimension = cols[0].selectbox("Dimension", [ALL, *DIMENSIONS], key="qd", bind="query-params",
-                                  format_func=lambda d: "all" if d == ALL else dimension_label(d, short=True))
+                                  format_func=lambda d: dimension_labels.get(d, ALL))
     tasks = [t for t, spec in TASKS.items() if dimension == ALL or spec.dimension == dimension]
     task = cols[1].selectbox("Task", [ALL, *tasks], key="qt", bind="query-params")
     outcome = cols[2].selectbox("Outcome", list(OUTCOMES), key="qo", bind="query-params",

@@ -12,6 +12,7 @@ from leaderboard import cache, charts
 from leaderboard.labels import RESEARCH_NOTICE, dimension_label, score_with_ci
 from leaderboard.ranking import DIMENSIONS, SCORE_KEYS
 from leaderboard.sections import question_card
+from leaderboard.url_state import warn_unknown
 
 MAX_MODELS = 4
 ALL = "all"
@@ -75,6 +76,7 @@ st.plotly_chart(charts.task_differences(scores.dropna(how="all"), baseline, othe
 
 st.subheader("Questions they disagree on")
 st.caption("Questions (original option order) that some of these models answer right and others wrong.")
+warn_unknown("dtask", [ALL, *TASKS])
 task = st.selectbox("Task", [ALL, *TASKS], key="dtask", bind="query-params")
 run_ids = tuple(int(rep.run["id"]) for rep in reports.values())
 total, _ = cache.disagreements(version, run_ids, 1, 1, None if task == ALL else task)

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from leaderboard import cache, search, table_view
+from leaderboard.url_state import warn_unknown
 from leaderboard.labels import RESEARCH_NOTICE, dimension_label
 from leaderboard.ranking import DIMENSIONS, SIZE_BUCKETS, UNKNOWN_SIZE
 
@@ -20,14 +21,6 @@ VIEWS = [table_view.OVERVIEW, *DIMENSIONS]
 def view_label(view: str) -> str:
     """Short labels: they are also what the shared URL carries (``?view=Reasoning``)."""
     return "Overview" if view == table_view.OVERVIEW else dimension_label(view, short=True)
-
-
-def warn_unknown(key: str, allowed: list[str]) -> None:
-    """Say which values of a shared URL's parameter are not understood (Streamlit then drops them)."""
-    unknown = [v for v in st.query_params.get_all(key) if v and v not in allowed]
-    if unknown:
-        st.warning(f"Ignored unknown value(s) {', '.join(map(repr, unknown))} for '{key}' in the URL; "
-                   f"accepted: {', '.join(allowed)}.")
 
 
 st.title("MedBench Leaderboard · 中文医疗大模型评测榜")

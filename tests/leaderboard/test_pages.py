@@ -149,6 +149,19 @@ def test_model_page_question_browser_pages(world):
     assert any("page 2 of 6" in t for t in texts(app.caption))
 
 
+def test_question_browser_filters_interact_and_bad_url_values_are_explained(world):
+    app = page("model", model="sus/leaky-3b", qd="Reasoning", qt="DDx-basic")
+    assert {e.label.split(" · ")[1] for e in app.expander} == {"DDx-basic"}
+    app.selectbox(key="qd").select("safety").run()  # the task no longer fits: back to all tasks of Safety
+    assert app.selectbox(key="qt").value == "all"
+    assert {e.label.split(" · ")[1] for e in app.expander} == {"MedSafety", "DrugCA"}
+    app = page("model", model="sus/leaky-3b", qo="maybe", qtag="Typos")
+    warnings = texts(app.warning)
+    assert any("Ignored unknown value(s) 'maybe' for 'qo'" in w for w in warnings)
+    assert any("Ignored unknown value(s) 'Typos' for 'qtag'" in w for w in warnings)
+    assert len(app.expander) == 10  # unfiltered
+
+
 def test_model_page_unknown_and_not_yet_evaluated(world):
     assert "There is no public model with id 999999." in texts(page("model", model="999999").error)
     hidden = world.models["gone/hidden-7b@bfloat16"]

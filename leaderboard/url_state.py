@@ -1,0 +1,13 @@
+"""Shared-URL hygiene: widgets bound to ``st.query_params`` silently drop values they do not know, so pages
+call :func:`warn_unknown` first and tell the visitor which part of the link was ignored, and why."""
+from __future__ import annotations
+
+import streamlit as st
+
+
+def warn_unknown(key: str, allowed: list[str]) -> None:
+    """Warn about the values of URL parameter ``key`` that are not in ``allowed`` (they will be ignored)."""
+    unknown = [v for v in st.query_params.get_all(key) if v and v not in allowed]
+    if unknown:
+        st.warning(f"Ignored unknown value(s) {', '.join(map(repr, unknown))} for '{key}' in the URL; "
+                   f"accepted: {', '.join(allowed)}.")
