@@ -30,22 +30,36 @@ else:
         hide_index=True, width="stretch", key="moderation_table")
 
 labels = {r.submission_id: f"#{r.submission_id} {r.hub_id} ({r.precision}, {r.state})" for r in rows}
-with st.form("moderation_form"):
-    selected = st.multiselect("Submissions", list(labels), format_func=labels.__getitem__, key="selected")
-    action = st.selectbox("Action", list(ACTIONS), format_func=lambda a: ACTIONS[a].label, key="action")
-    reason = st.text_area("Reason (shown to the submitter; required to reject or flag)", key="reason")
-    apply = st.form_submit_button("Apply")
-if apply:
+RESULT_KEY = "moderation_result"
+
+
+def _apply_action() -> None:
+    """Form callback: it runs before the page is drawn again, so the table above already shows the change."""
     try:
-        done = moderate(organizer.id, action, selected, reason)
+        done = moderate(organizer.id, st.session_state["action"], st.session_state["selected"],
+                        st.session_state["reason"])
     except NotAuthorized as exc:
-        st.error(str(exc))
+        st.session_state[RESULT_KEY] = ("error", str(exc), [])
     except ModerationError as exc:
-        st.error("Nothing was changed:\n\n" + "\n".join(f"- {md_escape(p)}" for p in exc.problems))
+        lines = "\n".join(f"- {md_escape(p)}" for p in exc.problems)
+        st.session_state[RESULT_KEY] = ("error", f"Nothing was changed:\n\n{lines}", [])
     else:
-        st.success(f"{len(done)} change(s) applied and recorded in the audit log.")
-        for line in done:
-            st.text(line)
+        st.session_state[RESULT_KEY] = ("success", f"{len(done)} change(s) applied and recorded in the audit log.",
+                                        done)
+        st.session_state["selected"] = []
+        st.session_state["reason"] = ""
+
+
+with st.form("moderation_form"):
+    st.multiselect("Submissions", list(labels), format_func=labels.__getitem__, key="selected")
+    st.selectbox("Action", list(ACTIONS), format_func=lambda a: ACTIONS[a].label, key="action")
+    st.text_area("Reason (shown to the submitter; required to reject or flag)", key="reason")
+    st.form_submit_button("Apply", on_click=_apply_action)
+if RESULT_KEY in st.session_state:
+    kind, message, done = st.session_state.pop(RESULT_KEY)
+    (st.success if kind == "success" else st.error)(message)
+    for line in done:
+        st.text(line)
 
 st.subheader("History and model card")
 if rows:

@@ -34,7 +34,8 @@ with st.form("submit_form"):
     hub_id = st.text_input("Model id on the hub", placeholder="organization/model-name", key="hub_id")
     revision = st.text_input("Revision (branch, tag or commit)", value="main", key="revision")
     precision = st.selectbox("Precision", PRECISIONS, key="precision")
-    model_type = st.selectbox("Model type", list(MODEL_TYPES), format_func=MODEL_TYPES.__getitem__, key="model_type")
+    model_type = st.selectbox("Model type", list(MODEL_TYPES), index=list(MODEL_TYPES).index("chat"),
+                              format_func=MODEL_TYPES.__getitem__, key="model_type")
     use_chat_template = st.checkbox("Use the model's chat template", value=True, key="use_chat_template")
     contact = st.text_input("Contact (e-mail or hub user name)", value=user.email or user.username, key="contact")
     send = st.form_submit_button("Submit")

@@ -123,6 +123,7 @@ def test_submit_page_every_outcome(engine, hub: HubStub, shapes: dict[str, str])
     user = create_user("sub", "password1", email="sub@example.org")
     at = page("submit", user.id).run()
     assert at.text_input(key="contact").value == "sub@example.org"
+    assert (at.selectbox(key="model_type").value, at.selectbox(key="precision").value) == ("chat", "bfloat16")
     submit(at, shapes["good"])
     assert not at.exception
     sha = hub.repos[shapes["good"]].branches["main"].sha
@@ -204,6 +205,8 @@ def test_moderation_bulk_approve_then_audit_page_and_export(engine) -> None:
     at.selectbox(key="action").set_value("approve")
     button(at, "Apply").click().run()
     assert "2 change(s) applied" in at.success[0].value
+    assert list(at.dataframe[0].value["#"]) == [subs[2]]  # the table is drawn after the change: only one left
+    assert at.multiselect(key="selected").value == []
     at.multiselect(key="selected").set_value([subs[2]])
     at.selectbox(key="action").set_value("reject")
     button(at, "Apply").click().run()  # no reason: refused, nothing changed
