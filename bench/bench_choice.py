@@ -176,7 +176,9 @@ def _dump(path: Path, data: dict) -> None:
 # ----- orchestration and report --------------------------------------------------------------------------------------
 def run_child(args: list[str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, __file__, *args], check=True, cwd=ROOT, stderr=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, __file__, *args], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        sys.exit(f"{args[1]} stage failed:\n{done.stderr[-3000:]}")
     return time.perf_counter() - t0
 
 

@@ -332,7 +332,10 @@ def execute_run(run_id: int, *, engine: Engine | None = None, should_stop: Calla
     if todo:
         owned = runner is None
         if runner is None:
-            runner = load_runner(resolve_model_path(spec), dtype=spec.dtype, device=spec.device,
+            from common.settings import get_settings
+
+            device = spec.device if spec.device != "auto" else get_settings().device  # MEDBENCH_DEVICE
+            runner = load_runner(resolve_model_path(spec), dtype=spec.dtype, device=device,
                                  backend=spec.backend, trust_remote_code=spec.trust_remote_code,
                                  token_budget=spec.batch_policy.token_budget)
         try:
@@ -395,8 +398,11 @@ def _score_rows(task: TaskSpec, item: Item, rows: list[ItemResult], metric: Any)
     outcomes = []
     for row in rows:
         ok = row.status == "ok"
-        outcome = metric.score(task, item, row.raw_output if ok else None,
-                               (row.letter_scores or None) if ok else None, row.permutation or None)
+        try:
+            outcome = metric.score(task, item, row.raw_output if ok else None,
+                                   (row.letter_scores or None) if ok else None, row.permutation or None)
+        except Exception as exc:  # noqa: BLE001 - a scoring bug on one item leaves it unscored, visibly
+            outcome = ItemOutcome(details={"scoring_error": _failure(exc)})
         if not ok:
             outcome.details = {**outcome.details, "failed": row.error_message}
         row.parsed_answer, row.correct, row.score, row.details = (
@@ -487,9 +493,11 @@ def _task_extras(task: TaskSpec, groups: list[list[ItemOutcome]]) -> dict[str, A
         extras = choice_extras(groups, multi=task.kind == Kind.MULTI_CHOICE)
         if task.kind == Kind.CLOZE:
             extras.pop("position_bias")
-        return extras
-    metric = get_metric(task.metric)
-    return metric.extras(groups) if hasattr(metric, "extras") else {}
+    else:
+        metric = get_metric(task.metric)
+        extras = metric.extras(groups) if hasattr(metric, "extras") else {}
+    errors = sum(1 for g in groups for o in g if "scoring_error" in o.details)
+    return {**extras, "scoring_errors": errors} if errors else extras
 
 
 def _pooled(choice_groups: list[list[ItemOutcome]]) -> dict[str, float | None]:

@@ -191,3 +191,32 @@ def test_score_run_is_idempotent_and_export_holds_everything(engine, tmp_path, t
     assert data["run_spec"]["suite_version"] and data["environment"]["transformers"]
     assert len(data["items"]) == 2 * 2 + 2 * 5 and data["items"][0]["prompt"]
     assert {t["task"] for t in data["task_scores"]} == {"DrugCA", "Med-Exam"}
+
+
+def test_cloze_and_text_tasks_run_with_their_orders_and_a_scoring_bug_stays_on_its_item(engine, tmp_path, tiny_models):
+    from evaluator.items import Item
+
+    cloze = Item(id="hg-1", task="MedHG", question="胸痛三小时，伴大汗。", answer=["心内科"],
+                 other={"candidates": ["心内科", "骨科", "眼科", "皮肤科"]})
+    record = Item(id="mrg-1", task="IMCS-V2-MRG", passage="患者：咳嗽三天。医生：发热吗？患者：不发热。",
+                  question="请生成医疗报告。", answer={"主诉": "咳嗽三天", "诊断": "上呼吸道感染"})
+    run_id = new_run(engine, tmp_path, [cloze, record, *single_items("A")], tiny_models["random"])
+    execute_run(run_id, engine=engine)
+    rows = rows_of(engine, run_id)
+    by_task = {t: [r for r in rows if r.task == t] for t in ("MedHG", "IMCS-V2-MRG", "Med-Exam")}
+    assert len(by_task["MedHG"]) == 5 and len(by_task["IMCS-V2-MRG"]) == 1
+    assert len({tuple(r.permutation) for r in by_task["MedHG"]}) == 5
+    assert all("候选项：" + "、".join(r.permutation) in r.prompt for r in by_task["MedHG"])
+    assert all(r.raw_output is not None and not r.letter_scores for r in by_task["MedHG"] + by_task["IMCS-V2-MRG"])
+    with Session(engine) as session:  # the stored record answer turns malformed: its metric raises
+        item = session.get(SuiteItem, by_task["IMCS-V2-MRG"][0].item_id)
+        item.data = {**item.data, "answer": "不是字段"}
+        session.add(item)
+        session.commit()
+    score_run(run_id, engine=engine)
+    assert task_score(engine, run_id, "MedHG").n_items == 1
+    assert "robustness" in task_score(engine, run_id, "MedHG").extras
+    mrg = task_score(engine, run_id, "IMCS-V2-MRG")
+    assert mrg.extras["scoring_errors"] == 1 and mrg.score is None
+    assert "scoring_error" in rows_of(engine, run_id, "IMCS-V2-MRG")[0].details
+    assert task_score(engine, run_id, "Med-Exam").score is not None
