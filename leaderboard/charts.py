@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from leaderboard.labels import CATEGORIES, dimension_label
 
 SCORE_RANGE = [0, 1]
+LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}  # clear of the axis labels
 
 
 def radar(series: dict[str, dict[str, float | None]]) -> go.Figure:
@@ -22,7 +23,7 @@ def radar(series: dict[str, dict[str, float | None]]) -> go.Figure:
         figure.add_trace(go.Scatterpolar(r=values + values[:1], theta=labels + labels[:1], fill="toself", name=name,
                                          hovertemplate="%{theta}: %{r:.3f}<extra>" + name + "</extra>"))
     figure.update_layout(polar={"radialaxis": {"range": SCORE_RANGE, "visible": True}}, showlegend=len(series) > 1,
-                         margin={"l": 90, "r": 90, "t": 40, "b": 40}, height=400, legend={"orientation": "h"})
+                         margin={"l": 90, "r": 90, "t": 40, "b": 40}, height=400, legend=LEGEND_ABOVE)
     return figure
 
 
@@ -41,7 +42,7 @@ def task_scores(tasks: pd.DataFrame) -> go.Figure:
         ))
     figure.update_layout(xaxis={"range": SCORE_RANGE, "title": "score (95% CI)"},
                          yaxis={"autorange": "reversed"}, height=max(300, 24 * len(frame) + 80),
-                         margin={"l": 10, "r": 10, "t": 30, "b": 30}, legend={"orientation": "h"})
+                         margin={"l": 10, "r": 10, "t": 30, "b": 30}, legend=LEGEND_ABOVE)
     return figure
 
 
@@ -53,7 +54,7 @@ def robustness(dimensions: pd.DataFrame) -> go.Figure:
     for column, name in (("accuracy", "accuracy"), ("strict_accuracy", "strict accuracy (all K orders right)"),
                          ("robustness", "consistency (same answer under all K orders)")):
         figure.add_trace(go.Bar(x=labels, y=frame[column], name=name, hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
-    figure.update_layout(barmode="group", yaxis={"range": SCORE_RANGE}, height=340, legend={"orientation": "h"},
+    figure.update_layout(barmode="group", yaxis={"range": SCORE_RANGE}, height=340, legend=LEGEND_ABOVE,
                          margin={"l": 10, "r": 10, "t": 30, "b": 30})
     return figure
 
@@ -69,7 +70,7 @@ def position_bias(bias: dict[str, dict[str, float]]) -> go.Figure:
     ])
     figure.update_layout(barmode="group", yaxis={"tickformat": ".0%", "title": "share of answers"}, height=300,
                          xaxis={"title": "letter shown"}, margin={"l": 10, "r": 10, "t": 30, "b": 30},
-                         legend={"orientation": "h"})
+                         legend=LEGEND_ABOVE)
     return figure
 
 
@@ -85,7 +86,7 @@ def error_distribution(dimensions: pd.DataFrame, shares: bool = False) -> go.Fig
         figure.add_trace(go.Bar(x=labels, y=values, name=category, customdata=counts,
                                 hovertemplate=f"{category}: " + ("%{y:.1%} (%{customdata})" if shares else "%{y}")
                                 + "<extra>%{x}</extra>"))
-    figure.update_layout(barmode="stack", height=380, legend={"orientation": "h"},
+    figure.update_layout(barmode="stack", height=400, legend={"orientation": "v", "x": 1.02, "y": 1},
                          yaxis={"tickformat": ".0%" if shares else "d",
                                 "title": "share of errors" if shares else "wrong answers"},
                          margin={"l": 10, "r": 10, "t": 30, "b": 30})
@@ -101,5 +102,5 @@ def task_differences(frame: pd.DataFrame, baseline: str, others: list[str]) -> g
                                 hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
     figure.update_layout(barmode="group", yaxis={"autorange": "reversed"}, height=max(300, 26 * len(frame) + 80),
                          xaxis={"title": f"difference to {baseline}", "zeroline": True},
-                         margin={"l": 10, "r": 10, "t": 30, "b": 30}, legend={"orientation": "h"})
+                         margin={"l": 10, "r": 10, "t": 30, "b": 30}, legend=LEGEND_ABOVE)
     return figure
