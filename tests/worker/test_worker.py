@@ -249,3 +249,22 @@ def test_concurrent_workers_queue_each_approved_submission_once(any_engine) -> N
     assert sorted(run_id for batch in created for run_id in batch) == sorted(
         run.id for sub in subs for run in runs_of(any_engine, sub))
     assert all(len(runs_of(any_engine, sub)) == 1 and submission_state(any_engine, sub) == "pending" for sub in subs)
+
+
+def test_an_unexpected_error_fails_the_run_with_a_plain_public_reason(engine, tiny_models) -> None:
+    """A run whose stored spec is unusable (here: empty) fails; the public sees a plain sentence, organizers the
+    traceback, and the worker serves the next run."""
+    from tests.worker.factories import add_pending_run
+
+    suite = add_suite(engine, SMALL_SUITE)
+    broken_run, broken_sub = add_pending_run(engine, suite, add_model(engine, "demo/x", local_path=tiny_models["random"]))
+    good = approve(engine, add_model(engine, "demo/good", local_path=tiny_models["letter_a"]))
+
+    Worker(engine, worker_settings()).drain()
+
+    row = run_row(engine, broken_run)
+    assert (row.status, row.error_public) == (
+        "failed", "the evaluation failed with an internal error; the organizers have the details")
+    assert "ValidationError" in row.error_detail and "Traceback" in row.error_detail
+    assert submission_state(engine, broken_sub) == "failed"
+    assert runs_of(engine, good)[0].status == "finished"
