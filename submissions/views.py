@@ -59,6 +59,7 @@ class QueueOverview:
     waiting: list[SubmissionRow]
     running: list[SubmissionRow]
     failed: list[SubmissionRow]
+    finished: list[SubmissionRow]  # recently finished, newest first
 
 
 def _rows(session: Session, query: Any) -> list[SubmissionRow]:
@@ -90,17 +91,20 @@ def _base_query() -> Any:
             .outerjoin(User, col(User.id) == Submission.submitter_id))
 
 
-def queue_overview(*, failed_limit: int = 50, engine: Engine | None = None) -> QueueOverview:
-    """The public queue: waiting (oldest first), running, and recently failed; hidden models left out."""
-    states = [*WAITING, State.RUNNING, State.FAILED]
+def queue_overview(*, ended_limit: int = 20, engine: Engine | None = None) -> QueueOverview:
+    """The public queue: waiting (oldest first), running, recently failed and finished; hidden models left out."""
+    states = [*WAITING, State.RUNNING, State.FAILED, State.FINISHED]
     query = (_base_query().where(col(Submission.state).in_(states), col(ModelEntry.hidden).is_(False))
              .order_by(col(Submission.priority).desc(), col(Submission.created_at), col(Submission.id)))
     with session_scope(engine) as session:
         rows = _rows(session, query)
-    failed = sorted((r for r in rows if r.state == State.FAILED),
-                    key=lambda r: r.updated_at or r.submitted_at, reverse=True)[:failed_limit]
+    def recent(state: State) -> list[SubmissionRow]:
+        ended = (r for r in rows if r.state == state)
+        return sorted(ended, key=lambda r: r.updated_at or r.submitted_at, reverse=True)[:ended_limit]
+
     return QueueOverview(waiting=[r for r in rows if r.state in WAITING],
-                         running=[r for r in rows if r.state == State.RUNNING], failed=failed)
+                         running=[r for r in rows if r.state == State.RUNNING], failed=recent(State.FAILED),
+                         finished=recent(State.FINISHED))
 
 
 def submissions_of(user_id: int, *, engine: Engine | None = None) -> list[SubmissionRow]:

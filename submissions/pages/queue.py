@@ -1,40 +1,60 @@
-"""Queue page (public): what is waiting, what is running (progress and ETA), and what failed (with the reason)."""
+"""Queue page (public): what is running (progress and ETA), waiting, failed (with the reason) and just finished."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
 from submissions.ui import md_escape
-from submissions.views import format_eta, queue_overview
+from submissions.views import SubmissionRow, format_eta, queue_overview
 
 st.title("Evaluation queue · 评测队列")
-overview = queue_overview()
 
-st.subheader(f"Running ({len(overview.running)})")
-if not overview.running:
-    st.caption("Nothing is running right now.")
-for row in overview.running:
-    eta = format_eta(row.eta_seconds)
-    st.progress(min(1.0, row.progress),
-                text=f"#{row.submission_id} {md_escape(row.hub_id)} ({row.precision}) · "
-                     f"{row.progress_done}/{row.progress_total}" + (f" · about {eta} left" if eta else ""))
 
-st.subheader(f"Waiting ({len(overview.waiting)})")
-if overview.waiting:
-    st.dataframe(pd.DataFrame([
-        {"position": position, "#": r.submission_id, "model": r.hub_id, "revision": r.revision,
-         "commit": r.commit_sha[:12], "precision": r.precision, "state": r.state,
-         "note": "waiting for organizer review (remote code)" if r.needs_remote_code and not r.allow_remote_code
-         and r.state == "submitted" else "", "submitted": r.submitted_at} for position, r in enumerate(overview.waiting, start=1)]),
-        hide_index=True, width="stretch", key="waiting")
-else:
-    st.caption("The queue is empty.")
+def _note(row: SubmissionRow) -> str:
+    held = row.needs_remote_code and not row.allow_remote_code and row.state == "submitted"
+    return "waiting for organizer review (remote code)" if held else ""
 
-st.subheader(f"Failed ({len(overview.failed)})")
-if overview.failed:
-    st.dataframe(pd.DataFrame([
-        {"#": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
-         "reason": r.error_public or r.reason or "", "when": r.updated_at or r.submitted_at}
-        for r in overview.failed]), hide_index=True, width="stretch", key="failed")
-else:
-    st.caption("No failed evaluations.")
+
+@st.fragment(run_every="15s")
+def show_queue() -> None:
+    """Redrawn every 15 s, so progress and ETA move without reloading the page."""
+    overview = queue_overview()
+
+    st.subheader(f"Running ({len(overview.running)})")
+    if not overview.running:
+        st.caption("Nothing is running right now.")
+    for row in overview.running:
+        eta = format_eta(row.eta_seconds)
+        st.progress(min(1.0, row.progress),
+                    text=f"#{row.submission_id} {md_escape(row.hub_id)} ({row.precision}) · "
+                         f"{row.progress_done}/{row.progress_total}" + (f" · about {eta} left" if eta else ""))
+
+    st.subheader(f"Waiting ({len(overview.waiting)})")
+    if overview.waiting:
+        st.dataframe(pd.DataFrame([
+            {"position": position, "#": r.submission_id, "model": r.hub_id, "revision": r.revision,
+             "commit": r.commit_sha[:12], "precision": r.precision, "state": r.state, "note": _note(r),
+             "submitted": r.submitted_at} for position, r in enumerate(overview.waiting, start=1)]),
+            hide_index=True, width="stretch", key="waiting")
+    else:
+        st.caption("The queue is empty.")
+
+    st.subheader(f"Failed ({len(overview.failed)})")
+    if overview.failed:
+        st.dataframe(pd.DataFrame([
+            {"#": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
+             "reason": r.error_public or r.reason or "", "when": r.updated_at or r.submitted_at}
+            for r in overview.failed]), hide_index=True, width="stretch", key="failed")
+    else:
+        st.caption("No failed evaluations.")
+
+    st.subheader(f"Recently finished ({len(overview.finished)})")
+    if overview.finished:
+        st.dataframe(pd.DataFrame([
+            {"#": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
+             "finished": r.updated_at} for r in overview.finished]), hide_index=True, width="stretch", key="finished")
+    else:
+        st.caption("Nothing finished yet.")
+
+
+show_queue()

@@ -179,6 +179,7 @@ def test_queue_page_shows_waiting_running_and_failed(engine) -> None:
     assert progress.value == 25 and "about 25 min left" in progress.proto.text
     assert list(at.dataframe[1].value["reason"]) == [SCRIPT]
     assert "<script>" not in rendered_markdown(at)
+    assert "Nothing finished yet." in [c.value for c in at.caption]
 
 
 @pytest.mark.parametrize("name", ["moderation", "audit"])

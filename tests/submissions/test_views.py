@@ -17,7 +17,7 @@ def test_queue_overview_groups_states_with_progress_eta_and_failure_reason(engin
     failed = add_submission(engine, user.id, state="failed")
     add_run(engine, failed, status="failed", error="first try")
     add_run(engine, failed, status="failed", error="Model load failed: out of memory")
-    add_submission(engine, user.id, state="finished")
+    finished = add_submission(engine, user.id, state="finished")
     hidden = add_submission(engine, user.id, state="approved")
     with Session(engine) as s:
         model = s.get(ModelEntry, s.get(Submission, hidden).model_id)
@@ -28,6 +28,7 @@ def test_queue_overview_groups_states_with_progress_eta_and_failure_reason(engin
     assert [r.submission_id for r in overview.waiting] == [waiting]
     assert [(r.submission_id, r.progress, r.eta_seconds) for r in overview.running] == [(running, 0.25, 600.0)]
     assert [(r.submission_id, r.error_public) for r in overview.failed] == [(failed, "Model load failed: out of memory")]
+    assert [r.submission_id for r in overview.finished] == [finished]
 
 
 def test_own_submissions_all_submissions_and_history(engine) -> None:
