@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     # worker
     worker_poll_seconds: float = Field(default=5.0, description="How often the worker looks for approved work.")
     lease_seconds: float = Field(default=60.0, description="A run whose heartbeat is older than this is taken over.")
-    run_time_limit_s: float = Field(default=6 * 3600.0, description="A run going longer than this fails.")
+    run_time_limit_s: float = Field(
+        default=6 * 3600.0, description="A run evaluating longer than this (counted from its claim by a worker) fails."
+    )
     min_free_disk_gb: float = Field(default=2.0, description="Free disk (beyond the model's size) needed to download.")
     device: str = Field(default="auto", description="'auto', 'cpu' or 'cuda'.")
     worker_order: str = Field(

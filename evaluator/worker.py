@@ -35,7 +35,6 @@ from evaluator import EVALUATOR_VERSION
 from evaluator.leases import (
     Claim,
     append_log,
-    as_utc,
     claim_next_run,
     cancel_requested,
     claim_rescore,
@@ -197,6 +196,9 @@ class Worker:
         """
         created: list[int] = []
         sqlite = self.engine.dialect.name == "sqlite"
+        with Session(self.engine) as session:  # most polls find nothing: look before taking any lock
+            if session.exec(select(Submission.id).where(Submission.state == State.APPROVED).limit(1)).first() is None:
+                return created
         with Session(self.engine) as session:
             if sqlite:
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
@@ -229,8 +231,9 @@ class Worker:
         with Session(self.engine) as session:
             run = session.get(EvalRun, claim.run_id)
             model = session.get(ModelEntry, run.model_id)
-            first_start = as_utc(run.started_at) or utcnow()
-        deadline = first_start.timestamp() + self.settings.run_time_limit_s
+        # The time limit counts from this claim: a run handed back at shutdown and resumed the next day must not
+        # fail for the night in between; max_attempts bounds the total of a run that keeps being taken over.
+        deadline = started + self.settings.run_time_limit_s
         guard = RunGuard(self.engine, claim, self.settings.lease_seconds, deadline, self.shutting_down).start()
         log.info("run %s: %s %s (attempt %d)", claim.run_id, "resuming" if claim.resumed else "starting",
                  model.hub_id, claim.attempts)
