@@ -64,6 +64,34 @@ class Runner(Protocol):
         """Free the model's memory."""
 
 
+def encode_prompts(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    """Token ids of final prompts: no special tokens added, except BOS where the tokenizer defines and uses one
+    (as the model saw at training). A chat template that already wrote BOS is not given a second one. Every
+    backend encodes with this, so they all score the same tokens."""
+    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    bos = tokenizer.bos_token_id
+    if bos is not None and getattr(tokenizer, "add_bos_token", True):
+        ids = [row if row[:1] == [bos] else [bos, *row] for row in ids]
+    return ids
+
+
+def letter_plan(tokenizer: Any, requests: list[ChoiceRequest], contexts: list[list[int]]) -> list[dict[str, list[int]]]:
+    """Per request, letter -> its tokens after the prompt, checked against this tokenizer.
+
+    A letter whose text, appended to the prompt, adds exactly one token is read from the next-token distribution;
+    otherwise (several tokens, or a merge across the boundary) its own tokens are scored as a full continuation.
+    """
+    flat = [(i, letter) for i, r in enumerate(requests) for letter in r.letters]
+    whole = encode_prompts(tokenizer, [requests[i].prompt + letter for i, letter in flat]) if flat else []
+    alone = {letter: tokenizer(letter, add_special_tokens=False)["input_ids"] for _, letter in flat}
+    plans: list[dict[str, list[int]]] = [{} for _ in requests]
+    for (i, letter), tokens in zip(flat, whole):
+        ctx = contexts[i]
+        single = len(tokens) == len(ctx) + 1 and tokens[: len(ctx)] == ctx
+        plans[i][letter] = tokens[-1:] if single else alone[letter]
+    return plans
+
+
 def cut_at_stop(text: str, stop: list[str] | None) -> str:
     """``text`` up to (not including) the earliest stop string."""
     if not stop:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import platform
 from typing import Any
 
-from evaluator.runners.base import ChoiceRequest, ModelLoadError, RequestError, RunnerInfo, cut_at_stop
+from evaluator.runners.base import ChoiceRequest, ModelLoadError, RequestError, RunnerInfo, cut_at_stop, encode_prompts, letter_plan
 from evaluator.runners.batching import PrefixGroup, ScoreRow, budget_batches, group_by_prefix, length_batches
 
 DEFAULT_BUDGET = {"cpu": 4096, "cuda": 32768}  # padded tokens per forward pass
@@ -90,32 +90,7 @@ class TransformersRunner:
 
     # ----- tokenization -------------------------------------------------------------------------------------
     def encode(self, texts: list[str]) -> list[list[int]]:
-        """Token ids without added special tokens, plus BOS where the tokenizer defines one (as at training)."""
-        ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
-        bos = self.tokenizer.bos_token_id
-        if bos is not None and getattr(self.tokenizer, "add_bos_token", True):
-            ids = [row if row[:1] == [bos] else [bos, *row] for row in ids]
-        return ids
-
-    def _letter_plan(self, requests: list[ChoiceRequest], contexts: list[list[int]]) -> list[dict[str, list[int]]]:
-        """Per request, letter -> its tokens after the prompt, checked against this tokenizer.
-
-        A letter whose text, appended to the prompt, adds exactly one token is read from the next-token
-        distribution; otherwise (several tokens, or a merge across the boundary) its own tokens are scored as a
-        full continuation.
-        """
-        flat = [(i, letter) for i, r in enumerate(requests) for letter in r.letters]
-        whole = self.encode([requests[i].prompt + letter for i, letter in flat]) if flat else []
-        alone = {letter: self.tokenizer(letter, add_special_tokens=False)["input_ids"]
-                 for letter in {letter for _, letter in flat}}
-        plans: list[dict[str, list[int]]] = [{} for _ in requests]
-        for (i, letter), tokens in zip(flat, whole):
-            ctx = contexts[i]
-            if len(tokens) == len(ctx) + 1 and tokens[: len(ctx)] == ctx:
-                plans[i][letter] = tokens[-1:]
-            else:
-                plans[i][letter] = alone[letter]
-        return plans
+        return encode_prompts(self.tokenizer, texts)
 
     # ----- letter scores ------------------------------------------------------------------------------------
     def letter_scores(self, requests: list[ChoiceRequest]) -> list[dict[str, float]]:
@@ -127,7 +102,7 @@ class TransformersRunner:
                 raise RequestError(i, f"prompt has {len(ctx)} tokens, over the model's context of {self.max_len}")
             if not requests[i].letters:
                 raise RequestError(i, "request shows no letters")
-        plans = self._letter_plan(requests, contexts)
+        plans = letter_plan(self.tokenizer, requests, contexts)
         groups: list[PrefixGroup] = []
         for prefix_len, members in group_by_prefix(contexts, [r.prefix_group for r in requests]):
             group = PrefixGroup(prefix=contexts[members[0]][:prefix_len])

@@ -9,7 +9,7 @@ Letters that are not one token are scored exactly from prompt log-probs of promp
 """
 from __future__ import annotations
 
-from evaluator.runners.base import ChoiceRequest, ModelLoadError, RunnerInfo, cut_at_stop
+from evaluator.runners.base import ChoiceRequest, ModelLoadError, RunnerInfo, cut_at_stop, encode_prompts, letter_plan
 from evaluator.runners.transformers_backend import _plain_reason, resolve_dtype
 
 TOP_LOGPROBS = 20
@@ -39,20 +39,12 @@ class VllmRunner:
             counters={"letters_below_topk": 0, "multi_token_letters": 0},
         )
 
-    def _ids(self, text: str) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
-
     def letter_scores(self, requests: list[ChoiceRequest]) -> list[dict[str, float]]:
         from vllm import SamplingParams, TokensPrompt
 
         prompts, params, plans = [], [], []
-        for request in requests:
-            ctx = self._ids(request.prompt)
-            plan = {}
-            for letter in request.letters:
-                whole = self._ids(request.prompt + letter)
-                single = len(whole) == len(ctx) + 1 and whole[: len(ctx)] == ctx
-                plan[letter] = whole[-1:] if single else self._ids(letter)
+        contexts = encode_prompts(self.tokenizer, [r.prompt for r in requests])
+        for ctx, plan in zip(contexts, letter_plan(self.tokenizer, requests, contexts)):
             plans.append((ctx, plan))
             allowed = sorted({t[0] for t in plan.values() if len(t) == 1}) or None
             prompts.append(TokensPrompt(prompt_token_ids=ctx))
@@ -88,8 +80,8 @@ class VllmRunner:
         from vllm import SamplingParams, TokensPrompt
 
         params = SamplingParams(max_tokens=max_new_tokens, temperature=0.0, stop=stop or None)
-        outputs = self.llm.generate([TokensPrompt(prompt_token_ids=self._ids(p)) for p in prompts], params,
-                                    use_tqdm=False)
+        outputs = self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in encode_prompts(self.tokenizer, prompts)],
+                                    params, use_tqdm=False)
         return [cut_at_stop(o.outputs[0].text, stop) for o in outputs]
 
     def close(self) -> None:
