@@ -88,7 +88,7 @@ def error_distribution(dimensions: pd.DataFrame, shares: bool = False) -> go.Fig
                                 + "<extra>%{x}</extra>"))
     figure.update_layout(barmode="stack", height=400, legend={"orientation": "v", "x": 1.02, "y": 1},
                          yaxis={"tickformat": ".0%" if shares else "d",
-                                "title": "share of errors" if shares else "wrong answers"},
+                                "title": "share of tagged answers" if shares else "tagged answers (question × order)"},
                          margin={"l": 10, "r": 10, "t": 30, "b": 30})
     return figure
 

@@ -229,7 +229,13 @@ def test_submit_approve_evaluate_rank_browse_export(site):
             assert [r["Model"] for r in rows] == [REPO] and rows[0]["#"] == "1"
             assert float(rows[0]["Overall"]) >= 0
 
-            # the model page opens by URL, with its question browser
+            # clicking the row opens the model page (the grid is a canvas: click the first row's selection box)
+            grid = page.get_by_test_id("stDataFrame").first.bounding_box()
+            page.mouse.click(grid["x"] + 16, grid["y"] + 35 + 17)
+            page.get_by_role("heading", name=REPO).wait_for()
+            assert "/model?model=" in page.url
+
+            # the model page opens by URL too, with its question browser
             page.goto(f"{site['base']}/model?model={REPO}")
             page.get_by_role("heading", name=REPO).wait_for()
             page.get_by_text("Overall score").wait_for()
