@@ -6,12 +6,14 @@ worker's own code paths are what the tests exercise.
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from common.settings import Settings, get_settings
 from common.timeutil import utcnow
 from evaluator.tables import EvalRun, Suite, SuiteItem
 from submissions.tables import ModelEntry, Submission
@@ -97,3 +99,21 @@ def demo_items(task: str, n: int) -> list[dict]:
 def approve(engine: Engine, model_id: int, **kwargs) -> int:  # type: ignore[no-untyped-def]
     """An approved submission of ``model_id`` (what moderation leaves for the worker)."""
     return add_submission(engine, model_id, state="approved", **kwargs)
+
+
+def worker_settings(**changes) -> Settings:  # type: ignore[no-untyped-def]
+    base = {"lease_seconds": 1.5, "worker_poll_seconds": 0.5, "min_free_disk_gb": 0.0}
+    return get_settings().model_copy(update={**base, **changes})
+
+
+def runs_of(engine, submission_id: int) -> list[EvalRun]:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        return list(s.exec(select(EvalRun).where(EvalRun.submission_id == submission_id)))
+
+
+def wait_for(condition, timeout: float = 60.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 from evaluator import EVALUATOR_VERSION
 from evaluator.cli import app
 from evaluator.tables import EvalRun
-from tests.worker.factories import add_model, add_suite, approve, demo_items, run_row
-from tests.worker.test_worker import runs_of
+from tests.worker.factories import add_model, add_suite, approve, demo_items, run_row, runs_of
 
 
 def invoke(*args: str):  # type: ignore[no-untyped-def]

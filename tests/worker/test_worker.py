@@ -8,38 +8,29 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
-from common.settings import Settings, get_settings
 from evaluator import EVALUATOR_VERSION
 from evaluator.leases import request_cancel
+from evaluator.suites.importer import activate_suite
 from evaluator.tables import EvalRun, ItemResult, TaskScore
 from evaluator.worker import Worker
 from submissions.tables import SubmissionEvent
-from tests.worker.factories import add_model, add_suite, approve, demo_items, run_row, submission_state
+from tests.worker.factories import (
+    add_model,
+    add_suite,
+    approve,
+    demo_items,
+    run_row,
+    runs_of,
+    submission_state,
+    wait_for,
+    worker_settings,
+)
 
 SMALL_SUITE = demo_items("Med-Exam", 3) + demo_items("DrugCA", 1)
 LONG_SUITE = demo_items("Med-Exam", 48)  # three chunks of 16 items: room to cancel or stop mid-run
-
-
-def worker_settings(**changes) -> Settings:  # type: ignore[no-untyped-def]
-    base = {"lease_seconds": 1.5, "worker_poll_seconds": 0.5, "min_free_disk_gb": 0.0}
-    return get_settings().model_copy(update={**base, **changes})
-
-
-def runs_of(engine, submission_id: int) -> list[EvalRun]:  # type: ignore[no-untyped-def]
-    with Session(engine) as s:
-        return list(s.exec(select(EvalRun).where(EvalRun.submission_id == submission_id)))
-
-
-def wait_for(condition, timeout: float = 60.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_worker_queues_evaluates_and_mirrors_states(any_engine, tiny_models) -> None:
@@ -159,6 +150,9 @@ def test_cancel_stops_a_running_run_within_seconds(engine, tiny_models) -> None:
     assert took < 10 and row.progress_done < row.progress_total
     assert row.error_public == "cancelled by an organizer" and "cancel requested by olga" in row.log
     assert submission_state(engine, sub) == "cancelled"
+    with Session(engine) as s:  # the next submission runs on a small suite, to keep the test short
+        activate_suite(s, add_suite(engine, SMALL_SUITE, active=False))
+        s.commit()
     nxt = approve(engine, add_model(engine, "demo/next", params=1, local_path=tiny_models["letter_a"]))
     worker.drain()
     assert runs_of(engine, nxt)[0].status == "finished"

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,16 @@ from sqlmodel import Session, select
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, TaskScore
 from evaluator.worker import Worker
 from submissions.tables import SubmissionEvent
-from tests.worker.factories import add_model, add_suite, approve, demo_items, run_row
-from tests.worker.test_worker import runs_of, wait_for, worker_settings
+from tests.worker.factories import (
+    add_model,
+    add_suite,
+    approve,
+    demo_items,
+    run_row,
+    runs_of,
+    wait_for,
+    worker_settings,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
