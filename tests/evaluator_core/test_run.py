@@ -220,3 +220,23 @@ def test_cloze_and_text_tasks_run_with_their_orders_and_a_scoring_bug_stays_on_i
     assert mrg.extras["scoring_errors"] == 1 and mrg.score is None
     assert "scoring_error" in rows_of(engine, run_id, "IMCS-V2-MRG")[0].details
     assert task_score(engine, run_id, "Med-Exam").score is not None
+
+
+def test_garbage_scores_mark_the_items_and_the_run_goes_on(engine, tmp_path, tiny_models):
+    """A real model whose output layer holds NaN: every letter score is NaN, every row is marked, nothing crashes."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    broken = tmp_path / "nan-model"
+    model = AutoModelForCausalLM.from_pretrained(tiny_models["random"])
+    with torch.no_grad():
+        model.lm_head.weight[:, :4] = float("nan")
+    model.save_pretrained(broken)
+    AutoTokenizer.from_pretrained(tiny_models["random"]).save_pretrained(broken)
+    run_id = new_run(engine, tmp_path, single_items("AB"), broken)
+    execute_run(run_id, engine=engine)
+    score_run(run_id, engine=engine)
+    rows = rows_of(engine, run_id)
+    assert len(rows) == 10 and all(r.status == "error" and "non-finite" in r.error_message for r in rows)
+    assert all(r.correct is False and r.letter_scores["A"] == "nan" for r in rows)
+    assert task_score(engine, run_id, "Med-Exam").score == 0.0
