@@ -79,3 +79,15 @@ def test_worker_refuses_a_non_positive_poll_interval(engine, monkeypatch, value:
     get_settings.cache_clear()
     result = invoke("worker", "--until-idle", "--device", "cpu")
     assert result.exit_code == 2 and "worker_poll_seconds must be positive" in result.output
+
+
+def test_bad_database_url_stops_the_worker_with_one_line(engine, monkeypatch) -> None:
+    from common.db import reset_engines
+    from common.settings import get_settings
+
+    monkeypatch.setenv("MEDBENCH_DATABASE_URL", "mysql://nobody@nowhere/db")
+    get_settings.cache_clear()
+    reset_engines()
+    result = invoke("worker", "--until-idle", "--device", "cpu")
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: Unsupported database 'mysql' in mysql://nobody@nowhere/db: use sqlite or postgresql."
