@@ -8,7 +8,10 @@ run sees. The rows of every side are compared at the end (prompts and outputs eq
 
     .venv/bin/python bench/bench_ray.py [--tasks Med-Exam DrugCA ...] [--limit-per-task N] [--hidden 256]
 
-On a machine shared with other work the 2-actor figure is bounded by the free cores: the script prints the load.
+On a machine shared with other work the 2-actor figure is bounded by the free cores: the script prints the load
+average and each actor's CPU seconds per wall second inside its chunks (below 1: it waited for a core), and the
+CPU-bound rate: items / CPU seconds of the busiest replica (the whole process for the single-process run), the
+rate each side reaches when every replica has a core of its own.
 """
 from __future__ import annotations
 
@@ -64,7 +67,7 @@ def main() -> None:
     from evaluator.distributed import execute_run_distributed
     from evaluator.run import RunSpec, create_run, execute_run, selected_items
     from evaluator.suites.bundled import ensure_demo_suite
-    from evaluator.tables import ItemResult
+    from evaluator.tables import EvalRun, ItemResult
     from evaluator.tiny_models import build_tiny_model, folder_sha, model_info
     from submissions.tables import ModelEntry
 
@@ -103,14 +106,20 @@ def main() -> None:
     ):
         run_id = run_ids[len(rows)]
         clock = Clock()
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         call(run_id, clock)
-        whole = time.perf_counter() - began
+        whole, driver_cpu = time.perf_counter() - began, time.process_time() - cpu_began
         steady = clock.steady_rate()
         rows.append((label, whole, steady))
+        with Session(engine) as session:
+            shards = (session.get(EvalRun, run_id).environment.get("distributed") or {}).get("shards", [])
+        # with a core per replica the run would take as long as its busiest replica's CPU time
+        compute_cpu = max(s["cpu_s"] for s in shards) if shards else driver_cpu
+        cores = ("; actor CPU/wall " + ", ".join(f"{s['cpu_s'] / s['busy_s']:.2f}" for s in shards)) if shards else ""
         print(f"{label:<30} whole {whole:6.1f} s = {items / whole:6.2f} items/s ({units / whole:6.1f} units/s); "
               f"steady {steady / units * items if steady else float('nan'):6.2f} items/s "
-              f"({steady or float('nan'):6.1f} units/s)")
+              f"({steady or float('nan'):6.1f} units/s){cores}; "
+              f"CPU-bound: {items / compute_cpu:6.2f} items/s with a free core per replica")
     ray.shutdown()
     base = rows[1][2]
     if base and rows[2][2]:

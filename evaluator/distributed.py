@@ -111,6 +111,15 @@ def shard_units(units: list[WorkUnit], spec: RunSpec, num_shards: int) -> list[S
 
 
 # ----- the actor -------------------------------------------------------------------------------------------------
+@dataclass
+class ChunkResult:
+    """What an actor sends back for one chunk: (prompt, row values) per unit, and what computing it cost."""
+
+    rows: list[tuple[str, dict[str, Any]]]
+    wall_s: float
+    cpu_s: float
+
+
 class ShardActor:
     """Holds one model replica; ``run_chunk`` turns units into (prompt, row values). Wrapped by ``ray.remote``
     in :func:`_actor_class`, so this module imports without Ray."""
@@ -132,11 +141,14 @@ class ShardActor:
             return self.error, {}
         return None, {**environment(self.runner), "pid": os.getpid(), "node": os.uname().nodename}
 
-    def run_chunk(self, units: list[WorkUnit]) -> list[tuple[str, dict[str, Any]]]:
-        """The exact prompts and ItemResult values of ``units`` (the single-process chunk step, on this actor)."""
+    def run_chunk(self, units: list[WorkUnit]) -> ChunkResult:
+        """The exact prompts and ItemResult values of ``units`` (the single-process chunk step, on this actor),
+        with the wall and CPU seconds it took: CPU below wall means the actor waited for a core."""
+        wall, cpu = time.perf_counter(), time.process_time()
         prompts = [build_prompt(u.task, u.item, u.permutation, self.runner.tokenizer, self.spec.use_chat_template)
                    for u in units]
-        return list(zip(prompts, run_units(self.runner, self.spec, units, prompts)))
+        rows = list(zip(prompts, run_units(self.runner, self.spec, units, prompts)))
+        return ChunkResult(rows, time.perf_counter() - wall, time.process_time() - cpu)
 
 
 def _ray() -> Any:
@@ -173,6 +185,8 @@ class _ShardState:
     actor: Any = None
     generation: int = 0
     in_flight: dict[Any, list[WorkUnit]] = field(default_factory=dict)  # object ref -> its chunk
+    busy_s: float = 0.0  # wall seconds its actors spent on committed chunks
+    cpu_s: float = 0.0  # CPU seconds of the same
 
 
 class _Driver:
@@ -189,6 +203,7 @@ class _Driver:
         self.max_restarts, self.poll_s = max_restarts, poll_s
         self.should_stop, self.on_progress = should_stop, on_progress
         self.restarts = 0
+        self.states: list[_ShardState] = []
         self.driver = f"{socket.gethostname()}:{os.getpid()}"
         self.environments: list[dict[str, Any]] = []
         self.started = time.monotonic()
@@ -238,8 +253,11 @@ class _Driver:
             chunk = state.pending.popleft()
             state.in_flight[state.actor.run_chunk.remote(chunk)] = chunk
 
-    def commit(self, chunk: list[WorkUnit], results: list[tuple[str, dict[str, Any]]]) -> None:
-        _insert_rows(self.engine, [_row(self.run, u, prompt, **values) for u, (prompt, values) in zip(chunk, results)])
+    def commit(self, state: _ShardState, chunk: list[WorkUnit], result: ChunkResult) -> None:
+        _insert_rows(self.engine, [_row(self.run, unit, prompt, **values)
+                                   for unit, (prompt, values) in zip(chunk, result.rows)])
+        state.busy_s += result.wall_s
+        state.cpu_s += result.cpu_s
         self.done |= {(u.suite_item_id, u.order_index) for u in chunk}
         self.finished_here += len(chunk)
         total = len(self.units)
@@ -256,7 +274,9 @@ class _Driver:
             raise RunStopped(reason)
 
     def execute(self) -> None:
-        states = [_ShardState(s, deque(_chunks(s.units, self.spec.batch_policy.chunk_items))) for s in self.shards]
+        self.states = [_ShardState(s, deque(_chunks(s.units, self.spec.batch_policy.chunk_items)))
+                       for s in self.shards]
+        states = self.states
         try:
             for state in states:
                 self.start_actor(state)
@@ -279,7 +299,7 @@ class _Driver:
                             owner.pop(stale, None)
                         self.replace_actor(state, exc)
                     else:
-                        self.commit(state.in_flight.pop(ref), results)
+                        self.commit(state, state.in_flight.pop(ref), results)
                     self.check_stop()
                     self.fill(state)
                     owner.update({r: state for r in state.in_flight})
@@ -296,7 +316,8 @@ class _Driver:
         first["distributed"] = {
             "executor": "ray", "ray": self.ray.__version__, "actors": len(self.shards),
             "actor_restarts": self.restarts,
-            "shards": [{"items": s.item_count, "units": len(s.units), "tokens": s.cost} for s in self.shards],
+            "shards": [{"items": s.shard.item_count, "units": len(s.shard.units), "tokens": s.shard.cost,
+                        "busy_s": round(s.busy_s, 3), "cpu_s": round(s.cpu_s, 3)} for s in self.states],
             "actor_resources": self.resources, "chunks_in_flight_per_actor": self.depth,
             "nodes": sorted({env.get("node", "") for env in self.environments}),
             "devices": sorted({env.get("device", "") for env in self.environments}),

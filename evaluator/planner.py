@@ -25,10 +25,11 @@ How it counts (the same work the evaluator does, pass by pass)
      ``VLLM_BATCHED_TOKENS`` tokens; the generating units of a chunk decode concurrently, as many as the KV cache
      holds (memory left after weights and runtime, / (prompt + max_new_tokens) tokens each), at most
      ``VLLM_MAX_SEQS``. So ``batch_policy.chunk_items`` bounds the concurrency: 16 items leave an H100 idle.
-4. Time of one pass (a roofline): ``overhead + max(2 * P * tokens / (peak_flops * compute_eff),
-   (weight_bytes + kv_bytes_read) / (bandwidth * bandwidth_eff))`` where P is the parameter count, ``tokens`` the
-   padded tokens the pass computes and ``kv_bytes_read`` the keys/values attention reads (decode). Attention FLOPs
-   (~4 * layers * hidden * context per token, ~1-3% for prompts under 1k tokens) are left out.
+4. Time of one pass (a roofline): ``overhead + max((2 * P + 4 * layers * hidden * context) * tokens /
+   (peak_flops * compute_eff), (weight_bytes + kv_bytes_read) / (bandwidth * bandwidth_eff))`` where P is the
+   parameter count, ``tokens`` the padded tokens the pass computes, ``context`` the mean number of earlier tokens
+   each attends to (attention: 1-3% of a 7B model's FLOPs at 500 tokens, most of a tiny test model's) and
+   ``kv_bytes_read`` the keys/values attention reads (decode).
    Tensor parallelism over t GPUs divides both terms by ``t * TP_EFFICIENCY``; r data-parallel replicas (Ray
    actors, one per GPU or per t GPUs) divide the total by r.
 5. Memory: weights (P * bytes per parameter) + KV cache of the largest concurrent batch
@@ -340,13 +341,16 @@ class _Costs:
         if self.decode_overhead is None:
             self.decode_overhead = profile.pass_overhead_s
         self.params = shape.params
+        self.attention_width = shape.layers * shape.hidden  # attention FLOPs per (token, context token) / 4
         # vLLM keeps as many sequences running as its KV cache holds: the memory left after weights and runtime
         parts = max(tensor_parallel, 1)
         free = MEMORY_HEADROOM * profile.memory_bytes - self.weight_bytes / parts - GPU_RUNTIME_BYTES
         self.kv_capacity_tokens = max(free, 0.0) * parts / self.kv_per_token  # KV heads are split over the GPUs
 
-    def pass_time(self, tokens: float, kv_tokens_read: float = 0.0, *, decode: bool = False) -> float:
-        compute = 2 * self.params * tokens / self.flops
+    def pass_time(self, tokens: float, kv_tokens_read: float = 0.0, *, context: float = 0.0,
+                  decode: bool = False) -> float:
+        """``context``: the mean number of earlier tokens each computed token attends to."""
+        compute = (2 * self.params + 4 * self.attention_width * context) * tokens / self.flops
         memory = (self.weight_bytes + kv_tokens_read * self.kv_per_token) / self.bandwidth
         return (self.decode_overhead if decode else self.overhead) + max(compute, memory)
 
@@ -421,8 +425,8 @@ def _walk(plan: list[tuple[list[WorkUnit], float]], seq_of: dict[int, Sequence[A
 
 
 def _add_pass(tally: _Tally, costs: _Costs, tokens: float, rows: float, kv_resident: float,
-              kv_read: float = 0.0) -> None:
-    tally.time_s += costs.pass_time(tokens, kv_read)
+              kv_read: float = 0.0, context: float = 0.0) -> None:
+    tally.time_s += costs.pass_time(tokens, kv_read, context=context)
     tally.passes += 1
     tally.computed += tokens
     tally.peak_tokens = max(tally.peak_tokens, tokens)
@@ -448,16 +452,19 @@ def _letter_pass_list(prefix_groups: list[PrefixGroup], backend: str, budget: in
         unique = sum(len(g.prefix) + sum(len(r.suffix) for r in g.rows) for g in prefix_groups) / scale
         steps = max(1, math.ceil(unique / VLLM_BATCHED_TOKENS))
         for _ in range(steps):
-            _add_pass(tally, costs, unique / steps, sum(len(g.rows) for g in prefix_groups), unique)
+            _add_pass(tally, costs, unique / steps, sum(len(g.rows) for g in prefix_groups), unique,
+                      context=unique / sum(len(g.rows) for g in prefix_groups) / 2)
         return
     for batch in budget_batches(prefix_groups, budget):
         prefix_max = max(len(g.prefix) for g in batch)
         rows = sum(len(g.rows) for g in batch)
         suffix_max = max(g.suffix_len for g in batch)
         if prefix_max:
-            _add_pass(tally, costs, len(batch) * prefix_max / scale, len(batch), len(batch) * prefix_max / scale)
+            _add_pass(tally, costs, len(batch) * prefix_max / scale, len(batch), len(batch) * prefix_max / scale,
+                      context=prefix_max / scale / 2)
         kv = (rows * (prefix_max + suffix_max)) / scale
-        _add_pass(tally, costs, rows * suffix_max / scale, rows, kv, kv_read=kv)
+        _add_pass(tally, costs, rows * suffix_max / scale, rows, kv, kv_read=kv,
+                  context=(prefix_max + suffix_max / 2) / scale)
 
 
 def _generate_passes(seqs: list[Sequence[Any]], max_new: int, backend: str, budget: int, scale: float,
@@ -473,12 +480,13 @@ def _generate_passes(seqs: list[Sequence[Any]], max_new: int, backend: str, budg
         prompt_tokens = [len(seqs[i]) / scale for i in wave]
         rows = len(wave)
         prefill = sum(prompt_tokens) if backend == "vllm" else rows * max(prompt_tokens)
-        _add_pass(tally, costs, prefill, rows, prefill)
+        _add_pass(tally, costs, prefill, rows, prefill, context=max(prompt_tokens) / 2)
         tally.generate_batches += 1
         # decode: ``steps`` passes of one token per row; attention reads a context growing by one token per step,
         # taken at its mean (the roofline is nearly linear in it)
         mean_context = sum(prompt_tokens) / rows + (steps + 1) / 2
-        tally.time_s += steps * costs.pass_time(rows, kv_tokens_read=rows * mean_context, decode=True)
+        tally.time_s += steps * costs.pass_time(rows, kv_tokens_read=rows * mean_context, context=mean_context,
+                                                decode=True)
         tally.passes += steps
         tally.computed += rows * steps
         tally.decode += rows * steps

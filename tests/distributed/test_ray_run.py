@@ -39,7 +39,8 @@ def test_sharded_run_gives_the_single_process_rows(ray_cluster, pg_engine, tiny_
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     spread = run.environment["distributed"]
     assert spread["actors"] == 2 and spread["actor_restarts"] == 0
-    assert len(spread["shards"]) == 2 and all(s["units"] > 0 for s in spread["shards"])
+    assert len(spread["shards"]) == 2 and all(s["units"] > 0 and s["busy_s"] > 0 for s in spread["shards"])
+    assert sum(s["units"] for s in spread["shards"]) == run.progress_total
     assert run.environment["backend"] == "transformers" and run.environment["dtype"] == "float32"
     assert live_actors_of(ray_cluster, sharded) == []
 
