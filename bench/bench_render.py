@@ -81,7 +81,8 @@ def bench_api(url: str) -> dict[str, float]:
             "leaderboard_frame": timed(lambda: ranking.leaderboard_frame(session)),
             "task_frame(reasoning)": timed(lambda: ranking.task_frame(session, "reasoning")),
             "model_report": timed(lambda: model_report.model_report(session, str(middle["model_id"]))),
-            "browse_items(page 1)": timed(lambda: item_browser.browse_items(session, run_id, item_browser.ItemFilter())),
+            "browse_items(page 1)": timed(lambda: item_browser.browse_items(session, run_id,
+                                                                            item_browser.ItemFilter())),
             "browse_items(wrong, Omissions, page 3)": timed(lambda: item_browser.browse_items(
                 session, run_id, item_browser.ItemFilter(outcome="wrong", tag="Omissions"), 3)),
             "tag_counts": timed(lambda: item_browser.tag_counts(session, run_id)),

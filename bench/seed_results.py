@@ -63,7 +63,8 @@ class ModelProfile:
 def make_item(task: TaskSpec, index: int, scored: bool = True) -> Item:
     """One item of ``task`` in the project item format, following the answer shapes of each task kind."""
     key = f"{task.name.lower()}-{index:04d}"
-    stem = f"{task.description or task.name} 第{index + 1}题：患者，男，{40 + index % 30}岁，反复胸痛{index % 7 + 1}天。"
+    stem = (f"{task.description or task.name} 第{index + 1}题：患者，男，{40 + index % 30}岁，"
+            f"反复胸痛{index % 7 + 1}天。")
     options: dict[str, str] = {}
     answer: Any
     points: list[list[str]] = []
@@ -174,7 +175,8 @@ def item_rows(run_id: int, item: SuiteItem, profile: ModelProfile, rng: random.R
     correct = None if score is None else score >= 0.6
     primary = None if correct in (True, None) else _tag(rng, task.dimension.value)
     rows.append({**base, "order_index": 0, "permutation": [], "prompt": _prompt(task, data, []),
-                 "raw_output": f"模型回答：{data['question'][:12]}……", "parsed_answer": None, "correct": correct,
+                 "raw_output": f"模型回答：{data['question'][:12]}……", "parsed_answer": None,
+                 "correct": correct,
                  "score": score, "letter_scores": {},
                  "details": {} if score is None else {"rouge_l": round(score * 0.8, 4)},
                  "error_primary": primary,
@@ -208,7 +210,8 @@ def _choice_figures(groups: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
         "strict_accuracy": sum(all(r["correct"] for r in rows) for rows in scored.values()) / len(scored),
         "robustness": sum(len({tuple(r["parsed_answer"]) for r in rows}) == 1 for rows in scored.values())
         / len(scored),
-        "position_bias": {letter: {"chosen": count / total, "correct": 0.0} for letter, count in sorted(chosen.items())},
+        "position_bias": {letter: {"chosen": count / total, "correct": 0.0}
+                          for letter, count in sorted(chosen.items())},
     }
 
 
@@ -245,7 +248,8 @@ def score_rows(run_id: int, rows: list[dict[str, Any]], items: dict[int, SuiteIt
             extras = _choice_figures(groups)
             _add_gold_shares(extras, groups, {i: items[i].data.get("answer") for i in groups})
             if spec.kind == Kind.MULTI_CHOICE:
-                jac = [r["details"]["jaccard"] for g in groups.values() for r in g if r["details"].get("jaccard") is not None]
+                jac = [r["details"]["jaccard"] for g in groups.values() for r in g
+                       if r["details"].get("jaccard") is not None]
                 extras["jaccard"] = statistics.fmean(jac) if jac else None
         else:
             rouge = [g[0]["details"]["rouge_l"] for g in groups.values() if "rouge_l" in g[0]["details"]]
@@ -434,7 +438,8 @@ def bulk_seed(engine: Engine, n_models: int = 1000, items_per_task: int = 50, k:
                                    model_type=rng.choice(["chat", "base", "medical"]),
                                    license=rng.choice(["apache-2.0", "mit", "llama3", None]),
                                    params=rng.choice([500_000_000, 1_500_000_000, 7_000_000_000, 14_000_000_000]),
-                                   is_demo=index < 3, flag_reason="contamination suspected" if index % 97 == 5 else None,
+                                   is_demo=index < 3,
+                                   flag_reason="contamination suspected" if index % 97 == 5 else None,
                                    hidden=index % 199 == 7, seed=index)
             model = add_model(session, profile, BASE_TIME + timedelta(minutes=index))
             run = new_run(session, model, suite, finished_at=BASE_TIME + timedelta(minutes=index, hours=1))

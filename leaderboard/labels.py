@@ -15,7 +15,8 @@ RESEARCH_NOTICE = ("Research use only — not for clinical decisions. Scores des
 
 
 def dimension_label(key: str, short: bool = False) -> str:
-    """'Medical Knowledge QA 医学知识问答' (or 'Knowledge' when short) for a dimension key; 'Overall' for overall."""
+    """'Medical Knowledge QA 医学知识问答' (or 'Knowledge' when short) for a dimension key; 'Overall' for
+    overall."""
     if key == "overall":
         return "Overall"
     try:

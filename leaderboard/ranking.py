@@ -35,7 +35,8 @@ def leaderboard_frame(session: Session) -> pd.DataFrame:
     """One row per model: identity, listing facts, overall and dimension scores with CIs, robustness, n, rank.
 
     Columns: model_id, run_id, model, precision, type, params, params_b, size, license, demo, flag, submitted,
-    finished, n_scored, n_items, robustness (overall), ``dim_robustness`` per dimension, and for each key in SCORE_KEYS ``key``, ``key_low``, ``key_high``.
+    finished, n_scored, n_items, robustness (overall), ``dim_robustness`` per dimension, and for each key in
+    SCORE_KEYS ``key``, ``key_low``, ``key_high``.
     Sorted by overall score (best first); ``rank`` is the position among all visible models, so filters do not
     renumber it.
     """

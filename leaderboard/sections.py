@@ -52,7 +52,8 @@ def score_tables(report: ModelReport) -> None:
     })
     right.dataframe(dim_table, hide_index=True)
     if report.unscored_items:
-        right.caption(f"{report.unscored_items} items have no reference answer and are unscored: they were run and can be browsed "
+        right.caption(f"{report.unscored_items} items have no reference answer and are unscored: they were run "
+                      "and can be browsed "
                       "below, but count in no score.")
     st.subheader("Tasks")
     st.dataframe(task_table(report.tasks), hide_index=True)
@@ -206,7 +207,8 @@ def orders_table(item: ItemView) -> pd.DataFrame:
 
     return pd.DataFrame([{
         "Order": o.order_index,
-        "Order shown (position → original)": ", ".join(f"{_position(item, i)}→{k}" for i, k in enumerate(o.permutation))
+        "Order shown (position → original)": ", ".join(f"{_position(item, i)}→{k}"
+                                                       for i, k in enumerate(o.permutation))
         or "—",
         "Answer (original options)": _answer_text(item, o.parsed_answer),
         "Raw output": (o.raw_output or "")[:200],
@@ -222,11 +224,13 @@ def reproducibility(report: ModelReport) -> None:
     spec = run["run_spec"]
     card = {
         "Model": model["hub_id"], "Revision (commit SHA)": spec.get("revision", model["commit_sha"]),
-        "Suite": f"{run['suite_name']} · version {run['suite_version']}", "Dtype": spec.get("dtype", model["precision"]),
+        "Suite": f"{run['suite_name']} · version {run['suite_version']}",
+        "Dtype": spec.get("dtype", model["precision"]),
         "Seed": spec.get("seed"), "Option orders (K)": spec.get("k"),
         "Prompt template version": spec.get("prompt_template_version"), "Backend": spec.get("backend"),
         "Chat template": spec.get("use_chat_template", model["use_chat_template"]),
-        "Evaluator version": run["evaluator_version"], "Run": f"#{run['id']}, finished {format_when(run['finished_at'])}",
+        "Evaluator version": run["evaluator_version"],
+        "Run": f"#{run['id']}, finished {format_when(run['finished_at'])}",
     }
     st.dataframe(pd.DataFrame({"Fact": list(card), "Value": [str(v) for v in card.values()]}), hide_index=True)
     st.markdown("**Environment at run time**")

@@ -37,7 +37,8 @@ if suite is None or frame.empty:
 
 n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
 st.markdown(f"Ranked on suite **{suite['name']}** (version `{suite['version'][:12]}`, {suite['item_count']} items): "
-            f"**{len(frame)}** model{'s' if len(frame) != 1 else ''}, each by its latest finished run. Overall = mean of the five dimension scores; "
+            f"**{len(frame)}** model{'s' if len(frame) != 1 else ''}, each by its latest finished run. "
+            "Overall = mean of the five dimension scores; "
             "every score carries a 95% bootstrap interval (toggle *Show 95% CI*); *n* = scored items."
             + (f" {n_unscored} items have no reference answer and are unscored." if n_unscored else ""))
 
@@ -47,7 +48,8 @@ for key, allowed in (("size", SIZE_OPTIONS), ("view", [view_label(v) for v in VI
 
 top = st.columns([3, 2])
 query_text = top[0].text_input("Search", key="q", bind="query-params",
-                               placeholder="name words, license:mit type:chat precision:bf16 size:4–9B flagged:no demo:no")
+                               placeholder="name words, license:mit type:chat precision:bf16 size:4–9B "
+                                           "flagged:no demo:no")
 view = top[1].selectbox("View", VIEWS, format_func=view_label, key="view", bind="query-params")
 with st.expander("Filters, columns and sorting", expanded=False):
     row = st.columns(4)
@@ -62,7 +64,8 @@ with st.expander("Filters, columns and sorting", expanded=False):
                              help="Used by the overview; a dimension view shows that dimension's tasks.")
     sort_choices = table_view.sort_options(view)
     sort_row = st.columns([3, 1])
-    sort_label = sort_row[0].selectbox("Sort by", list(sort_choices), key="sort" if view == table_view.OVERVIEW else f"sort_{view}",
+    sort_label = sort_row[0].selectbox("Sort by", list(sort_choices),
+                                       key="sort" if view == table_view.OVERVIEW else f"sort_{view}",
                                      bind="query-params")
     ascending = sort_row[1].toggle("Ascending", key="asc", bind="query-params")
 

@@ -67,7 +67,8 @@ def small_suite(folder: Path) -> Path:
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_models) -> Iterator[dict]:  # type: ignore[no-untyped-def]
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+         tiny_models) -> Iterator[dict]:  # type: ignore[no-untyped-def]
     """Hub stand-in with the tiny model, a migrated database with an active suite, the app and the worker."""
     hub_iter = serve_hub(monkeypatch)
     hub = next(hub_iter)

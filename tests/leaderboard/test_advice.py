@@ -4,7 +4,8 @@ from __future__ import annotations
 from leaderboard.advice import advise
 
 
-def rows(knowledge=None, generation=None, reasoning=None, robustness=None, overall=None):  # type: ignore[no-untyped-def]
+def rows(knowledge=None, generation=None, reasoning=None,  # type: ignore[no-untyped-def]
+         robustness=None, overall=None):
     robustness = robustness or {}
     return [
         {"dimension": "knowledge", "error_counts": knowledge or {}, "robustness": robustness.get("knowledge")},

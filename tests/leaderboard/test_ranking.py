@@ -66,7 +66,8 @@ def test_task_frame_has_the_dimension_tasks_of_every_ranked_run(any_engine, any_
     with session_scope(any_engine) as session:
         tasks = ranking.task_frame(session, "reasoning").set_index("run_id")
         run_id = any_world.runs["zhyi/clinic-14b@bfloat16"].id
-        stored = session.scalars(select(TaskScore).where(TaskScore.run_id == run_id, TaskScore.task == "DDx-basic")).one()
+        stored = session.scalars(select(TaskScore).where(TaskScore.run_id == run_id,
+                                                         TaskScore.task == "DDx-basic")).one()
         with pytest.raises(ValueError, match="unknown dimension 'nope'"):
             ranking.task_frame(session, "nope")
     assert [c for c in tasks.columns if "_" not in c] == ["DDx-basic", "DDx-advanced", "CMB-Clin", "MedTreat"]

@@ -26,7 +26,8 @@ def test_words_match_names_case_insensitively_and_all_must_match(frame):
 
 
 def test_field_filters_combine_and_accept_aliases(frame):
-    assert names(apply_search(frame, parse_query("license:MIT"))) == ["sus/leaky-3b@bfloat16", "zhyi/clinic-14b@bfloat16"]
+    assert names(apply_search(frame, parse_query("license:MIT"))) == ["sus/leaky-3b@bfloat16",
+                                                                     "zhyi/clinic-14b@bfloat16"]
     assert names(apply_search(frame, parse_query("license:mit flagged:no"))) == ["zhyi/clinic-14b@bfloat16"]
     assert names(apply_search(frame, parse_query("precision:fp16"))) == ["acme/med-7b-chat@float16"]
     assert names(apply_search(frame, parse_query("type:medical precision:bf16"))) == ["acme/med-7b-chat@bfloat16"]
