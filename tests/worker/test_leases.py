@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 from sqlmodel import Session
 
 from common.db import make_engine
+from common.timeutil import utcnow
 from evaluator.leases import (
     LeaseError,
     append_log,
@@ -38,6 +40,14 @@ from tests.worker.factories import (
 @pytest.fixture
 def suite_id(any_engine) -> int:  # type: ignore[no-untyped-def]
     return add_suite(any_engine, [choice_item(1)])
+
+
+def expire_lease(engine, run_id: int) -> None:  # type: ignore[no-untyped-def]
+    """What the passing of time does to a lease nobody renews (instead of sleeping through it)."""
+    with Session(engine) as s:
+        s.execute(update(EvalRun).where(EvalRun.id == run_id)
+                  .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        s.commit()
 
 
 def _claim_all(engine, owner: str, order=("rerun", "small", "submitted")) -> list[int]:  # type: ignore[no-untyped-def]
@@ -111,10 +121,10 @@ def test_concurrent_workers_never_claim_the_same_run(any_engine, suite_id) -> No
 
 def test_stale_lease_is_taken_over_and_the_old_owner_is_locked_out(any_engine, suite_id) -> None:
     run_id, sub_id = add_pending_run(any_engine, suite_id, add_model(any_engine, "o/m"))
-    first = claim_next_run(any_engine, "dead-worker", lease_seconds=0.3)
+    first = claim_next_run(any_engine, "dead-worker", lease_seconds=30)
     assert first is not None and not first.resumed
     assert claim_next_run(any_engine, "w2", lease_seconds=30) is None  # lease still fresh
-    time.sleep(0.5)
+    expire_lease(any_engine, run_id)  # the dead worker's heartbeat stops: time passes
     second = claim_next_run(any_engine, "w2", lease_seconds=30)
     assert second is not None and second.run_id == run_id and second.resumed and second.attempts == 2
     assert renew_lease(any_engine, run_id, "dead-worker", lease_seconds=30).held is False
@@ -175,10 +185,10 @@ def test_cancel_running_run_is_seen_by_its_heartbeat(any_engine, suite_id) -> No
 
 def test_cancelled_run_of_a_dead_worker_is_ended(any_engine, suite_id) -> None:
     run_id, sub_id = add_pending_run(any_engine, suite_id, add_model(any_engine, "o/m"))
-    claim_next_run(any_engine, "dead", lease_seconds=0.2)
+    claim_next_run(any_engine, "dead", lease_seconds=30)
     request_cancel(any_engine, run_id, actor_name="olga")
     assert end_cancelled_orphans(any_engine) == []  # its lease is still fresh: the worker may yet stop it
-    time.sleep(0.4)
+    expire_lease(any_engine, run_id)
     assert claim_next_run(any_engine, "w2", lease_seconds=30) is None  # a cancelled run is never resumed
     assert end_cancelled_orphans(any_engine) == [run_id]
     assert submission_state(any_engine, sub_id) == "cancelled"

@@ -28,10 +28,10 @@ from tests.worker.factories import (
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_worker(engine, tmp_path: Path, name: str, *args: str) -> tuple[subprocess.Popen, Path]:  # type: ignore[no-untyped-def]
+def start_worker(engine, tmp_path: Path, name: str, *args: str, lease_s: float = 2.0) -> tuple[subprocess.Popen, Path]:  # type: ignore[no-untyped-def]
     """A worker process on ``engine``'s database with a short lease and poll, its output in a log file."""
     env = {**os.environ, "MEDBENCH_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-           "MEDBENCH_LEASE_SECONDS": "2", "MEDBENCH_WORKER_POLL_SECONDS": "0.3", "MEDBENCH_DEVICE": "cpu",
+           "MEDBENCH_LEASE_SECONDS": str(lease_s), "MEDBENCH_WORKER_POLL_SECONDS": "0.3", "MEDBENCH_DEVICE": "cpu",
            "MEDBENCH_MIN_FREE_DISK_GB": "0", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     log_path = tmp_path / f"{name}.log"
     with open(log_path, "wb") as out:
@@ -107,7 +107,8 @@ def test_two_worker_processes_share_one_queue_without_overlap(pg_engine, tiny_mo
     subs = [approve(any_engine, add_model(any_engine, f"demo/m{i}", params=i + 1,
                                           local_path=tiny_models["random" if i % 2 else "letter_a"]))
             for i in range(n_runs)]
-    workers = [start_worker(any_engine, tmp_path, f"w{i}", "--until-idle") for i in range(2)]
+    # a lease long enough that a heartbeat delayed by a busy machine never looks like a dead worker here
+    workers = [start_worker(any_engine, tmp_path, f"w{i}", "--until-idle", lease_s=15) for i in range(2)]
     try:
         for process, log_path in workers:
             assert process.wait(150) == 0, log_path.read_text()[-3000:]
