@@ -6,7 +6,7 @@ import streamlit as st
 from common.db import DatabaseConfigError, init_db
 from common.settings import get_settings
 
-st.set_page_config(page_title="MedBench Leaderboard · 中文医疗大模型评测", page_icon="🩺", layout="wide")
+st.set_page_config(page_title="MedBench Leaderboard · 中文医疗大模型评测", page_icon=":material/stethoscope:", layout="wide")
 
 
 @st.cache_resource(show_spinner="Preparing the database…")
@@ -28,20 +28,20 @@ except DatabaseConfigError as exc:
 from submissions.session import is_organizer  # noqa: E402  (needs the database)
 
 public = [
-    st.Page("leaderboard/pages/leaderboard.py", title="Leaderboard", icon="🏆", default=True, url_path="leaderboard"),
-    st.Page("leaderboard/pages/model.py", title="Model", icon="🔬", url_path="model"),
-    st.Page("leaderboard/pages/compare.py", title="Compare", icon="⚖️", url_path="compare"),
-    st.Page("submissions/pages/submit.py", title="Submit", icon="📤", url_path="submit"),
-    st.Page("submissions/pages/queue.py", title="Queue", icon="⏳", url_path="queue"),
-    st.Page("leaderboard/pages/methodology.py", title="Methodology", icon="📖", url_path="methodology"),
-    st.Page("submissions/pages/account.py", title="Account", icon="👤", url_path="account"),
+    st.Page("leaderboard/pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True, url_path="leaderboard"),
+    st.Page("leaderboard/pages/model.py", title="Model", icon=":material/biotech:", url_path="model"),
+    st.Page("leaderboard/pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+    st.Page("submissions/pages/submit.py", title="Submit", icon=":material/upload:", url_path="submit"),
+    st.Page("submissions/pages/queue.py", title="Queue", icon=":material/hourglass_top:", url_path="queue"),
+    st.Page("leaderboard/pages/methodology.py", title="Methodology", icon=":material/menu_book:", url_path="methodology"),
+    st.Page("submissions/pages/account.py", title="Account", icon=":material/person:", url_path="account"),
 ]
 organizer = [
-    st.Page("submissions/pages/moderation.py", title="Moderation", icon="🛡️", url_path="moderation"),
-    st.Page("evaluator/pages/runs.py", title="Runs", icon="⚙️", url_path="runs"),
-    st.Page("evaluator/pages/suites.py", title="Suites", icon="📚", url_path="suites"),
-    st.Page("evaluator/pages/tag_review.py", title="Tag review", icon="🏷️", url_path="tag-review"),
-    st.Page("submissions/pages/audit.py", title="Audit log", icon="📜", url_path="audit"),
+    st.Page("submissions/pages/moderation.py", title="Moderation", icon=":material/gavel:", url_path="moderation"),
+    st.Page("evaluator/pages/runs.py", title="Runs", icon=":material/settings:", url_path="runs"),
+    st.Page("evaluator/pages/suites.py", title="Suites", icon=":material/library_books:", url_path="suites"),
+    st.Page("evaluator/pages/tag_review.py", title="Tag review", icon=":material/label:", url_path="tag-review"),
+    st.Page("submissions/pages/audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
 ]
 pages: dict[str, list] = {"MedBench": public}
 if is_organizer():
