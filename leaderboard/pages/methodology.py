@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 import evaluator.taxonomy as taxonomy
+from evaluator.scoring.text import DEFINITIONS as TEXT_METRIC_DEFINITIONS
 from evaluator.tasks import TASKS
 from leaderboard import cache
 from leaderboard.advice import LEVELS
@@ -21,11 +22,7 @@ METRIC_FORMULAS = {
     "exact_set_accuracy": "share of (question, order) pairs whose chosen set of letters equals the gold set; "
                           "Jaccard |chosen ∩ gold| / |chosen ∪ gold| reported beside it",
     "cloze_accuracy": "share of answers containing an acceptable gold string (e.g. 心内科 / 心血管内科)",
-    "answer_point_recall": "macro-recall: mean over questions of (answer points covered, by any synonym) / (answer "
-                           "points); character ROUGE-L beside it, and a judge model's recall where one is used",
-    "micro_f1": "micro-F1 over all extracted tuples: 2·TP / (2·TP + FP + FN), after normalisation",
-    "macro_f1": "macro-F1 over the label set: mean over labels of per-label F1",
-    "field_f1": "F1 over the required record fields present and matching (answer-point recall beside it)",
+    **TEXT_METRIC_DEFINITIONS,  # the text metrics define themselves, so this page cannot drift
 }
 
 st.title("Methodology · 评测方法")
