@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from evaluator.tables import ItemResult, SuiteItem
 from evaluator.tiny_models import folder_sha
 from submissions.tables import ModelEntry
 
+ROOT = Path(__file__).resolve().parents[2]
 # short tasks of every answer mode: letter scoring (5 and 2 orders), multi-choice and cloze generation
 TASKS = ["Med-Exam", "DrugCA", "DDx-basic", "MedHG"]
 
@@ -24,7 +26,9 @@ TASKS = ["Med-Exam", "DrugCA", "DDx-basic", "MedHG"]
 def ray_cluster() -> Iterator[Any]:
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, namespace="medbench", log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, namespace="medbench", log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)},  # the hook runs before Ray adds the code path
+                          "worker_process_setup_hook": "tests.distributed.preload.preload"})
     yield ray
     ray.shutdown()
 
