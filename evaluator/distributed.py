@@ -144,6 +144,8 @@ class ShardActor:
     def run_chunk(self, units: list[WorkUnit]) -> ChunkResult:
         """The exact prompts and ItemResult values of ``units`` (the single-process chunk step, on this actor),
         with the wall and CPU seconds it took: CPU below wall means the actor waited for a core."""
+        if self.runner is None:  # a replacement actor that could not load the model
+            raise ModelLoadError(self.error or "the model is not loaded")
         wall, cpu = time.perf_counter(), time.process_time()
         prompts = [build_prompt(u.task, u.item, u.permutation, self.runner.tokenizer, self.spec.use_chat_template)
                    for u in units]
@@ -194,8 +196,7 @@ class _Driver:
 
     def __init__(self, ray: Any, engine: Engine, run: EvalRun, spec: RunSpec, units: list[WorkUnit],
                  done: set[tuple[int, int]], shards: list[Shard], *, device: str, resources: dict[str, float],
-                 in_flight: int,
-                 max_restarts: int, poll_s: float, should_stop: Callable[[], str | None],
+                 in_flight: int, max_restarts: int, poll_s: float, should_stop: Callable[[], str | None],
                  on_progress: Callable[[int, int], None] | None):
         self.ray, self.engine, self.run, self.spec = ray, engine, run, spec
         self.units, self.done, self.shards = units, done, shards
@@ -233,8 +234,10 @@ class _Driver:
         """A dead actor's chunks go back to the front of its shard; a fresh actor takes the shard over."""
         self.restarts += 1
         if state.generation >= self.max_restarts:
-            raise DistributedError(f"shard {state.shard.index} lost its actor {state.generation + 1} times; last: "
-                                   f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
+            deaths = state.generation + 1
+            last = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DistributedError(f"shard {state.shard.index} lost its actor {deaths} time{'s' * (deaths > 1)}; "
+                                   f"last: {last}")
         for chunk in reversed(list(state.in_flight.values())):
             state.pending.appendleft(chunk)
         state.in_flight.clear()
@@ -297,7 +300,11 @@ class _Driver:
                     except self.ray.exceptions.RayActorError as exc:
                         for stale in state.in_flight:
                             owner.pop(stale, None)
-                        self.replace_actor(state, exc)
+                        self.replace_actor(state, exc)  # not waited for: other shards keep committing
+                    except self.ray.exceptions.RayTaskError as exc:
+                        if isinstance(exc.cause, ModelLoadError):
+                            raise ModelLoadError(str(exc.cause)) from None
+                        raise
                     else:
                         self.commit(state, state.in_flight.pop(ref), results)
                     self.check_stop()

@@ -2,6 +2,8 @@
 lost when an actor is killed mid-run, cancel and resume as on one machine, plain errors that change nothing."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from sqlmodel import Session, func, select
 
@@ -73,11 +75,29 @@ def test_a_shard_whose_actors_keep_dying_fails_plainly_and_keeps_its_rows(ray_cl
         for name in live_actors_of(ray_cluster, run_id):
             ray_cluster.kill(ray_cluster.get_actor(name, namespace=RAY_NAMESPACE), no_restart=True)
 
-    with pytest.raises(DistributedError, match="shard 0 lost its actor 1 times"):
+    with pytest.raises(DistributedError, match="shard 0 lost its actor 1 time; last: "):
         execute_run_distributed(run_id, num_actors=1, engine=engine, chunks_in_flight=1, max_actor_restarts=0,
                                 on_progress=kill_every_time)
     kept = row_count(engine, run_id)
     assert kept == run_row(engine, run_id).progress_done > 0  # the committed chunk stays, progress says so
+    assert live_actors_of(ray_cluster, run_id) == []
+
+
+def test_a_replacement_actor_that_cannot_load_the_model_fails_the_run_plainly(ray_cluster, engine, tiny_models,
+                                                                              tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(tiny_models["letter_a"], folder)
+    (run_id,) = new_runs(engine, folder, count=1, chunk_items=1)
+
+    def lose_the_model_then_the_actor(done: int, total: int) -> None:
+        (folder / "config.json").unlink(missing_ok=True)  # the node's model cache was wiped
+        for name in live_actors_of(ray_cluster, run_id):
+            ray_cluster.kill(ray_cluster.get_actor(name, namespace=RAY_NAMESPACE), no_restart=True)
+
+    with pytest.raises(ModelLoadError, match=f"the model folder {folder} is missing or has no config.json"):
+        execute_run_distributed(run_id, num_actors=1, engine=engine, chunks_in_flight=1,
+                                on_progress=lose_the_model_then_the_actor)
+    assert 0 < row_count(engine, run_id) < run_row(engine, run_id).progress_total
     assert live_actors_of(ray_cluster, run_id) == []
 
 
