@@ -512,6 +512,17 @@ def _sample(items: list[tuple[SuiteItem, Item]],
     return [p for p in items if p[0].id in chosen], weight
 
 
+def _tensor_parallel(weight_bytes: float, profile: DeviceProfile) -> int:
+    """GPUs (a power of two) the weights are split over so that each GPU's share fits (1 on CPU; >8: no fit)."""
+    if profile.kind != "gpu":
+        return 1
+    room = MEMORY_HEADROOM * WEIGHTS_SHARE * profile.memory_bytes
+    parts = 1
+    while weight_bytes / parts + GPU_RUNTIME_BYTES > room and parts <= 8:
+        parts *= 2
+    return parts
+
+
 def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: int, *,
                   device: str | DeviceProfile = "h100", gpus: int = 1, model_path: str | Path | None = None,
                   backend: str | None = None, decode_fill: float = 1.0, max_items_per_task: int | None = 2000,
@@ -534,6 +545,8 @@ def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: 
     if backend not in ("vllm", "transformers"):
         raise PlanError(f"unknown backend {backend!r}: use vllm or transformers")
     dtype = dtype or spec.dtype
+    if dtype not in (*DTYPE_BYTES, "auto"):
+        raise PlanError(f"unknown dtype {dtype!r}: use {', '.join(DTYPE_BYTES)} or auto")
     if profile.kind == "cpu":
         dtype = "float32"  # the CPU runner always computes in float32
     elif dtype in ("auto", None):
@@ -558,13 +571,9 @@ def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: 
     budget_tokens = spec.batch_policy.token_budget or DEFAULT_BUDGET["cpu" if profile.kind == "cpu" else "cuda"]
 
     weight_bytes = shape.params * dtype_bytes
-    tensor_parallel = 1
-    if profile.kind == "gpu":
-        weights_room = MEMORY_HEADROOM * WEIGHTS_SHARE * profile.memory_bytes
-        while weight_bytes / tensor_parallel + GPU_RUNTIME_BYTES > weights_room:
-            tensor_parallel *= 2
-        if tensor_parallel > 1:
-            backend = "vllm"
+    tensor_parallel = _tensor_parallel(weight_bytes, profile)
+    if tensor_parallel > 1:
+        backend = "vllm"
     fits = tensor_parallel <= 8
     costs = _Costs(shape, profile, dtype_bytes, tensor_parallel if fits else 1)
     tally = _Tally()
@@ -586,8 +595,7 @@ def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: 
         notes.append("the largest batch exceeds device memory: lower batch_policy.token_budget")
     return Estimate(
         model_params=model_params, dtype=dtype, device=profile.name, device_kind=profile.kind, backend=backend,
-        gpus=gpus,
-        tensor_parallel=tensor_parallel, replicas=replicas, fits=fits, items=target_items or len(items),
+        gpus=gpus, tensor_parallel=tensor_parallel, replicas=replicas, fits=fits, items=target_items or len(items),
         units=round(sum(weights)), prompt_tokens=sum(len(s) * w for s, w in zip(seqs, weights)) / scale,
         computed_tokens=tally.computed, decode_tokens=tally.decode, passes=tally.passes,
         letter_passes=tally.letter_passes, generate_batches=tally.generate_batches,
