@@ -80,7 +80,7 @@ class HubCheckResult:
 
 def _unreachable(result: HubCheckResult, exc: BaseException) -> HubCheckResult:
     reason = type(exc).__name__
-    result.add("hub", False, f"The model hub ({hub_endpoint()}) could not be reached or did not answer "
+    result.add("hub", False, f"The model hub at {hub_endpoint()} could not be reached or did not answer "
                              f"({reason}). Nothing was submitted; please try again in a few minutes.")
     return result
 

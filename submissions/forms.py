@@ -71,6 +71,19 @@ class FormError(ValueError):
 
 _FIELD_LABELS = {"hub_id": "Model id", "revision": "Revision", "precision": "Precision", "model_type": "Model type",
                  "use_chat_template": "Chat template", "contact": "Contact"}
+_EXPECTED = {"hub_id": "the full model id as 'organization/model-name'",
+             "contact": "an e-mail address or a Hugging Face user name"}
+
+
+def _problem_text(field: str, error: dict) -> str:
+    """Pydantic's message in the submitter's words: an empty field says what to type, not 'at least 3 characters'."""
+    if error["type"] == "string_too_short":
+        if not str(error.get("input") or "").strip():
+            return f"required: give {_EXPECTED.get(field, 'a value')}"
+        return f"too short: give {_EXPECTED.get(field, 'a longer value')}"
+    if error["type"] == "string_too_long":
+        return f"too long (at most {error['ctx']['max_length']} characters)"
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def parse_form(**values: object) -> SubmissionForm:
@@ -81,6 +94,5 @@ def parse_form(**values: object) -> SubmissionForm:
         problems = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "form"
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{_FIELD_LABELS.get(field, field)}: {message}")
+            problems.append(f"{_FIELD_LABELS.get(field, field)}: {_problem_text(field, dict(error))}")
         raise FormError(problems) from None

@@ -62,7 +62,9 @@ def test_remote_code_model_is_held_for_review(engine, shapes) -> None:
     ({"precision": "int3"}, "Precision:"),
     ({"model_type": "robot"}, "Model type:"),
     ({"revision": "../../etc"}, "Revision:"),
-    ({"contact": ""}, "Contact:"),
+    ({"contact": ""}, "Contact: required: give an e-mail address or a Hugging Face user name"),
+    ({"hub_id": ""}, "Model id: required: give the full model id as 'organization/model-name'"),
+    ({"hub_id": "ab"}, "Model id: too short: give the full model id"),
     ({"contact": "a@b"}, "Contact: not a valid e-mail address"),
 ])
 def test_bad_form_input_is_refused_and_changes_nothing(engine, hub: HubStub, shapes, values, words) -> None:
