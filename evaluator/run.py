@@ -144,9 +144,14 @@ def _load_items(session: Session, suite_id: int) -> list[tuple[SuiteItem, Item]]
 
 def selected_items(session: Session, spec: RunSpec, suite_id: int) -> list[tuple[SuiteItem, Item]]:
     """The suite's items this run covers (its tasks, the first ``limit_per_task`` of each), in suite order."""
+    return select_items(spec, _load_items(session, suite_id))
+
+
+def select_items(spec: RunSpec, items: list[tuple[SuiteItem, Item]]) -> list[tuple[SuiteItem, Item]]:
+    """:func:`selected_items` on items already loaded."""
     seen: dict[str, int] = defaultdict(int)
     chosen = []
-    for row, item in _load_items(session, suite_id):
+    for row, item in items:
         if item.task not in TASKS or (spec.tasks is not None and item.task not in spec.tasks):
             continue
         if spec.limit_per_task is not None and seen[item.task] >= spec.limit_per_task:
@@ -185,7 +190,7 @@ def create_run(session: Session, model: ModelEntry, suite: Suite, *, submission_
         raise RunSpecError("model and suite must be saved before a run is created")
     items = _load_items(session, suite.id)
     spec = build_run_spec(model, suite, {item.task for _, item in items}, **spec_overrides)
-    units = plan_units(selected_items(session, spec, suite.id), spec)
+    units = plan_units(select_items(spec, items), spec)
     if not units:
         raise RunSpecError(f"suite {suite.name!r} has no items for this run")
     run = EvalRun(submission_id=submission_id, model_id=model.id, suite_id=suite.id, suite_version=suite.version,
@@ -339,8 +344,10 @@ def execute_run(run_id: int, *, engine: Engine | None = None, should_stop: Calla
                                  backend=spec.backend, trust_remote_code=spec.trust_remote_code,
                                  token_budget=spec.batch_policy.token_budget)
         try:
-            _update_run(engine, run_id, environment=environment(runner))
+            env = environment(runner)
+            _update_run(engine, run_id, environment=env)
             _execute(engine, run, spec, runner, units, todo, done, should_stop, on_progress)
+            _update_run(engine, run_id, environment={**env, "runner_counters": dict(runner.info.counters)})
         finally:
             if owned:
                 runner.close()

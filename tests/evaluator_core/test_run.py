@@ -91,6 +91,7 @@ def test_always_letter_a_model_gives_the_known_figures(any_engine, tmp_path, tin
     assert dims["overall"].extras["dimensions_missing"] == ["generation", "understanding"]
     assert run.progress_done == run.progress_total == 4 * 2 + 6 * 5 + 2 * 5
     assert run.environment["torch"] and run.environment["dtype"] == "float32"
+    assert run.environment["runner_counters"]["forward_passes"] > 0
     assert run.run_spec["k"] == 5 and run.run_spec["prompt_template_version"]
 
 
