@@ -28,9 +28,10 @@ def header(report: ModelReport) -> None:
     model = report.model
     st.title(model["hub_id"])
     if model["demo"]:
-        st.info("🧪 Demo model: a tiny local model that shows how the site works; its scores mean nothing medically.")
+        st.info("Demo model: a tiny local model that shows how the site works; its scores mean nothing medically.",
+                icon=":material/science:")
     if model["flag"]:
-        st.warning(f"⚠ Flagged by the organizers: {model['flag']}")
+        st.warning(f"Flagged by the organizers: {model['flag']}", icon=":material/flag:")
     facts = [f"type **{model['type']}**", f"precision **{model['precision']}**",
              f"params **{params_label(model['params'])}**", f"license **{model['license']}**",
              f"revision `{model['commit_sha'][:12]}`"]

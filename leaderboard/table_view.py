@@ -38,7 +38,7 @@ def sort_frame(frame: pd.DataFrame, column: str, ascending: bool) -> pd.DataFram
 def flags_text(row: pd.Series) -> str:
     notes = []
     if row.get("demo"):
-        notes.append("🧪 demo model")
+        notes.append("demo model")
     if isinstance(row.get("flag"), str) and row["flag"]:
         notes.append(f"⚠ flagged: {row['flag']}")
     return " · ".join(notes)

@@ -57,8 +57,8 @@ def _save(row_id: int, category: str | None, note: str) -> None:
 for row in sample:
     tags = row.error_tags or {}
     review = done.get(row.id)
-    status = (f"✅ {review.human_primary}" if review and review.accepted
-              else f"✏️ {review.human_primary}" if review else "not reviewed")
+    status = (f"accepted: {review.human_primary}" if review and review.accepted
+              else f"changed to {review.human_primary}" if review else "not reviewed")
     with st.expander(f"#{row.id} · {row.task} · order {row.order_index} · {row.error_primary} · {status}"):
         st.markdown(f"**Automatic tag:** {row.error_primary} · made by `{tags.get('method', '?')}`"
                     + (f" · secondary: {', '.join(tags.get('secondary') or [])}" if tags.get("secondary") else ""))

@@ -57,7 +57,7 @@ def test_leaderboard_ranks_visible_models_with_flags_and_unscored_note(world):
     assert "gone/hidden-7b" not in set(shown["Model"])
     flags = dict(zip(shown["Model"], shown["Flags"]))
     assert flags["sus/leaky-3b"].startswith("⚠ flagged: test items found")
-    assert flags["tiny/demo-random"] == "🧪 demo model"
+    assert flags["tiny/demo-random"] == "demo model"
     assert list(shown.columns)[:4] == ["#", "Model", "Open", "Overall"]
     assert shown["Open"].iloc[0].startswith("model?model=")
     assert any("20 items have no reference answer and are unscored" in t for t in texts(app.markdown))

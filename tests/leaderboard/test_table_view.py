@@ -24,7 +24,7 @@ def test_overview_columns_follow_the_choice(frame):
     assert table["Overall"].tolist() == frame["overall"].round(4).tolist()
     flags = dict(zip(table["Model"], table["Flags"]))
     assert flags["sus/leaky-3b"] == "⚠ flagged: test items found in training data"
-    assert flags["tiny/demo-random"] == "🧪 demo model"
+    assert flags["tiny/demo-random"] == "demo model"
 
 
 def test_ci_toggle_shows_intervals(frame):
