@@ -4,6 +4,9 @@ Letter scoring runs two passes per batch: the shared prefixes of the batch's gro
 query row is fully masked), then every member's suffix on top of its group's cached keys/values (left-padded,
 so that the last position of every row is real and only that position's logits are computed). Position ids
 are given explicitly from the attention mask, so padding never shifts positions.
+
+With ``prefix_sharing=False`` (chosen automatically, once, when a model's cache cannot be shared across rows)
+every prompt is one left-padded row of a single pass.
 """
 from __future__ import annotations
 
@@ -52,7 +55,7 @@ class TransformersRunner:
     name = "transformers"
 
     def __init__(self, model_path: str, *, dtype: str = "auto", device: str = "auto",
-                 trust_remote_code: bool = False, token_budget: int | None = None):
+                 trust_remote_code: bool = False, token_budget: int | None = None, prefix_sharing: bool = True):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -74,9 +77,10 @@ class TransformersRunner:
             self.pad_id = self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else 0
         self.max_len = int(getattr(self.model.config, "max_position_embeddings", 0) or 1 << 20)
         self.token_budget = token_budget or DEFAULT_BUDGET[self.device]
+        self.prefix_sharing = prefix_sharing
         self.info = RunnerInfo(
             backend=self.name, device=self._device_name(), dtype=self.dtype, model_path=str(model_path),
-            settings={"token_budget": self.token_budget, "requested_dtype": dtype, "prefix_sharing": True,
+            settings={"token_budget": self.token_budget, "requested_dtype": dtype, "prefix_sharing": prefix_sharing,
                       "padding": "prefix right, suffix left", "logits": "last positions only"},
             counters={"forward_passes": 0, "oom_splits": 0, "multi_token_letters": 0},
         )
@@ -103,8 +107,12 @@ class TransformersRunner:
             if not requests[i].letters:
                 raise RequestError(i, "request shows no letters")
         plans = letter_plan(self.tokenizer, requests, contexts)
+        if self.prefix_sharing:
+            planned = group_by_prefix(contexts, [r.prefix_group for r in requests])
+        else:
+            planned = [(0, [i]) for i in range(len(requests))]
         groups: list[PrefixGroup] = []
-        for prefix_len, members in group_by_prefix(contexts, [r.prefix_group for r in requests]):
+        for prefix_len, members in planned:
             group = PrefixGroup(prefix=contexts[members[0]][:prefix_len])
             for i in members:
                 suffix = contexts[i][prefix_len:]
@@ -115,8 +123,18 @@ class TransformersRunner:
                         group.rows.append(ScoreRow(i, suffix, list(tokens), letter))
             groups.append(group)
         results: list[dict[str, float]] = [{} for _ in requests]
-        for batch in budget_batches(groups, self.token_budget):
-            self._score_with_oom_split(batch, plans, results)
+        try:
+            for batch in budget_batches(groups, self.token_budget):
+                self._score_with_oom_split(batch, plans, results)
+        except Exception as exc:
+            import torch
+
+            if not self.prefix_sharing or isinstance(exc, torch.OutOfMemoryError):
+                raise
+            # an architecture whose cache cannot be shared across rows: score whole prompts from now on
+            self.prefix_sharing = False
+            self.info.settings.update(prefix_sharing=False, prefix_sharing_off=_plain_reason(exc))
+            return self.letter_scores(requests)
         return [{letter: results[i][letter] for letter in r.letters} for i, r in enumerate(requests)]
 
     def _score_with_oom_split(self, batch: list[PrefixGroup], plans: list[dict[str, list[int]]],

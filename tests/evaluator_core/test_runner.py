@@ -53,10 +53,14 @@ def test_prefix_shared_batched_and_one_by_one_agree(runner, tiny_models):
     batched = runner.letter_scores(requests)
     one_by_one = [runner.letter_scores([r])[0] for r in requests]
     small_batches = TransformersRunner(str(tiny_models["random"]), device="cpu", token_budget=64).letter_scores(requests)
+    unshared = TransformersRunner(str(tiny_models["random"]), device="cpu", prefix_sharing=False)
+    whole_prompts = unshared.letter_scores(requests)  # one left-padded pass per batch, no shared cache
     reference = [reference_scores(runner, r) for r in requests]
     assert_close(batched, reference)
     assert_close(one_by_one, reference)
     assert_close(small_batches, reference)
+    assert_close(whole_prompts, reference)
+    assert unshared.info.counters["forward_passes"] < len(requests)  # batched, not one by one
     assert max(abs(s["A"] - batched[0]["A"]) for s in batched) > 1e-3  # scores depend on the prompt
 
 
@@ -129,3 +133,24 @@ def test_requests_with_item_keys_score_like_one_by_one(runner):
     requests = mixed_requests(4, 5, seed=3)
     keyed = [ChoiceRequest(r.prompt, r.letters, prefix_group=str(i // 5)) for i, r in enumerate(requests)]
     assert_close(runner.letter_scores(keyed), [reference_scores(runner, r) for r in requests])
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "qwen2", "gemma2", "phi3"])
+def test_other_architectures_share_prefixes_exactly(arch, tmp_path, tiny_models):
+    """Real (random) models of other families, including gemma2's sliding-window cache and gpt2's learned
+    positions: shared-prefix scores equal a plain full forward pass."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models["random"])
+    config = AutoConfig.for_model(arch, vocab_size=len(tokenizer), hidden_size=64, n_embd=64, num_hidden_layers=2,
+                                  n_layer=2, num_attention_heads=4, n_head=4, num_key_value_heads=2,
+                                  intermediate_size=128, head_dim=16, max_position_embeddings=512, n_positions=512,
+                                  pad_token_id=tokenizer.pad_token_id, bos_token_id=None, eos_token_id=None)
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(config).save_pretrained(tmp_path / arch)
+    tokenizer.save_pretrained(tmp_path / arch)
+    arch_runner = TransformersRunner(str(tmp_path / arch), device="cpu")
+    requests = [ChoiceRequest(f"请回答以下单选题。患者发热。{'病程' * k}\nA. 甲{k}\nB. 乙\n答案：", ["A", "B"],
+                              prefix_group=str(k // 2)) for k in range(6)]
+    assert_close(arch_runner.letter_scores(requests), [reference_scores(arch_runner, r) for r in requests])
+    assert arch_runner.prefix_sharing
