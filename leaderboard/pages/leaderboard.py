@@ -12,6 +12,7 @@ from leaderboard import cache, search, table_view
 from leaderboard.url_state import warn_unknown
 from leaderboard.labels import RESEARCH_NOTICE, dimension_label
 from leaderboard.ranking import DIMENSIONS, SIZE_BUCKETS, UNKNOWN_SIZE
+from submissions.views import queue_overview
 
 MODEL_PAGE = "leaderboard/pages/model.py"
 SIZE_OPTIONS = [label for label, _, _ in SIZE_BUCKETS] + [UNKNOWN_SIZE]
@@ -30,9 +31,15 @@ version = cache.version()
 suite = cache.suite_facts(version)
 frame = cache.leaderboard_frame(version)
 if suite is None or frame.empty:
-    st.info("No results yet. " + ("No benchmark suite is active. " if suite is None else "")
-            + "Models appear here as soon as their evaluation finishes: submit one on the Submit page, "
-              "or watch the Queue page for runs in progress.")
+    queue = queue_overview()
+    no_suite = "No benchmark suite is active. " if suite is None else ""
+    if queue.running or queue.waiting:
+        st.info(f"No results yet. {no_suite}{len(queue.running)} evaluation(s) running and {len(queue.waiting)} "
+                "waiting: the Queue page shows their progress and time left. Models appear here as soon as their "
+                "evaluation finishes.")
+    else:
+        st.info(f"No results yet. {no_suite}Models appear here as soon as their evaluation finishes: submit one on "
+                "the Submit page, or watch the Queue page for runs in progress.")
     st.stop()
 
 n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
@@ -41,6 +48,12 @@ st.markdown(f"Ranked on suite **{suite['name']}** (version `{suite['version'][:1
             "Overall = mean of the five dimension scores; "
             "every score carries a 95% bootstrap interval (toggle *Show 95% CI*); *n* = scored items."
             + (f" {n_unscored} items have no reference answer and are unscored." if n_unscored else ""))
+
+n_demo = int(frame["demo"].sum())
+if n_demo:
+    st.info(f"{n_demo} of these models {'is a demo model' if n_demo == 1 else 'are demo models'} (marked in *Flags*): "
+            "tiny local models that show how the site works; their scores mean nothing medically. "
+            "Search `demo:no` to hide them.", icon=":material/science:")
 
 for key, allowed in (("size", SIZE_OPTIONS), ("view", [view_label(v) for v in VIEWS]),
                      ("cols", list(table_view.OPTIONAL_COLUMNS))):

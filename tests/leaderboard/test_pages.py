@@ -215,3 +215,23 @@ def test_methodology_shows_tag_agreement_once_reviewed(engine, world):
     assert not app.exception
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Reviewed tags"] == "4" and metrics["Observed agreement"] == "75.0%"
+
+
+def test_empty_leaderboard_names_the_evaluations_in_progress(engine):
+    """A first visitor while the demo models run should learn that results are coming, and where to watch."""
+    from tests.submissions.factories import add_run, add_submission
+
+    running = add_submission(engine, None, state="running")
+    add_run(engine, running, done=10, total=100, eta=300)
+    add_submission(engine, None, state="approved")
+    app = page("leaderboard")
+    assert not app.exception
+    assert any("1 evaluation(s) running and 1 waiting" in text for text in texts(app.info))
+
+
+def test_demo_models_are_announced_above_the_ranking(world):
+    app = page("leaderboard")
+    demo_notes = [text for text in texts(app.info) if "demo model" in text]
+    assert demo_notes and demo_notes[0].startswith("1 of these models is a demo model")
+    app = page("leaderboard", q="demo:no")
+    assert "tiny/demo-random" not in set(table(app)["Model"])
