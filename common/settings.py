@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     model_cache_quota_gb: float = Field(
         default=0.0, description="Cap on the model cache's total size in GB (0: no cap beyond the free disk)."
     )
+    ray_actors: int = Field(
+        default=0, ge=0,
+        description="Spread each run over this many Ray actors (RAY_ADDRESS names the cluster); 0: in the worker process.",
+    )
     rescore_interval_s: float = Field(
         default=600.0, description="How often the worker re-scores finished runs scored by an older evaluator."
     )

@@ -32,6 +32,7 @@ from common.db import DatabaseConfigError, get_engine
 from common.settings import Settings, get_settings
 from common.timeutil import utcnow
 from evaluator import EVALUATOR_VERSION
+from evaluator.distributed import DistributedError
 from evaluator.leases import (
     Claim,
     append_log,
@@ -239,14 +240,13 @@ class Worker:
                  model.hub_id, claim.attempts)
         try:
             self._prepare_model(claim.run_id, model)
-            execute_run(claim.run_id, engine=self.engine, should_stop=guard.should_stop,
-                        on_progress=ProgressLog(self.engine, claim.run_id))
+            self._execute(claim.run_id, guard)
             score_run(claim.run_id, engine=self.engine)
             outcome = "finished" if end_run(self.engine, claim.run_id, claim.owner, "finished",
                                             note=f"finished and scored in {time.time() - started:.1f} s") else "lost"
         except RunStopped as stop:
             outcome = self._stopped(claim, stop.reason)
-        except (ModelFetchError, ModelLoadError) as exc:
+        except (ModelFetchError, ModelLoadError, DistributedError) as exc:
             end_run(self.engine, claim.run_id, claim.owner, "failed", error_public=str(exc),
                     error_detail=failure_detail(exc))
             outcome = "failed"
@@ -260,6 +260,18 @@ class Worker:
             free_accelerator_memory()
         log.info("run %s: %s after %.1f s", claim.run_id, outcome, time.time() - started)
         return outcome
+
+    def _execute(self, run_id: int, guard: "RunGuard") -> None:
+        """Run the model: in this process, or spread over Ray actors when MEDBENCH_RAY_ACTORS > 0 (the worker
+        keeps the lease, progress and commits either way, so resume and cancel behave the same)."""
+        progress = ProgressLog(self.engine, run_id)
+        if self.settings.ray_actors > 0:
+            from evaluator.distributed import execute_run_distributed
+
+            execute_run_distributed(run_id, num_actors=self.settings.ray_actors, engine=self.engine,
+                                    should_stop=guard.should_stop, on_progress=progress)
+        else:
+            execute_run(run_id, engine=self.engine, should_stop=guard.should_stop, on_progress=progress)
 
     def _prepare_model(self, run_id: int, model: ModelEntry) -> Path:
         """Make the model's files local before execute_run (which then finds them in the cache)."""

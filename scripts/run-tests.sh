@@ -11,6 +11,6 @@ if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-bash scripts/setup-env.sh
+bash scripts/setup-env.sh requirements-ray.txt
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} TOKENIZERS_PARALLELISM=false
 exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile -q "$@"
