@@ -48,10 +48,17 @@ class SubmissionRow:
     eta_seconds: float | None = None
     error_public: str | None = None
     card_data: dict[str, Any] = field(default_factory=dict)
+    is_demo: bool = False
+    task_progress: dict[str, tuple[int, int]] = field(default_factory=dict)  # {task: (done, total)} of the run
 
     @property
     def progress(self) -> float:
         return self.progress_done / self.progress_total if self.progress_total else 0.0
+
+    @property
+    def tasks_done(self) -> int:
+        """Tasks whose every (question, option order) has an answer: a coarser, steadier measure than rows."""
+        return sum(1 for done, total in self.task_progress.values() if total and done >= total)
 
 
 @dataclass(frozen=True)
@@ -81,8 +88,16 @@ def _rows(session: Session, query: Any) -> list[SubmissionRow]:
             hidden=model.hidden, flag_reason=model.flag_reason,
             run_id=run.id if run else None, progress_done=run.progress_done if run else 0,
             progress_total=run.progress_total if run else 0, eta_seconds=run.eta_seconds if run else None,
-            error_public=run.error_public if run else None, card_data=dict(model.card_data or {})))
+            error_public=run.error_public if run else None, card_data=dict(model.card_data or {}),
+            is_demo=model.is_demo, task_progress=_task_progress(run)))
     return rows
+
+
+def _task_progress(run: EvalRun | None) -> dict[str, tuple[int, int]]:
+    """The run's ``progress_detail`` ({task: [done, total]}) as tuples; malformed entries are left out."""
+    detail = run.progress_detail if run is not None and isinstance(run.progress_detail, dict) else {}
+    return {task: (int(pair[0]), int(pair[1])) for task, pair in detail.items()
+            if isinstance(pair, (list, tuple)) and len(pair) == 2}
 
 
 def _base_query() -> Any:

@@ -12,7 +12,8 @@ st.title("Evaluation queue · 评测队列")
 
 def _note(row: SubmissionRow) -> str:
     held = row.needs_remote_code and not row.allow_remote_code and row.state == "submitted"
-    return "waiting for organizer review (remote code)" if held else ""
+    notes = ["demo model" if row.is_demo else "", "waiting for organizer review (remote code)" if held else ""]
+    return " · ".join(n for n in notes if n)
 
 
 @st.fragment(run_every="15s")
@@ -23,16 +24,27 @@ def show_queue() -> None:
     st.subheader(f"Running ({len(overview.running)})")
     if not overview.running:
         st.caption("Nothing is running right now.")
+    else:
+        st.caption("Progress counts answers: every question once per option order (choice questions are asked "
+                   "under several orders). The time left is extrapolated from the answers so far.")
     for row in overview.running:
         eta = format_eta(row.eta_seconds)
+        parts = [f"{row.progress_done}/{row.progress_total} answers"]
+        if row.task_progress:
+            parts.append(f"{row.tasks_done}/{len(row.task_progress)} tasks done")
+        if row.progress_done == 0:
+            parts.append("starting: fetching and loading the model")
+        elif eta:
+            parts.append(f"about {eta} left")
+        status = " · ".join(parts)
         st.progress(min(1.0, row.progress),
-                    text=f"#{row.submission_id} {md_escape(row.hub_id)} ({row.precision}) · "
-                         f"{row.progress_done}/{row.progress_total}" + (f" · about {eta} left" if eta else ""))
+                    text=f"#{row.submission_id} {md_escape(row.hub_id)} ({row.precision}"
+                         f"{', demo model' if row.is_demo else ''}) · {status}")
 
     st.subheader(f"Waiting ({len(overview.waiting)})")
     if overview.waiting:
         st.dataframe(pd.DataFrame([
-            {"position": position, "#": r.submission_id, "model": r.hub_id, "revision": r.revision,
+            {"position": position, "submission": r.submission_id, "model": r.hub_id, "revision": r.revision,
              "commit": r.commit_sha[:12], "precision": r.precision, "state": r.state, "note": _note(r),
              "submitted": r.submitted_at} for position, r in enumerate(overview.waiting, start=1)]),
             hide_index=True, width="stretch", key="waiting")
@@ -42,7 +54,7 @@ def show_queue() -> None:
     st.subheader(f"Failed ({len(overview.failed)})")
     if overview.failed:
         st.dataframe(pd.DataFrame([
-            {"#": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
+            {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
              "reason": r.error_public or r.reason or "", "when": r.updated_at or r.submitted_at}
             for r in overview.failed]), hide_index=True, width="stretch", key="failed")
     else:
@@ -51,7 +63,7 @@ def show_queue() -> None:
     st.subheader(f"Recently finished ({len(overview.finished)})")
     if overview.finished:
         st.dataframe(pd.DataFrame([
-            {"#": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
+            {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
              "finished": r.updated_at} for r in overview.finished]), hide_index=True, width="stretch", key="finished")
     else:
         st.caption("Nothing finished yet.")

@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from submissions.accounts import create_user
 from submissions.moderation import moderate
-from submissions.tables import AuditLog, Submission, User
+from evaluator.tables import EvalRun
+from submissions.tables import AuditLog, ModelEntry, Submission, User
 from tests.hub_stub import HubStub
 from tests.submissions.factories import add_run, add_submission
 
@@ -172,14 +173,26 @@ def test_queue_page_shows_waiting_running_and_failed(engine) -> None:
     user = create_user("ulla", "password2")
     add_submission(engine, user.id, state="approved", hub_id="org/waiting")
     running = add_submission(engine, user.id, state="running", hub_id="org/running")
-    add_run(engine, running, done=30, total=120, eta=1500)
+    run_id = add_run(engine, running, done=30, total=120, eta=1500)
     failed = add_submission(engine, user.id, state="failed", hub_id="org/failed")
     add_run(engine, failed, status="failed", error=SCRIPT)
+    with Session(engine) as s:
+        run = s.get(EvalRun, run_id)
+        run.progress_detail = {"Med-Exam": [20, 20], "MedSafety": [10, 60], "MedHC": [0, 40]}
+        s.add(run)
+        demo = s.get(ModelEntry, s.get(Submission, add_submission(engine, None, state="approved",
+                                                                  hub_id="demo/tiny")).model_id)
+        demo.is_demo = True
+        s.add(demo)
+        s.commit()
     at = page("queue").run()
     assert not at.exception
-    assert list(at.dataframe[0].value["model"]) == ["org/waiting"] and list(at.dataframe[0].value["position"]) == [1]
+    waiting = at.dataframe[0].value
+    assert list(waiting["model"]) == ["org/waiting", "demo/tiny"] and list(waiting["position"]) == [1, 2]
+    assert list(waiting["note"]) == ["", "demo model"]
     progress = at.get("progress")[0]
-    assert progress.value == 25 and "about 25 min left" in progress.proto.text
+    assert progress.value == 25
+    assert "30/120 answers · 1/3 tasks done · about 25 min left" in progress.proto.text
     assert list(at.dataframe[1].value["reason"]) == [SCRIPT]
     assert "<script>" not in rendered_markdown(at)
     assert "Nothing finished yet." in [c.value for c in at.caption]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from evaluator.tables import EvalRun
 from submissions.accounts import create_user
 from submissions.tables import ModelEntry, Submission
 from submissions.views import all_submissions, format_eta, history, queue_overview, submissions_of
@@ -44,3 +45,17 @@ def test_own_submissions_all_submissions_and_history(engine) -> None:
 
 def test_format_eta() -> None:
     assert [format_eta(x) for x in (None, 10, 600, 3900)] == ["", "< 1 min", "10 min", "1 h 05 min"]
+
+
+def test_running_rows_carry_the_demo_mark_and_per_task_progress(engine) -> None:
+    running = add_submission(engine, None, state="running")
+    run_id = add_run(engine, running, done=25, total=30)
+    with Session(engine) as s:
+        run = s.get(EvalRun, run_id)
+        run.progress_detail = {"Med-Exam": [20, 20], "MedHC": [5, 10], "broken": "x"}
+        model = s.get(ModelEntry, s.get(Submission, running).model_id)
+        model.is_demo = True
+        s.add_all([run, model])
+        s.commit()
+    row = queue_overview().running[0]
+    assert row.is_demo and row.task_progress == {"Med-Exam": (20, 20), "MedHC": (5, 10)} and row.tasks_done == 1
