@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from evaluator.planner import plan_summary
 from submissions.accounts import AccountError, NotAuthorized, set_organizer
 from submissions.moderation import ACTIONS, ModerationError, moderate
 from submissions.states import State
@@ -11,6 +12,8 @@ from submissions.ui import history_frame, md_escape, require_organizer_page
 from submissions.views import all_submissions
 
 organizer = require_organizer_page()
+
+
 st.title("Moderation · 审核")
 
 filter_cols = st.columns([2, 1])
@@ -67,6 +70,8 @@ if rows:
     st.dataframe(history_frame(shown),
                  hide_index=True, width="stretch", key="history_table")
     card = next(r for r in rows if r.submission_id == shown)
+    # The planner samples at most 500 items per task (tens of ms), so it is not cached: it follows the active suite.
+    st.caption("Planned run: " + plan_summary(shown))
     st.text(f"Commit {card.commit_sha} · license {card.license or '—'} · flag: {card.flag_reason or '—'}")
     st.caption("Model card metadata, as the hub reported it at submission:")
     st.json(card.card_data or {}, expanded=False)
