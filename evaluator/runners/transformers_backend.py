@@ -44,6 +44,14 @@ def resolve_dtype(dtype: str, device: str) -> str:
     return dtype
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, or the CPU allocator's failure (a RuntimeError saying it cannot allocate)."""
+    import torch
+
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc))
+
+
 def _plain_reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip()[:500]
@@ -127,9 +135,7 @@ class TransformersRunner:
             for batch in budget_batches(groups, self.token_budget):
                 self._score_with_oom_split(batch, plans, results)
         except Exception as exc:
-            import torch
-
-            if not self.prefix_sharing or isinstance(exc, torch.OutOfMemoryError):
+            if not self.prefix_sharing or is_out_of_memory(exc):
                 raise
             # an architecture whose cache cannot be shared across rows: score whole prompts from now on
             self.prefix_sharing = False
@@ -139,21 +145,26 @@ class TransformersRunner:
 
     def _score_with_oom_split(self, batch: list[PrefixGroup], plans: list[dict[str, list[int]]],
                               results: list[dict[str, float]]) -> None:
-        """Run ``batch``; on out-of-memory, halve it (and the budget for later batches) and retry."""
+        """Run ``batch``; on out-of-memory, halve it (and the budget for later batches) and retry.
+
+        The retry happens after the ``except`` block: inside it, the traceback would keep the failed batch's
+        tensors alive and the halves would run out of memory too.
+        """
         import torch
 
         try:
             self._score_batch(batch, plans, results)
-        except torch.OutOfMemoryError:
-            if len(batch) == 1:
+            return
+        except Exception as exc:
+            if not is_out_of_memory(exc) or len(batch) == 1:
                 raise
-            self.info.counters["oom_splits"] += 1
-            self.token_budget = max(256, self.token_budget // 2)
-            if self.device == "cuda":
-                torch.cuda.empty_cache()
-            half = len(batch) // 2
-            self._score_with_oom_split(batch[:half], plans, results)
-            self._score_with_oom_split(batch[half:], plans, results)
+        self.info.counters["oom_splits"] += 1
+        self.token_budget = max(256, self.token_budget // 2)
+        if self.device == "cuda":
+            torch.cuda.empty_cache()
+        half = len(batch) // 2
+        self._score_with_oom_split(batch[:half], plans, results)
+        self._score_with_oom_split(batch[half:], plans, results)
 
     def _score_batch(self, batch: list[PrefixGroup], plans: list[dict[str, list[int]]],
                      results: list[dict[str, float]]) -> None:
@@ -228,11 +239,13 @@ class TransformersRunner:
         pending = length_batches(lengths, self.token_budget)
         while pending:
             batch = pending.pop(0)
+            texts: list[str] | None = None
             try:
                 texts = self._generate_batch([contexts[i] for i in batch], config, stop)
-            except torch.OutOfMemoryError:
-                if len(batch) == 1:
+            except Exception as exc:
+                if not is_out_of_memory(exc) or len(batch) == 1:
                     raise
+            if texts is None:  # out of memory: split outside the except block (see _score_with_oom_split)
                 self.info.counters["oom_splits"] += 1
                 self.token_budget = max(256, self.token_budget // 2)
                 if self.device == "cuda":

@@ -154,3 +154,19 @@ def test_other_architectures_share_prefixes_exactly(arch, tmp_path, tiny_models)
                               prefix_group=str(k // 2)) for k in range(6)]
     assert_close(arch_runner.letter_scores(requests), [reference_scores(arch_runner, r) for r in requests])
     assert arch_runner.prefix_sharing
+
+
+def test_out_of_memory_halves_the_batch_and_retries(tiny_models):
+    """A real allocation failure (the process is limited to ~300 MB more address space than it holds): the
+    runner halves the batch until it fits, and the scores equal those of small batches."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd()}
+    done = subprocess.run([sys.executable, "-m", "tests.evaluator_core.oom_probe", str(tiny_models["random"]), "300"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["oom_splits"] >= 1 and result["token_budget"] < 10**7
+    assert result["rows"] == 400 and result["max_diff"] < 1e-4
