@@ -64,7 +64,8 @@ def show_queue() -> None:
     if overview.finished:
         st.dataframe(pd.DataFrame([
             {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
-             "finished": r.updated_at} for r in overview.finished]), hide_index=True, width="stretch", key="finished")
+             "note": _note(r), "finished": r.updated_at} for r in overview.finished]),
+            hide_index=True, width="stretch", key="finished")
     else:
         st.caption("Nothing finished yet.")
 

@@ -196,6 +196,13 @@ def test_queue_page_shows_waiting_running_and_failed(engine) -> None:
     assert list(at.dataframe[1].value["reason"]) == [SCRIPT]
     assert "<script>" not in rendered_markdown(at)
     assert "Nothing finished yet." in [c.value for c in at.caption]
+    with Session(engine) as s:
+        finished_demo = s.get(Submission, add_submission(engine, None, state="finished", hub_id="demo/done"))
+        s.get(ModelEntry, finished_demo.model_id).is_demo = True
+        s.commit()
+    at = page("queue").run()
+    finished = at.dataframe[-1].value
+    assert list(zip(finished["model"], finished["note"])) == [("demo/done", "demo model")]
 
 
 @pytest.mark.parametrize("name", ["moderation", "audit"])
