@@ -22,7 +22,8 @@ search = filter_cols[1].text_input("Model id contains", key="search")
 rows = all_submissions(states=states, search=search)
 
 if not rows:
-    st.caption("No submissions match.")
+    st.caption("No submissions match these states and search. Submissions that passed the hub checks are approved "
+               "at once; add *approved*, *running* or *finished* to the states to see them.")
 else:
     st.dataframe(pd.DataFrame([
         {"#": r.submission_id, "model": r.hub_id, "revision": r.revision, "commit": r.commit_sha[:12],
@@ -75,6 +76,8 @@ if rows:
     st.text(f"Commit {card.commit_sha} · license {card.license or '—'} · flag: {card.flag_reason or '—'}")
     st.caption("Model card metadata, as the hub reported it at submission:")
     st.json(card.card_data or {}, expanded=False)
+else:
+    st.caption("Pick states above that match a submission to see its history and model card.")
 
 st.subheader("Organizer role")
 with st.form("role_form"):

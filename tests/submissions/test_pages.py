@@ -274,3 +274,15 @@ def test_app_navigation_registers_organizer_pages_for_organizers_only(engine) ->
     at.run()
     at.switch_page(str(PAGES / "moderation.py")).run()
     assert not at.exception and at.title[0].value == "Moderation · 审核"
+
+
+def test_moderation_with_nothing_waiting_says_where_accepted_submissions_are(engine) -> None:
+    org = create_user("olga", "password1", organizer=True)
+    add_submission(engine, org.id, state="approved", hub_id="org/accepted")
+    at = page("moderation", org.id).run()
+    assert not at.exception and not at.dataframe
+    captions = [c.value for c in at.caption]
+    assert any("add *approved*, *running* or *finished*" in c for c in captions)
+    assert any("Pick states above" in c for c in captions)
+    at.multiselect(key="states").set_value(["approved"]).run()
+    assert list(at.dataframe[0].value["model"]) == ["org/accepted"]
