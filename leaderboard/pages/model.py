@@ -50,7 +50,8 @@ if not is_missing(overall["ci_low"]) and not is_missing(overall["ci_high"]):
 metrics[1].metric("Consistency under option shuffling", "—" if overall["robustness"] != overall["robustness"]
                   or overall["robustness"] is None else f"{overall['robustness']:.3f}")
 metrics[2].metric("Scored items (n)", report.scored_items)
-metrics[3].metric("Suite", f"{report.run['suite_name']} · {report.run['suite_version'][:8]}")
+metrics[3].metric("Suite", report.run["suite_name"])  # a long name · version was cut to "demo · a767…"
+metrics[3].caption(f"version {report.run['suite_version'][:12]}")
 
 if report.missing_dimensions:
     st.caption(f"Overall averages {5 - len(report.missing_dimensions)} of the 5 dimensions: this run has no score "

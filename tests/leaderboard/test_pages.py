@@ -123,6 +123,8 @@ def test_model_opened_by_url_id(world):
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Scored items (n)"] == "40"
     assert re.fullmatch(r"0\.\d{3}", metrics["Overall score"])
+    assert metrics["Suite"] == world.suite.name  # the version goes in a caption: a metric cuts long values
+    assert f"version {world.suite.version[:12]}" in texts(app.caption)
     assert any(re.fullmatch(r"95% CI \[0\.\d{3}, [01]\.\d{3}\]", t) for t in texts(app.caption))
     assert len(app.expander) == 10  # the first page of the question browser
     codes = texts(app.code)
