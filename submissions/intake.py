@@ -131,7 +131,7 @@ def record_submission(user_id: int, form: SubmissionForm, check: HubCheckResult,
             set_state(session, submission, State.APPROVED, actor_name="system", reason="all hub checks passed")
             status = "accepted"
             message = (f"Accepted as submission #{submission.id}: {hub_id} pinned to {check.commit_sha} "
-                       f"({form.precision}). It is queued for evaluation.")
+                       f"({form.precision}). It is queued for evaluation: the Queue page shows its place and progress.")
         session.commit()
         return SubmitOutcome(status, message, submission_id=submission.id, check=check)
     except IntegrityError:

@@ -32,7 +32,7 @@ def test_accepted_submission_is_pinned_approved_and_recorded(any_engine, hub: Hu
     out = submit_model(user.id, hub_id=shapes["good"], **FORM)
     assert out.status == "accepted", out.message
     sha = hub.repos[shapes["good"]].branches["main"].sha
-    assert sha in out.message and f"#{out.submission_id}" in out.message
+    assert sha in out.message and f"#{out.submission_id}" in out.message and "Queue page" in out.message
     with Session(any_engine) as s:
         sub = s.get(Submission, out.submission_id)
         entry = s.get(ModelEntry, sub.model_id)
