@@ -77,8 +77,18 @@ def leaderboard_frame(session: Session) -> pd.DataFrame:
     frame["license"] = frame["license"].fillna("unknown")
     frame["demo"] = frame["demo"].astype(bool)
     frame = frame.sort_values(["overall", "model"], ascending=[False, True], na_position="last", kind="stable")
-    frame.insert(0, "rank", range(1, len(frame) + 1))
+    frame.insert(0, "rank", shared_rank(frame["overall"]))
     return frame.reset_index(drop=True)
+
+
+def shared_rank(overall: pd.Series) -> pd.Series:
+    """Standard competition ranks (1, 2, 2, 4), best score first, models without a score last.
+
+    Why shared: two models with the same overall score (e.g. the same weights submitted twice) must not look
+    ranked apart; scores are compared at 6 decimals, finer than any shown figure, so float noise does not split
+    a tie either."""
+    rounded = overall.astype("float64").round(6)
+    return rounded.rank(method="min", ascending=False, na_option="bottom").astype(int)
 
 
 def _widen(scores: pd.DataFrame) -> pd.DataFrame:

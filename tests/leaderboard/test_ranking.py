@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
 import pytest
 from sqlmodel import select
 
@@ -110,3 +111,8 @@ def test_data_version_changes_when_a_run_finishes_or_a_model_is_hidden(engine, w
     with session_scope(engine) as session:
         assert runs.data_version(session) != after_run
         assert "late/arrival" not in set(ranking.leaderboard_frame(session)["model"])
+
+
+def test_equal_overall_scores_share_a_rank_and_unscored_models_come_last():
+    overall = pd.Series([0.9, 0.5, 0.5 + 1e-12, 0.3, float("nan")])
+    assert list(ranking.shared_rank(overall)) == [1, 2, 2, 4, 5]
