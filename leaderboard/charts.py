@@ -23,8 +23,10 @@ def radar(series: dict[str, dict[str, float | None]]) -> go.Figure:
         figure.add_trace(go.Scatterpolar(r=values + values[:1], theta=labels + labels[:1], fill="toself", name=name,
                                          hovertemplate="%{theta}: %{r:.3f}<extra>" + name + "</extra>"))
     # The top dimension's label sits just above the circle: the legend goes higher, into a taller top margin.
-    figure.update_layout(polar={"radialaxis": {"range": SCORE_RANGE, "visible": True}}, showlegend=len(series) > 1,
-                         margin={"l": 90, "r": 90, "t": 90, "b": 40}, height=430, legend={**LEGEND_ABOVE, "y": 1.14})
+    # The radial ticks lie between the first two spokes (36°), not on the first spoke where they covered the data.
+    figure.update_layout(polar={"radialaxis": {"range": SCORE_RANGE, "visible": True, "angle": 36}},
+                         showlegend=len(series) > 1, margin={"l": 90, "r": 90, "t": 90, "b": 40}, height=430,
+                         legend={**LEGEND_ABOVE, "y": 1.14})
     return figure
 
 
