@@ -114,8 +114,8 @@ if preview is not None:
     col_scored.metric("Scored (have an answer)", preview.scored_count)
     col_version.metric("Version", preview.version[:12] if preview.version else "—")
     dims = preview.by_dimension()
-    st.dataframe(pd.DataFrame([{"dimension": f"{DIMENSION_LABELS[d][0]} · {DIMENSION_LABELS[d][1]}", "items": dims[d.value]}
-                               for d in DIMENSION_LABELS]), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame([{"dimension": f"{DIMENSION_LABELS[d][0]} · {DIMENSION_LABELS[d][1]}",
+                                 "items": dims[d.value]} for d in DIMENSION_LABELS]), hide_index=True, width="stretch")
     if preview.tasks:
         st.dataframe(pd.DataFrame(preview.table()), hide_index=True, width="stretch")
     if preview.skipped:
