@@ -40,8 +40,8 @@ st.dataframe(pd.DataFrame([{
 } for name, spec in TASKS.items()]), hide_index=True)
 
 st.header("Metrics and formulas")
-st.dataframe(pd.DataFrame({"Metric": list(METRIC_FORMULAS), "Formula": list(METRIC_FORMULAS.values())}),
-             hide_index=True)
+# st.table wraps long cells; a dataframe cut every formula at the column's width.
+st.table(pd.DataFrame({"Metric": list(METRIC_FORMULAS), "Formula": list(METRIC_FORMULAS.values())}).set_index("Metric"))
 
 st.header("Robustness under option shuffling")
 st.markdown("""Every choice question is asked under **K = 5 option orders**: the original first, then four

@@ -45,6 +45,8 @@ def test_methodology_without_reviews(engine):
     assert not app.exception
     assert any("No reviews yet" in text for text in texts(app.info))
     assert len(table(app)) == 20  # one row per task
+    formulas = app.table[0].value  # a static table: long formulas wrap instead of being cut off
+    assert "micro_f1" in formulas.index and "2·TP" in formulas.loc["micro_f1", "Formula"]
     assert any("not for clinical decisions" in text for text in texts(app.error) + texts(app.warning))
 
 
