@@ -13,6 +13,10 @@ user = current_user()
 if user is not None:
     role = "organizer" if user.is_organizer else "submitter"
     st.success(f"Signed in as **{md_escape(user.username)}** ({role}).")
+    if not oidc_providers():
+        # A local sign-in lives in this Streamlit session only (no cookie): say so before it surprises anyone.
+        st.caption("You stay signed in while this tab stays open: reloading the page or opening the site in a new "
+                   "tab signs you out. Move between pages with the menu on the left.")
     if st.button("Sign out", key="sign_out"):
         sign_out()
         st.rerun()
