@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import re
 import signal
 import sys
 import threading
@@ -66,6 +67,20 @@ LEASE_LOST = "lease lost to another worker"
 CANCELLED = "cancelled"
 TIME_LIMIT = "time limit exceeded"
 INTERNAL_ERROR = "the evaluation failed with an internal error; the organizers have the details"
+
+
+def public_reason(exc: BaseException, model: ModelEntry, cache_dir: str | Path) -> str:
+    """The failure as the public Queue shows it: paths on this server (the model cache, a local model folder)
+    become the model's name. Why: they mean nothing to a submitter, push the actual reason out of sight in the
+    Queue's table, and need not be public; the organizers keep the full text in ``error_detail``."""
+    text = str(exc)
+    label = f"{model.hub_id}@{model.commit_sha[:12]}"
+    roots = {str(cache_dir), str(Path(cache_dir).resolve())}
+    if model.local_path:
+        roots |= {str(model.local_path), str(Path(model.local_path).resolve())}
+    for root in sorted((r.rstrip("/") for r in roots if r.rstrip("/")), key=len, reverse=True):
+        text = re.sub(re.escape(root) + r"[^\s:,;'\"]*", label, text)
+    return text
 
 
 def resolve_device(setting: str) -> str:
@@ -247,7 +262,8 @@ class Worker:
         except RunStopped as stop:
             outcome = self._stopped(claim, stop.reason)
         except (ModelFetchError, ModelLoadError, DistributedError) as exc:
-            end_run(self.engine, claim.run_id, claim.owner, "failed", error_public=str(exc),
+            end_run(self.engine, claim.run_id, claim.owner, "failed",
+                    error_public=public_reason(exc, model, self.settings.model_cache_dir),
                     error_detail=failure_detail(exc))
             outcome = "failed"
         except Exception as exc:  # any other failure ends this run, never the worker

@@ -80,7 +80,9 @@ def test_model_load_failure_fails_the_run_and_the_worker_goes_on(engine, tiny_mo
     Worker(engine, worker_settings()).drain()
 
     (broken_run,), (missing_run,), (good_run,) = (runs_of(engine, s) for s in (broken, missing, good))
-    assert broken_run.status == "failed" and broken_run.error_public.startswith("cannot load model from")
+    assert broken_run.status == "failed" and broken_run.error_public.startswith("cannot load model from demo/broken@")
+    assert str(tmp_path) not in broken_run.error_public + missing_run.error_public  # no server paths in public
+    assert str(tmp_path / "broken") in broken_run.error_detail  # the organizers keep them
     assert "Traceback" in broken_run.error_detail and "ModelLoadError" in broken_run.error_detail
     assert missing_run.status == "failed" and "missing or has no config.json" in missing_run.error_public
     assert [submission_state(engine, s) for s in (broken, missing, good)] == ["failed", "failed", "finished"]
