@@ -35,6 +35,13 @@ def sort_frame(frame: pd.DataFrame, column: str, ascending: bool) -> pd.DataFram
     return frame.sort_values([column, "rank"], ascending=[ascending, True], na_position="last", kind="stable")
 
 
+def model_labels(frame: pd.DataFrame) -> pd.Series:
+    """Model names, with the precision added where one name is listed more than once (the same model evaluated
+    in bf16 and fp16 looked like a duplicate row, the Precision column being off-screen)."""
+    twice = frame["model"].duplicated(keep=False)
+    return frame["model"].where(~twice, frame["model"] + " (" + frame["precision"].astype(str) + ")")
+
+
 def flags_text(row: pd.Series) -> str:
     notes = []
     if row.get("demo"):
@@ -53,8 +60,8 @@ def _score_column(frame: pd.DataFrame, key: str, show_ci: bool) -> pd.Series:
 
 def overview_table(frame: pd.DataFrame, columns: list[str], show_ci: bool) -> pd.DataFrame:
     """The overview table: #, Model, Overall, then the chosen optional columns in their fixed order."""
-    table = pd.DataFrame({"#": frame["rank"], "Model": frame["model"], "Overall": _score_column(frame, "overall",
-                                                                                             show_ci)})
+    table = pd.DataFrame({"#": frame["rank"], "Model": model_labels(frame),
+                          "Overall": _score_column(frame, "overall", show_ci)})
     for label, column in OPTIONAL_COLUMNS.items():
         if label not in columns:
             continue
@@ -84,7 +91,7 @@ def dimension_table(merged: pd.DataFrame, dimension: str, show_ci: bool) -> pd.D
     """The per-dimension view of :func:`with_tasks`' frame: #, Model, the dimension score, its robustness, one
     column per task of the dimension and n (the dimension's scored items)."""
     label = dimension_label(dimension, short=True)
-    table = pd.DataFrame({"#": merged["rank"], "Model": merged["model"],
+    table = pd.DataFrame({"#": merged["rank"], "Model": model_labels(merged),
                           label: _score_column(merged, dimension, show_ci)})
     if merged[f"{dimension}_robustness"].notna().any():
         table["Robustness"] = merged[f"{dimension}_robustness"].astype("float64").round(4)

@@ -73,3 +73,11 @@ def test_exports_hold_exactly_the_shown_table(frame):
 def test_labels():
     assert [params_label(p) for p in (7.6e9, 1.5e9, 1.6e5, None, 14e9)] == ["7.6B", "1.5B", "160K", "unknown", "14B"]
     assert score_with_ci(0.5, None, None) == "0.500" and score_with_ci(None, 0.1, 0.2) == "—"
+
+
+def test_a_model_listed_in_two_precisions_is_told_apart(frame):
+    table = table_view.overview_table(frame, [], show_ci=False)
+    assert {"acme/med-7b-chat (bfloat16)", "acme/med-7b-chat (float16)"} <= set(table["Model"])
+    assert "zhyi/clinic-14b" in set(table["Model"])  # listed once: the bare name
+    only_fp16 = frame[frame["precision"] == "float16"]
+    assert "acme/med-7b-chat" in set(table_view.overview_table(only_fp16, [], show_ci=False)["Model"])
