@@ -25,6 +25,7 @@ class SubmissionRow:
     """One submission with its model and its latest run, as every page shows it."""
 
     submission_id: int
+    model_id: int
     hub_id: str
     revision: str
     commit_sha: str
@@ -80,7 +81,7 @@ def _rows(session: Session, query: Any) -> list[SubmissionRow]:
     for sub, model, user in found:
         run = latest.get(sub.id)
         rows.append(SubmissionRow(
-            submission_id=sub.id, hub_id=model.hub_id, revision=model.revision, commit_sha=model.commit_sha,
+            submission_id=sub.id, model_id=model.id, hub_id=model.hub_id, revision=model.revision, commit_sha=model.commit_sha,
             precision=model.precision, model_type=model.model_type, state=sub.state, reason=sub.reason,
             submitter=user.username if user else None, contact=sub.contact, submitted_at=sub.created_at,
             updated_at=sub.updated_at, params=model.params, license=model.license,

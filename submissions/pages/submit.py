@@ -66,7 +66,10 @@ else:
         pd.DataFrame([{"#": r.submission_id, "model": r.hub_id, "revision": r.revision, "commit": r.commit_sha[:12],
                        "precision": r.precision, "state": r.state, "reason": r.reason or "",
                        "progress": f"{r.progress_done}/{r.progress_total}" if r.progress_total else "",
+                       "results": f"model?model={r.model_id}" if r.state == "finished" else None,
                        "submitted": r.submitted_at} for r in mine]),
+        column_config={"results": st.column_config.LinkColumn("results", display_text="open ›",
+                                                              help="The model's page, once its evaluation finished")},
         hide_index=True, width="stretch", key="my_submissions")
     labels = {r.submission_id: f"#{r.submission_id} {r.hub_id} ({r.precision})" for r in mine}
     shown = st.selectbox("History of", list(labels), format_func=labels.__getitem__, key="history_of")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
@@ -287,3 +288,16 @@ def test_moderation_with_nothing_waiting_says_where_accepted_submissions_are(eng
     assert any("Pick states above" in c for c in captions)
     at.multiselect(key="states").set_value(["approved"]).run()
     assert list(at.dataframe[0].value["model"]) == ["org/accepted"]
+
+
+def test_own_finished_submission_links_to_its_results(engine) -> None:
+    user = create_user("ulla", "password2")
+    done = add_submission(engine, user.id, state="finished", hub_id="org/done")
+    add_submission(engine, user.id, state="approved", hub_id="org/waiting")
+    at = page("submit", user.id).run()
+    assert not at.exception
+    mine = at.dataframe[0].value.set_index("model")
+    with Session(engine) as s:
+        model_id = s.get(Submission, done).model_id
+    assert mine.loc["org/done", "results"] == f"model?model={model_id}"
+    assert pd.isna(mine.loc["org/waiting", "results"])
