@@ -28,7 +28,7 @@ except DatabaseConfigError as exc:
 from submissions.session import is_organizer  # noqa: E402  (needs the database)
 
 public = [
-    st.Page("leaderboard/pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True, url_path="leaderboard"),
+    st.Page("leaderboard/pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
     st.Page("leaderboard/pages/model.py", title="Model", icon=":material/biotech:", url_path="model"),
     st.Page("leaderboard/pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("submissions/pages/submit.py", title="Submit", icon=":material/upload:", url_path="submit"),

@@ -6,7 +6,7 @@ F-measure on characters is also what CMRC-style Chinese QA calls "F1"). The LCS 
 """
 from __future__ import annotations
 
-from rouge_score import rouge_scorer
+from functools import lru_cache
 
 from evaluator.scoring.normalize import normalize
 
@@ -18,11 +18,16 @@ class _CharTokenizer:
         return list(normalize(text))
 
 
-_SCORER = rouge_scorer.RougeScorer(["rougeL"], tokenizer=_CharTokenizer())
+@lru_cache(maxsize=1)
+def _scorer():  # type: ignore[no-untyped-def]
+    """Built on first use: rouge_score imports nltk (about 2 s), which pages that only show definitions skip."""
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rougeL"], tokenizer=_CharTokenizer())
 
 
 def rouge_l(candidate: str | None, reference: str | None) -> float:
     """ROUGE-L F-measure of ``candidate`` against ``reference`` on normalised characters, in [0, 1]."""
     if not normalize(candidate) or not normalize(reference):
         return 0.0
-    return float(_SCORER.score(reference, candidate)["rougeL"].fmeasure)
+    return float(_scorer().score(reference, candidate)["rougeL"].fmeasure)
