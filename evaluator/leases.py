@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import case, exists, func, literal, or_, select, update
+from sqlalchemy import case, exists, func, literal, or_, select, true, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -120,13 +120,21 @@ def _order_by(keys: Sequence[str]) -> list[Any]:
     return clauses
 
 
+def _fits(max_weight_bytes: int | None):  # type: ignore[no-untyped-def]
+    """Runs whose model weights fit this worker's device memory (unknown sizes are tried: loading tells)."""
+    if max_weight_bytes is None:
+        return true()
+    weight_bytes = ModelEntry.params * case((ModelEntry.precision == "float32", 4), else_=2)
+    return or_(ModelEntry.params.is_(None), weight_bytes <= max_weight_bytes)
+
+
 def _candidates(session: Session, now: datetime, keys: Sequence[str], max_attempts: int, *, lock: bool,
-                limit: int) -> list[int]:
+                limit: int, max_weight_bytes: int | None = None) -> list[int]:
     query = (
         select(EvalRun.id)
         .outerjoin(ModelEntry, ModelEntry.id == EvalRun.model_id)
         .outerjoin(Submission, Submission.id == EvalRun.submission_id)
-        .where(_claimable(now, max_attempts))
+        .where(_claimable(now, max_attempts), _fits(max_weight_bytes))
         .order_by(*_order_by(keys))
         .limit(limit)
     )
@@ -176,13 +184,17 @@ def append_log(engine: Engine, run_id: int, text: str) -> None:
 
 
 def claim_next_run(engine: Engine, owner: str, *, lease_seconds: float, order: Sequence[str] = ("rerun", "small",
-                   "submitted"), max_attempts: int = 3) -> Claim | None:
-    """Claim the best claimable run for ``owner`` (pending -> running) and return it; None when nothing waits."""
+                   "submitted"), max_attempts: int = 3, max_weight_bytes: int | None = None) -> Claim | None:
+    """Claim the best claimable run for ``owner`` (pending -> running) and return it; None when nothing waits.
+
+    ``max_weight_bytes``: skip runs whose model weights would not fit this worker's devices, so a queue shared by
+    workers with different GPUs gives each model to a worker that can hold it."""
     postgres = engine.dialect.name == "postgresql"
     while True:
         now = utcnow()
         with Session(engine) as session:
-            ids = _candidates(session, now, order, max_attempts, lock=postgres, limit=1 if postgres else 8)
+            ids = _candidates(session, now, order, max_attempts, lock=postgres, limit=1 if postgres else 8,
+                              max_weight_bytes=max_weight_bytes)
             if not ids:
                 return None
             for run_id in ids:

@@ -182,6 +182,7 @@ class Worker:
         self.engine = engine or get_engine()
         self.device = device or resolve_device(self.settings.device)
         self.owner = owner or worker_identity(self.device)
+        self.max_weight_bytes = device_weight_budget(self.device)
         self.shutting_down = threading.Event()
         self.idle = threading.Event()  # set when a drain found nothing to do (``--until-idle``)
 
@@ -194,7 +195,8 @@ class Worker:
             fail_exhausted_runs(self.engine, max_attempts=self.settings.max_attempts)
             end_cancelled_orphans(self.engine, actor_name=self.owner)
             claim = claim_next_run(self.engine, self.owner, lease_seconds=self.settings.lease_seconds,
-                                   order=self.order, max_attempts=self.settings.max_attempts)
+                                   order=self.order, max_attempts=self.settings.max_attempts,
+                                   max_weight_bytes=self.max_weight_bytes)
             if claim is None:
                 break
             self.process(claim)
@@ -353,6 +355,19 @@ class ProgressLog:
             if self.logged_quarter >= 0 or done < total:
                 append_log(self.engine, self.run_id, f"progress {done}/{total}")
             self.logged_quarter = quarter
+
+
+def device_weight_budget(device: str) -> int | None:
+    """Bytes of model weights this worker's GPUs can hold (bf16 terms, tensor parallel over all of them), so it
+    only claims runs it can place; None on CPU, where memory is not the limit that decides."""
+    if device != "cuda":
+        return None
+    import torch
+
+    from evaluator.planner import max_params_fitting
+
+    total = torch.cuda.get_device_properties(0).total_memory
+    return max_params_fitting(total, gpus=torch.cuda.device_count()) * 2
 
 
 def warm_up() -> None:
