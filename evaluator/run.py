@@ -276,8 +276,8 @@ def run_units(runner: Runner, spec: RunSpec, units: list[WorkUnit], prompts: lis
                 else:
                     out[i] = {"letter_scores": {k: str(v) for k, v in value.items()}, "status": "error",
                               "error_message": "model returned non-finite letter scores (NaN or inf)"}
-            else:
-                out[i] = {"raw_output": value}
+            else:  # PostgreSQL text cannot hold NUL; U+FFFD keeps the garbage visible to the taxonomy
+                out[i] = {"raw_output": value.replace("\x00", "\ufffd")}
     return out
 
 
@@ -412,6 +412,8 @@ def _score_rows(task: TaskSpec, item: Item, rows: list[ItemResult], metric: Any)
             outcome = ItemOutcome(details={"scoring_error": _failure(exc)})
         if not ok:
             outcome.details = {**outcome.details, "failed": row.error_message}
+        if judged := (row.details or {}).get("judge"):  # a judge's verdicts are kept when rules re-score a row
+            outcome.details = {**outcome.details, "judge": judged}
         row.parsed_answer, row.correct, row.score, row.details = (
             outcome.parsed_answer, outcome.correct, outcome.score, outcome.details)
         outcomes.append(outcome)
