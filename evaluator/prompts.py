@@ -17,7 +17,8 @@ from evaluator.items import Item
 from evaluator.permutations import shown_letters
 from evaluator.tasks import LOGPROB_KINDS, Kind, TaskSpec
 
-PROMPT_TEMPLATE_VERSION = "medbench-zh-v1"
+PROMPT_TEMPLATE_VERSION = "medbench-zh-v2"  # v2: extraction prompts list other.slots / other.predicates
+LABEL_SETS = (("slots", "槽位"), ("predicates", "关系类型"))
 ANSWER_CUE = "答案："  # choice, cloze and classification answers: the next token is the answer
 OPEN_CUE = "回答："  # free text, base models only (chat models answer after the assistant header)
 CANDIDATE_KINDS = frozenset({Kind.CLOZE, Kind.CLASSIFICATION})
@@ -47,6 +48,10 @@ def build_message(task: TaskSpec, item: Item, permutation: Sequence[str]) -> str
         shown = list(permutation) if permutation else candidates_of(item)
         if shown:
             parts.append("候选项：" + "、".join(shown))
+    elif task.kind is Kind.EXTRACTION:  # closed label sets the answer must use (slot names, relation types)
+        for key, label in LABEL_SETS:
+            if item.other.get(key):
+                parts.append(f"{label}：" + "、".join(map(str, item.other[key])))
     return "\n".join(parts)
 
 

@@ -39,3 +39,16 @@ def test_cloze_lists_candidates_in_the_given_order():
     message = build_message(get_task("MedHG"), item, ["眼科", "心内科", "骨科"])
     assert message.endswith("候选项：眼科、心内科、骨科")
     assert os.linesep not in message[-10:]
+
+
+def test_extraction_prompts_list_the_closed_label_sets() -> None:
+    from evaluator.items import Item
+    from evaluator.prompts import build_message
+    from evaluator.tasks import get_task
+
+    item = Item(id="ie-1", task="CMeIE", question="患者因高血压服用氨氯地平。",
+                other={"predicates": ["药物治疗", "临床表现"]})
+    message = build_message(get_task("CMeIE"), item, [])
+    assert message.splitlines()[-1] == "关系类型：药物治疗、临床表现"
+    slots = Item(id="sm-1", task="SMDoc", question="头痛三天。", other={"slots": ["症状", "持续时间"]})
+    assert build_message(get_task("SMDoc"), slots, []).endswith("槽位：症状、持续时间")
