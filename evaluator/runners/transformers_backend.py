@@ -54,6 +54,8 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def _plain_reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
+    if text and "ignore_mismatched_sizes" in text[0]:  # transformers prints the details to its log, not here
+        return "the weights do not match config.json (tensor size mismatch)"
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip()[:500]
 
 

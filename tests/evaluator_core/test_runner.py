@@ -170,3 +170,16 @@ def test_out_of_memory_halves_the_batch_and_retries(tiny_models):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["oom_splits"] >= 1 and result["token_budget"] < 10**7
     assert result["rows"] == 400 and result["max_diff"] < 1e-4
+
+
+def test_weights_that_do_not_match_the_config_say_so(tmp_path, tiny_models):
+    import json
+    import shutil
+
+    folder = tmp_path / "mismatch"
+    shutil.copytree(tiny_models["random"], folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["intermediate_size"] += 7
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match="the weights do not match config.json"):
+        load_runner(str(folder), device="cpu")
