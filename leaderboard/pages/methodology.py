@@ -45,7 +45,9 @@ st.table(pd.DataFrame({"Metric": list(METRIC_FORMULAS), "Formula": list(METRIC_F
 
 st.header("Robustness under option shuffling")
 st.markdown("""Every choice question is asked under **K = 5 option orders**: the original first, then four
-seeded shuffles (distinct where the option count allows). Answers are mapped back to the original options.
+seeded shuffles (distinct where the option count allows: a yes/no question has only **2** orders, so it is asked
+twice). Answers are mapped back to the original options. An answer the model failed to produce (a crash, non-finite
+scores) counts as wrong; robustness also counts questions without a reference answer, since consistency needs none.
 
 - **Accuracy** = mean correctness over all (question, order) pairs.
 - **Strict accuracy** = share of questions answered correctly under *all* K orders (OpenCompass's CircularEval).
