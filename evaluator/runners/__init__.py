@@ -28,13 +28,21 @@ def load_runner(
     backend: str = "auto",
     trust_remote_code: bool = False,
     token_budget: int | None = None,
+    tensor_parallel_size: int = 1,
 ) -> Runner:
-    """Load ``model_path`` (a local folder) with the chosen backend; raise ModelLoadError with a plain reason."""
+    """Load ``model_path`` (a local folder) with the chosen backend; raise ModelLoadError with a plain reason.
+
+    ``tensor_parallel_size`` > 1 splits a model too big for one GPU (e.g. 70B) over that many GPUs: vLLM only."""
     chosen = pick_backend(backend, device)
+    if tensor_parallel_size < 1:
+        raise ModelLoadError(f"tensor_parallel_size must be at least 1, not {tensor_parallel_size}")
     if chosen == "vllm":
         from evaluator.runners.vllm_backend import VllmRunner
 
-        return VllmRunner(model_path, dtype=dtype, trust_remote_code=trust_remote_code)
+        return VllmRunner(model_path, dtype=dtype, trust_remote_code=trust_remote_code,
+                          tensor_parallel_size=tensor_parallel_size)
+    if tensor_parallel_size > 1:
+        raise ModelLoadError("tensor parallelism needs the vLLM backend (install vllm on a GPU worker)")
     from evaluator.runners.transformers_backend import TransformersRunner
 
     return TransformersRunner(

@@ -18,13 +18,15 @@ TOP_LOGPROBS = 20
 class VllmRunner:
     name = "vllm"
 
-    def __init__(self, model_path: str, *, dtype: str = "auto", trust_remote_code: bool = False):
+    def __init__(self, model_path: str, *, dtype: str = "auto", trust_remote_code: bool = False,
+                 tensor_parallel_size: int = 1):
         try:
             from vllm import LLM
 
             self.dtype = resolve_dtype(dtype, "cuda")
             self.llm = LLM(model=model_path, dtype=self.dtype, trust_remote_code=trust_remote_code,
-                           enable_prefix_caching=True, max_logprobs=TOP_LOGPROBS, seed=0)
+                           enable_prefix_caching=True, max_logprobs=TOP_LOGPROBS, seed=0,
+                           tensor_parallel_size=tensor_parallel_size)
             self.tokenizer = self.llm.get_tokenizer()
         except ModelLoadError:
             raise
@@ -35,7 +37,8 @@ class VllmRunner:
         self.info = RunnerInfo(
             backend=self.name, device=f"cuda:{torch.cuda.get_device_name(0)}", dtype=self.dtype,
             model_path=str(model_path),
-            settings={"prefix_caching": True, "top_logprobs": TOP_LOGPROBS, "requested_dtype": dtype},
+            settings={"prefix_caching": True, "top_logprobs": TOP_LOGPROBS, "requested_dtype": dtype,
+                      "tensor_parallel_size": tensor_parallel_size},
             counters={"letters_below_topk": 0, "multi_token_letters": 0},
         )
 

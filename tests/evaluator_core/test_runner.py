@@ -183,3 +183,10 @@ def test_weights_that_do_not_match_the_config_say_so(tmp_path, tiny_models):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelLoadError, match="the weights do not match config.json"):
         load_runner(str(folder), device="cpu")
+
+
+def test_tensor_parallelism_is_refused_without_vllm(tiny_models):
+    with pytest.raises(ModelLoadError, match="tensor parallelism needs the vLLM backend"):
+        load_runner(str(tiny_models["random"]), device="cpu", backend="transformers", tensor_parallel_size=2)
+    with pytest.raises(ModelLoadError, match="at least 1"):
+        load_runner(str(tiny_models["random"]), device="cpu", tensor_parallel_size=0)
