@@ -5,7 +5,7 @@ Who does what:
 - The driver is the worker process that holds the run's lease. It plans the run's pending (item, order) units
   (``evaluator.run.plan_units``, minus rows already in ``item_results``), splits them into shards, sends chunks
   of each shard to that shard's actor, and commits the rows that come back with the same row-building and insert
-  code as ``execute_run`` (``_row``, ``_insert_rows``), updating progress after every chunk. It checks
+  code as ``execute_run`` (``load_pending``, ``ChunkCommitter``), updating progress after every chunk. It checks
   ``should_stop()`` between chunks and while waiting (every ``poll_s``), so cancel and the time limit work as on
   one machine, and resuming works as on one machine: a stopped run keeps its committed chunks and the next call
   runs only what is missing.
@@ -33,26 +33,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
 from evaluator.prompts import build_prompt
 from evaluator.run import (
+    ChunkCommitter,
+    PendingRun,
     RunSpec,
     RunStopped,
     WorkUnit,
-    _chunks,
-    _insert_rows,
-    _progress_detail,
-    _row,
-    _update_run,
+    chunk_units,
     environment,
-    plan_units,
+    load_pending,
+    mark_finished,
     resolve_model_path,
     run_units,
-    selected_items,
+    update_run,
 )
 from evaluator.runners import ModelLoadError, load_runner
-from evaluator.tables import EvalRun, ItemResult
 from evaluator.tasks import LOGPROB_KINDS
 
 RAY_NAMESPACE = "medbench"
@@ -194,21 +191,19 @@ class _ShardState:
 class _Driver:
     """One distributed execution of one run: actors, dispatch, commits, progress, stop, restarts."""
 
-    def __init__(self, ray: Any, engine: Engine, run: EvalRun, spec: RunSpec, units: list[WorkUnit],
-                 done: set[tuple[int, int]], shards: list[Shard], *, device: str, resources: dict[str, float],
-                 in_flight: int, max_restarts: int, poll_s: float, should_stop: Callable[[], str | None],
-                 on_progress: Callable[[int, int], None] | None):
-        self.ray, self.engine, self.run, self.spec = ray, engine, run, spec
-        self.units, self.done, self.shards = units, done, shards
+    def __init__(self, ray: Any, engine: Engine, pending: PendingRun, shards: list[Shard], *, device: str,
+                 resources: dict[str, float], in_flight: int, max_restarts: int, poll_s: float,
+                 should_stop: Callable[[], str | None], on_progress: Callable[[int, int], None] | None):
+        self.ray, self.engine, self.run, self.spec = ray, engine, pending.run, pending.spec
+        self.shards = shards
         self.device, self.resources, self.depth = device, resources, in_flight
         self.max_restarts, self.poll_s = max_restarts, poll_s
-        self.should_stop, self.on_progress = should_stop, on_progress
+        self.should_stop = should_stop
         self.restarts = 0
         self.states: list[_ShardState] = []
         self.driver = f"{socket.gethostname()}:{os.getpid()}"
         self.environments: list[dict[str, Any]] = []
-        self.started = time.monotonic()
-        self.finished_here = 0
+        self.committer = ChunkCommitter(engine, pending, on_progress)
 
     # -- actors --
     def start_actor(self, state: _ShardState) -> None:
@@ -257,19 +252,9 @@ class _Driver:
             state.in_flight[state.actor.run_chunk.remote(chunk)] = chunk
 
     def commit(self, state: _ShardState, chunk: list[WorkUnit], result: ChunkResult) -> None:
-        _insert_rows(self.engine, [_row(self.run, unit, prompt, **values)
-                                   for unit, (prompt, values) in zip(chunk, result.rows)])
+        self.committer.commit(chunk, result.rows)
         state.busy_s += result.wall_s
         state.cpu_s += result.cpu_s
-        self.done |= {(u.suite_item_id, u.order_index) for u in chunk}
-        self.finished_here += len(chunk)
-        total = len(self.units)
-        rate = self.finished_here / max(time.monotonic() - self.started, 1e-9)
-        _update_run(self.engine, self.run.id, progress_done=len(self.done), progress_total=total,
-                    progress_detail=_progress_detail(self.units, self.done),
-                    eta_seconds=(total - len(self.done)) / rate if rate else None)
-        if self.on_progress:
-            self.on_progress(len(self.done), total)
 
     def check_stop(self) -> None:
         reason = self.should_stop()
@@ -277,14 +262,14 @@ class _Driver:
             raise RunStopped(reason)
 
     def execute(self) -> None:
-        self.states = [_ShardState(s, deque(_chunks(s.units, self.spec.batch_policy.chunk_items)))
+        self.states = [_ShardState(s, deque(chunk_units(s.units, self.spec.batch_policy.chunk_items)))
                        for s in self.shards]
         states = self.states
         try:
             for state in states:
                 self.start_actor(state)
             self.wait_ready(states)
-            _update_run(self.engine, self.run.id, environment=self.environment())
+            update_run(self.engine, self.run.id, environment=self.environment())
             self.check_stop()
             for state in states:
                 self.fill(state)
@@ -314,7 +299,7 @@ class _Driver:
                     self.check_stop()
         finally:
             self.kill_all(states)
-        _update_run(self.engine, self.run.id, environment=self.environment())
+        update_run(self.engine, self.run.id, environment=self.environment())
 
     def environment(self) -> dict[str, Any]:
         """The first actor's environment (every actor runs the same image) plus how the run was spread."""
@@ -380,26 +365,15 @@ def execute_run_distributed(run_id: int, *, num_actors: int, engine: Engine | No
     if max_actor_restarts < 0:
         raise ValueError(f"max_actor_restarts must not be negative, got {max_actor_restarts}")
     engine = engine or get_engine()
-    with Session(engine, expire_on_commit=False) as session:
-        run = session.get(EvalRun, run_id)
-        if run is None:
-            raise ValueError(f"no run with id {run_id}")
-        spec = RunSpec.model_validate(run.run_spec)
-        units = plan_units(selected_items(session, spec, run.suite_id), spec)
-        done = set(session.exec(select(ItemResult.item_id, ItemResult.order_index)
-                                .where(ItemResult.run_id == run_id)).all())
-    todo = [u for u in units if (u.suite_item_id, u.order_index) not in done]
-    total = len(units)
+    pending = load_pending(engine, run_id)
+    spec, todo = pending.spec, pending.todo
     if todo:
         ray = _ensure_ray(ray_address)
         device, resources = _resources(ray, spec, num_actors, gpus_per_actor)
         shards = [s for s in shard_units(todo, spec, min(num_actors, len({u.suite_item_id for u in todo})))
                   if s.units]
-        driver = _Driver(ray, engine, run, spec, units, done, shards, device=device, resources=resources,
+        driver = _Driver(ray, engine, pending, shards, device=device, resources=resources,
                          in_flight=chunks_in_flight, max_restarts=max_actor_restarts, poll_s=poll_s,
                          should_stop=should_stop, on_progress=on_progress)
         driver.execute()
-    _update_run(engine, run_id, progress_done=total, progress_total=total, eta_seconds=0.0,
-                progress_detail=_progress_detail(units, {(u.suite_item_id, u.order_index) for u in units}))
-    if on_progress:
-        on_progress(total, total)
+    mark_finished(engine, pending, on_progress)

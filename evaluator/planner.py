@@ -65,9 +65,9 @@ from evaluator.run import (
     BatchPolicy,
     RunSpec,
     WorkUnit,
-    _chunks,
     _default_generation,
     build_run_spec,
+    chunk_units,
     plan_units,
     selected_items,
 )
@@ -368,13 +368,13 @@ def _chunk_plan(units: list[WorkUnit], seqs: list[Sequence[Any]], weights: list[
     """The chunks ``execute_run`` would commit, each with how many real chunks it stands for, and each unit's
     sequence (by ``id``).
 
-    Counting every item (all weights 1): exactly ``_chunks``. Sampled or projected: a task whose counted items
+    Counting every item (all weights 1): exactly ``chunk_units``. Sampled or projected: a task whose counted items
     stand for more would fill its chunks with more items, and batch them together, so each task's counted items
     are cycled (as distinct copies) up to a full chunk, and every chunk stands for real items / items cycled.
     """
     seq_of = {id(u): s for u, s in zip(units, seqs)}
     if all(w == 1.0 for w in weights):
-        return [(chunk, 1.0) for chunk in _chunks(units, chunk_items)], seq_of
+        return [(chunk, 1.0) for chunk in chunk_units(units, chunk_items)], seq_of
     by_task: dict[str, dict[int, list[WorkUnit]]] = defaultdict(dict)
     task_weight: dict[str, float] = {}
     for unit, weight in zip(units, weights):
@@ -392,7 +392,7 @@ def _chunk_plan(units: list[WorkUnit], seqs: list[Sequence[Any]], weights: list[
                 twin = unit if copy == 0 else replace(unit, suite_item_id=-(copy * 10**9 + unit.suite_item_id))
                 seq_of[id(twin)] = seq_of[id(unit)]
                 virtual.append(twin)
-        plan += [(chunk, real / length) for chunk in _chunks(virtual, chunk_items)]
+        plan += [(chunk, real / length) for chunk in chunk_units(virtual, chunk_items)]
     return plan, seq_of
 
 

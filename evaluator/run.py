@@ -171,7 +171,8 @@ def plan_units(items: list[tuple[SuiteItem, Item]], spec: RunSpec) -> list[WorkU
     return units
 
 
-def _progress_detail(units: list[WorkUnit], done: set[tuple[int, int]]) -> dict[str, list[int]]:
+def progress_detail(units: list[WorkUnit], done: set[tuple[int, int]]) -> dict[str, list[int]]:
+    """Per task, [units done, units planned]: the runs page shows how far each task got."""
     detail: dict[str, list[int]] = {}
     for unit in units:
         entry = detail.setdefault(unit.task.name, [0, 0])
@@ -195,7 +196,7 @@ def create_run(session: Session, model: ModelEntry, suite: Suite, *, submission_
         raise RunSpecError(f"suite {suite.name!r} has no items for this run")
     run = EvalRun(submission_id=submission_id, model_id=model.id, suite_id=suite.id, suite_version=suite.version,
                   run_spec=spec.model_dump(mode="json"), evaluator_version=EVALUATOR_VERSION, status="pending",
-                  priority=priority, progress_total=len(units), progress_detail=_progress_detail(units, set()))
+                  priority=priority, progress_total=len(units), progress_detail=progress_detail(units, set()))
     session.add(run)
     session.flush()
     return run
@@ -228,7 +229,8 @@ def resolve_model_path(spec: RunSpec) -> str:
         raise ModelLoadError(str(exc)) from exc
 
 
-def _row(run: EvalRun, unit: WorkUnit, prompt: str, **values: Any) -> ItemResult:
+def result_row(run: EvalRun, unit: WorkUnit, prompt: str, **values: Any) -> ItemResult:
+    """The stored row of one (item, order): its prompt plus what the model produced (``run_units``'s values)."""
     return ItemResult(run_id=run.id, item_id=unit.suite_item_id, task=unit.task.name,
                       dimension=str(unit.task.dimension), order_index=unit.order_index,
                       permutation=unit.permutation, prompt=prompt, **values)
@@ -281,7 +283,8 @@ def run_units(runner: Runner, spec: RunSpec, units: list[WorkUnit], prompts: lis
     return out
 
 
-def _chunks(units: list[WorkUnit], items_per_chunk: int) -> list[list[WorkUnit]]:
+def chunk_units(units: list[WorkUnit], items_per_chunk: int) -> list[list[WorkUnit]]:
+    """Split units into commit chunks of ``items_per_chunk`` items, never splitting an item's orders."""
     chunks: list[list[WorkUnit]] = []
     current: list[WorkUnit] = []
     seen: set[int] = set()
@@ -296,7 +299,7 @@ def _chunks(units: list[WorkUnit], items_per_chunk: int) -> list[list[WorkUnit]]
     return chunks
 
 
-def _insert_rows(engine: Engine, rows: list[ItemResult]) -> None:
+def insert_rows(engine: Engine, rows: list[ItemResult]) -> None:
     """Commit a chunk; rows another process committed meanwhile are skipped (the unique key forbids doubles)."""
     with Session(engine, expire_on_commit=False) as session:
         session.add_all(rows)
@@ -324,16 +327,9 @@ def execute_run(run_id: int, *, engine: Engine | None = None, should_stop: Calla
     from common.db import get_engine
 
     engine = engine or get_engine()
-    with Session(engine, expire_on_commit=False) as session:
-        run = session.get(EvalRun, run_id)
-        if run is None:
-            raise ValueError(f"no run with id {run_id}")
-        spec = RunSpec.model_validate(run.run_spec)
-        units = plan_units(selected_items(session, spec, run.suite_id), spec)
-        done = set(session.exec(select(ItemResult.item_id, ItemResult.order_index)
-                                .where(ItemResult.run_id == run_id)).all())
-    todo = [u for u in units if (u.suite_item_id, u.order_index) not in done]
-    total = len(units)
+    pending = load_pending(engine, run_id)
+    spec = pending.spec
+    todo = pending.todo
     if todo:
         owned = runner is None
         if runner is None:
@@ -345,49 +341,106 @@ def execute_run(run_id: int, *, engine: Engine | None = None, should_stop: Calla
                                  token_budget=spec.batch_policy.token_budget)
         try:
             env = environment(runner)
-            _update_run(engine, run_id, environment=env)
-            _execute(engine, run, spec, runner, units, todo, done, should_stop, on_progress)
-            _update_run(engine, run_id, environment={**env, "runner_counters": dict(runner.info.counters)})
+            update_run(engine, run_id, environment=env)
+            _execute(ChunkCommitter(engine, pending, on_progress), spec, runner, todo, should_stop)
+            update_run(engine, run_id, environment={**env, "runner_counters": dict(runner.info.counters)})
         finally:
             if owned:
                 runner.close()
-    _update_run(engine, run_id, progress_done=total, progress_total=total, eta_seconds=0.0,
-                progress_detail=_progress_detail(units, {(u.suite_item_id, u.order_index) for u in units}))
-    if on_progress:
-        on_progress(total, total)
+    mark_finished(engine, pending, on_progress)
 
 
-def _execute(engine: Engine, run: EvalRun, spec: RunSpec, runner: Runner, units: list[WorkUnit],
-             todo: list[WorkUnit], done: set[tuple[int, int]], should_stop: Callable[[], str | None],
-             on_progress: Callable[[int, int], None] | None) -> None:
-    total = len(units)
-    started = time.monotonic()
-    finished_here = 0
-    for chunk in _chunks(todo, spec.batch_policy.chunk_items):
+def _execute(committer: ChunkCommitter, spec: RunSpec, runner: Runner, todo: list[WorkUnit],
+             should_stop: Callable[[], str | None]) -> None:
+    for chunk in chunk_units(todo, spec.batch_policy.chunk_items):
         reason = should_stop()
         if reason:
             raise RunStopped(reason)
         prompts = [build_prompt(u.task, u.item, u.permutation, runner.tokenizer, spec.use_chat_template)
                    for u in chunk]
-        values = run_units(runner, spec, chunk, prompts)
-        _insert_rows(engine, [_row(run, u, p, **v) for u, p, v in zip(chunk, prompts, values)])
-        done |= {(u.suite_item_id, u.order_index) for u in chunk}
-        finished_here += len(chunk)
-        rate = finished_here / max(time.monotonic() - started, 1e-9)
-        remaining = total - len(done)
-        _update_run(engine, run.id, progress_done=len(done), progress_total=total,
-                    progress_detail=_progress_detail(units, done), eta_seconds=remaining / rate if rate else None)
-        if on_progress:
-            on_progress(len(done), total)
+        committer.commit(chunk, list(zip(prompts, run_units(runner, spec, chunk, prompts))))
 
 
-def _update_run(engine: Engine, run_id: int, **values: Any) -> None:
+def update_run(engine: Engine, run_id: int, **values: Any) -> None:
+    """Set columns of one run in its own short transaction (progress must be visible while the run goes on)."""
     with Session(engine) as session:
         run = session.get(EvalRun, run_id)
         for key, value in values.items():
             setattr(run, key, value)
         session.add(run)
         session.commit()
+
+
+@dataclass
+class PendingRun:
+    """A run's full plan and the (item, order) pairs already stored. ``execute_run`` and the Ray driver load it
+    the same way (``load_pending``), so both resume exactly alike."""
+
+    run: EvalRun
+    spec: RunSpec
+    units: list[WorkUnit]
+    done: set[tuple[int, int]]
+
+    @property
+    def todo(self) -> list[WorkUnit]:
+        """The units with no stored row yet, in plan order."""
+        return [u for u in self.units if (u.suite_item_id, u.order_index) not in self.done]
+
+
+def load_pending(engine: Engine, run_id: int) -> PendingRun:
+    """Plan run ``run_id`` from its stored spec and read which of its units already have rows.
+
+    Raises ValueError when there is no such run.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        run = session.get(EvalRun, run_id)
+        if run is None:
+            raise ValueError(f"no run with id {run_id}")
+        spec = RunSpec.model_validate(run.run_spec)
+        units = plan_units(selected_items(session, spec, run.suite_id), spec)
+        done = set(session.exec(select(ItemResult.item_id, ItemResult.order_index)
+                                .where(ItemResult.run_id == run_id)).all())
+    return PendingRun(run, spec, units, done)
+
+
+class ChunkCommitter:
+    """Commits a run's finished chunks and keeps its progress (count, per-task detail, ETA) current.
+
+    One place for both executors (``execute_run`` and the Ray driver), so stored rows and progress look the same
+    whoever ran the model. ``pending.done`` grows as chunks are committed; the ETA's rate counts from creation,
+    so create it when the model is ready.
+    """
+
+    def __init__(self, engine: Engine, pending: PendingRun, on_progress: Callable[[int, int], None] | None):
+        self.engine, self.pending, self.on_progress = engine, pending, on_progress
+        self.started = time.monotonic()
+        self.finished_here = 0
+
+    def commit(self, chunk: list[WorkUnit], rows: list[tuple[str, dict[str, Any]]]) -> None:
+        """Store one chunk's (prompt, ItemResult values) per unit, then update the run's progress and ETA."""
+        run, units, done = self.pending.run, self.pending.units, self.pending.done
+        insert_rows(self.engine, [result_row(run, unit, prompt, **values)
+                                  for unit, (prompt, values) in zip(chunk, rows)])
+        done |= {(u.suite_item_id, u.order_index) for u in chunk}
+        self.finished_here += len(chunk)
+        total = len(units)
+        rate = self.finished_here / max(time.monotonic() - self.started, 1e-9)
+        update_run(self.engine, run.id, progress_done=len(done), progress_total=total,
+                   progress_detail=progress_detail(units, done),
+                   eta_seconds=(total - len(done)) / rate if rate else None)
+        if self.on_progress:
+            self.on_progress(len(done), total)
+
+
+
+def mark_finished(engine: Engine, pending: PendingRun, on_progress: Callable[[int, int], None] | None) -> None:
+    """Mark every unit of a run done (also when nothing was left to run) and report it."""
+    units = pending.units
+    total = len(units)
+    update_run(engine, pending.run.id, progress_done=total, progress_total=total, eta_seconds=0.0,
+               progress_detail=progress_detail(units, {(u.suite_item_id, u.order_index) for u in units}))
+    if on_progress:
+        on_progress(total, total)
 
 
 # ----- scoring -----------------------------------------------------------------------------------------------------
