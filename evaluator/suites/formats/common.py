@@ -1,9 +1,12 @@
 """What every loader returns, and the small helpers they share (task names, letters, validation messages)."""
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -97,3 +100,23 @@ def read_text(path: Path, result: FileResult) -> str | None:
     except UnicodeDecodeError as exc:
         result.problem(0, f"not UTF-8 text (byte {exc.start}): save the file as UTF-8")
         return None
+
+
+def jsonl_objects(path: Path, result: FileResult) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSONL file; a line that is not UTF-8, not JSON or not
+    an object becomes a problem on ``result`` and is skipped, so one bad line never hides the others."""
+    text = read_text(path, result)
+    if text is None:
+        return
+    for line_no, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            result.problem(line_no, f"bad JSON: {exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(row, dict):
+            result.problem(line_no, f"expected a JSON object, got {type(row).__name__}")
+            continue
+        yield line_no, row

@@ -20,7 +20,6 @@ What happens to each field:
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from pydantic import ValidationError
 
 from evaluator.items import Item
 from evaluator.suites.checks import RECORD_FIELDS, YES_NO_OPTIONS
-from evaluator.suites.formats.common import FileResult, Located, parse_letters, read_text, task_from_path, validation_reasons
+from evaluator.suites.formats.common import FileResult, Located, jsonl_objects, parse_letters, task_from_path, validation_reasons
 from evaluator.suites.options import normalize_letter, options_from_list, split_options
 from evaluator.tasks import CHOICE_KINDS, TASKS, Kind, TaskSpec
 
@@ -73,20 +72,7 @@ def read_medbench_jsonl(path: Path, display: str) -> FileResult:
     if task is None:
         result.problem(0, f"unknown task {path.stem!r} (taken from the file name); known tasks: {', '.join(sorted(TASKS))}")
         return result
-    text = read_text(path, result)
-    if text is None:
-        return result
-    for line_no, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            result.problem(line_no, f"bad JSON: {exc.msg} (column {exc.colno})")
-            continue
-        if not isinstance(row, dict):
-            result.problem(line_no, f"expected a JSON object, got {type(row).__name__}")
-            continue
+    for line_no, row in jsonl_objects(path, result):
         item, reasons = convert_row(row, TASKS[task], f"{path.stem}-{line_no}")
         for reason in reasons:
             result.problem(line_no, reason)
