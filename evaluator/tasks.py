@@ -114,3 +114,18 @@ for _spec in [
              "请判断以下用药是否存在禁忌，只输出选项。", 8, "药物禁忌判断（是/否）"),
 ]:
     register(_spec)
+
+# The fields of one gold record of each extraction task, in the order a model writes them: what the suite checks
+# require of an answer and what the scorer compares.
+EXTRACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "CMeEE": ("entity", "type"),
+    "CMeIE": ("subject", "predicate", "object"),
+    "CHIP-CDEE": ("core_name", "tendency", "character", "anatomy"),
+    "SMDoc": ("slot", "value"),
+    "CHIP-CDN": ("normalized",),
+}
+# The fields of each record task's reference (its prompt asks for them, one "字段：内容" line each).
+RECORD_FIELDS: dict[str, tuple[str, ...]] = {
+    "IMCS-V2-MRG": ("主诉", "现病史", "辅助检查", "既往史", "诊断", "建议"),
+    "DBMHG": ("主诉", "现病史", "既往史", "个人史", "婚育史", "家族史"),
+}

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from evaluator.scoring.normalize import normalize
+from evaluator.tasks import EXTRACTION_FIELDS
 
 _LINE_PREFIX = re.compile(
     r"^\s*(?:[-*•·●◦]+\s*|\d{1,3}(?:[.．](?!\d)|[)、])\s*|[（(]\d{1,3}[）)]\s*|[①-⑳]\s*|[a-zA-Z][.)]\s+)*"
@@ -22,14 +23,7 @@ _LIST_SEPARATORS = re.compile(r"[、，,；;]|##")
 _COLON = re.compile(r"\s*[:：]\s*")
 _BAR = re.compile(r"\s*[|｜]\s*")
 
-# Extraction tasks: the fields of one gold dict, in the order the model writes them, and how they are separated.
-EXTRACTION_FIELDS: dict[str, tuple[str, ...]] = {
-    "CMeEE": ("entity", "type"),
-    "CMeIE": ("subject", "predicate", "object"),
-    "CHIP-CDEE": ("core_name", "tendency", "character", "anatomy"),
-    "SMDoc": ("slot", "value"),
-    "CHIP-CDN": ("normalized",),
-}
+# Extraction tasks (fields: evaluator.tasks.EXTRACTION_FIELDS) whose model output separates fields by a colon.
 _COLON_TASKS = {"CMeEE", "SMDoc"}
 # Header lines a model sometimes copies from the instruction: never an answer.
 _HEADERS = {("实体", "类型"), ("头实体", "关系", "尾实体"), ("主体词", "发生状态", "描述词", "解剖部位"), ("槽位", "值")}

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from evaluator.scoring.base import ItemOutcome, register_metric
 from evaluator.scoring.parse import (
-    EXTRACTION_FIELDS,
     find_label,
     gold_tuples,
     normalize_tuple,
@@ -34,6 +33,7 @@ from evaluator.scoring.parse import (
 )
 from evaluator.scoring.points import covered_points, recall
 from evaluator.scoring.rouge import rouge_l
+from evaluator.tasks import EXTRACTION_FIELDS, RECORD_FIELDS
 
 if TYPE_CHECKING:
     from evaluator.items import Item
@@ -53,11 +53,6 @@ DEFINITIONS: dict[str, str] = {
                 "over the whole record beside it",
 }
 
-# Required fields of each record task, used when an item carries no reference record (unscored items).
-RECORD_FIELDS: dict[str, tuple[str, ...]] = {
-    "IMCS-V2-MRG": ("主诉", "现病史", "辅助检查", "既往史", "诊断", "建议"),
-    "DBMHG": ("主诉", "现病史", "既往史", "个人史", "婚育史", "家族史"),
-}
 
 
 def _scored(groups: list[list[ItemOutcome]]) -> list[ItemOutcome]:

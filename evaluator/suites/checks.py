@@ -9,22 +9,10 @@ from typing import Any
 
 from evaluator.items import Item
 from evaluator.suites.options import OPTION_LETTERS
-from evaluator.tasks import TASKS, Kind
+from evaluator.tasks import EXTRACTION_FIELDS, RECORD_FIELDS, TASKS, Kind
 
-# Fields of one gold record per extraction task (what the scorer compares).
-EXTRACTION_FIELDS: dict[str, tuple[str, ...]] = {
-    "CMeEE": ("entity", "type"),
-    "CMeIE": ("subject", "predicate", "object"),
-    "CHIP-CDEE": ("core_name", "tendency", "character", "anatomy"),
-    "SMDoc": ("slot", "value"),
-    "CHIP-CDN": ("normalized",),
-}
 CMEEE_TYPES = frozenset({"疾病", "临床表现", "医疗程序", "医疗设备", "药物", "医学检验项目", "身体", "科室", "微生物类"})
 CDEE_TENDENCIES = frozenset({"", "否定", "不确定"})
-RECORD_FIELDS: dict[str, tuple[str, ...]] = {
-    "IMCS-V2-MRG": ("主诉", "现病史", "辅助检查", "既往史", "诊断", "建议"),
-    "DBMHG": ("主诉", "现病史", "既往史", "个人史", "婚育史", "家族史"),
-}
 YES_NO_OPTIONS = {"A": "是", "B": "否"}
 
 

@@ -9,8 +9,7 @@ import pytest
 
 from evaluator.items import Item
 from evaluator.scoring import get_metric
-from evaluator.scoring.parse import EXTRACTION_FIELDS
-from evaluator.tasks import Kind, get_task
+from evaluator.tasks import EXTRACTION_FIELDS, Kind, get_task
 from evaluator.taxonomy import tag_item
 
 DEMO = Path(__file__).resolve().parents[2] / "evaluator" / "suites" / "demo"

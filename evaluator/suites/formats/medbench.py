@@ -27,10 +27,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from evaluator.items import Item
-from evaluator.suites.checks import RECORD_FIELDS, YES_NO_OPTIONS
+from evaluator.suites.checks import YES_NO_OPTIONS
 from evaluator.suites.formats.common import FileResult, Located, jsonl_objects, parse_letters, task_from_path, validation_reasons
 from evaluator.suites.options import normalize_letter, options_from_list, split_options
-from evaluator.tasks import CHOICE_KINDS, TASKS, Kind, TaskSpec
+from evaluator.tasks import CHOICE_KINDS, RECORD_FIELDS, TASKS, Kind, TaskSpec
 
 FORMAT = "medbench"
 MEDBENCH_FIELDS = ("passage", "question", "options", "label", "answer", "other")
