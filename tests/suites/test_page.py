@@ -8,30 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
-from streamlit.testing.v1 import AppTest
 
 from evaluator.tables import Suite
-from submissions.tables import AuditLog, User
+from submissions.tables import AuditLog
+from tests.pages import PAGES, add_user, open_page
 from tests.suites.conftest import item, write_jsonl
 
-PAGE = str(Path(__file__).resolve().parents[2] / "evaluator" / "pages" / "suites.py")
-
-
-def add_user(engine: Engine, name: str, organizer: bool) -> int:
-    with Session(engine) as session:
-        user = User(username=name, is_organizer=organizer)
-        session.add(user)
-        session.commit()
-        return user.id
-
-
-def page(user_id: int | None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    if user_id is not None:
-        at.session_state["user_id"] = user_id
-    at.run()
-    assert not at.exception
-    return at
+PAGE = PAGES / "suites.py"
 
 
 def stored(engine: Engine) -> list[tuple[str, int, bool]]:
@@ -41,14 +24,14 @@ def stored(engine: Engine) -> list[tuple[str, int, bool]]:
 
 @pytest.mark.parametrize("organizer", [None, False])
 def test_non_organizers_are_refused(engine: Engine, organizer: bool | None) -> None:
-    at = page(None if organizer is None else add_user(engine, "visitor", organizer))
+    at = open_page(PAGE, None if organizer is None else add_user(engine, "visitor", organizer))
     assert "for organizers" in at.error[0].value
     assert not at.button and not at.text_input
 
 
 def test_preview_then_commit_from_a_server_folder(engine: Engine, tmp_path: Path) -> None:
     folder = write_jsonl(tmp_path / "suite" / "a.jsonl", [item("a-1"), item("a-2", "MedSafety", answer=None)]).parent
-    at = page(add_user(engine, "olivia", True))
+    at = open_page(PAGE, add_user(engine, "olivia", True))
     assert "No suites yet" in at.info[0].value
     at.text_input(key="suite_path").input(str(folder))
     at.text_input(key="suite_name").input("pilot")
@@ -67,7 +50,7 @@ def test_preview_then_commit_from_a_server_folder(engine: Engine, tmp_path: Path
 
 def test_problems_are_listed_and_commit_is_disabled(engine: Engine, tmp_path: Path) -> None:
     folder = write_jsonl(tmp_path / "suite" / "a.jsonl", [item("a-1", answer=["X"]), "{oops"]).parent
-    at = page(add_user(engine, "olivia", True))
+    at = open_page(PAGE, add_user(engine, "olivia", True))
     at.text_input(key="suite_path").input(str(folder))
     at.text_input(key="suite_name").input("broken")
     at.button(key="preview").click().run()
@@ -83,7 +66,7 @@ def test_upload_a_zip_and_a_csv_then_commit(engine: Engine) -> None:
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("medbench/Med-Exam/Med-Exam.jsonl",
                     '{"question": "首选药物是\\nA. 甲\\nB. 乙", "options": [], "answer": "B", "other": {}}\n')
-    at = page(add_user(engine, "olivia", True))
+    at = open_page(PAGE, add_user(engine, "olivia", True))
     at.radio(key="suite_source").set_value("Upload files").run()
     at.file_uploader(key="suite_uploads").set_value([
         ("suite.zip", archive.getvalue(), "application/zip"),
@@ -109,7 +92,7 @@ def test_activate_switches_the_active_suite(engine: Engine, tmp_path: Path) -> N
         import_suite(session, write_jsonl(tmp_path / "a.jsonl", [item("a-1")]), "first", activate=True)
         import_suite(session, write_jsonl(tmp_path / "b.jsonl", [item("b-1")]), "second")
         session.commit()
-    at = page(add_user(engine, "olivia", True))
+    at = open_page(PAGE, add_user(engine, "olivia", True))
     at.selectbox(key="activate_choice").set_value(2)
     at.button(key="activate").click().run()
     assert "Active suite: second" in at.success[0].value

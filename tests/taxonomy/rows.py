@@ -5,7 +5,6 @@ from sqlalchemy.engine import Engine
 
 from common.db import session_scope
 from evaluator.tables import EvalRun, ItemResult, Suite, SuiteItem
-from submissions.tables import User
 
 # (task, dimension, automatic primary, method) of the seeded rows; None = a correct row.
 SEEDED = [
@@ -42,11 +41,3 @@ def seed_run(engine: Engine, copies: int = 1) -> tuple[int, list[int]]:
             session.flush()
             row_ids.append(row.id)
         return run.id, row_ids
-
-
-def make_user(engine: Engine, name: str, organizer: bool) -> int:
-    with session_scope(engine) as session:
-        user = User(username=name, is_organizer=organizer)
-        session.add(user)
-        session.flush()
-        return user.id

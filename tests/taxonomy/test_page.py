@@ -1,27 +1,16 @@
 """The organizer Tag review page, run for real with Streamlit's AppTest against a fresh SQLite database."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
-from streamlit.testing.v1 import AppTest
 
 from evaluator.tables import TagReview
-from tests.taxonomy.rows import SEEDED, make_user, seed_run
+from tests.pages import PAGES, add_user, open_page
+from tests.taxonomy.rows import SEEDED, seed_run
 
-PAGE = str(Path(__file__).resolve().parents[2] / "evaluator" / "pages" / "tag_review.py")
+PAGE = PAGES / "tag_review.py"
 N_TAGGED = sum(primary is not None for _, _, primary, _ in SEEDED)
-
-
-def page(user_id: int | None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    if user_id is not None:
-        at.session_state["user_id"] = user_id
-    at.run()
-    assert not at.exception
-    return at
 
 
 def reviews(engine: Engine) -> list[tuple[int, str, str, bool]]:
@@ -33,20 +22,20 @@ def reviews(engine: Engine) -> list[tuple[int, str, str, bool]]:
 @pytest.mark.parametrize("organizer", [None, False])
 def test_non_organizers_are_refused(engine: Engine, organizer: bool | None) -> None:
     seed_run(engine)
-    at = page(None if organizer is None else make_user(engine, "visitor", organizer))
+    at = open_page(PAGE, None if organizer is None else add_user(engine, "visitor", organizer))
     assert "for organizers" in at.error[0].value
     assert not at.button and not at.selectbox and reviews(engine) == []
 
 
 def test_no_tagged_runs_yet(engine: Engine) -> None:
-    at = page(make_user(engine, "olivia", True))
+    at = open_page(PAGE, add_user(engine, "olivia", True))
     assert "No run has tagged results yet" in at.info[0].value
 
 
 def test_sample_accept_change_and_agreement(engine: Engine) -> None:
     run_id, row_ids = seed_run(engine)
-    reviewer = make_user(engine, "olivia", True)
-    at = page(reviewer)
+    reviewer = add_user(engine, "olivia", True)
+    at = open_page(PAGE, reviewer)
     assert f"run {run_id}" in at.selectbox(key="review_run").options[0]
     assert len(at.expander) == N_TAGGED  # sample size 20 > tagged rows: every tagged row, never the correct one
     first, second = row_ids[0], row_ids[1]
@@ -66,7 +55,7 @@ def test_sample_accept_change_and_agreement(engine: Engine) -> None:
 
 def test_sample_size_and_seed_pick_reproducible_rows(engine: Engine) -> None:
     seed_run(engine, copies=3)
-    at = page(make_user(engine, "olivia", True))
+    at = open_page(PAGE, add_user(engine, "olivia", True))
     at.number_input(key="review_size").set_value(4).run()
     first = [e.label for e in at.expander]
     at.number_input(key="review_seed").set_value(5).run()

@@ -14,7 +14,8 @@ from evaluator.review import (
     reviewable_runs,
 )
 from evaluator.tables import ItemResult, TagReview
-from tests.taxonomy.rows import SEEDED, make_user, seed_run
+from tests.pages import add_user
+from tests.taxonomy.rows import SEEDED, seed_run
 
 
 def test_kappa_against_hand_computed_values() -> None:
@@ -57,7 +58,7 @@ def test_sample_bad_inputs(engine) -> None:  # type: ignore[no-untyped-def]
 
 def test_accept_and_change_then_summary(any_engine) -> None:  # type: ignore[no-untyped-def]
     run_id, row_ids = seed_run(any_engine)
-    reviewer = make_user(any_engine, "org", organizer=True)
+    reviewer = add_user(any_engine, "org", organizer=True)
     omissions, hallucination, _correct, causal, *_rest, judged = row_ids
     with Session(any_engine) as session:
         record_review(session, omissions, reviewer_id=reviewer)  # accept

@@ -2,37 +2,18 @@
 tracebacks; cancels a pending run at once and flags a running one, with an audit row; the API refuses non-organizers."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
-from streamlit.testing.v1 import AppTest
 
 from evaluator.leases import claim_next_run, end_run
 from evaluator.run_admin import cancel_run, list_runs
 from submissions.accounts import NotAuthorized
-from submissions.tables import AuditLog, User
+from submissions.tables import AuditLog
+from tests.pages import PAGES, add_user, open_page
 from tests.worker.factories import add_model, add_pending_run, add_suite, choice_item, run_row
 
-PAGE = str(Path(__file__).resolve().parents[2] / "evaluator" / "pages" / "runs.py")
-
-
-def add_user(engine: Engine, name: str, organizer: bool) -> int:
-    with Session(engine) as session:
-        user = User(username=name, is_organizer=organizer)
-        session.add(user)
-        session.commit()
-        return user.id
-
-
-def page(user_id: int | None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    if user_id is not None:
-        at.session_state["user_id"] = user_id
-    at.run()
-    assert not at.exception
-    return at
+PAGE = PAGES / "runs.py"
 
 
 @pytest.fixture
@@ -51,18 +32,18 @@ def three_runs(engine: Engine) -> dict[str, int]:
 
 @pytest.mark.parametrize("organizer", [None, False])
 def test_non_organizers_are_refused(engine: Engine, organizer: bool | None) -> None:
-    at = page(None if organizer is None else add_user(engine, "visitor", organizer))
+    at = open_page(PAGE, None if organizer is None else add_user(engine, "visitor", organizer))
     assert "for organizers" in at.error[0].value
     assert not at.button and not at.dataframe
 
 
 def test_empty_queue_says_so(engine: Engine) -> None:
-    at = page(add_user(engine, "olga", True))
+    at = open_page(PAGE, add_user(engine, "olga", True))
     assert "No runs yet" in at.info[0].value
 
 
 def test_runs_table_log_and_traceback(engine: Engine, three_runs: dict[str, int]) -> None:
-    at = page(add_user(engine, "olga", True))
+    at = open_page(PAGE, add_user(engine, "olga", True))
     table = at.dataframe[0].value
     assert list(table["run"]) == [three_runs["pending"], three_runs["running"], three_runs["failed"]]
     assert list(table["status"]) == ["pending", "running", "failed"]
@@ -81,7 +62,7 @@ def test_runs_table_log_and_traceback(engine: Engine, three_runs: dict[str, int]
 
 def test_cancel_pending_and_running_runs(engine: Engine, three_runs: dict[str, int]) -> None:
     olga = add_user(engine, "olga", True)
-    at = page(olga)
+    at = open_page(PAGE, olga)
     at.selectbox(key="runs_choice").select(three_runs["pending"]).run()
     at.button(key="cancel_run").click().run()
     assert "cancelled before it started" in at.success[0].value
