@@ -48,18 +48,21 @@ def advise(dimensions: list[dict[str, Any]]) -> list[Advice]:
     def errors(dim: str) -> dict[str, int]:
         return dict((by_dim.get(dim) or {}).get("error_counts") or {})
 
-    share, count, total = _share(errors("knowledge"), "Omissions")
-    if share is not None and share > OMISSIONS_KNOWLEDGE:
-        advice.append(Advice((1, 2), f"> {OMISSIONS_KNOWLEDGE:.0%} omissions in knowledge QA",
-                             f"{share:.1%} of knowledge-QA errors are omissions ({count} of {total})",
-                             "Widen data coverage: clean and extend the medical training data, prompt for complete "
-                             "answers, then add retrieval of the missing knowledge."))
-    share, count, total = _share(errors("generation"), "Hallucination")
-    if share is not None and share > HALLUCINATION_GENERATION:
-        advice.append(Advice((2,), f"> {HALLUCINATION_GENERATION:.0%} hallucinations in generation",
-                             f"{share:.1%} of generation errors are hallucinations ({count} of {total})",
-                             "Add retrieval-augmented verification: ground generated records in retrieved sources "
-                             "and check claims against them."))
+    def share_rule(counts: dict[str, int], category: str, limit: float, levels: tuple[int, ...], signature: str,
+                   errors_are: str, action: str) -> None:
+        """Fire when ``category`` is more than ``limit`` of ``counts``; the figure reads "x% of <errors_are>"."""
+        share, count, total = _share(counts, category)
+        if share is not None and share > limit:
+            advice.append(Advice(levels, signature, f"{share:.1%} of {errors_are} ({count} of {total})", action))
+
+    share_rule(errors("knowledge"), "Omissions", OMISSIONS_KNOWLEDGE, (1, 2),
+               f"> {OMISSIONS_KNOWLEDGE:.0%} omissions in knowledge QA", "knowledge-QA errors are omissions",
+               "Widen data coverage: clean and extend the medical training data, prompt for complete "
+               "answers, then add retrieval of the missing knowledge.")
+    share_rule(errors("generation"), "Hallucination", HALLUCINATION_GENERATION, (2,),
+               f"> {HALLUCINATION_GENERATION:.0%} hallucinations in generation", "generation errors are hallucinations",
+               "Add retrieval-augmented verification: ground generated records in retrieved sources "
+               "and check claims against them.")
     shaky = [(dim, row["robustness"]) for dim, row in by_dim.items()
              if dim != "overall" and row.get("robustness") is not None and row["robustness"] < ROBUSTNESS_FLOOR]
     if shaky:
@@ -70,15 +73,12 @@ def advise(dimensions: list[dict[str, Any]]) -> list[Advice]:
     all_errors: dict[str, int] = errors("overall") or {
         k: v for dim in by_dim if dim != "overall" for k, v in errors(dim).items()
     }
-    share, count, total = _share(all_errors, "Format Mismatch")
-    if share is not None and share > FORMAT_MISMATCH:
-        advice.append(Advice((1,), f"format mismatch > {FORMAT_MISMATCH:.0%}",
-                             f"{share:.1%} of all errors are format mismatches ({count} of {total})",
-                             "Strengthen structured-output training (answer formats per task) and prompt templates."))
-    share, count, total = _share(errors("reasoning"), "Omissions")
-    if share is not None and share > OMISSIONS_REASONING:
-        advice.append(Advice((3,), f"omissions in multi-step reasoning > {OMISSIONS_REASONING:.0%} (after Level 2)",
-                             f"{share:.1%} of complex-reasoning errors are omissions ({count} of {total})",
-                             "If Level 2 measures are in place and this persists, move to Level 3: modular "
-                             "reasoning with real-time validation of each step."))
+    share_rule(all_errors, "Format Mismatch", FORMAT_MISMATCH, (1,), f"format mismatch > {FORMAT_MISMATCH:.0%}",
+               "all errors are format mismatches",
+               "Strengthen structured-output training (answer formats per task) and prompt templates.")
+    share_rule(errors("reasoning"), "Omissions", OMISSIONS_REASONING, (3,),
+               f"omissions in multi-step reasoning > {OMISSIONS_REASONING:.0%} (after Level 2)",
+               "complex-reasoning errors are omissions",
+               "If Level 2 measures are in place and this persists, move to Level 3: modular "
+               "reasoning with real-time validation of each step.")
     return advice
