@@ -1,6 +1,8 @@
 """Queue page (public): what is running (progress and ETA), waiting, failed (with the reason) and just finished."""
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +16,15 @@ def _note(row: SubmissionRow) -> str:
     held = row.needs_remote_code and not row.allow_remote_code and row.state == "submitted"
     notes = ["demo model" if row.is_demo else "", "waiting for organizer review (remote code)" if held else ""]
     return " · ".join(n for n in notes if n)
+
+
+def _table(title: str, records: list[dict[str, Any]], key: str, empty: str) -> None:
+    """One section: its title with the row count, then the rows, or ``empty`` when there are none."""
+    st.subheader(f"{title} ({len(records)})")
+    if records:
+        st.dataframe(pd.DataFrame(records), hide_index=True, width="stretch", key=key)
+    else:
+        st.caption(empty)
 
 
 @st.fragment(run_every="15s")
@@ -41,33 +52,19 @@ def show_queue() -> None:
                     text=f"#{row.submission_id} {md_escape(row.hub_id)} ({row.precision}"
                          f"{', demo model' if row.is_demo else ''}) · {status}")
 
-    st.subheader(f"Waiting ({len(overview.waiting)})")
-    if overview.waiting:
-        st.dataframe(pd.DataFrame([
-            {"position": position, "submission": r.submission_id, "model": r.hub_id, "revision": r.revision,
-             "commit": r.commit_sha[:12], "precision": r.precision, "state": r.state, "note": _note(r),
-             "submitted": r.submitted_at} for position, r in enumerate(overview.waiting, start=1)]),
-            hide_index=True, width="stretch", key="waiting")
-    else:
-        st.caption("The queue is empty.")
-
-    st.subheader(f"Failed ({len(overview.failed)})")
-    if overview.failed:
-        st.dataframe(pd.DataFrame([
-            {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
-             "reason": r.error_public or r.reason or "", "when": r.updated_at or r.submitted_at}
-            for r in overview.failed]), hide_index=True, width="stretch", key="failed")
-    else:
-        st.caption("No failed evaluations.")
-
-    st.subheader(f"Recently finished ({len(overview.finished)})")
-    if overview.finished:
-        st.dataframe(pd.DataFrame([
-            {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
-             "note": _note(r), "finished": r.updated_at} for r in overview.finished]),
-            hide_index=True, width="stretch", key="finished")
-    else:
-        st.caption("Nothing finished yet.")
+    _table("Waiting", [
+        {"position": position, "submission": r.submission_id, "model": r.hub_id, "revision": r.revision,
+         "commit": r.commit_sha[:12], "precision": r.precision, "state": r.state, "note": _note(r),
+         "submitted": r.submitted_at} for position, r in enumerate(overview.waiting, start=1)],
+        "waiting", "The queue is empty.")
+    _table("Failed", [
+        {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
+         "reason": r.error_public or r.reason or "", "when": r.updated_at or r.submitted_at}
+        for r in overview.failed], "failed", "No failed evaluations.")
+    _table("Recently finished", [
+        {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
+         "note": _note(r), "finished": r.updated_at} for r in overview.finished],
+        "finished", "Nothing finished yet.")
 
 
 show_queue()
