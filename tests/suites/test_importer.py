@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from sqlalchemy.engine import Engine
