@@ -164,6 +164,22 @@ def wait_for_finished_run(site: dict, timeout_s: float = 300) -> int:
     raise AssertionError(f"no finished run after {timeout_s} s:\n{(site['logs'] / 'worker.log').read_text()[-3000:]}")
 
 
+
+def pick(page, widget, option: str, attempts: int = 4) -> None:  # type: ignore[no-untyped-def]
+    """Open a Streamlit select widget and choose ``option``. On a busy machine the dropdown can miss the first
+    click (the previous popover still closing), so a missed opening is retried; a missing option still fails."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(attempts):
+        widget.click()
+        try:
+            page.get_by_role("option", name=option).click(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"option {option!r} never appeared in the dropdown")
+
+
 def test_submit_approve_evaluate_rank_browse_export(site):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
@@ -195,12 +211,10 @@ def test_submit_approve_evaluate_rank_browse_export(site):
             # an organizer approves it
             sign_up(page, "orga")
             go(page, "Moderation")
-            chooser = page.get_by_test_id("stMultiSelect").filter(has_text="Submissions")
-            chooser.click()
-            page.get_by_role("option", name=REPO).click()
+            pick(page, page.get_by_test_id("stMultiSelect").filter(has_text="Submissions"), REPO)
             page.keyboard.press("Escape")
-            page.get_by_test_id("stSelectbox").filter(has_text="Action").click()
-            page.get_by_role("option", name="Allow remote code for this commit and approve").click()
+            pick(page, page.get_by_test_id("stSelectbox").filter(has_text="Action"),
+                 "Allow remote code for this commit and approve")
             page.get_by_role("button", name="Apply").click()
             page.get_by_text("change(s) applied").wait_for()
             shot(page, "04-moderation-approved")

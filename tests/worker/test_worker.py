@@ -135,8 +135,9 @@ def _drain_in_thread(worker: Worker) -> threading.Thread:
 
 def test_cancel_stops_a_running_run_before_it_ends(engine, tiny_models) -> None:
     """Cancel takes effect at the next chunk boundary; its latency (1.5-1.8 s here) is measured by
-    bench/bench_worker.py, not asserted, so a busy CI machine cannot make this test flaky."""
-    add_suite(engine, LONG_SUITE)
+    bench/bench_worker.py, not asserted, so a busy CI machine cannot make this test flaky. Generated answers
+    (DDx, 15 items x 5 orders) keep the run busy long enough that the cancel always lands mid-run."""
+    add_suite(engine, LONG_SUITE + demo_items("DDx-basic", 15))
     sub = approve(engine, add_model(engine, "demo/m", params=1, local_path=tiny_models["random"]))
     worker = Worker(engine, worker_settings())
     thread = _drain_in_thread(worker)
