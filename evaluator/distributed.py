@@ -128,7 +128,8 @@ class ShardActor:
         try:
             self.runner = load_runner(resolve_model_path(self.spec), dtype=self.spec.dtype, device=device,
                                       backend=self.spec.backend, trust_remote_code=self.spec.trust_remote_code,
-                                      token_budget=self.spec.batch_policy.token_budget)
+                                      token_budget=self.spec.batch_policy.token_budget,
+                                      tensor_parallel_size=self.spec.tensor_parallel)
         except ModelLoadError as exc:
             self.error = str(exc)
 
@@ -324,7 +325,7 @@ def _resources(ray: Any, spec: RunSpec, num_actors: int, gpus_per_actor: float |
     cluster = ray.cluster_resources()
     gpus = float(cluster.get("GPU", 0))
     if gpus_per_actor is None:
-        gpus_per_actor = 1.0 if spec.device != "cpu" and gpus >= 1 else 0.0
+        gpus_per_actor = float(spec.tensor_parallel) if spec.device != "cpu" and gpus >= 1 else 0.0
     if gpus_per_actor < 0:
         raise ValueError(f"gpus_per_actor must not be negative, got {gpus_per_actor}")
     if gpus_per_actor > 0:

@@ -87,11 +87,12 @@ class RunSpec(BaseModel):
     batch_policy: BatchPolicy = Field(default_factory=BatchPolicy)
     backend: Literal["auto", "transformers", "vllm"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    tensor_parallel: int = Field(default=1, ge=1, description="GPUs one model replica spans (vLLM; e.g. 70B)")
     evaluator_version: str = EVALUATOR_VERSION
 
 
 OVERRIDABLE = {"dtype", "use_chat_template", "tasks", "limit_per_task", "k", "seed", "backend", "device",
-               "token_budget", "chunk_items", "trust_remote_code"}
+               "token_budget", "chunk_items", "trust_remote_code", "tensor_parallel"}
 
 
 def _default_generation() -> dict[str, Any]:
@@ -338,7 +339,8 @@ def execute_run(run_id: int, *, engine: Engine | None = None, should_stop: Calla
             device = spec.device if spec.device != "auto" else get_settings().device  # MEDBENCH_DEVICE
             runner = load_runner(resolve_model_path(spec), dtype=spec.dtype, device=device,
                                  backend=spec.backend, trust_remote_code=spec.trust_remote_code,
-                                 token_budget=spec.batch_policy.token_budget)
+                                 token_budget=spec.batch_policy.token_budget,
+                                 tensor_parallel_size=spec.tensor_parallel)
         try:
             env = environment(runner)
             update_run(engine, run_id, environment=env)

@@ -4,6 +4,7 @@ A real tiny model whose every next token is the byte 0x00: PostgreSQL text colum
 store U+FFFD in its place (and the taxonomy then sees garbage, as it should)."""
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from evaluator.items import Item
@@ -50,3 +51,20 @@ def test_rescoring_keeps_judge_verdicts(engine, tmp_path, tiny_models) -> None:
     score_run(run_id, engine=engine)
     with Session(engine) as s:
         assert s.get(ItemResult, row_id).details["judge"] == verdict
+
+
+def test_tensor_parallel_is_part_of_the_spec_and_needs_vllm(engine, tmp_path, tiny_models) -> None:
+    from evaluator.runners import ModelLoadError
+    from evaluator.tables import EvalRun
+
+    with Session(engine) as session:
+        suite = make_suite(session, tmp_path / "suite", [TRIAGE])
+        model = make_model(session, tiny_models["random"], "tp")
+        default = create_run(session, model, suite, device="cpu")
+        split = create_run(session, model, suite, device="cpu", tensor_parallel=2)
+        session.commit()
+        ids = default.id, split.id
+    with Session(engine) as session:
+        assert [session.get(EvalRun, i).run_spec["tensor_parallel"] for i in ids] == [1, 2]
+    with pytest.raises(ModelLoadError, match="tensor parallelism needs the vLLM backend"):
+        execute_run(ids[1], engine=engine)
