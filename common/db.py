@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import event, text
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine
@@ -24,7 +24,7 @@ class DatabaseConfigError(RuntimeError):
     """The database URL is unusable; the message is one line meant for a human."""
 
 
-def all_metadata() -> "SQLModel.metadata.__class__":
+def all_metadata() -> MetaData:
     """Import every package's tables so that SQLModel.metadata knows the whole schema."""
     import evaluator.tables  # noqa: F401
     import submissions.tables  # noqa: F401
