@@ -59,6 +59,17 @@ def _plain_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip()[:500]
 
 
+def _decoder_of(model: Any) -> Any:
+    """The model without its output layer, for the shared-prefix pass: only its key/value cache is used, and a
+    vocabulary-sized output layer (151k rows for Qwen) costs as much as several decoder layers on a small model.
+    Falls back to the whole model where the architecture offers no decoder."""
+    try:
+        decoder = model.get_decoder()
+    except (AttributeError, NotImplementedError):
+        decoder = None
+    return decoder if decoder is not None and decoder is not model else model
+
+
 class TransformersRunner:
     """A causal LM loaded with ``AutoModelForCausalLM``; see the module docstring for how passes are laid out."""
 
@@ -82,6 +93,7 @@ class TransformersRunner:
         except Exception as exc:  # every loading failure becomes one plain line for the queue page
             raise ModelLoadError(f"cannot load model from {model_path}: {_plain_reason(exc)}") from exc
         self.model.eval()
+        self.decoder = _decoder_of(self.model)
         self.pad_id = self.tokenizer.pad_token_id
         if self.pad_id is None:
             self.pad_id = self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else 0
@@ -188,8 +200,8 @@ class TransformersRunner:
                     mask[gi, : len(g.prefix)] = 1
                 ids, mask = ids.to(dev), mask.to(dev)
                 positions = torch.arange(prefix_len, device=dev).expand(len(batch), -1)
-                out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                                 use_cache=True, logits_to_keep=1)
+                head = {"logits_to_keep": 1} if self.decoder is self.model else {}  # no decoder: the fewest logits
+                out = self.decoder(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **head)
                 self.info.counters["forward_passes"] += 1
                 index = torch.tensor(row_group, device=dev)
                 cache = out.cache

@@ -153,7 +153,7 @@ def test_other_architectures_share_prefixes_exactly(arch, tmp_path, tiny_models)
     requests = [ChoiceRequest(f"请回答以下单选题。患者发热。{'病程' * k}\nA. 甲{k}\nB. 乙\n答案：", ["A", "B"],
                               prefix_group=str(k // 2)) for k in range(6)]
     assert_close(arch_runner.letter_scores(requests), [reference_scores(arch_runner, r) for r in requests])
-    assert arch_runner.prefix_sharing
+    assert arch_runner.prefix_sharing and arch_runner.decoder is not arch_runner.model  # prefix pass: no head
 
 
 def test_out_of_memory_halves_the_batch_and_retries(tiny_models):
@@ -190,3 +190,24 @@ def test_tensor_parallelism_is_refused_without_vllm(tiny_models):
         load_runner(str(tiny_models["random"]), device="cpu", backend="transformers", tensor_parallel_size=2)
     with pytest.raises(ModelLoadError, match="at least 1"):
         load_runner(str(tiny_models["random"]), device="cpu", tensor_parallel_size=0)
+
+
+def test_letter_plan_by_prompt_tails_equals_encoding_every_prompt_whole(runner):
+    """letter_plan checks each distinct prompt tail once; that must give exactly what encoding every prompt plus
+    every letter whole gives, also for prompts shorter than a tail and endings where a letter merges."""
+    from evaluator.runners.base import encode_prompts, letter_plan
+
+    tok = runner.tokenizer
+    requests = [*mixed_requests(4, 3), ChoiceRequest("短题\n答案：", list("AB")),
+                *(ChoiceRequest(f"{stem}\nA. 甲\nB. 乙\n{end}", ["A", "B", "是", "心肌梗死高血压"])
+                  for stem in ["请回答以下单选题。患者胸痛三天。" * 3, "病程" * 40]
+                  for end in ["答案：", "Answer: ", "Vitamin", "选项", "The answer is "])]
+    contexts = encode_prompts(tok, [r.prompt for r in requests])
+    got = letter_plan(tok, requests, contexts)
+    for request, ctx, plan in zip(requests, contexts, got):
+        whole = encode_prompts(tok, [request.prompt + x for x in request.letters])
+        for letter, tokens in zip(request.letters, whole):
+            one = len(tokens) == len(ctx) + 1 and tokens[: len(ctx)] == ctx
+            assert plan[letter] == (tokens[-1:] if one else tok(letter, add_special_tokens=False)["input_ids"])
+    kinds = {len(tokens) for plan in got for tokens in plan.values()}
+    assert 1 in kinds and max(kinds) > 1  # both paths taken: next-token letters and continuations
