@@ -64,14 +64,25 @@ def build_tiny_model(
     vocab_size: int = 1024,
     corpus: list[str] | None = None,
     license: str = "apache-2.0",
+    tokenizer=None,  # type: ignore[no-untyped-def]
+    tie_word_embeddings: bool = False,
 ) -> Path:
-    """Write a complete model folder (config, safetensors, tokenizer, chat template, card) and return it."""
+    """Write a complete model folder (config, safetensors, tokenizer, chat template, card) and return it.
+
+    ``tokenizer`` (a fast tokenizer with the chat template set) replaces the BPE trained on ``corpus``: benchmarks
+    pass a real model's tokenizer so that prompt lengths and the output layer's size are realistic.
+    """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    if behaviour == "letter" and tie_word_embeddings:
+        raise ValueError("a letter model sets lm_head apart from the embeddings: it cannot tie them")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = build_tokenizer(out, corpus, vocab_size)
+    if tokenizer is None:
+        tokenizer = build_tokenizer(out, corpus, vocab_size)
+    else:
+        tokenizer.save_pretrained(out)
     torch.manual_seed(seed)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
@@ -81,7 +92,7 @@ def build_tiny_model(
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=4096,
-        tie_word_embeddings=False,
+        tie_word_embeddings=tie_word_embeddings,
         bos_token_id=None,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
