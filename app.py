@@ -25,7 +25,7 @@ except DatabaseConfigError as exc:
     st.error(str(exc))
     st.stop()
 
-from submissions.session import is_organizer  # noqa: E402  (needs the database)
+from submissions.session import is_organizer, sync_cookie  # noqa: E402  (needs the database)
 
 public = [
     st.Page("leaderboard/pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
@@ -46,4 +46,5 @@ organizer = [
 pages: dict[str, list] = {"MedBench": public}
 if is_organizer():
     pages["Organizers"] = organizer
+sync_cookie()  # after is_organizer(): a new session has restored a remembered sign-in by now
 st.navigation(pages).run()

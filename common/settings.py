@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     rate_limit_count: int = Field(default=5, description="Submissions allowed per submitter per rate_limit_days.")
     rate_limit_days: int = Field(default=7, description="Window of the per-submitter rate limit, in days.")
     organizers: str = Field(default="", description="Comma-separated usernames granted the organizer role at start.")
+    sign_in_days: int = Field(
+        default=14, ge=1, description="A local sign-in survives reloads in that browser for this many days."
+    )
     # worker
     worker_poll_seconds: float = Field(default=5.0, description="How often the worker looks for approved work.")
     lease_seconds: float = Field(default=60.0, description="A run whose heartbeat is older than this is taken over.")

@@ -1,8 +1,10 @@
 """Who is signed in, for every page: the one place that reads the Streamlit session's identity.
 
-A local account signs in by setting ``st.session_state["user_id"]`` (:func:`sign_in`). When OIDC is configured
-(an ``[auth]`` section in ``.streamlit/secrets.toml``) and ``st.user`` says the visitor is logged in, the identity
-is mapped to a row of ``users`` on first use (``submissions.accounts.user_from_oidc``).
+A local account signs in by setting ``st.session_state["user_id"]`` (:func:`sign_in`), which also issues a
+remembered sign-in (``submissions.remember``): a new session (a reload, a new tab) whose browser cookie holds a
+valid token starts signed in. When OIDC is configured (an ``[auth]`` section in ``.streamlit/secrets.toml``) and
+``st.user`` says the visitor is logged in, the identity is mapped to a row of ``users`` on first use
+(``submissions.accounts.user_from_oidc``); ``st.login`` keeps its own cookie.
 """
 from __future__ import annotations
 
@@ -10,10 +12,13 @@ from typing import Any
 
 import streamlit as st
 
+from submissions import remember
 from submissions.accounts import get_user, user_from_oidc
 from submissions.tables import User
 
 SESSION_KEY = "user_id"
+TOKEN_KEY = "sign_in_token"
+COOKIE_CHECKED_KEY = "sign_in_cookie_checked"
 
 
 def _auth_section() -> dict[str, Any]:
@@ -46,8 +51,23 @@ def _oidc_claims() -> dict[str, Any] | None:
         return None
 
 
+def restore(token: str | None) -> User | None:
+    """Sign in the user a remembered token names (see ``submissions.remember``); None, and nobody signed in,
+    when the token is missing, tampered, expired or revoked."""
+    user = remember.user_for_token(token)
+    if user is not None:
+        st.session_state[SESSION_KEY] = user.id
+        st.session_state[TOKEN_KEY] = token
+    return user
+
+
 def current_user() -> User | None:
-    """The signed-in user, or None for an anonymous visitor."""
+    """The signed-in user, or None for an anonymous visitor. A new session first tries the browser's remembered
+    sign-in (once: a refused cookie is not re-checked on every run). A remembered sign-in is re-checked on every
+    call, so signing out in one tab, a new password or a deleted account ends it in every tab on its next run."""
+    if st.session_state.get(SESSION_KEY) is None and not st.session_state.get(COOKIE_CHECKED_KEY):
+        st.session_state[COOKIE_CHECKED_KEY] = True
+        restore(remember.cookie_token())
     user_id = st.session_state.get(SESSION_KEY)
     if user_id is None:
         claims = _oidc_claims()
@@ -56,9 +76,11 @@ def current_user() -> User | None:
         user = user_from_oidc(claims)
         st.session_state[SESSION_KEY] = user.id
         return user
-    user = get_user(user_id)
-    if user is None:  # the account was deleted meanwhile
+    token = st.session_state.get(TOKEN_KEY)
+    user = remember.user_for_token(token) if token else get_user(user_id)
+    if user is None:  # the account was deleted meanwhile, or its remembered sign-in revoked
         st.session_state.pop(SESSION_KEY, None)
+        st.session_state.pop(TOKEN_KEY, None)
     return user
 
 
@@ -68,11 +90,20 @@ def is_organizer() -> bool:
 
 
 def sign_in(user: User) -> None:
+    """Sign a local account in for this session and remember it in this browser (:func:`sync_cookie` writes it)."""
     st.session_state[SESSION_KEY] = user.id
+    st.session_state[TOKEN_KEY] = remember.issue_token(user)
 
 
 def sign_out() -> None:
-    """Forget the local sign-in; for OIDC sessions also end the provider's cookie (``st.logout``)."""
+    """Forget the local sign-in here and on the server (the token is revoked, the cookie removed on the next run);
+    for OIDC sessions also end the provider's cookie (``st.logout``)."""
     st.session_state.pop(SESSION_KEY, None)
+    remember.revoke_token(st.session_state.pop(TOKEN_KEY, None))
     if _oidc_claims() is not None:
         st.logout()
+
+
+def sync_cookie() -> None:
+    """Make the browser's sign-in cookie follow this session (app.py calls it on every run)."""
+    remember.write_cookie(st.session_state.get(TOKEN_KEY))

@@ -1,4 +1,5 @@
-"""Tables owned by the submissions package: users, models, submissions, their state history, the audit log."""
+"""Tables owned by the submissions package: users, remembered sign-ins, models, submissions, their state history,
+the audit log."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,6 +21,18 @@ class User(SQLModel, table=True):
     is_organizer: bool = Field(default=False)
     created_at: datetime = created_at_field()
 
+
+class SignInToken(SQLModel, table=True):
+    """A remembered local sign-in (submissions.remember): the browser keeps a random token, the server only its
+    SHA-256, so a copy of the database signs nobody in. Deleting the row revokes it; deleting the user deletes it."""
+
+    __tablename__ = "sign_in_tokens"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    credential: str = Field(max_length=64)  # digest of the password hash when issued: a new password revokes it
+    created_at: datetime = created_at_field()
+    expires_at: datetime = ts_field(nullable=False, index=True)
 
 class ModelEntry(SQLModel, table=True):
     """One model at one pinned revision and precision: the unit that is evaluated and ranked."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from common.settings import get_settings
 from submissions.accounts import AccountError, authenticate, create_user
 from submissions.session import current_user, oidc_providers, sign_in, sign_out
 from submissions.ui import md_escape
@@ -13,10 +14,9 @@ user = current_user()
 if user is not None:
     role = "organizer" if user.is_organizer else "submitter"
     st.success(f"Signed in as **{md_escape(user.username)}** ({role}).")
-    if not oidc_providers():
-        # A local sign-in lives in this Streamlit session only (no cookie): say so before it surprises anyone.
-        st.caption("You stay signed in while this tab stays open: reloading the page or opening the site in a new "
-                   "tab signs you out. Move between pages with the menu on the left.")
+    if user.password_hash:
+        st.caption(f"This browser keeps you signed in for {get_settings().sign_in_days} days, across reloads and "
+                   "tabs, unless you sign out. Sign out on a shared computer.")
     if st.button("Sign out", key="sign_out"):
         sign_out()
         st.rerun()

@@ -51,7 +51,7 @@ def test_account_create_sign_in_and_out(engine) -> None:
     button(at, "Create account").click().run()
     assert not at.exception and not at.error
     assert "Signed in as **dr-li**" in at.success[0].value
-    assert any("reloading the page" in c.value and "signs you out" in c.value for c in at.caption)
+    assert any("keeps you signed in for 14 days" in c.value for c in at.caption)
     with Session(engine) as s:
         user = s.exec(select(User)).one()
     assert user.username == "dr-li" and user.password_hash.startswith("$argon2id$")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 12:14:27.517079
+Create Date: 2026-11-25 14:46:58.439857
 """
 from typing import Sequence, Union
 
@@ -89,6 +89,21 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_actor_id'), ['actor_id'], unique=False)
+
+    op.create_table('sign_in_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('credential', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('sign_in_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sign_in_tokens_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sign_in_tokens_user_id'), ['user_id'], unique=False)
 
     op.create_table('submissions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -332,6 +347,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_submissions_model_id'))
 
     op.drop_table('submissions')
+    with op.batch_alter_table('sign_in_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sign_in_tokens_user_id'))
+        batch_op.drop_index(batch_op.f('ix_sign_in_tokens_expires_at'))
+
+    op.drop_table('sign_in_tokens')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_actor_id'))
         batch_op.drop_index(batch_op.f('ix_audit_log_action'))
