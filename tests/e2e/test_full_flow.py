@@ -1,6 +1,7 @@
-"""The whole product in a real headless Chromium: a user signs up and submits a tiny model served by the hub
-stand-in, an organizer approves it, the worker process evaluates it, it appears ranked, its model page and
-question browser open, and a CSV export downloads. Screenshots of each page go to test-output/e2e/.
+"""The whole product in a real headless Chromium: a user signs up (a reload keeps them signed in, after sign-out it
+does not) and submits a tiny model served by the hub stand-in, an organizer approves it, the worker process
+evaluates it, it appears ranked, its model page and question browser open, and a CSV export downloads.
+Screenshots of each page go to test-output/e2e/.
 
 Real parts only: ``streamlit run app.py`` and ``python -m evaluator.worker`` as subprocesses on one SQLite file,
 the real huggingface_hub client against tests/hub_stub.py, Debian's chromium driven by playwright.
@@ -198,6 +199,8 @@ def test_submit_approve_evaluate_rank_browse_export(site):
             # a user signs up and submits the tiny model served by the hub stand-in
             sign_up(page, "alice")
             shot(page, "02-account")
+            page.reload()  # a new Streamlit session: the sign-in cookie keeps alice signed in
+            page.get_by_text("Signed in as alice").wait_for()
             go(page, "Submit")
             page.get_by_label("Model id on the hub").fill(REPO)
             page.get_by_role("button", name="Submit").click()
@@ -206,6 +209,8 @@ def test_submit_approve_evaluate_rank_browse_export(site):
             go(page, "Account")
             page.get_by_text("Signed in as alice").wait_for()
             page.get_by_role("button", name="Sign out").click()
+            page.get_by_role("tab", name="Create account").wait_for()
+            page.reload()  # signed out stays signed out
             page.get_by_role("tab", name="Create account").wait_for()
 
             # an organizer approves it
