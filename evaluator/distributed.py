@@ -263,7 +263,7 @@ class _Driver:
             raise RunStopped(reason)
 
     def execute(self) -> None:
-        self.states = [_ShardState(s, deque(chunk_units(s.units, self.spec.batch_policy.chunk_items)))
+        self.states = [_ShardState(s, deque(chunk_units(s.units, self.spec.batch_policy.chunk_items_on(self.device))))
                        for s in self.shards]
         states = self.states
         try:

@@ -24,7 +24,8 @@ How it counts (the same work the evaluator does, pass by pass)
    - ``vllm`` (GPU): prefix caching reads an item's shared prefix once; prefill passes of up to
      ``VLLM_BATCHED_TOKENS`` tokens; the generating units of a chunk decode concurrently, as many as the KV cache
      holds (memory left after weights and runtime, / (prompt + max_new_tokens) tokens each), at most
-     ``VLLM_MAX_SEQS``. So ``batch_policy.chunk_items`` bounds the concurrency: 16 items leave an H100 idle.
+     ``VLLM_MAX_SEQS``. So ``batch_policy.chunk_items`` bounds the concurrency: 16 items leave an H100 idle,
+     hence its default of 256 on GPU (16 on CPU).
 4. Time of one pass (a roofline): ``overhead + max((2 * P + 4 * layers * hidden * context) * tokens /
    (peak_flops * compute_eff), (weight_bytes + kv_bytes_read) / (bandwidth * bandwidth_eff))`` where P is the
    parameter count, ``tokens`` the padded tokens the pass computes, ``context`` the mean number of earlier tokens
@@ -512,15 +513,19 @@ def _sample(items: list[tuple[SuiteItem, Item]],
     return [p for p in items if p[0].id in chosen], weight
 
 
-def _tensor_parallel(weight_bytes: float, profile: DeviceProfile) -> int:
-    """GPUs (a power of two) the weights are split over so that each GPU's share fits (1 on CPU; >8: no fit)."""
-    if profile.kind != "gpu":
-        return 1
-    room = MEMORY_HEADROOM * WEIGHTS_SHARE * profile.memory_bytes
+def tensor_parallel_for(weight_bytes: float, gpu_memory_bytes: float) -> int:
+    """GPUs (a power of two) the weights are split over so that each GPU's share fits one GPU of
+    ``gpu_memory_bytes``; above 8 the model does not fit one node. The worker places runs with this too."""
+    room = MEMORY_HEADROOM * WEIGHTS_SHARE * gpu_memory_bytes
     parts = 1
     while weight_bytes / parts + GPU_RUNTIME_BYTES > room and parts <= 8:
         parts *= 2
     return parts
+
+
+def _tensor_parallel(weight_bytes: float, profile: DeviceProfile) -> int:
+    """1 on CPU, else :func:`tensor_parallel_for` the profile's GPU memory."""
+    return tensor_parallel_for(weight_bytes, profile.memory_bytes) if profile.kind == "gpu" else 1
 
 
 def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: int, *,
@@ -577,7 +582,8 @@ def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: 
     fits = tensor_parallel <= 8
     costs = _Costs(shape, profile, dtype_bytes, tensor_parallel if fits else 1)
     tally = _Tally()
-    plan, seq_of = _chunk_plan(units, seqs, weights, spec.batch_policy.chunk_items)
+    plan, seq_of = _chunk_plan(units, seqs, weights,
+                               spec.batch_policy.chunk_items_on("cpu" if profile.kind == "cpu" else "cuda"))
     _walk(plan, seq_of, spec, backend, round(budget_tokens * scale), scale, decode_fill, costs, tally)
 
     replicas = max(1, gpus // tensor_parallel) if fits else 0
@@ -607,7 +613,7 @@ def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: 
 
 def estimate_run(model_params: int, suite_id: int, *, engine: Engine | None = None, k: int = 5, seed: int = 0,
                  tasks: list[str] | None = None, limit_per_task: int | None = None, use_chat_template: bool = True,
-                 chunk_items: int = 16, token_budget: int | None = None, dtype: str = "bfloat16",
+                 chunk_items: int | None = None, token_budget: int | None = None, dtype: str = "bfloat16",
                  **options: Any) -> Estimate:
     """Estimate a run of a ``model_params``-parameter model on suite ``suite_id`` with the default run spec
     (K orders, seed, tasks, limits and batch policy as given). ``options`` go to :func:`estimate_spec`

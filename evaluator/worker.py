@@ -52,7 +52,8 @@ from evaluator.leases import (
     worker_identity,
 )
 from evaluator.model_fetch import ModelFetchError, fetch_model
-from evaluator.run import RunSpecError, RunStopped, create_run, execute_run, failure_detail, score_run
+from evaluator.placement import Accelerators, PlacementError, detect_accelerators, place
+from evaluator.run import RunSpec, RunSpecError, RunStopped, create_run, execute_run, failure_detail, score_run
 from evaluator.runners import ModelLoadError
 from evaluator.suites.importer import get_active_suite
 from evaluator.tables import EvalRun
@@ -175,14 +176,16 @@ class Worker:
     """Serves the queue for one device. ``drain`` is the scheduler's queue job; tests call it directly too."""
 
     def __init__(self, engine: Engine | None = None, settings: Settings | None = None, *,
-                 device: str | None = None, owner: str | None = None):
+                 device: str | None = None, owner: str | None = None, accelerators: Accelerators | None = None):
+        """``accelerators`` describes the GPUs (detected when None and the device is cuda)."""
         self.settings = settings or get_settings()
         check_worker_settings(self.settings)
         self.order = parse_order(self.settings.worker_order)
         self.engine = engine or get_engine()
         self.device = device or resolve_device(self.settings.device)
         self.owner = owner or worker_identity(self.device)
-        self.max_weight_bytes = device_weight_budget(self.device)
+        self.accelerators = accelerators or detect_accelerators(self.device)
+        self.max_weight_bytes = self.accelerators.weight_budget() if self.accelerators else None
         self.shutting_down = threading.Event()
         self.idle = threading.Event()  # set when a drain found nothing to do (``--until-idle``)
 
@@ -256,6 +259,7 @@ class Worker:
         log.info("run %s: %s %s (attempt %d)", claim.run_id, "resuming" if claim.resumed else "starting",
                  model.hub_id, claim.attempts)
         try:
+            self.place_run(claim.run_id, model)
             self._prepare_model(claim.run_id, model)
             self._execute(claim.run_id, guard)
             score_run(claim.run_id, engine=self.engine)
@@ -263,7 +267,7 @@ class Worker:
                                             note=f"finished and scored in {time.time() - started:.1f} s") else "lost"
         except RunStopped as stop:
             outcome = self._stopped(claim, stop.reason)
-        except (ModelFetchError, ModelLoadError, DistributedError) as exc:
+        except (ModelFetchError, ModelLoadError, DistributedError, PlacementError) as exc:
             end_run(self.engine, claim.run_id, claim.owner, "failed",
                     error_public=public_reason(exc, model, self.settings.model_cache_dir),
                     error_detail=failure_detail(exc))
@@ -290,6 +294,18 @@ class Worker:
                                     should_stop=guard.should_stop, on_progress=progress)
         else:
             execute_run(run_id, engine=self.engine, should_stop=guard.should_stop, on_progress=progress)
+
+    def place_run(self, run_id: int, model: ModelEntry) -> None:
+        """Store the run's placement on this worker's GPUs (tensor parallelism for a model too big for one)."""
+        with Session(self.engine) as session:
+            run = session.get(EvalRun, run_id)
+            spec, note = place(RunSpec.model_validate(run.run_spec), model.params, self.accelerators)
+            if note is None:
+                return
+            run.run_spec = spec.model_dump(mode="json")
+            session.add(run)
+            session.commit()
+        append_log(self.engine, run_id, note)
 
     def _prepare_model(self, run_id: int, model: ModelEntry) -> Path:
         """Make the model's files local before execute_run (which then finds them in the cache)."""
@@ -355,19 +371,6 @@ class ProgressLog:
             if self.logged_quarter >= 0 or done < total:
                 append_log(self.engine, self.run_id, f"progress {done}/{total}")
             self.logged_quarter = quarter
-
-
-def device_weight_budget(device: str) -> int | None:
-    """Bytes of model weights this worker's GPUs can hold (bf16 terms, tensor parallel over all of them), so it
-    only claims runs it can place; None on CPU, where memory is not the limit that decides."""
-    if device != "cuda":
-        return None
-    import torch
-
-    from evaluator.planner import max_params_fitting
-
-    total = torch.cuda.get_device_properties(0).total_memory
-    return max_params_fitting(total, gpus=torch.cuda.device_count()) * 2
 
 
 def warm_up() -> None:

@@ -111,8 +111,10 @@ def test_sampling_a_large_suite_stands_for_every_item(engine, suite_id):
 
 
 def test_a_projection_keeps_the_task_mix_at_another_size(engine, suite_id):
-    demo = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam", "DrugCA"])
-    big = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam", "DrugCA"], target_items=10 * demo.items)
+    # 16-item chunks on both sides: the demo then spans several chunks, as the projection's virtual suite does
+    demo = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam", "DrugCA"], chunk_items=16)
+    big = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam", "DrugCA"], chunk_items=16,
+                       target_items=10 * demo.items)
     assert big.items == 10 * demo.items and big.units == 10 * demo.units
     assert big.computed_tokens == pytest.approx(10 * demo.computed_tokens)
     with pytest.raises(PlanError, match="target_items must be at least 1"):

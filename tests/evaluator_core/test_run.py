@@ -92,6 +92,7 @@ def test_always_letter_a_model_gives_the_known_figures(any_engine, tmp_path, tin
     assert run.progress_done == run.progress_total == 4 * 2 + 6 * 5 + 2 * 5
     assert run.environment["torch"] and run.environment["dtype"] == "float32"
     assert run.environment["runner_counters"]["forward_passes"] > 0
+    assert run.environment["chunk_items"] == 16  # the spec leaves it unset: the CPU default
     assert run.run_spec["k"] == 5 and run.run_spec["prompt_template_version"]
 
 
@@ -241,3 +242,11 @@ def test_garbage_scores_mark_the_items_and_the_run_goes_on(engine, tmp_path, tin
     assert len(rows) == 10 and all(r.status == "error" and "non-finite" in r.error_message for r in rows)
     assert all(r.correct is False and r.letter_scores["A"] == "nan" for r in rows)
     assert task_score(engine, run_id, "Med-Exam").score == 0.0
+
+
+def test_an_unset_chunk_size_follows_the_device():
+    from evaluator.run import BatchPolicy
+
+    assert BatchPolicy().chunk_items_on("cpu:x86_64") == 16
+    assert BatchPolicy().chunk_items_on("cuda:NVIDIA H100 80GB HBM3") == 256
+    assert BatchPolicy(chunk_items=3).chunk_items_on("cuda:NVIDIA H100 80GB HBM3") == 3

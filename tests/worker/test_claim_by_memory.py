@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from evaluator.leases import claim_next_run
-from evaluator.worker import device_weight_budget
 from tests.worker.factories import add_model, add_pending_run, add_suite, demo_items
 
 
@@ -20,6 +19,3 @@ def test_claims_skip_models_too_big_for_the_device(any_engine) -> None:
     big_claim = claim_next_run(any_engine, "big-node", lease_seconds=60, max_weight_bytes=None)
     assert big_claim is not None and big_claim.run_id == big
 
-
-def test_cpu_workers_have_no_weight_budget() -> None:
-    assert device_weight_budget("cpu") is None
