@@ -6,6 +6,7 @@ one query per model. Item rows are never read here.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -21,6 +22,8 @@ SIZE_BUCKETS: list[tuple[str, float, float]] = [
     ("<1B", 0, 1), ("1–4B", 1, 4), ("4–9B", 4, 9), ("9–15B", 9, 15.5), (">15B", 15.5, float("inf"))
 ]
 UNKNOWN_SIZE = "unknown"
+RANK_RULE = ("Rank (#) = 1 + the number of models whose overall 95% interval lies entirely above this one's, so "
+             "models whose intervals overlap share a rank; the table stays sorted by score.")
 
 
 def size_bucket(params: float | None) -> str:
@@ -37,8 +40,8 @@ def leaderboard_frame(session: Session) -> pd.DataFrame:
     Columns: model_id, run_id, model, precision, type, params, params_b, size, license, demo, flag, submitted,
     finished, n_scored, n_items, robustness (overall), ``dim_robustness`` per dimension, and for each key in
     SCORE_KEYS ``key``, ``key_low``, ``key_high``.
-    Sorted by overall score (best first); ``rank`` is the position among all visible models, so filters do not
-    renumber it.
+    Sorted by overall score (best first); ``rank`` is :func:`interval_rank` among all visible models, so filters
+    do not renumber it.
     """
     suite = active_suite(session)
     if suite is None:
@@ -77,18 +80,27 @@ def leaderboard_frame(session: Session) -> pd.DataFrame:
     frame["license"] = frame["license"].fillna("unknown")
     frame["demo"] = frame["demo"].astype(bool)
     frame = frame.sort_values(["overall", "model"], ascending=[False, True], na_position="last", kind="stable")
-    frame.insert(0, "rank", shared_rank(frame["overall"]))
+    frame.insert(0, "rank", interval_rank(frame["overall"], frame["overall_low"], frame["overall_high"]))
     return frame.reset_index(drop=True)
 
 
-def shared_rank(overall: pd.Series) -> pd.Series:
-    """Standard competition ranks (1, 2, 2, 4), best score first, models without a score last.
+def interval_rank(score: pd.Series, low: pd.Series, high: pd.Series) -> pd.Series:
+    """Ranks that respect uncertainty: 1 + the number of models whose 95% interval lies entirely above this one's
+    (Chatbot Arena's rule), models without a score last.
 
-    Why shared: two models with the same overall score (e.g. the same weights submitted twice) must not look
-    ranked apart; scores are compared at 6 decimals, finer than any shown figure, so float noise does not split
-    a tie either."""
-    rounded = overall.astype("float64").round(6)
-    return rounded.rank(method="min", ascending=False, na_option="bottom").astype(int)
+    Why: two models whose intervals overlap are not distinguishable on this suite, so they share a rank instead
+    of looking ranked apart by noise (Methodology: compare models only where intervals do not overlap). A model
+    without an interval counts as the interval [score, score]; bounds are compared at 6 decimals, finer than any
+    shown figure, so float noise does not split equal scores. The table stays sorted by score, so a model with a
+    wide interval may show a better rank than one listed above it."""
+    scored = score.notna()
+    lows = low.where(low.notna(), score).astype("float64").round(6)
+    highs = high.where(high.notna(), score).astype("float64").round(6)
+    sorted_lows = np.sort(lows[scored].to_numpy())
+    above = len(sorted_lows) - np.searchsorted(sorted_lows, highs[scored].to_numpy(), side="right")
+    rank = pd.Series(int(scored.sum()) + 1, index=score.index, dtype="int64")
+    rank[scored] = above + 1
+    return rank
 
 
 def _widen(scores: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import streamlit as st
 from leaderboard import cache, search, table_view
 from leaderboard.url_state import warn_unknown
 from leaderboard.labels import RESEARCH_NOTICE, dimension_label
-from leaderboard.ranking import DIMENSIONS, SIZE_BUCKETS, UNKNOWN_SIZE
+from leaderboard.ranking import DIMENSIONS, RANK_RULE, SIZE_BUCKETS, UNKNOWN_SIZE
 from submissions.views import queue_overview
 
 MODEL_PAGE = "leaderboard/pages/model.py"
@@ -46,7 +46,8 @@ n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
 st.markdown(f"Ranked on suite **{suite['name']}** (version `{suite['version'][:12]}`, {suite['item_count']} items): "
             f"**{len(frame)}** model{'s' if len(frame) != 1 else ''}, each by its latest finished run. "
             "Overall = mean of the five dimension scores; "
-            "every score carries a 95% bootstrap interval (toggle *Show 95% CI*); *n* = scored items."
+            "every score carries a 95% bootstrap interval (toggle *Show 95% CI*); *n* = scored items. "
+            f"{RANK_RULE}"
             + (f" {n_unscored} items have no reference answer and are unscored." if n_unscored else ""))
 
 n_demo = int(frame["demo"].sum())
@@ -110,6 +111,7 @@ column_help = {
        for d in DIMENSIONS},
     "Robustness": "Consistency: share of choice questions answered the same under all option orders.",
     "n": "Scored items (questions with a reference answer).",
+    "#": RANK_RULE,
 }
 event = st.dataframe(
     linked, hide_index=True, key="ranking", on_select="rerun", selection_mode="single-row",

@@ -15,7 +15,7 @@ from evaluator.tasks import TASKS
 from leaderboard import cache
 from leaderboard.advice import LEVELS
 from leaderboard.labels import RESEARCH_NOTICE, dimension_label
-from leaderboard.ranking import DIMENSIONS
+from leaderboard.ranking import DIMENSIONS, RANK_RULE
 
 METRIC_FORMULAS = {
     "accuracy": "share of (question, option order) pairs answered with the right letter (next-token letter scores)",
@@ -34,6 +34,7 @@ st.markdown("Five dimensions after MedBench (arXiv 2407.10990). **Task score** =
             "scores (equal weight). Every score carries a **95% bootstrap confidence interval** that resamples "
             "questions (not option orders), and *n* — the number of scored questions — is shown beside it. "
             "Questions without a reference answer (public test files) are run and browsable but **unscored**.")
+st.markdown(f"**Ranks.** {RANK_RULE} (Chatbot Arena's rule.)")
 st.dataframe(pd.DataFrame([{
     "Dimension": dimension_label(spec.dimension.value), "Task": name, "What it asks": spec.description,
     "Kind": spec.kind.value, "Metric": spec.metric, "Instruction (zero-shot)": spec.instruction,

@@ -12,6 +12,7 @@ from common.db import session_scope
 from evaluator.review import record_review
 from evaluator.tables import ItemResult
 from leaderboard import cache
+from leaderboard.ranking import RANK_RULE
 from sqlmodel import select
 from tests.leaderboard.conftest import page
 
@@ -48,6 +49,7 @@ def test_methodology_without_reviews(engine):
     formulas = app.table[0].value  # a static table: long formulas wrap instead of being cut off
     assert "micro_f1" in formulas.index and "2·TP" in formulas.loc["micro_f1", "Formula"]
     assert any("not for clinical decisions" in text for text in texts(app.error) + texts(app.warning))
+    assert any(RANK_RULE in text for text in texts(app.markdown))
 
 
 # ---------------------------------------------------------------- leaderboard
@@ -55,7 +57,8 @@ def test_leaderboard_ranks_visible_models_with_flags_and_unscored_note(world):
     app = page("leaderboard")
     assert not app.exception
     shown = table(app)
-    assert len(shown) == 7 and list(shown["#"]) == list(range(1, 8))
+    assert len(shown) == 7 and list(shown["#"]) == sorted(shown["#"]) and shown["#"].iloc[0] == 1
+    assert any(RANK_RULE in t for t in texts(app.markdown))  # the rank rule is stated above the table
     assert "gone/hidden-7b" not in set(shown["Model"])
     flags = dict(zip(shown["Model"], shown["Flags"]))
     assert flags["sus/leaky-3b"].startswith("⚠ flagged: test items found")
@@ -191,7 +194,7 @@ def test_compare_two_models_from_the_url(world):
     assert app.multiselect(key="compare_models").value == [str(a.id), str(b.id)]
     dims, tasks = table(app, 0), table(app, 1)
     assert len(dims) == 6 and len(tasks) == 20
-    assert [c for c in tasks.columns if c.startswith("Δ")] == ["Δ #6 open/base-1.5b (bfloat16)"]
+    assert [c for c in tasks.columns if c.startswith("Δ")] == ["Δ #1 open/base-1.5b (bfloat16)"]  # shared rank
     assert app.expander and all("✓" in e.label and "✗" in e.label for e in app.expander)
 
 

@@ -47,7 +47,6 @@ def test_scores_and_counts_are_the_stored_ones_and_rank_follows_overall(any_engi
             assert row.safety_robustness == pytest.approx(stored["safety"].robustness)
             n_scored = sum(t.n_scored for t in session.scalars(select(TaskScore).where(TaskScore.run_id == row.run_id)))
             assert row.n_scored == n_scored
-    assert list(frame["rank"]) == list(range(1, len(frame) + 1))
     assert list(frame["overall"]) == sorted(frame["overall"], reverse=True)
 
 
@@ -113,6 +112,32 @@ def test_data_version_changes_when_a_run_finishes_or_a_model_is_hidden(engine, w
         assert "late/arrival" not in set(ranking.leaderboard_frame(session)["model"])
 
 
-def test_equal_overall_scores_share_a_rank_and_unscored_models_come_last():
+def test_models_whose_intervals_overlap_share_a_rank():
+    # the review's case: 0.083 [0.076, 0.090] and 0.081 [0.075, 0.087] cannot be told apart
+    score = pd.Series([0.083, 0.081, 0.060, 0.040])
+    low = pd.Series([0.076, 0.075, 0.050, 0.030])
+    high = pd.Series([0.090, 0.087, 0.077, 0.052])
+    # 0.060's interval overlaps both above it; 0.040's lies below the first two but overlaps 0.060's
+    assert list(ranking.interval_rank(score, low, high)) == [1, 1, 1, 3]
+
+
+def test_a_rank_counts_only_the_models_entirely_above():
+    score = pd.Series([0.9, 0.5, 0.45, 0.1])
+    low = pd.Series([0.85, 0.45, 0.40, 0.05])
+    high = pd.Series([0.95, 0.55, 0.50, 0.15])
+    assert list(ranking.interval_rank(score, low, high)) == [1, 2, 2, 4]
+
+
+def test_without_intervals_equal_scores_share_a_rank_and_unscored_models_come_last():
     overall = pd.Series([0.9, 0.5, 0.5 + 1e-12, 0.3, float("nan")])
-    assert list(ranking.shared_rank(overall)) == [1, 2, 2, 4, 5]
+    missing = pd.Series([float("nan")] * 5)
+    assert list(ranking.interval_rank(overall, missing, missing)) == [1, 2, 2, 4, 5]
+
+
+def test_the_table_is_sorted_by_score_with_interval_ranks(any_engine, any_world):
+    with session_scope(any_engine) as session:
+        frame = ranking.leaderboard_frame(session)
+    assert list(frame["rank"]) == list(ranking.interval_rank(frame["overall"], frame["overall_low"],
+                                                             frame["overall_high"]))
+    for row in frame.itertuples():
+        assert row.rank == 1 + int((frame["overall_low"] > row.overall_high).sum())
