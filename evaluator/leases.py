@@ -143,17 +143,37 @@ def _candidates(session: Session, now: datetime, keys: Sequence[str], max_attemp
     return list(session.execute(query).scalars())
 
 
-def _mirror(session: Session, submission_id: int | None, to_state: State, reason: str | None = None) -> None:
-    """Move the run's submission to ``to_state`` (the caller commits). A submission an organizer already ended
-    (cancelled, rejected) keeps its state: their decision wins over the worker's bookkeeping."""
+_RUN_HELD_STATES = frozenset({State.PENDING, State.RUNNING})  # the submission states a run puts it in
+
+
+def _mirror(session: Session, run_id: int, submission_id: int | None, to_state: State,
+            reason: str | None = None) -> None:
+    """Move the run's submission to ``to_state`` (the caller commits), but only while the submission still
+    belongs to this run: it is pending or running, and this is its latest run.
+
+    Why: an organizer may decide while a worker is still busy (cancel, then re-run a few seconds later: the
+    submission is approved again, or already queued as a newer run). The worker notices the old cancel one chunk
+    later; its bookkeeping for the old run must never overwrite that newer decision. Leaving the submission alone
+    is noted in the run's log, so organizers see why the two differ."""
     if submission_id is None:
         return
     submission = session.get(Submission, submission_id, with_for_update=session.bind.dialect.name == "postgresql")
     if submission is None or submission.state == to_state:
         return
-    try:
-        check_transition(submission.state, to_state)
-    except TransitionError:
+    latest = session.execute(select(func.max(EvalRun.id)).where(EvalRun.submission_id == submission_id)).scalar()
+    if latest != run_id:
+        why: str | None = f"run {latest} is its latest"
+    elif submission.state not in _RUN_HELD_STATES:
+        why = "an organizer changed it meanwhile"
+    else:
+        try:
+            check_transition(submission.state, to_state)
+            why = None
+        except TransitionError as exc:
+            why = str(exc)
+    if why is not None:
+        session.execute(update(EvalRun).where(EvalRun.id == run_id).values(log=_append_log_clause(
+            f"submission #{submission_id} left {submission.state} (not {to_state}): {why}")))
         return
     set_state(session, submission, to_state, actor_name="worker", reason=reason)
 
@@ -269,7 +289,7 @@ def _try_claim(session: Session, run_id: int, owner: str, now: datetime, lease_s
         session.rollback()
         return None
     run = session.execute(select(EvalRun.submission_id, EvalRun.attempts).where(EvalRun.id == run_id)).one()
-    _mirror(session, run.submission_id, State.RUNNING)
+    _mirror(session, run_id, run.submission_id, State.RUNNING)
     session.commit()
     return Claim(run_id=run_id, owner=owner, resumed=resumed, attempts=run.attempts)
 
@@ -315,7 +335,7 @@ def release_lease(engine: Engine, run_id: int, owner: str, *, note: str) -> bool
             session.rollback()
             return False
         submission_id = session.execute(select(EvalRun.submission_id).where(EvalRun.id == run_id)).scalar_one()
-        _mirror(session, submission_id, State.PENDING, reason=note)
+        _mirror(session, run_id, submission_id, State.PENDING, reason=note)
         session.commit()
         return True
 
@@ -344,7 +364,7 @@ def end_run(engine: Engine, run_id: int, owner: str | None, status: str, *, erro
             session.rollback()
             return False
         submission_id = session.execute(select(EvalRun.submission_id).where(EvalRun.id == run_id)).scalar_one()
-        _mirror(session, submission_id, State(status), reason=error_public)
+        _mirror(session, run_id, submission_id, State(status), reason=error_public)
         session.commit()
         return True
 
