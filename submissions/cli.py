@@ -75,13 +75,20 @@ def list_users_command() -> None:
 
 @app.command("queue")
 def queue_command() -> None:
-    """The queue as the public Queue page shows it: running, waiting, failed."""
+    """The queue as the public Queue page shows it: running (or cancelling), waiting, failed, cancelled."""
     from submissions.views import format_eta, queue_overview
 
     overview = queue_overview()
-    for title, rows in (("running", overview.running), ("waiting", overview.waiting), ("failed", overview.failed)):
+    sections = (("running", overview.running), ("waiting", overview.waiting), ("failed", overview.failed),
+                ("cancelled", overview.cancelled))
+    for title, rows in sections:
         typer.echo(f"{title}: {len(rows)}")
         for r in rows:
-            extra = (f"{r.progress_done}/{r.progress_total} {format_eta(r.eta_seconds)}" if title == "running"
-                     else (r.error_public or r.reason or "") if title == "failed" else r.state)
+            if title == "running":
+                extra = f"{r.progress_done}/{r.progress_total} " + ("cancelling" if r.cancelling
+                                                                     else format_eta(r.eta_seconds))
+            elif title in ("failed", "cancelled"):
+                extra = (r.error_public if title == "failed" else None) or r.reason or ""
+            else:
+                extra = r.state
             typer.echo(f"  #{r.submission_id}\t{r.hub_id}@{r.commit_sha[:12]}\t{r.precision}\t{extra}")

@@ -44,6 +44,8 @@ class SubmissionRow:
     hidden: bool
     flag_reason: str | None
     run_id: int | None = None
+    run_status: str | None = None  # the latest run's status (pending, running, finished, failed, cancelled)
+    cancel_requested: bool = False  # an organizer asked the latest run to stop; its worker has not yet
     progress_done: int = 0
     progress_total: int = 0
     eta_seconds: float | None = None
@@ -57,6 +59,12 @@ class SubmissionRow:
         return self.progress_done / self.progress_total if self.progress_total else 0.0
 
     @property
+    def cancelling(self) -> bool:
+        """Cancelled by an organizer (on the Moderation or Runs page) while its run still computes: the worker
+        stops it after the current chunk. Until then it is shown as running, not as if nothing ran."""
+        return self.run_status == "running" and (self.cancel_requested or self.state == State.CANCELLED)
+
+    @property
     def tasks_done(self) -> int:
         """Tasks whose every (question, option order) has an answer: a coarser, steadier measure than rows."""
         return sum(1 for done, total in self.task_progress.values() if total and done >= total)
@@ -68,6 +76,7 @@ class QueueOverview:
     running: list[SubmissionRow]
     failed: list[SubmissionRow]
     finished: list[SubmissionRow]  # recently finished, newest first
+    cancelled: list[SubmissionRow]  # recently cancelled (their runs stopped), newest first
 
 
 def _rows(session: Session, query: Any) -> list[SubmissionRow]:
@@ -87,7 +96,8 @@ def _rows(session: Session, query: Any) -> list[SubmissionRow]:
             updated_at=sub.updated_at, params=model.params, license=model.license,
             needs_remote_code=model.needs_remote_code, allow_remote_code=model.allow_remote_code,
             hidden=model.hidden, flag_reason=model.flag_reason,
-            run_id=run.id if run else None, progress_done=run.progress_done if run else 0,
+            run_id=run.id if run else None, run_status=run.status if run else None,
+            cancel_requested=bool(run and run.cancel_requested), progress_done=run.progress_done if run else 0,
             progress_total=run.progress_total if run else 0, eta_seconds=run.eta_seconds if run else None,
             error_public=run.error_public if run else None, card_data=dict(model.card_data or {}),
             is_demo=model.is_demo, task_progress=_task_progress(run)))
@@ -108,19 +118,23 @@ def _base_query() -> Any:
 
 
 def queue_overview(*, ended_limit: int = 20, engine: Engine | None = None) -> QueueOverview:
-    """The public queue: waiting (oldest first), running, recently failed and finished; hidden models left out."""
-    states = [*WAITING, State.RUNNING, State.FAILED, State.FINISHED]
+    """The public queue: waiting (oldest first), running (cancelling ones too: their run still computes),
+    recently failed, finished and cancelled (newest first); hidden models left out."""
+    states = [*WAITING, State.RUNNING, State.FAILED, State.FINISHED, State.CANCELLED]
     query = (_base_query().where(col(Submission.state).in_(states), col(ModelEntry.hidden).is_(False))
              .order_by(col(Submission.priority).desc(), col(Submission.created_at), col(Submission.id)))
     with session_scope(engine) as session:
         rows = _rows(session, query)
+    running = [r for r in rows if r.state == State.RUNNING or (r.state == State.CANCELLED and r.cancelling)]
+    still_running = {r.submission_id for r in running}
+
     def recent(state: State) -> list[SubmissionRow]:
-        ended = (r for r in rows if r.state == state)
+        ended = (r for r in rows if r.state == state and r.submission_id not in still_running)
         return sorted(ended, key=lambda r: r.updated_at or r.submitted_at, reverse=True)[:ended_limit]
 
-    return QueueOverview(waiting=[r for r in rows if r.state in WAITING],
-                         running=[r for r in rows if r.state == State.RUNNING], failed=recent(State.FAILED),
-                         finished=recent(State.FINISHED))
+    return QueueOverview(waiting=[r for r in rows if r.state in WAITING], running=running,
+                         failed=recent(State.FAILED), finished=recent(State.FINISHED),
+                         cancelled=recent(State.CANCELLED))
 
 
 def submissions_of(user_id: int, *, engine: Engine | None = None) -> list[SubmissionRow]:

@@ -1,4 +1,5 @@
-"""Queue page (public): what is running (progress and ETA), waiting, failed (with the reason) and just finished."""
+"""Queue page (public): what is running (progress and ETA; cancelling ones until their worker stops), waiting,
+failed (with the reason), just finished and just cancelled."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,6 +11,9 @@ from submissions.ui import md_escape
 from submissions.views import SubmissionRow, format_eta, queue_overview
 
 st.title("Evaluation queue · 评测队列")
+# Only organizers cancel (Moderation or Runs page, or the operator's ``eval cancel``); their names stay on the
+# organizer pages, the public sees the role.
+CANCELLED_BY = "organizer"
 
 
 def _note(row: SubmissionRow) -> str:
@@ -43,7 +47,9 @@ def show_queue() -> None:
         parts = [f"{row.progress_done}/{row.progress_total} answers"]
         if row.task_progress:
             parts.append(f"{row.tasks_done}/{len(row.task_progress)} tasks done")
-        if row.progress_done == 0:
+        if row.cancelling:
+            parts.insert(0, "cancelling: still running until the worker stops it")
+        elif row.progress_done == 0:
             parts.append("starting: fetching and loading the model")
         elif eta:
             parts.append(f"about {eta} left")
@@ -65,6 +71,10 @@ def show_queue() -> None:
         {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
          "note": _note(r), "finished": r.updated_at} for r in overview.finished],
         "finished", "Nothing finished yet.")
+    _table("Recently cancelled", [
+        {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
+         "by": CANCELLED_BY, "reason": r.reason or "", "cancelled": r.updated_at or r.submitted_at}
+        for r in overview.cancelled], "cancelled", "Nothing was cancelled.")
 
 
 show_queue()

@@ -60,7 +60,7 @@ def test_create_grant_list_and_refusals(engine) -> None:
     assert code == 0 and out.strip() == "olga is no longer an organizer"
 
 
-def test_queue_command_lists_running_waiting_failed(engine) -> None:
+def test_queue_command_lists_running_waiting_failed_cancelled(engine) -> None:
     from tests.submissions.factories import add_run, add_submission
 
     add_submission(engine, None, state="approved", hub_id="org/waiting")
@@ -68,8 +68,10 @@ def test_queue_command_lists_running_waiting_failed(engine) -> None:
     add_run(engine, running, done=5, total=20, eta=120)
     failed = add_submission(engine, None, state="failed", hub_id="org/failed")
     add_run(engine, failed, status="failed", error="out of memory")
+    add_submission(engine, None, state="cancelled", hub_id="org/cancelled", reason="wrong revision")
     code, out, _ = users("queue")
     lines = out.splitlines()
     assert code == 0 and lines[0] == "running: 1" and "org/running@" in lines[1] and lines[1].endswith("5/20 2 min")
     assert lines[2] == "waiting: 1" and lines[3].endswith("approved")
     assert lines[4] == "failed: 1" and lines[5].endswith("out of memory")
+    assert lines[6] == "cancelled: 1" and lines[7].endswith("wrong revision")

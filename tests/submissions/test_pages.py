@@ -203,8 +203,28 @@ def test_queue_page_shows_waiting_running_and_failed(engine) -> None:
         s.get(ModelEntry, finished_demo.model_id).is_demo = True
         s.commit()
     at = page("queue").run()
-    finished = at.dataframe[-1].value
+    finished = at.dataframe[-1].value  # nothing cancelled: the last table is the finished one
     assert list(zip(finished["model"], finished["note"])) == [("demo/done", "demo model")]
+
+
+def test_queue_page_shows_a_cancel_as_cancelling_then_in_the_cancelled_section(engine) -> None:
+    org = create_user("olga", "password1", organizer=True)
+    sub = add_submission(engine, None, state="running", hub_id="org/stopped")
+    run_id = add_run(engine, sub, done=30, total=120, eta=1500)
+    moderate(org.id, "cancel", [sub], reason="wrong revision")
+    at = page("queue").run()
+    assert not at.exception and at.subheader[0].value == "Running (1)"
+    assert "cancelling: still running until the worker stops it · 30/120 answers" in at.get("progress")[0].proto.text
+    assert "Nothing was cancelled." in [c.value for c in at.caption]
+    with Session(engine) as s:  # the worker stops the run
+        s.get(EvalRun, run_id).status = "cancelled"
+        s.commit()
+    at = page("queue").run()
+    assert at.subheader[0].value == "Running (0)" and at.subheader[-1].value == "Recently cancelled (1)"
+    cancelled = at.dataframe[-1].value
+    assert list(zip(cancelled["model"], cancelled["by"], cancelled["reason"])) == [
+        ("org/stopped", "organizer", "wrong revision")]
+    assert cancelled["cancelled"][0] is not None
 
 
 @pytest.mark.parametrize("name", ["moderation", "audit"])

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from evaluator.leases import request_cancel
 from evaluator.tables import EvalRun
 from submissions.accounts import create_user
+from submissions.moderation import moderate
 from submissions.tables import ModelEntry, Submission
 from submissions.views import all_submissions, format_eta, history, queue_overview, submissions_of
 from tests.submissions.factories import add_run, add_submission
@@ -59,3 +61,26 @@ def test_running_rows_carry_the_demo_mark_and_per_task_progress(engine) -> None:
         s.commit()
     row = queue_overview().running[0]
     assert row.is_demo and row.task_progress == {"Med-Exam": (20, 20), "MedHC": (5, 10)} and row.tasks_done == 1
+
+
+def test_a_cancelled_run_shows_as_cancelling_until_its_worker_stops_then_as_cancelled(any_engine) -> None:
+    org = create_user("olga", "organizer pw", organizer=True)
+    by_moderation = add_submission(any_engine, None, state="running")
+    moderated_run = add_run(any_engine, by_moderation, done=3, total=10)
+    by_runs_page = add_submission(any_engine, None, state="running")
+    flagged_run = add_run(any_engine, by_runs_page, done=1, total=10)
+    moderate(org.id, "cancel", [by_moderation], reason="wrong revision")
+    request_cancel(any_engine, flagged_run, actor_name="olga")  # the Runs page: the run is flagged, not the submission
+
+    overview = queue_overview()
+    assert [(r.submission_id, r.state, r.cancelling) for r in overview.running] == [
+        (by_moderation, "cancelled", True), (by_runs_page, "running", True)]
+    assert overview.cancelled == []
+
+    with Session(any_engine) as s:  # the worker stops the moderated run after its chunk
+        s.get(EvalRun, moderated_run).status = "cancelled"
+        s.commit()
+    overview = queue_overview()
+    assert [r.submission_id for r in overview.running] == [by_runs_page]
+    assert [(r.submission_id, r.reason, r.cancelling) for r in overview.cancelled] == [
+        (by_moderation, "wrong revision", False)]
