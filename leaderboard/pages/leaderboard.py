@@ -61,8 +61,8 @@ for key, allowed in (("size", SIZE_OPTIONS), ("view", [view_label(v) for v in VI
     warn_unknown(key, allowed)
 
 top = st.columns([3, 2])
-query_text = top[0].text_input("Search", key="q", bind="query-params",
-                               placeholder="name words, license:mit type:chat precision:bf16 size:4–9B "
+query_text = top[0].text_input("Search", key="q", bind="query-params", help=search.HELP,
+                               placeholder="name words, license:apache type:chat precision:bf16 size:<10 "
                                            "flagged:no demo:no")
 view = top[1].selectbox("View", VIEWS, format_func=view_label, key="view", bind="query-params")
 with st.expander("Filters, columns and sorting", expanded=False):

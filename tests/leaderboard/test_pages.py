@@ -100,6 +100,10 @@ def test_leaderboard_bad_input_is_explained_and_changes_nothing(world):
     assert texts(app.error) == ["Unknown filter 'licence:'. Use license:, type:, precision:, size:, flagged:, demo: "
                                 "or plain words that match model names. The table below is not filtered by the search."]
     assert len(table(app)) == 7
+    app = page("leaderboard", q="size:huge")
+    assert texts(app.error)[0].endswith(", >15B, unknown. The table below is not filtered by the search.")
+    app = page("leaderboard", q="license:apache type:medical size:<10")  # README's example
+    assert sorted(table(app)["Model"]) == ["acme/med-7b-chat (bfloat16)", "acme/med-7b-chat (float16)"]
     app = page("leaderboard", size="huge")
     assert any("Ignored unknown value(s) 'huge' for 'size'" in t for t in texts(app.warning))
     assert len(table(app)) == 7

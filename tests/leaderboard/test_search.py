@@ -1,12 +1,17 @@
 """The search box and the filters, on the ranking frame of the seeded database."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from common.db import session_scope
 from leaderboard import ranking
 from leaderboard.search import QueryError, apply_filters, apply_search, parse_query
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture
@@ -40,16 +45,46 @@ def test_field_filters_combine_and_accept_aliases(frame):
         "acme/med-7b-chat@bfloat16", "acme/med-7b-chat@float16"]
 
 
+def test_readme_search_example_works_as_written(frame):
+    example = re.search(r"search such as `([^`]+)`", README.read_text(encoding="utf-8")).group(1)
+    assert example == "license:apache type:medical size:<10"  # the README names this exact query
+    assert names(apply_search(frame, parse_query(example))) == ["acme/med-7b-chat@bfloat16",
+                                                                "acme/med-7b-chat@float16"]
+
+
+def test_licences_match_on_a_prefix(frame):
+    apache = names(apply_search(frame, parse_query("license:apache")))
+    assert apache and apache == names(frame[frame["license"] == "apache-2.0"])
+    assert names(apply_search(frame, parse_query("license:apache-2.0"))) == apache
+    assert names(apply_search(frame, parse_query("license:apache license:mit"))) == sorted(
+        apache + ["sus/leaky-3b@bfloat16", "zhyi/clinic-14b@bfloat16"])
+    assert names(apply_search(frame, parse_query("license:gpl"))) == []
+
+
+def test_sizes_accept_comparisons_in_billions(frame):
+    assert names(apply_search(frame, parse_query("size:<2"))) == ["open/base-1.5b@bfloat16", "tiny/demo-random@float32"]
+    assert names(apply_search(frame, parse_query("size:>=14B"))) == ["zhyi/clinic-14b@bfloat16"]
+    assert names(apply_search(frame, parse_query("size:>7 size:<1"))) == [  # alternatives
+        "acme/med-7b-chat@bfloat16", "acme/med-7b-chat@float16", "tiny/demo-random@float32",
+        "zhyi/clinic-14b@bfloat16"]
+    assert "mystery/no-params@bfloat16" not in names(apply_search(frame, parse_query("size:<100")))  # unknown
+
+
 @pytest.mark.parametrize("text, message", [
     ("licence:mit", "Unknown filter 'licence:'"),
     ("type:", "'type:' needs a value"),
-    ("flagged:maybe", "flagged:maybe is not understood"),
-    ("size:huge", "size:huge is not a size bucket"),
+    ("flagged:maybe", "flagged:maybe is not understood; use flagged:yes or flagged:no."),
+    ("size:huge", "size:huge is not understood; use a comparison in billions of parameters (size:<10, size:>=7) or "
+                  "a size bucket: <1B, 1–4B, 4–9B, 9–15B, >15B, unknown."),
+    ("size:<ten", "size:<ten is not understood"),
+    ("type:doctor", "type:doctor is not a model type; use one of base, chat, medical, merge, other."),
+    ("precision:int8", "precision:int8 is not a precision; use one of bfloat16, float16, float32."),
     ('"unclosed', "unmatched quote"),
 ])
-def test_bad_queries_say_why(text, message):
-    with pytest.raises(QueryError, match=message):
+def test_bad_queries_say_why_in_full_sentences(text, message):
+    with pytest.raises(QueryError, match=re.escape(message)) as raised:
         parse_query(text)
+    assert str(raised.value).endswith(".")  # the page appends a sentence of its own
 
 
 def test_filters(frame):
