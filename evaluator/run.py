@@ -32,7 +32,7 @@ from evaluator import EVALUATOR_VERSION
 from evaluator.items import Item
 from evaluator.permutations import item_orders, shown_letters
 from evaluator.prompts import PROMPT_TEMPLATE_VERSION, build_prompt, candidates_of
-from evaluator.runners import ChoiceRequest, ModelLoadError, RequestError, Runner, load_runner
+from evaluator.runners import ChoiceRequest, Interrupted, ModelLoadError, RequestError, Runner, load_runner
 from evaluator.scoring import ItemOutcome, get_metric
 from evaluator.scoring.aggregate import TaskFigures, bootstrap_scores, choice_extras, position_bias
 from evaluator.scoring.aggregate import accuracy as pooled_accuracy
@@ -274,11 +274,15 @@ def run_units(runner: Runner, spec: RunSpec, units: list[WorkUnit], prompts: lis
 
         try:
             results = list(zip(indices, call(indices)))
+        except Interrupted:
+            raise
         except Exception:  # retry one by one: only the culprit is marked
             results = []
             for i in indices:
                 try:
                     results.append((i, call([i])[0]))
+                except Interrupted:
+                    raise
                 except Exception as exc:  # noqa: BLE001 - any failure of one item is recorded on that item
                     reason = exc.reason if isinstance(exc, RequestError) else _failure(exc)
                     out[i] = {"status": "error", "error_message": reason}
@@ -364,13 +368,21 @@ def execute_run(run_id: int, *, engine: Engine | None = None, should_stop: Calla
 
 def _execute(committer: ChunkCommitter, spec: RunSpec, runner: Runner, todo: list[WorkUnit],
              should_stop: Callable[[], str | None]) -> None:
-    for chunk in chunk_units(todo, spec.batch_policy.chunk_items_on(runner.info.device)):
-        reason = should_stop()
-        if reason:
-            raise RunStopped(reason)
-        prompts = [build_prompt(u.task, u.item, u.permutation, runner.tokenizer, spec.use_chat_template)
-                   for u in chunk]
-        committer.commit(chunk, list(zip(prompts, run_units(runner, spec, chunk, prompts))))
+    """Run and commit chunk after chunk; ``should_stop`` is checked before each chunk and, through the runner's
+    ``interrupt``, between its batches and decoding steps (an interrupted chunk is dropped, as at a kill)."""
+    runner.interrupt = should_stop
+    try:
+        for chunk in chunk_units(todo, spec.batch_policy.chunk_items_on(runner.info.device)):
+            reason = should_stop()
+            if reason:
+                raise RunStopped(reason)
+            prompts = [build_prompt(u.task, u.item, u.permutation, runner.tokenizer, spec.use_chat_template)
+                       for u in chunk]
+            committer.commit(chunk, list(zip(prompts, run_units(runner, spec, chunk, prompts))))
+    except Interrupted as stop:
+        raise RunStopped(stop.reason) from None
+    finally:
+        runner.interrupt = None
 
 
 def update_run(engine: Engine, run_id: int, **values: Any) -> None:

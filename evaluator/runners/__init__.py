@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import importlib.util
 
-from evaluator.runners.base import ChoiceRequest, ModelLoadError, RequestError, Runner, RunnerInfo
+from evaluator.runners.base import ChoiceRequest, Interrupted, ModelLoadError, RequestError, Runner, RunnerInfo
 
-__all__ = ["ChoiceRequest", "ModelLoadError", "RequestError", "Runner", "RunnerInfo", "load_runner", "pick_backend"]
+__all__ = ["ChoiceRequest", "Interrupted", "ModelLoadError", "RequestError", "Runner", "RunnerInfo", "load_runner",
+           "pick_backend"]
 
 
 def pick_backend(backend: str, device: str) -> str:

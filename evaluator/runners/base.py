@@ -6,12 +6,30 @@ template is applied by ``evaluator.prompts``, so a runner never changes the text
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
 class ModelLoadError(RuntimeError):
     """The model could not be loaded; the message is a plain reason for the Queue page."""
+
+
+class Interrupted(RuntimeError):
+    """The runner's ``interrupt`` callable gave a reason (a cancel, the time limit) in the middle of a call; the
+    call's results are dropped. Why mid-call: one chunk of generation can take minutes on a slow model, and a
+    cancel that waits for the chunk's end leaves an organizer watching a "cancelled" run that still computes."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def check_interrupt(interrupt: Callable[[], str | None] | None) -> None:
+    """Raise Interrupted when ``interrupt`` (if any) gives a reason."""
+    reason = interrupt() if interrupt is not None else None
+    if reason:
+        raise Interrupted(reason)
 
 
 class RequestError(RuntimeError):
@@ -53,6 +71,8 @@ class Runner(Protocol):
     name: str
     tokenizer: Any  # a transformers tokenizer: prompts apply its chat template
     info: RunnerInfo
+    # checked between batches (and between decoding steps where the backend allows): a reason raises Interrupted
+    interrupt: Callable[[], str | None] | None
 
     def letter_scores(self, requests: list[ChoiceRequest]) -> list[dict[str, float]]:
         """For each request, shown letter -> log-prob of answering that letter next."""

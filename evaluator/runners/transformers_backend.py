@@ -11,9 +11,20 @@ every prompt is one left-padded row of a single pass.
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from typing import Any
 
-from evaluator.runners.base import ChoiceRequest, ModelLoadError, RequestError, RunnerInfo, cut_at_stop, encode_prompts, letter_plan
+from evaluator.runners.base import (
+    ChoiceRequest,
+    Interrupted,
+    ModelLoadError,
+    RequestError,
+    RunnerInfo,
+    check_interrupt,
+    cut_at_stop,
+    encode_prompts,
+    letter_plan,
+)
 from evaluator.runners.batching import PrefixGroup, ScoreRow, budget_batches, group_by_prefix, length_batches
 
 DEFAULT_BUDGET = {"cpu": 4096, "cuda": 32768}  # padded tokens per forward pass
@@ -70,6 +81,20 @@ def _decoder_of(model: Any) -> Any:
     return decoder if decoder is not None and decoder is not model else model
 
 
+class _InterruptCheck:
+    """A generation stopping criterion that never stops a row, but raises Interrupted between decoding steps when
+    the runner's ``interrupt`` gives a reason (transformers calls it once per step)."""
+
+    def __init__(self, interrupt: Callable[[], str | None] | None):
+        self.interrupt = interrupt
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        check_interrupt(self.interrupt)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
 class TransformersRunner:
     """A causal LM loaded with ``AutoModelForCausalLM``; see the module docstring for how passes are laid out."""
 
@@ -100,6 +125,7 @@ class TransformersRunner:
         self.max_len = int(getattr(self.model.config, "max_position_embeddings", 0) or 1 << 20)
         self.token_budget = token_budget or DEFAULT_BUDGET[self.device]
         self.prefix_sharing = prefix_sharing
+        self.interrupt: Callable[[], str | None] | None = None
         self.info = RunnerInfo(
             backend=self.name, device=self._device_name(), dtype=self.dtype, model_path=str(model_path),
             settings={"token_budget": self.token_budget, "requested_dtype": dtype, "prefix_sharing": prefix_sharing,
@@ -147,9 +173,10 @@ class TransformersRunner:
         results: list[dict[str, float]] = [{} for _ in requests]
         try:
             for batch in budget_batches(groups, self.token_budget):
+                check_interrupt(self.interrupt)
                 self._score_with_oom_split(batch, plans, results)
         except Exception as exc:
-            if not self.prefix_sharing or is_out_of_memory(exc):
+            if not self.prefix_sharing or is_out_of_memory(exc) or isinstance(exc, Interrupted):
                 raise
             # an architecture whose cache cannot be shared across rows: score whole prompts from now on
             self.prefix_sharing = False
@@ -252,6 +279,7 @@ class TransformersRunner:
         lengths = [len(c) + max_new_tokens for c in contexts]
         pending = length_batches(lengths, self.token_budget)
         while pending:
+            check_interrupt(self.interrupt)
             batch = pending.pop(0)
             texts: list[str] | None = None
             try:
@@ -273,6 +301,7 @@ class TransformersRunner:
     def _generate_batch(self, contexts: list[list[int]], config: Any, stop: list[str] | None) -> list[str]:
         """Greedy generation of one left-padded batch; stop strings end a row early (cut again afterwards)."""
         import torch
+        from transformers import StoppingCriteriaList
 
         width = max(len(c) for c in contexts)
         ids = torch.full((len(contexts), width), self.pad_id, dtype=torch.long)
@@ -282,7 +311,8 @@ class TransformersRunner:
             mask[ri, width - len(c):] = 1
         with torch.inference_mode():
             out = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                                      generation_config=config, tokenizer=self.tokenizer)
+                                      generation_config=config, tokenizer=self.tokenizer,
+                                      stopping_criteria=StoppingCriteriaList([_InterruptCheck(self.interrupt)]))
         self.info.counters["forward_passes"] += 1
         return self.tokenizer.batch_decode(out[:, width:].cpu(), skip_special_tokens=True)
 

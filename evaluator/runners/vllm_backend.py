@@ -9,7 +9,17 @@ Letters that are not one token are scored exactly from prompt log-probs of promp
 """
 from __future__ import annotations
 
-from evaluator.runners.base import ChoiceRequest, ModelLoadError, RunnerInfo, cut_at_stop, encode_prompts, letter_plan
+from collections.abc import Callable
+
+from evaluator.runners.base import (
+    ChoiceRequest,
+    ModelLoadError,
+    RunnerInfo,
+    check_interrupt,
+    cut_at_stop,
+    encode_prompts,
+    letter_plan,
+)
 from evaluator.runners.transformers_backend import _plain_reason, resolve_dtype
 
 TOP_LOGPROBS = 20
@@ -41,10 +51,12 @@ class VllmRunner:
                       "tensor_parallel_size": tensor_parallel_size},
             counters={"letters_below_topk": 0, "multi_token_letters": 0},
         )
+        self.interrupt: Callable[[], str | None] | None = None  # checked before each call: vLLM batches a whole chunk
 
     def letter_scores(self, requests: list[ChoiceRequest]) -> list[dict[str, float]]:
         from vllm import SamplingParams, TokensPrompt
 
+        check_interrupt(self.interrupt)
         prompts, params, plans = [], [], []
         contexts = encode_prompts(self.tokenizer, [r.prompt for r in requests])
         for ctx, plan in zip(contexts, letter_plan(self.tokenizer, requests, contexts)):
@@ -82,6 +94,7 @@ class VllmRunner:
     def generate(self, prompts: list[str], max_new_tokens: int, stop: list[str] | None = None) -> list[str]:
         from vllm import SamplingParams, TokensPrompt
 
+        check_interrupt(self.interrupt)
         params = SamplingParams(max_tokens=max_new_tokens, temperature=0.0, stop=stop or None)
         outputs = self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in encode_prompts(self.tokenizer, prompts)],
                                     params, use_tqdm=False)

@@ -120,14 +120,12 @@ def test_always_same_content_model_is_robust_whatever_the_order(engine, tmp_path
 
 def test_stop_and_resume_never_doubles_rows(any_engine, tmp_path, tiny_models):
     run_id = new_run(any_engine, tmp_path, single_items("ABCDEABCDE"), tiny_models["random"], chunk_items=3)
-    calls = []
 
-    def stop_second_time():
-        calls.append(1)
-        return "cancelled" if len(calls) == 2 else None
+    def stop_after_first_chunk():
+        return "cancelled" if rows_of(any_engine, run_id) else None
 
     with pytest.raises(RunStopped, match="cancelled"):
-        execute_run(run_id, engine=any_engine, should_stop=stop_second_time)
+        execute_run(run_id, engine=any_engine, should_stop=stop_after_first_chunk)
     assert len(rows_of(any_engine, run_id)) == 15  # one chunk of 3 items x 5 orders was committed
     with Session(any_engine) as session:
         assert session.get(EvalRun, run_id).progress_done == 15
@@ -138,6 +136,23 @@ def test_stop_and_resume_never_doubles_rows(any_engine, tmp_path, tiny_models):
     assert seen[-1] == (50, 50) and seen[0][0] > 15
     execute_run(run_id, engine=any_engine)  # nothing left: no model load, no new rows
     assert len(rows_of(any_engine, run_id)) == 50
+
+
+def test_a_cancel_stops_generation_between_decoding_steps(engine, tmp_path, tiny_models):
+    """One chunk of 20 generations: the cancel is seen at the third check (chunk start, batch start, first
+    decoding step), not after the chunk, and the interrupted chunk stores nothing."""
+    run_id = new_run(engine, tmp_path, ddx_items([["A"], ["B"], ["C"], ["D"]]), tiny_models["random"])
+    calls = []
+
+    def cancel_at_third_check():
+        calls.append(1)
+        return "cancelled" if len(calls) >= 3 else None
+
+    with pytest.raises(RunStopped, match="cancelled"):
+        execute_run(run_id, engine=engine, should_stop=cancel_at_third_check)
+    assert len(calls) == 3 and rows_of(engine, run_id) == []
+    execute_run(run_id, engine=engine)  # resumes from nothing and finishes
+    assert len(rows_of(engine, run_id)) == 20
 
 
 def test_a_bad_item_is_marked_and_the_run_goes_on(engine, tmp_path, tiny_models):
