@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     rescore_interval_s: float = Field(
         default=600.0, description="How often the worker re-scores finished runs scored by an older evaluator."
     )
+    planner_device: Literal["", "cpu", "h100", "h200", "a100"] = Field(
+        default="",
+        description="Device profile of the Moderation page's time estimate: 'cpu' (measured on the app's machine), "
+        "'h100', 'h200' or 'a100'. Empty: follows device ('cpu' -> cpu, 'cuda' -> h100, 'auto' -> what this "
+        "machine has).",
+    )
+    planner_gpus: int = Field(default=1, ge=1, description="GPUs per worker the Moderation page's estimate assumes.")
     # demo
     demo_models: bool = Field(default=True, description="On first start with no finished runs, evaluate demo models.")
     demo_hub_model: str = Field(

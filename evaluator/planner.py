@@ -53,6 +53,7 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
@@ -228,12 +229,19 @@ def _ram_bytes() -> float:
     return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
+@lru_cache(maxsize=1)
+def _measured_cpu() -> DeviceProfile:
+    """This machine's CPU profile, measured once per process: a calibration takes about a second, too slow to
+    repeat on every redraw of the moderation page, and the machine does not change while the process lives."""
+    return calibrate_cpu()
+
+
 def get_profile(device: str | DeviceProfile) -> DeviceProfile:
-    """A named profile ("h100", "h200", "a100", "cpu": calibrated now) or the profile given."""
+    """A named profile ("h100", "h200", "a100", "cpu": measured here, once per process) or the profile given."""
     if isinstance(device, DeviceProfile):
         return device
     if device == "cpu":
-        return calibrate_cpu()
+        return _measured_cpu()
     try:
         return PROFILES[device]
     except KeyError:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from evaluator.planner import plan_summary
 from submissions.accounts import AccountError, NotAuthorized, set_organizer
 from submissions.moderation import ACTIONS, ModerationError, moderate
+from submissions.planning import planned_run
 from submissions.states import State
 from submissions.ui import history_frame, md_escape, require_organizer_page
 from submissions.views import all_submissions
@@ -72,7 +72,9 @@ if rows:
                  hide_index=True, width="stretch", key="history_table")
     card = next(r for r in rows if r.submission_id == shown)
     # The planner samples at most 500 items per task (tens of ms), so it is not cached: it follows the active suite.
-    st.caption("Planned run: " + plan_summary(shown))
+    estimate, assumes = planned_run(shown)
+    st.caption("Planned run: " + estimate)
+    st.caption(assumes)
     st.text(f"Commit {card.commit_sha} · license {card.license or '—'} · flag: {card.flag_reason or '—'}")
     st.caption("Model card metadata, as the hub reported it at submission:")
     st.json(card.card_data or {}, expanded=False)
