@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from leaderboard.labels import fmt_score
+
 LEVELS: dict[int, str] = {
     1: "Level 1 · prompt engineering, data cleaning, LoRA fine-tuning",
     2: "Level 2 · knowledge-augmented retrieval, multi-task training, ethical constraints",
@@ -67,7 +69,7 @@ def advise(dimensions: list[dict[str, Any]]) -> list[Advice]:
              if dim != "overall" and row.get("robustness") is not None and row["robustness"] < ROBUSTNESS_FLOOR]
     if shaky:
         advice.append(Advice((1, 2), f"robustness < {ROBUSTNESS_FLOOR} under option shuffling",
-                             "consistency over the option orders: " + ", ".join(f"{d} {r:.2f}" for d, r in shaky),
+                             "consistency over the option orders: " + ", ".join(f"{d} {fmt_score(r)}" for d, r in shaky),
                              "Enforce explicit constraints (answer by content, not position) or fine-tune on "
                              "shuffled options (safety fine-tuning for the ethics dimension)."))
     all_errors: dict[str, int] = errors("overall") or {

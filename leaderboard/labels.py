@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from evaluator.tasks import DIMENSION_LABELS, Dimension
 from evaluator.taxonomy import CATEGORIES  # noqa: F401  (re-exported for the pages and charts)
 
@@ -28,16 +30,27 @@ def dimension_label(key: str, short: bool = False) -> str:
 
 
 def is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
+    """None, NaN (any float type) or pandas' NA: a figure that was not computed."""
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
-def score_with_ci(score: Any, low: Any, high: Any, digits: int = 3) -> str:
-    """'0.712 [0.680, 0.741]', or '—' when there is no score."""
+SCORE_DIGITS = 3  # every score, interval, share and difference on the site: 0.083, never 0.0826 next to 0
+
+
+def fmt_score(value: Any, signed: bool = False) -> str:
+    """A score as the site shows it: '0.083' ('+0.003' / '-0.033' when ``signed``), '—' when there is none."""
+    if is_missing(value):
+        return "—"
+    return f"{float(value):{'+' if signed else ''}.{SCORE_DIGITS}f}"
+
+
+def score_with_ci(score: Any, low: Any, high: Any) -> str:
+    """'0.712 [0.680, 0.741]', '0.712' without an interval, or '—' when there is no score."""
     if is_missing(score):
         return "—"
     if is_missing(low) or is_missing(high):
-        return f"{score:.{digits}f}"
-    return f"{score:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+        return fmt_score(score)
+    return f"{fmt_score(score)} [{fmt_score(low)}, {fmt_score(high)}]"
 
 
 def params_label(params: Any) -> str:

@@ -14,7 +14,7 @@ import streamlit as st
 from evaluator.tasks import TASKS
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
-from leaderboard.labels import CATEGORIES, dimension_label, is_missing, params_label, score_with_ci
+from leaderboard.labels import CATEGORIES, dimension_label, fmt_score, is_missing, params_label, score_with_ci
 from leaderboard.model_report import ModelReport, format_when
 from leaderboard.ranking import DIMENSIONS
 from leaderboard.url_state import warn_unknown
@@ -63,7 +63,7 @@ def score_tables(report: ModelReport) -> None:
 
 def task_table(tasks: pd.DataFrame) -> pd.DataFrame:
     def secondary(row: pd.Series) -> str:
-        parts = [f"{name} {row[col]:.3f}" for col, name in (
+        parts = [f"{name} {fmt_score(row[col])}" for col, name in (
             ("accuracy", "acc"), ("strict_accuracy", "strict"), ("robustness", "consistency"), ("jaccard", "Jaccard"),
             ("rouge_l", "ROUGE-L"), ("judge_recall", "judge recall")) if not is_missing(row[col])]
         return ", ".join(parts)
@@ -91,8 +91,8 @@ def robustness(report: ModelReport, key: str = "bias_dimension") -> None:
     st.plotly_chart(charts.robustness(dims), key="robustness_chart")
     st.dataframe(pd.DataFrame({
         "Dimension": [dimension_label(d) for d in choice["dimension"]],
-        "Accuracy": choice["accuracy"].round(4), "Strict accuracy": choice["strict_accuracy"].round(4),
-        "Consistency": choice["robustness"].round(4)}), hide_index=True)
+        "Accuracy": choice["accuracy"].map(fmt_score), "Strict accuracy": choice["strict_accuracy"].map(fmt_score),
+        "Consistency": choice["robustness"].map(fmt_score)}), hide_index=True)
     options = [d for d in choice["dimension"]]
     chosen = st.selectbox("Position bias of", options, format_func=dimension_label, key=key)
     bias = dims.set_index("dimension").loc[chosen, "position_bias"] or {}
@@ -213,7 +213,7 @@ def orders_table(item: ItemView) -> pd.DataFrame:
         or "—",
         "Answer (original options)": _answer_text(item, o.parsed_answer),
         "Raw output": (o.raw_output or "")[:200],
-        "Verdict": verdict(o), "Score": None if o.score is None else round(o.score, 4),
+        "Verdict": verdict(o), "Score": fmt_score(o.score),
         "Error tag": o.error_primary or "", "Tagged by": (o.error_tags or {}).get("method", ""),
         "Status": o.status if o.status == "ok" else f"{o.status}: {o.error_message}",
     } for o in item.orders])

@@ -1,14 +1,21 @@
 """From the ranking frame to the table a visitor sees (and exports): column choice, sorting, CI display, the
-per-dimension view with task columns. Pure pandas, so what is shown and what is exported are the same frame."""
+per-dimension view with task columns. Pure pandas, and one builder for both, so the export holds exactly the
+shown rows and columns; only the cells differ (see :data:`Cells`)."""
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 import pandas as pd
 
 from evaluator.tasks import TASKS
-from leaderboard.labels import dimension_label, params_label, score_with_ci
+from leaderboard.labels import dimension_label, fmt_score, params_label, score_with_ci
 from leaderboard.ranking import DIMENSIONS
+
+# How score cells are written. "score": '0.083'; "score_ci": '0.083 [0.076, 0.090]' (Show 95% CI);
+# "numeric": exports, where a spreadsheet needs numbers, so every score becomes three numeric columns
+# (<label>, <label> ci_low, <label> ci_high) whatever the CI toggle, and parameter counts stay counts.
+Cells = Literal["score", "score_ci", "numeric"]
 
 OVERVIEW = "overview"
 # optional columns of the overview: label -> frame column it is built from
@@ -51,26 +58,36 @@ def flags_text(row: pd.Series) -> str:
     return " · ".join(notes)
 
 
-def _score_column(frame: pd.DataFrame, key: str, show_ci: bool) -> pd.Series:
-    if not show_ci:
-        return frame[key].astype("float64").round(4)
-    return pd.Series([score_with_ci(s, lo, hi) for s, lo, hi in
-                      zip(frame[key], frame[f"{key}_low"], frame[f"{key}_high"])], index=frame.index)
+def _score_columns(frame: pd.DataFrame, key: str, label: str, cells: Cells) -> dict[str, pd.Series]:
+    """The column(s) of one score (``key`` with ``key_low`` / ``key_high`` in ``frame``) under ``label``."""
+    if cells == "numeric":
+        return {label: frame[key].astype("float64"), f"{label} ci_low": frame[f"{key}_low"].astype("float64"),
+                f"{label} ci_high": frame[f"{key}_high"].astype("float64")}
+    if cells == "score_ci":
+        return {label: pd.Series([score_with_ci(s, lo, hi) for s, lo, hi in
+                                  zip(frame[key], frame[f"{key}_low"], frame[f"{key}_high"])], index=frame.index,
+                                 dtype="object")}
+    return {label: frame[key].map(fmt_score)}
 
 
-def overview_table(frame: pd.DataFrame, columns: list[str], show_ci: bool) -> pd.DataFrame:
+def _figure_column(values: pd.Series, cells: Cells) -> pd.Series:
+    """A 0–1 figure without an interval (robustness): a number in exports, else formatted like every score."""
+    return values.astype("float64") if cells == "numeric" else values.map(fmt_score)
+
+
+def overview_table(frame: pd.DataFrame, columns: list[str], cells: Cells) -> pd.DataFrame:
     """The overview table: #, Model, Overall, then the chosen optional columns in their fixed order."""
     table = pd.DataFrame({"#": frame["rank"], "Model": model_labels(frame),
-                          "Overall": _score_column(frame, "overall", show_ci)})
+                          **_score_columns(frame, "overall", "Overall", cells)})
     for label, column in OPTIONAL_COLUMNS.items():
         if label not in columns:
             continue
         if column in DIMENSIONS:
-            table[label] = _score_column(frame, column, show_ci)
+            table = table.assign(**_score_columns(frame, column, label, cells))
         elif column == "robustness":
-            table[label] = frame[column].astype("float64").round(4)
+            table[label] = _figure_column(frame[column], cells)
         elif column == "params":
-            table[label] = frame[column].map(params_label)
+            table[label] = frame[column].astype("Int64") if cells == "numeric" else frame[column].map(params_label)
         elif column == "submitted":
             table[label] = pd.to_datetime(frame[column], utc=True).dt.strftime("%Y-%m-%d")
         elif column == "flag":
@@ -87,28 +104,41 @@ def with_tasks(frame: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
     return frame.merge(tasks, on="run_id", how="left")
 
 
-def dimension_table(merged: pd.DataFrame, dimension: str, show_ci: bool) -> pd.DataFrame:
+def dimension_table(merged: pd.DataFrame, dimension: str, cells: Cells) -> pd.DataFrame:
     """The per-dimension view of :func:`with_tasks`' frame: #, Model, the dimension score, its robustness, one
     column per task of the dimension and n (the dimension's scored items)."""
-    label = dimension_label(dimension, short=True)
     table = pd.DataFrame({"#": merged["rank"], "Model": model_labels(merged),
-                          label: _score_column(merged, dimension, show_ci)})
+                          **_score_columns(merged, dimension, dimension_label(dimension, short=True), cells)})
     if merged[f"{dimension}_robustness"].notna().any():
-        table["Robustness"] = merged[f"{dimension}_robustness"].astype("float64").round(4)
+        table["Robustness"] = _figure_column(merged[f"{dimension}_robustness"], cells)
     tasks = [t for t, spec in TASKS.items() if spec.dimension == dimension and t in merged.columns]
     for task in tasks:
-        table[task] = _score_column(merged, task, show_ci)
+        table = table.assign(**_score_columns(merged, task, task, cells))
     table["n"] = merged[[f"{t}_n" for t in tasks]].sum(axis=1, min_count=1).astype("Int64") if tasks else pd.NA
     table["Flags"] = merged.apply(flags_text, axis=1) if len(merged) else pd.Series(dtype="string")
     return table
 
 
+def view_table(shown: pd.DataFrame, view: str, columns: list[str], cells: Cells) -> pd.DataFrame:
+    """The table of ``view`` (OVERVIEW with the chosen ``columns``, or a dimension) over the ``shown`` rows."""
+    if view == OVERVIEW:
+        return overview_table(shown, columns, cells)
+    return dimension_table(shown, view, cells)
+
+
+def score_labels(view: str) -> list[str]:
+    """The labels of a view's score columns: the ones that carry an interval when CIs are shown."""
+    if view == OVERVIEW:
+        return ["Overall", *[dimension_label(d, short=True) for d in DIMENSIONS]]
+    return [dimension_label(view, short=True), *[t for t, spec in TASKS.items() if spec.dimension == view]]
+
+
 def to_csv(table: pd.DataFrame) -> bytes:
-    """The shown table as UTF-8 CSV with a BOM, so spreadsheet programs read the Chinese text correctly."""
+    """A table (the "numeric" cells of the shown view) as UTF-8 CSV with a BOM, so spreadsheet programs read the Chinese text correctly."""
     return table.to_csv(index=False).encode("utf-8-sig")
 
 
 def to_json(table: pd.DataFrame) -> bytes:
-    """The shown table as a JSON list of row objects (Chinese kept readable)."""
+    """A table (the "numeric" cells of the shown view) as a JSON list of row objects (Chinese kept readable)."""
     return json.dumps(json.loads(table.to_json(orient="records", force_ascii=False)), ensure_ascii=False,
                       indent=1).encode("utf-8")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from evaluator.tasks import TASKS
 from leaderboard import cache, charts
-from leaderboard.labels import RESEARCH_NOTICE, dimension_label, score_with_ci
+from leaderboard.labels import RESEARCH_NOTICE, dimension_label, fmt_score, score_with_ci
 from leaderboard.ranking import DIMENSIONS, SCORE_KEYS
 from leaderboard.sections import question_card
 from leaderboard.url_state import warn_unknown
@@ -69,7 +69,7 @@ for name, rep in reports.items():
     task_rows[name] = [score_with_ci(s, lo, hi) for s, lo, hi in zip(tasks["score"], tasks["ci_low"],
                                                                       tasks["ci_high"])]
 for name in others:
-    task_rows[f"Δ {name}"] = (scores[name] - scores[baseline]).round(4).to_numpy()
+    task_rows[f"Δ {name}"] = (scores[name] - scores[baseline]).map(lambda d: fmt_score(d, signed=True)).to_numpy()
 st.caption(f"Differences are to {baseline}; a difference smaller than the intervals' width may be noise.")
 st.dataframe(task_rows, hide_index=True)
 st.plotly_chart(charts.task_differences(scores.dropna(how="all"), baseline, others), key="compare_diff")

@@ -92,10 +92,8 @@ shown = search.apply_filters(shown, sizes=sizes, types=types, precisions=precisi
 if view != table_view.OVERVIEW:
     shown = table_view.with_tasks(shown, cache.task_frame(version, view))
 shown = table_view.sort_frame(shown, sort_choices[sort_label], ascending)
-if view == table_view.OVERVIEW:
-    table = table_view.overview_table(shown, columns, show_ci)
-else:
-    table = table_view.dimension_table(shown, view, show_ci)
+
+table = table_view.view_table(shown, view, columns, "score_ci" if show_ci else "score")
 
 st.caption(f"Showing {len(table)} of {len(frame)} models.")
 if table.empty:
@@ -113,12 +111,14 @@ column_help = {
     "n": "Scored items (questions with a reference answer).",
     "#": RANK_RULE,
 }
+scores = table_view.score_labels(view)  # with CIs, wide enough for "0.081 [0.075, 0.087]"
 event = st.dataframe(
     linked, hide_index=True, key="ranking", on_select="rerun", selection_mode="single-row",
     column_config={"Open": st.column_config.LinkColumn("Open", display_text="details ›",
                                                        help="Open the model page (or click a row)"),
-                   **{name: st.column_config.Column(help=text) for name, text in column_help.items()
-                      if name in linked.columns}},
+                   **{name: st.column_config.Column(help=column_help.get(name),
+                                                    width="medium" if show_ci and name in scores else None)
+                      for name in linked.columns if name in column_help or name in scores}},
 )
 selected = event.selection.rows if event is not None and hasattr(event, "selection") else []
 if selected:
@@ -126,7 +126,9 @@ if selected:
 
 stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d")
 export = st.columns(4)
-export[0].download_button("Export CSV", table_view.to_csv(table), f"medbench-leaderboard-{stamp}.csv", "text/csv",
-                          key="export_csv")
-export[1].download_button("Export JSON", table_view.to_json(table), f"medbench-leaderboard-{stamp}.json",
+# exports hold numbers (score, ci_low, ci_high), whatever the CI toggle
+numeric = table_view.view_table(shown, view, columns, "numeric")
+export[0].download_button("Export CSV", table_view.to_csv(numeric), f"medbench-leaderboard-{stamp}.csv", "text/csv",
+                          key="export_csv", help="Scores as numbers, each with its ci_low and ci_high columns.")
+export[1].download_button("Export JSON", table_view.to_json(numeric), f"medbench-leaderboard-{stamp}.json",
                           "application/json", key="export_json")

@@ -14,7 +14,7 @@ from evaluator.scoring.text import DEFINITIONS as TEXT_METRIC_DEFINITIONS
 from evaluator.tasks import TASKS
 from leaderboard import cache
 from leaderboard.advice import LEVELS
-from leaderboard.labels import RESEARCH_NOTICE, dimension_label
+from leaderboard.labels import RESEARCH_NOTICE, dimension_label, fmt_score
 from leaderboard.ranking import DIMENSIONS, RANK_RULE
 
 METRIC_FORMULAS = {
@@ -84,8 +84,8 @@ else:
     cols[2].metric("Cohen's κ", "—" if kappa is None else f"{kappa:.2f}")
     per_category = summary.get("per_category") or {}
     st.dataframe(pd.DataFrame([{"Category": c, "automatic": v.get("auto"), "human": v.get("human"),
-                                "agreed": v.get("agreed"), "precision": v.get("precision"),
-                                "recall": v.get("recall")} for c, v in per_category.items()]), hide_index=True)
+                                "agreed": v.get("agreed"), "precision": fmt_score(v.get("precision")),
+                                "recall": fmt_score(v.get("recall"))} for c, v in per_category.items()]), hide_index=True)
     by_method = summary.get("by_method") or {}
     if by_method:
         st.dataframe(pd.DataFrame([{"Tagged by": m, **v} for m, v in by_method.items()]), hide_index=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from leaderboard import cache, sections
-from leaderboard.labels import RESEARCH_NOTICE, dimension_label, is_missing, score_with_ci
+from leaderboard.labels import RESEARCH_NOTICE, dimension_label, fmt_score, is_missing
 from leaderboard.model_report import ModelNotFound
 
 TABS = ["Scores", "Robustness", "Errors & advice", "Questions", "Reproducibility"]
@@ -44,11 +44,10 @@ if report.run is None:
 
 overall = report.dimensions.set_index("dimension").loc["overall"]
 metrics = st.columns(4)
-metrics[0].metric("Overall score", score_with_ci(overall["score"], None, None))
+metrics[0].metric("Overall score", fmt_score(overall["score"]))
 if not is_missing(overall["ci_low"]) and not is_missing(overall["ci_high"]):
-    metrics[0].caption(f"95% CI [{overall['ci_low']:.3f}, {overall['ci_high']:.3f}]")
-metrics[1].metric("Consistency under option shuffling", "—" if overall["robustness"] != overall["robustness"]
-                  or overall["robustness"] is None else f"{overall['robustness']:.3f}")
+    metrics[0].caption(f"95% CI [{fmt_score(overall['ci_low'])}, {fmt_score(overall['ci_high'])}]")
+metrics[1].metric("Consistency under option shuffling", fmt_score(overall["robustness"]))
 metrics[2].metric("Scored items (n)", report.scored_items)
 metrics[3].metric("Suite", report.run["suite_name"])  # a long name · version was cut to "demo · a767…"
 metrics[3].caption(f"version {report.run['suite_version'][:12]}")

@@ -38,7 +38,7 @@ def test_generation_hallucinations_above_60_percent_point_to_retrieval():
 def test_low_consistency_names_every_dimension_below_0_85():
     assert advise(rows(robustness={"knowledge": 0.85, "reasoning": 0.9})) == []
     (found,) = advise(rows(robustness={"knowledge": 0.84, "safety": 0.79, "reasoning": 0.99}))
-    assert found.figure == "consistency over the option orders: knowledge 0.84, safety 0.79"
+    assert found.figure == "consistency over the option orders: knowledge 0.840, safety 0.790"
 
 
 def test_format_mismatch_uses_all_errors():

@@ -83,6 +83,8 @@ def test_leaderboard_view_comes_from_the_url(world):
                                    "CMB-Clin", "MedTreat", "n", "Flags"]
     values = shown["DDx-basic"].tolist()
     assert values == sorted(values)
+    for column in ("Reasoning", "Robustness", "DDx-basic", "CMB-Clin"):  # one format: 0.600, never 0.6 or 0
+        assert all(re.fullmatch(r"[01]\.\d{3}", v) for v in shown[column]), shown[column].tolist()
     app = page("leaderboard", sort="Model")
     assert table(app)["Model"].iloc[0] == "zhyi/clinic-14b"
 
@@ -132,6 +134,7 @@ def test_model_opened_by_url_id(world):
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Scored items (n)"] == "40"
     assert re.fullmatch(r"0\.\d{3}", metrics["Overall score"])
+    assert re.fullmatch(r"0\.\d{3}", metrics["Consistency under option shuffling"])
     assert metrics["Suite"] == world.suite.name  # the version goes in a caption: a metric cuts long values
     assert f"version {world.suite.version[:12]}" in texts(app.caption)
     assert any(re.fullmatch(r"95% CI \[0\.\d{3}, [01]\.\d{3}\]", t) for t in texts(app.caption))
@@ -199,6 +202,7 @@ def test_compare_two_models_from_the_url(world):
     dims, tasks = table(app, 0), table(app, 1)
     assert len(dims) == 6 and len(tasks) == 20
     assert [c for c in tasks.columns if c.startswith("Δ")] == ["Δ #1 open/base-1.5b (bfloat16)"]  # shared rank
+    assert all(re.fullmatch(r"[+-][01]\.\d{3}", d) for d in tasks["Δ #1 open/base-1.5b (bfloat16)"])
     assert app.expander and all("✓" in e.label and "✗" in e.label for e in app.expander)
 
 

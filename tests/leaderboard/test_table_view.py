@@ -9,7 +9,7 @@ import pytest
 
 from common.db import session_scope
 from leaderboard import ranking, table_view
-from leaderboard.labels import params_label, score_with_ci
+from leaderboard.labels import fmt_score, params_label, score_with_ci
 
 
 @pytest.fixture
@@ -19,16 +19,16 @@ def frame(engine, world) -> pd.DataFrame:  # type: ignore[no-untyped-def]
 
 
 def test_overview_columns_follow_the_choice(frame):
-    table = table_view.overview_table(frame, ["Safety & Ethics", "License", "Flags"], show_ci=False)
+    table = table_view.overview_table(frame, ["Safety & Ethics", "License", "Flags"], "score")
     assert list(table.columns) == ["#", "Model", "Overall", "Safety & Ethics", "License", "Flags"]
-    assert table["Overall"].tolist() == frame["overall"].round(4).tolist()
+    assert table["Overall"].tolist() == [f"{v:.3f}" for v in frame["overall"]]
     flags = dict(zip(table["Model"], table["Flags"]))
     assert flags["sus/leaky-3b"] == "⚠ flagged: test items found in training data"
     assert flags["tiny/demo-random"] == "demo model"
 
 
 def test_ci_toggle_shows_intervals(frame):
-    table = table_view.overview_table(frame, ["Knowledge"], show_ci=True)
+    table = table_view.overview_table(frame, ["Knowledge"], "score_ci")
     first = frame.iloc[0]
     assert table["Overall"].iloc[0] == score_with_ci(first["overall"], first["overall_low"], first["overall_high"])
     assert table["Knowledge"].iloc[0].count("[") == 1
@@ -38,12 +38,12 @@ def test_dimension_view_has_task_columns(engine, frame):
     with session_scope(engine) as session:
         merged = table_view.with_tasks(frame, ranking.task_frame(session, "safety"))
         understanding_tasks = ranking.task_frame(session, "understanding")
-    table = table_view.dimension_table(merged, "safety", show_ci=False)
+    table = table_view.dimension_table(merged, "safety", "score")
     assert list(table.columns) == ["#", "Model", "Safety & Ethics", "Robustness", "MedSafety", "DrugCA", "n",
                                    "Flags"]
     assert table["n"].tolist() == [4] * len(table)  # two scored items in each of the two tasks
     understanding = table_view.dimension_table(
-        table_view.with_tasks(frame, understanding_tasks), "understanding", False)
+        table_view.with_tasks(frame, understanding_tasks), "understanding", "score")
     assert "Robustness" not in understanding.columns  # no choice items there
 
 
@@ -57,17 +57,38 @@ def test_sorting_keeps_missing_values_last(frame):
     assert list(table_view.sort_options("reasoning"))[:3] == ["Reasoning", "Robustness", "DDx-basic"]
 
 
-def test_exports_hold_exactly_the_shown_table(frame):
-    table = table_view.overview_table(frame, list(table_view.OPTIONAL_COLUMNS), show_ci=True)
+def test_exports_hold_the_shown_rows_and_columns_as_numbers(frame):
+    shown = table_view.overview_table(frame, list(table_view.OPTIONAL_COLUMNS), "score_ci")
+    table = table_view.overview_table(frame, list(table_view.OPTIONAL_COLUMNS), "numeric")
     csv = table_view.to_csv(table)
     assert csv.startswith("\ufeff".encode("utf-8"))
     back = pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig", keep_default_na=False)
     assert list(back.columns) == list(table.columns)
-    assert back["Model"].tolist() == table["Model"].tolist()
-    assert back["Overall"].tolist() == table["Overall"].tolist()
+    assert [c for c in back.columns if c.startswith("Overall")] == ["Overall", "Overall ci_low", "Overall ci_high"]
+    assert set(shown.columns) <= set(back.columns)  # every shown column, scores split into three
+    assert back["Model"].tolist() == shown["Model"].tolist()
+    assert back["Overall"].tolist() == pytest.approx(frame["overall"].tolist())
+    assert back["Knowledge ci_high"].tolist() == pytest.approx(frame["knowledge_high"].tolist())
+    assert back["Params"].iloc[0] == str(int(frame["params"].iloc[0]))  # a count, not "3B"
     rows = json.loads(table_view.to_json(table))
-    assert len(rows) == len(table) and rows[0]["Model"] == table["Model"].iloc[0]
-    assert rows[0]["Overall"] == table["Overall"].iloc[0]
+    assert len(rows) == len(table) and rows[0]["Model"] == shown["Model"].iloc[0]
+    assert rows[0]["Overall"] == pytest.approx(frame["overall"].iloc[0])
+    assert isinstance(rows[0]["Overall ci_low"], float) and isinstance(rows[0]["Robustness"], float)
+
+
+def test_the_dimension_view_exports_numbers_too(engine, frame):
+    with session_scope(engine) as session:
+        merged = table_view.with_tasks(frame, ranking.task_frame(session, "reasoning"))
+    table = table_view.view_table(merged, "reasoning", [], "numeric")
+    assert {"Reasoning", "Reasoning ci_low", "DDx-basic", "DDx-basic ci_high"} <= set(table.columns)
+    assert table["DDx-basic"].dtype == "float64" and table["Robustness"].dtype == "float64"
+
+
+def test_every_score_has_three_decimals():
+    assert [fmt_score(v) for v in (0, 0.0826, 0.6, 1, None, float("nan"))] == [
+        "0.000", "0.083", "0.600", "1.000", "—", "—"]
+    assert [fmt_score(v, signed=True) for v in (0.0033, -0.0333, 0)] == ["+0.003", "-0.033", "+0.000"]
+    assert score_with_ci(0.0812, 0.075, 0.0874) == "0.081 [0.075, 0.087]"
 
 
 def test_labels():
@@ -76,8 +97,8 @@ def test_labels():
 
 
 def test_a_model_listed_in_two_precisions_is_told_apart(frame):
-    table = table_view.overview_table(frame, [], show_ci=False)
+    table = table_view.overview_table(frame, [], "score")
     assert {"acme/med-7b-chat (bfloat16)", "acme/med-7b-chat (float16)"} <= set(table["Model"])
     assert "zhyi/clinic-14b" in set(table["Model"])  # listed once: the bare name
     only_fp16 = frame[frame["precision"] == "float16"]
-    assert "acme/med-7b-chat" in set(table_view.overview_table(only_fp16, [], show_ci=False)["Model"])
+    assert "acme/med-7b-chat" in set(table_view.overview_table(only_fp16, [], "score")["Model"])
