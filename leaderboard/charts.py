@@ -62,16 +62,27 @@ def robustness(dimensions: pd.DataFrame) -> go.Figure:
     return figure
 
 
+def letter_shares(bias: dict[str, dict[str, float]], series: str) -> list[float]:
+    """Each shown letter's share of all ``series`` ("chosen" / "correct") letters, in letter order, summing to 1.
+
+    Why renormalise: the stored figures are per answer, and do not sum to 100% — a multi-answer question has
+    several right letters (the "correct" bars summed to ~137%) and an answer without a letter chooses none (the
+    "chosen" bars summed to ~86%). As shares of letters the two series are comparable bar by bar."""
+    values = [bias[x].get(series, 0.0) for x in sorted(bias)]
+    total = sum(values)
+    return [v / total if total else 0.0 for v in values]
+
+
 def position_bias(bias: dict[str, dict[str, float]]) -> go.Figure:
-    """How often each shown letter was chosen against how often it was the right one."""
+    """How often each shown letter was chosen against how often it was the right one (shares of letters)."""
     letters = sorted(bias)
     figure = go.Figure([
-        go.Bar(x=letters, y=[bias[x].get("chosen", 0) for x in letters], name="chosen",
-               hovertemplate="%{x}: chosen %{y:.1%}<extra></extra>"),
-        go.Bar(x=letters, y=[bias[x].get("correct", 0) for x in letters], name="correct",
-               hovertemplate="%{x}: correct %{y:.1%}<extra></extra>"),
+        go.Bar(x=letters, y=letter_shares(bias, "chosen"), name="chosen",
+               hovertemplate="%{x}: %{y:.1%} of chosen letters<extra></extra>"),
+        go.Bar(x=letters, y=letter_shares(bias, "correct"), name="correct",
+               hovertemplate="%{x}: %{y:.1%} of right letters<extra></extra>"),
     ])
-    figure.update_layout(barmode="group", yaxis={"tickformat": ".0%", "title": "share of answers"}, height=300,
+    figure.update_layout(barmode="group", yaxis={"tickformat": ".0%", "title": "share of letters"}, height=300,
                          xaxis={"title": "letter shown"}, margin={"l": 10, "r": 10, "t": 30, "b": 30},
                          legend=LEGEND_ABOVE)
     return figure

@@ -2,6 +2,7 @@
 facts needed to reproduce that run. Opened by ``ModelEntry.id`` or by hub id (``/model?model=org/name``)."""
 from __future__ import annotations
 
+import math
 import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +13,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from evaluator.tables import DimensionScore, EvalRun, Suite, TaskScore
-from evaluator.tasks import TASKS
+from evaluator.tasks import TASKS, Kind
+from leaderboard.labels import is_missing
 from leaderboard.ranking import SCORE_KEYS, size_bucket
 from leaderboard.runs import active_suite, latest_runs
 from submissions.tables import ModelEntry
@@ -46,6 +48,16 @@ class ModelReport:
             return []
         rows = self.dimensions[self.dimensions["dimension"] != "overall"]
         return [d for d, s in zip(rows["dimension"], rows["score"]) if s is None or s != s]
+
+    @property
+    def position_only_tasks(self) -> list[str]:
+        """Yes/no tasks scored exactly 0.500 [0.500, 0.500]: the mark of a model that always picks one position
+        (asked under both orders, it is right once per question), which visitors otherwise read as a bug."""
+        if self.tasks.empty:
+            return []
+        yes_no = [TASKS[t].kind == Kind.YES_NO if t in TASKS else False for t in self.tasks["task"]]
+        return [row.task for row in self.tasks[yes_no].itertuples()
+                if all(not is_missing(v) and math.isclose(v, 0.5) for v in (row.score, row.ci_low, row.ci_high))]
 
     @property
     def scored_items(self) -> int:

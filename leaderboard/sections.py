@@ -19,6 +19,9 @@ from leaderboard.model_report import ModelReport, format_when
 from leaderboard.ranking import DIMENSIONS
 from leaderboard.url_state import warn_unknown
 
+YES_NO_NOTE = ("Yes/no tasks (DrugCA) ask every question under both option orders, so a model that always picks the "
+               "same position is right under exactly one order of each question: it scores 0.500 [0.500, 0.500], "
+               "chance level, whatever it knows.")
 VERDICT_MARK = {"right": "✓", "wrong": "✗", "unscored": "○"}
 ALL = "all"
 
@@ -57,7 +60,10 @@ def score_tables(report: ModelReport) -> None:
                       "and can be browsed "
                       "below, but count in no score.")
     st.subheader("Tasks")
-    st.dataframe(task_table(report.tasks), hide_index=True)
+    st.dataframe(task_table(report.tasks), hide_index=True,
+                 column_config={"Score [95% CI]": st.column_config.Column(help=YES_NO_NOTE)})
+    if report.position_only_tasks:
+        st.caption(f"{', '.join(report.position_only_tasks)}: {YES_NO_NOTE}")
     st.plotly_chart(charts.task_scores(report.tasks), key="task_scores")
 
 
@@ -98,6 +104,9 @@ def robustness(report: ModelReport, key: str = "bias_dimension") -> None:
     bias = dims.set_index("dimension").loc[chosen, "position_bias"] or {}
     if bias:
         st.plotly_chart(charts.position_bias(bias), key=f"{key}_chart")
+        st.caption("Each series sums to 100%: *chosen* is each shown letter's share of all letters the model chose, "
+                   "*correct* its share of all right letters. Multi-answer questions (DDx) contribute several right "
+                   "letters; answers with no letter contribute none.")
     else:
         st.caption("No position-bias figures were stored for this dimension.")
 

@@ -48,4 +48,16 @@ def test_robustness_and_position_bias(report):
     assert list(figure.data[0].x) == ["Knowledge", "Reasoning", "Safety & Ethics"]  # choice dimensions only
     bias = dims.loc["safety", "position_bias"]
     chosen, correct = charts.position_bias(bias).data
-    assert list(chosen.x) == sorted(bias) and list(correct.y) == [bias[x]["correct"] for x in sorted(bias)]
+    assert list(chosen.x) == sorted(bias)
+    assert sum(chosen.y) == pytest.approx(1.0) and sum(correct.y) == pytest.approx(1.0)
+
+
+def test_position_bias_bars_are_shares_of_letters_each_summing_to_one():
+    # per-answer figures as a reasoning run stores them: multi-answer items (correct sums to 137%) and answers
+    # without a letter (chosen sums to 86%)
+    bias = {"A": {"chosen": 0.40, "correct": 0.50}, "B": {"chosen": 0.30, "correct": 0.52},
+            "C": {"chosen": 0.16, "correct": 0.35}}
+    chosen, correct = charts.position_bias(bias).data
+    assert list(chosen.y) == pytest.approx([0.40 / 0.86, 0.30 / 0.86, 0.16 / 0.86])
+    assert list(correct.y) == pytest.approx([0.50 / 1.37, 0.52 / 1.37, 0.35 / 1.37])
+    assert charts.letter_shares({"A": {"chosen": 0.0}}, "chosen") == [0.0]  # nothing chosen: no division by zero

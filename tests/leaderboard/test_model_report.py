@@ -76,3 +76,22 @@ def test_a_model_without_a_finished_run_has_no_run(engine, world):
     with session_scope(engine) as session:
         report = model_report(session, "queue/not-yet-run")
     assert report.run is None and report.suite["name"] == "seed" and report.tasks.empty
+
+
+def _set_task_score(engine, run_id: int, task: str, score: float, low: float, high: float) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        row = session.scalars(select(TaskScore).where(TaskScore.run_id == run_id, TaskScore.task == task)).one()
+        row.score, row.ci_low, row.ci_high = score, low, high
+
+
+def test_a_yes_no_task_at_exactly_one_half_is_named_as_position_only(engine, world):
+    run_id = world.runs["tiny/demo-random@float32"].id
+    with session_scope(engine) as session:
+        assert model_report(session, "tiny/demo-random").position_only_tasks == []
+    _set_task_score(engine, run_id, "DrugCA", 0.5, 0.5, 0.5)
+    _set_task_score(engine, run_id, "MedSafety", 0.5, 0.5, 0.5)  # single choice: 0.5 means nothing special
+    with session_scope(engine) as session:
+        assert model_report(session, "tiny/demo-random").position_only_tasks == ["DrugCA"]
+    _set_task_score(engine, run_id, "DrugCA", 0.5, 0.4, 0.6)  # a real interval: a model that varies
+    with session_scope(engine) as session:
+        assert model_report(session, "tiny/demo-random").position_only_tasks == []

@@ -10,7 +10,7 @@ import pytest
 from bench.seed_results import ModelProfile, add_model, new_run, seed_run_results
 from common.db import session_scope
 from evaluator.review import record_review
-from evaluator.tables import ItemResult
+from evaluator.tables import ItemResult, TaskScore
 from leaderboard import cache
 from leaderboard.ranking import RANK_RULE
 from sqlmodel import select
@@ -142,6 +142,17 @@ def test_model_opened_by_url_id(world):
     codes = texts(app.code)
     assert any(model.commit_sha in c and "cli.py eval run" in c for c in codes)
     assert any("unscored" in t for t in texts(app.caption))
+
+
+def test_model_page_explains_a_position_only_yes_no_score(engine, world):
+    run_id = world.runs["tiny/demo-random@float32"].id
+    with session_scope(engine) as session:
+        row = session.scalars(select(TaskScore).where(TaskScore.run_id == run_id, TaskScore.task == "DrugCA")).one()
+        row.score, row.ci_low, row.ci_high = 0.5, 0.5, 0.5
+    app = page("model", model="tiny/demo-random")
+    assert any(t.startswith("DrugCA: Yes/no tasks (DrugCA) ask every question under both option orders")
+               for t in texts(app.caption))
+    assert any("Each series sums to 100%" in t for t in texts(app.caption))  # the position-bias chart
 
 
 def test_model_opened_by_hub_id_shows_flag_and_questions_filtered_by_url(world):
