@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from common.db import session_scope
 from common.settings import get_settings
-from submissions.audit import record_action
+from submissions.audit import CLI, record_action
 from submissions.forms import EMAIL_RE
 from submissions.tables import User
 
@@ -45,7 +45,8 @@ def validate_username(username: str) -> str:
 
 def create_user(username: str, password: str, *, email: str | None = None, organizer: bool = False,
                 engine: Engine | None = None) -> User:
-    """Create a local account; raises AccountError when the name is taken or the password too short."""
+    """Create a local account; raises AccountError when the name is taken or the password too short.
+    ``organizer=True`` is the operator's ``create-user --organizer`` (audited as the CLI's)."""
     username = validate_username(username)
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise AccountError(f"Password: at least {MIN_PASSWORD_LENGTH} characters.")
@@ -58,7 +59,8 @@ def create_user(username: str, password: str, *, email: str | None = None, organ
             session.flush()
             if organizer:
                 record_action(session, actor=None, action="grant_organizer", target_type="user", target_id=user.id,
-                              before={"is_organizer": False}, after={"is_organizer": True, "by": "create-user"})
+                              before={"is_organizer": False}, after={"is_organizer": True, "by": "create-user"},
+                              unattended=CLI)
             _apply_configured_role(session, user)
             session.flush()
             session.refresh(user)
@@ -168,7 +170,7 @@ def set_organizer(actor_id: int | None, username: str, value: bool, *, engine: E
             session.add(user)
             record_action(session, actor=actor, action="grant_organizer" if value else "revoke_organizer",
                           target_type="user", target_id=user.id, before=before,
-                          after={"is_organizer": value, "by": actor.username if actor else "cli"})
+                          after={"is_organizer": value, "by": actor.username if actor else "cli"}, unattended=CLI)
         session.flush()
         session.refresh(user)
         return user

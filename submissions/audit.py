@@ -19,10 +19,14 @@ from common.db import session_scope
 from submissions.tables import AuditLog, User
 
 
+CLI = "CLI"  # who acted, for commands an operator ran (``python cli.py users ...``): no signed-in user
+
+
 def record_action(session: Session, *, actor: User | None, action: str, target_type: str, target_id: int | None,
-                  before: dict[str, Any], after: dict[str, Any]) -> AuditLog:
-    """Add one audit row to the caller's transaction (the caller commits)."""
-    entry = AuditLog(actor_id=actor.id if actor else None, actor_name=actor.username if actor else "system",
+                  before: dict[str, Any], after: dict[str, Any], unattended: str = "system") -> AuditLog:
+    """Add one audit row to the caller's transaction (the caller commits). Without an ``actor`` the row names
+    ``unattended``: :data:`CLI` for an operator's command, "system" for the product's own doing (a setting)."""
+    entry = AuditLog(actor_id=actor.id if actor else None, actor_name=actor.username if actor else unattended,
                      action=action, target_type=target_type, target_id=target_id,
                      before=_jsonable(before), after=_jsonable(after))
     session.add(entry)

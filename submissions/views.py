@@ -144,13 +144,16 @@ def submissions_of(user_id: int, *, engine: Engine | None = None) -> list[Submis
         return _rows(session, query)
 
 
-def all_submissions(states: Iterable[str] | None = None, search: str = "", *, limit: int = 500,
-                    engine: Engine | None = None) -> list[SubmissionRow]:
-    """For organizers: every submission (hidden included), newest first, optionally filtered."""
+def all_submissions(states: Iterable[str] | None = None, search: str = "", *, ids: Iterable[int] | None = None,
+                    limit: int = 500, engine: Engine | None = None) -> list[SubmissionRow]:
+    """For organizers: every submission (hidden included), newest first, optionally filtered by state, model id
+    text or submission ids (``ids=[]`` matches none)."""
     query = _base_query()
     states = list(states or [])
     if states:
         query = query.where(col(Submission.state).in_(states))
+    if ids is not None:
+        query = query.where(col(Submission.id).in_(list(ids)))
     if search.strip():
         query = query.where(col(ModelEntry.hub_id).contains(search.strip()))
     query = query.order_by(col(Submission.id).desc()).limit(limit)
@@ -163,6 +166,17 @@ def history(submission_id: int, *, engine: Engine | None = None) -> list[Submiss
     with session_scope(engine) as session:
         return list(session.exec(select(SubmissionEvent).where(SubmissionEvent.submission_id == submission_id)
                                  .order_by(SubmissionEvent.id)))
+
+
+def format_params(count: int | None) -> str:
+    """'205K', '7.2B' or '' (unknown) for display: raw digits are hard to read and None reads as a value."""
+    if count is None:
+        return ""
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if count >= size:
+            value = count / size
+            return (f"{value:.0f}" if value >= 100 else f"{value:.1f}".removesuffix(".0")) + unit
+    return str(count)
 
 
 def format_eta(seconds: float | None) -> str:

@@ -23,7 +23,8 @@ since = datetime.combine(since_day, time.min, tzinfo=timezone.utc) if since_day 
 entries = list_entries(AuditFilter(actor=actor, action=action, target_type=target, since=since))
 st.caption(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, newest first.")
 if entries:
-    st.dataframe(pd.DataFrame(as_rows(entries)), hide_index=True, width="stretch", key="audit_table")
+    shown = [{k: "" if v is None else v for k, v in row.items()} for row in as_rows(entries)]  # not "None"
+    st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch", key="audit_table")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     left, right = st.columns(2)
     left.download_button("Export CSV", export_csv(entries), file_name=f"medbench-audit-{stamp}.csv",

@@ -9,7 +9,7 @@ from submissions.moderation import ACTIONS, ModerationError, moderate
 from submissions.planning import planned_run
 from submissions.states import State
 from submissions.ui import history_frame, md_escape, require_organizer_page
-from submissions.views import all_submissions
+from submissions.views import SubmissionRow, all_submissions, format_params
 
 organizer = require_organizer_page()
 
@@ -20,6 +20,8 @@ filter_cols = st.columns([2, 1])
 states = filter_cols[0].multiselect("States", [s.value for s in State], default=["submitted"], key="states")
 search = filter_cols[1].text_input("Model id contains", key="search")
 rows = all_submissions(states=states, search=search)
+RESULT_KEY = "moderation_result"
+ACTED_KEY = "moderation_acted"  # the submissions the last action changed: History stays on them
 
 if not rows:
     st.caption("No submissions match these states and search. Submissions that passed the hub checks are approved "
@@ -27,21 +29,22 @@ if not rows:
 else:
     st.dataframe(pd.DataFrame([
         {"#": r.submission_id, "model": r.hub_id, "revision": r.revision, "commit": r.commit_sha[:12],
-         "precision": r.precision, "type": r.model_type, "state": r.state, "params": r.params,
+         "precision": r.precision, "type": r.model_type, "state": r.state, "params": format_params(r.params),
          "license": r.license or "", "remote code": ("allowed" if r.allow_remote_code else "needs review")
          if r.needs_remote_code else "", "hidden": r.hidden, "flag": r.flag_reason or "", "reason": r.reason or "",
          "submitter": r.submitter or "", "contact": r.contact or "", "submitted": r.submitted_at} for r in rows]),
         hide_index=True, width="stretch", key="moderation_table")
 
-labels = {r.submission_id: f"#{r.submission_id} {r.hub_id} ({r.precision}, {r.state})" for r in rows}
-RESULT_KEY = "moderation_result"
+
+def _label(row: SubmissionRow) -> str:
+    return f"#{row.submission_id} {row.hub_id} ({row.precision}, {row.state})"
 
 
 def _apply_action() -> None:
     """Form callback: it runs before the page is drawn again, so the table above already shows the change."""
+    selected = list(st.session_state["selected"])
     try:
-        done = moderate(organizer.id, st.session_state["action"], st.session_state["selected"],
-                        st.session_state["reason"])
+        done = moderate(organizer.id, st.session_state["action"], selected, st.session_state["reason"])
     except NotAuthorized as exc:
         st.session_state[RESULT_KEY] = ("error", str(exc), [])
     except ModerationError as exc:
@@ -50,15 +53,19 @@ def _apply_action() -> None:
     else:
         st.session_state[RESULT_KEY] = ("success", f"{len(done)} change(s) applied and recorded in the audit log.",
                                         done)
+        st.session_state[ACTED_KEY] = selected
+        st.session_state["history_of"] = selected[0]
         st.session_state["selected"] = []
         st.session_state["reason"] = ""
 
 
-with st.form("moderation_form"):
-    st.multiselect("Submissions", list(labels), format_func=labels.__getitem__, key="selected")
-    st.selectbox("Action", list(ACTIONS), format_func=lambda a: ACTIONS[a].label, key="action")
-    st.text_area("Reason (shown to the submitter; required to reject or flag)", key="reason")
-    st.form_submit_button("Apply", on_click=_apply_action)
+if rows:
+    labels = {r.submission_id: _label(r) for r in rows}
+    with st.form("moderation_form"):
+        st.multiselect("Submissions", list(labels), format_func=labels.__getitem__, key="selected")
+        st.selectbox("Action", list(ACTIONS), format_func=lambda a: ACTIONS[a].label, key="action")
+        st.text_area("Reason (shown to the submitter; required to reject or flag)", key="reason")
+        st.form_submit_button("Apply", on_click=_apply_action)
 if RESULT_KEY in st.session_state:
     kind, message, done = st.session_state.pop(RESULT_KEY)
     (st.success if kind == "success" else st.error)(message)
@@ -66,16 +73,24 @@ if RESULT_KEY in st.session_state:
         st.text(line)
 
 st.subheader("History and model card")
-if rows:
-    shown = st.selectbox("Submission", list(labels), format_func=labels.__getitem__, key="history_of")
+# The submissions just acted on stay listed even when the filter above no longer matches them (approved ones
+# leave "submitted"), so the organizer sees the change they made.
+listed = {r.submission_id for r in rows}
+acted_ids = [i for i in st.session_state.get(ACTED_KEY, []) if i not in listed]
+acted = all_submissions(ids=acted_ids) if acted_ids else []
+history_rows = rows + acted
+if history_rows:
+    cards = {r.submission_id: r for r in history_rows}
+    shown = st.selectbox("Submission", list(cards), format_func=lambda i: _label(cards[i]), key="history_of")
     st.dataframe(history_frame(shown),
                  hide_index=True, width="stretch", key="history_table")
-    card = next(r for r in rows if r.submission_id == shown)
+    card = cards[shown]
     # The planner samples at most 500 items per task (tens of ms), so it is not cached: it follows the active suite.
     estimate, assumes = planned_run(shown)
     st.caption("Planned run: " + estimate)
     st.caption(assumes)
-    st.text(f"Commit {card.commit_sha} · license {card.license or '—'} · flag: {card.flag_reason or '—'}")
+    st.text(f"Commit {card.commit_sha} · params {format_params(card.params) or '—'} · license {card.license or '—'}"
+            f" · flag: {card.flag_reason or '—'}")
     st.caption("Model card metadata, as the hub reported it at submission:")
     st.json(card.card_data or {}, expanded=False)
 else:

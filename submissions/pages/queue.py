@@ -69,7 +69,7 @@ def show_queue() -> None:
         for r in overview.failed], "failed", "No failed evaluations.")
     _table("Recently finished", [
         {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
-         "note": _note(r), "finished": r.updated_at} for r in overview.finished],
+         "note": _note(r), "finished": r.updated_at or r.submitted_at} for r in overview.finished],
         "finished", "Nothing finished yet.")
     _table("Recently cancelled", [
         {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,

@@ -55,7 +55,7 @@ def test_create_grant_list_and_refusals(engine) -> None:
     with Session(engine) as s:
         assert [u.username for u in s.exec(select(User))] == ["olga"]
         audit = s.exec(select(AuditLog)).one()
-    assert (audit.action, audit.after) == ("grant_organizer", {"is_organizer": True, "by": "cli"})
+    assert (audit.actor_name, audit.action, audit.after) == ("CLI", "grant_organizer", {"is_organizer": True, "by": "cli"})
     code, out, _ = users("revoke-organizer", "olga")
     assert code == 0 and out.strip() == "olga is no longer an organizer"
 

@@ -28,7 +28,8 @@ def audit_rows(engine) -> list[AuditLog]:  # type: ignore[no-untyped-def]
     """The audit log after the fixture's own row (olga made organizer at account creation)."""
     with Session(engine) as s:
         rows = list(s.exec(select(AuditLog).order_by(AuditLog.id)))
-    assert rows and (rows[0].action, rows[0].after["by"]) == ("grant_organizer", "create-user")
+    assert rows and (rows[0].actor_name, rows[0].action, rows[0].after["by"]) == ("CLI", "grant_organizer",
+                                                                                  "create-user")
     return rows[1:]
 
 
@@ -155,7 +156,7 @@ def test_organizer_role_granted_by_organizer_or_cli_and_audited(any_engine, peop
         assert {u.username: u.is_organizer for u in s.exec(select(User))} == {"olga": False, "ulla": True}
     rows = audit_rows(any_engine)
     assert [(r.actor_name, r.action, r.after["by"]) for r in rows] == [
-        ("olga", "grant_organizer", "olga"), ("system", "revoke_organizer", "cli")]
+        ("olga", "grant_organizer", "olga"), ("CLI", "revoke_organizer", "cli")]
     with pytest.raises(NotAuthorized):  # a revoked organizer loses the role at once
         moderate(org.id, "approve", [add_submission(any_engine, user.id)])
 

@@ -264,9 +264,37 @@ def test_moderation_bulk_approve_then_audit_page_and_export(engine) -> None:
     table = audit.dataframe[0].value
     assert list(table["action"]) == ["approve", "approve", "grant_organizer"]  # newest first
     assert sorted(table["target_id"][:2]) == sorted(subs[:2]) and set(table["actor_name"][:2]) == {"olga"}
+    assert (table["actor_name"].iloc[-1], table["actor_id"].iloc[-1]) == ("CLI", "")  # create_user(organizer=True)
     audit.selectbox(key="action").set_value("approve").run()
     assert list(audit.dataframe[0].value["action"]) == ["approve", "approve"]
     assert [b.label for b in audit.get("download_button")] == ["Export CSV", "Export JSON lines"]
+
+
+def test_moderation_history_stays_on_the_acted_on_row_and_params_read_short(engine) -> None:
+    org = create_user("olga", "password1", organizer=True)
+    first, acted, newest = (add_submission(engine, None) for _ in range(3))
+    with Session(engine) as s:
+        for sub_id, params in ((first, 205_120), (acted, 7_200_000_000), (newest, None)):
+            s.get(ModelEntry, s.get(Submission, sub_id).model_id).params = params
+        s.commit()
+    at = page("moderation", org.id).run()
+    table = at.dataframe[0].value
+    assert list(zip(table["#"], table["params"])) == [(newest, ""), (acted, "7.2B"), (first, "205K")]
+    assert at.selectbox(key="history_of").value == newest  # the first row until an action
+
+    at.multiselect(key="selected").set_value([acted])
+    at.selectbox(key="action").set_value("approve")
+    button(at, "Apply").click().run()
+    assert list(at.dataframe[0].value["#"]) == [newest, first]  # approved: no longer "submitted"...
+    assert at.selectbox(key="history_of").value == acted  # ...but its history is the one shown
+    assert list(at.dataframe[1].value["to"])[-1] == "approved" and "7.2B" in at.text[-1].value
+
+    at.multiselect(key="selected").set_value([first])
+    at.selectbox(key="action").set_value("reject")
+    at.text_area(key="reason").input("not a medical model")
+    button(at, "Apply").click().run()
+    assert at.selectbox(key="history_of").value == first
+    assert list(at.dataframe[1].value["who"])[-1] == "olga"
 
 
 def test_moderation_page_grants_the_organizer_role(engine) -> None:
@@ -303,6 +331,8 @@ def test_moderation_with_nothing_waiting_says_where_accepted_submissions_are(eng
     add_submission(engine, org.id, state="approved", hub_id="org/accepted")
     at = page("moderation", org.id).run()
     assert not at.exception and not at.dataframe
+    assert "Apply" not in [b.label for b in at.button]  # no empty form: nothing to act on
+    assert [m.key for m in at.multiselect] == ["states"]
     captions = [c.value for c in at.caption]
     assert any("add *approved*, *running* or *finished*" in c for c in captions)
     assert any("Pick states above" in c for c in captions)

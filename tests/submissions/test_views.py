@@ -8,7 +8,7 @@ from evaluator.tables import EvalRun
 from submissions.accounts import create_user
 from submissions.moderation import moderate
 from submissions.tables import ModelEntry, Submission
-from submissions.views import all_submissions, format_eta, history, queue_overview, submissions_of
+from submissions.views import all_submissions, format_eta, format_params, history, queue_overview, submissions_of
 from tests.submissions.factories import add_run, add_submission
 
 
@@ -47,6 +47,11 @@ def test_own_submissions_all_submissions_and_history(engine) -> None:
 
 def test_format_eta() -> None:
     assert [format_eta(x) for x in (None, 10, 600, 3900)] == ["", "< 1 min", "10 min", "1 h 05 min"]
+
+
+def test_format_params() -> None:
+    counts = (None, 999, 20_480, 205_120, 1_500_000, 7_000_000_000, 7_241_732_096)
+    assert [format_params(n) for n in counts] == ["", "999", "20.5K", "205K", "1.5M", "7B", "7.2B"]
 
 
 def test_running_rows_carry_the_demo_mark_and_per_task_progress(engine) -> None:
