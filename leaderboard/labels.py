@@ -53,6 +53,11 @@ def score_with_ci(score: Any, low: Any, high: Any) -> str:
     return f"{fmt_score(score)} [{fmt_score(low)}, {fmt_score(high)}]"
 
 
+def arxiv_link(paper_id: str) -> str:
+    """A Markdown link to an arXiv paper, 'arXiv 2503.07306' as its text."""
+    return f"[arXiv {paper_id}](https://arxiv.org/abs/{paper_id})"
+
+
 def params_label(params: Any) -> str:
     """A parameter count as people say it: '7.2B', '160K', 'unknown'."""
     if is_missing(params):

@@ -14,7 +14,7 @@ import streamlit as st
 from evaluator.tasks import TASKS
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
-from leaderboard.labels import CATEGORIES, dimension_label, fmt_score, is_missing, params_label, score_with_ci
+from leaderboard.labels import CATEGORIES, arxiv_link, dimension_label, fmt_score, is_missing, params_label, score_with_ci
 from leaderboard.model_report import ModelReport, format_when
 from leaderboard.ranking import DIMENSIONS
 from leaderboard.url_state import warn_unknown
@@ -128,7 +128,7 @@ def errors_and_advice(report: ModelReport) -> None:
         st.dataframe(table, hide_index=True)
         st.caption("Tags are made automatically (rules, or a judge model where named) — see Methodology for how "
                    "well they agree with human review.")
-    st.subheader("Optimisation advice (four-level framework, arXiv 2503.07306)")
+    st.subheader(f"Optimisation advice (four-level framework, {arxiv_link('2503.07306')})")
     found = advice.advise(dims.to_dict("records"))
     if not found:
         st.success("None of the paper's failure signatures is present in this run.")

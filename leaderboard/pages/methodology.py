@@ -9,13 +9,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-import evaluator.taxonomy as taxonomy
 from evaluator.scoring.text import DEFINITIONS as TEXT_METRIC_DEFINITIONS
 from evaluator.tasks import TASKS
 from leaderboard import cache
 from leaderboard.advice import LEVELS
-from leaderboard.labels import RESEARCH_NOTICE, dimension_label, fmt_score
+from leaderboard.labels import RESEARCH_NOTICE, arxiv_link, dimension_label, fmt_score
 from leaderboard.ranking import DIMENSIONS, RANK_RULE
+from leaderboard.taxonomy_rules import rule_rows
 
 METRIC_FORMULAS = {
     "accuracy": "share of (question, option order) pairs answered with the right letter (next-token letter scores)",
@@ -29,16 +29,17 @@ st.title("Methodology · 评测方法")
 st.error(RESEARCH_NOTICE, icon="⚕️")
 
 st.header("Dimensions and tasks")
-st.markdown("Five dimensions after MedBench (arXiv 2407.10990). **Task score** = the task's metric over its scored "
+st.markdown(f"Five dimensions after MedBench ({arxiv_link('2407.10990')}). **Task score** = the task's metric over its scored "
             "items; **dimension score** = mean of its task scores; **overall** = mean of the five dimension "
             "scores (equal weight). Every score carries a **95% bootstrap confidence interval** that resamples "
             "questions (not option orders), and *n* — the number of scored questions — is shown beside it. "
             "Questions without a reference answer (public test files) are run and browsable but **unscored**.")
 st.markdown(f"**Ranks.** {RANK_RULE} (Chatbot Arena's rule.)")
-st.dataframe(pd.DataFrame([{
+# st.table: every task and the whole instruction, wrapped (a dataframe showed 10 rows and cut the instructions)
+st.table(pd.DataFrame([{
     "Dimension": dimension_label(spec.dimension.value), "Task": name, "What it asks": spec.description,
     "Kind": spec.kind.value, "Metric": spec.metric, "Instruction (zero-shot)": spec.instruction,
-} for name, spec in TASKS.items()]), hide_index=True)
+} for name, spec in TASKS.items()]).set_index("Task"))
 
 st.header("Metrics and formulas")
 # st.table wraps long cells; a dataframe cut every formula at the column's width.
@@ -60,15 +61,15 @@ scores) counts as wrong; robustness also counts questions without a reference an
 st.header("Error taxonomy · how tags are made")
 st.markdown("Every wrong or incomplete answer gets one **primary** category of the paper's eight (and maybe "
             "secondary ones). The paper tagged by three-expert consensus; this site tags **automatically**, and "
-            "every tag says how it was made: `rule:<name>` or `judge:<model>`. Rules are checked in order; the "
-            "first match wins:")
-st.dataframe(pd.DataFrame([{
-    "#": i + 1, "Rule": rule.name, "Category": rule.category,
-    "Also for unscored rows": "yes" if rule.surface else "",
-    "Hard case (a judge model may re-tag)": "yes" if rule.name in taxonomy.HARD_CASE_RULES else "",
-} for i, rule in enumerate(taxonomy.RULES)]), hide_index=True)
-with st.expander("The rules in full (from evaluator/taxonomy.py)"):
-    st.code(taxonomy.__doc__ or "", language=None, wrap_lines=True)
+            "every tag says how it was made: `rule:<name>` or `judge:<model>`. Rules are checked in order and the "
+            "first match gives the primary category (the other matches become secondary tags). Questions without a "
+            "reference answer are checked with the rules marked *also unscored* only; a wrong answer no rule "
+            "matches gets its kind's default (`rule:fallback`). Where a judge model is run, it may re-tag the "
+            "hard cases (`judge:<model>`).")
+st.table(pd.DataFrame([{
+    "#": i + 1, "Rule": row.name, "Category": row.category, "What triggers it": row.trigger,
+    "Also unscored": "yes" if row.surface else "", "Hard case": "yes" if row.hard_case else "",
+} for i, row in enumerate(rule_rows())]).set_index("#"))
 
 st.subheader("Agreement of automatic tags with human review")
 summary = cache.agreement(cache.version())
@@ -91,8 +92,8 @@ else:
         st.dataframe(pd.DataFrame([{"Tagged by": m, **v} for m, v in by_method.items()]), hide_index=True)
 
 st.header("From an error profile to advice")
-st.markdown("Model pages turn the error profile into the paper's four-level optimisation framework (arXiv "
-            "2503.07306), showing the figure that triggered each piece of advice:")
+st.markdown("Model pages turn the error profile into the paper's four-level optimisation framework "
+            f"({arxiv_link('2503.07306')}), showing the figure that triggered each piece of advice:")
 st.markdown("\n".join(f"- {text}" for text in LEVELS.values()))
 st.markdown("""Failure signatures: > 40% omissions in knowledge QA → Levels 1–2; > 60% hallucinations in generation
 → retrieval-augmented verification (Level 2); consistency < 0.85 under shuffling → explicit constraints or safety

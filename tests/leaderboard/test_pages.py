@@ -45,9 +45,14 @@ def test_methodology_without_reviews(engine):
     app = page("methodology")
     assert not app.exception
     assert any("No reviews yet" in text for text in texts(app.info))
-    assert len(table(app)) == 20  # one row per task
-    formulas = app.table[0].value  # a static table: long formulas wrap instead of being cut off
+    tasks, formulas, rules = (t.value for t in app.table[:3])  # static tables: long cells wrap, no row is hidden
+    assert len(tasks) == 20 and tasks.loc["DrugCA", "Instruction (zero-shot)"]  # every task, whole instruction
     assert "micro_f1" in formulas.index and "2·TP" in formulas.loc["micro_f1", "Formula"]
+    assert list(rules.columns) == ["Rule", "Category", "What triggers it", "Also unscored", "Hard case"]
+    assert rules.iloc[0].tolist()[:3] == ["empty_output", "Unanswered", "the output is empty or whitespace"]
+    page_text = " ".join(texts(app.markdown) + texts(app.code))
+    assert "``" not in page_text and ":mod:" not in page_text  # no raw docstring
+    assert "[arXiv 2407.10990](https://arxiv.org/abs/2407.10990)" in page_text
     assert any("not for clinical decisions" in text for text in texts(app.error) + texts(app.warning))
     assert any(RANK_RULE in text for text in texts(app.markdown))
 
