@@ -1,12 +1,16 @@
 """The Streamlit entry: ``streamlit run app.py``. Builds the navigation; every page lives in its package."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from common.db import DatabaseConfigError, init_db
 from common.settings import get_settings
 
-st.set_page_config(page_title="MedBench Leaderboard · 中文医疗大模型评测", page_icon=":material/stethoscope:", layout="wide")
+# a local favicon: a Material or emoji icon is fetched from fonts.gstatic.com, unreachable offline and from mainland China
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
+st.set_page_config(page_title="MedBench Leaderboard · 中文医疗大模型评测", page_icon=str(FAVICON), layout="wide")
 
 
 @st.cache_resource(show_spinner="Preparing the database…")

@@ -191,6 +191,8 @@ def test_submit_approve_evaluate_rank_browse_export(site):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(TIMEOUT_MS)
+        fetched: list[str] = []
+        page.on("request", lambda request: fetched.append(request.url))
         try:
             page.goto(site["base"])
             page.get_by_text("No results yet").wait_for()
@@ -277,6 +279,10 @@ def test_submit_approve_evaluate_rank_browse_export(site):
             page.get_by_text("not for clinical decisions").first.wait_for()
             shot(page, "12-methodology")
             (OUT / "run.json").write_text(json.dumps({"run_id": run_id, "model": REPO}), encoding="utf-8")
+            # nothing is fetched from elsewhere (fonts, favicons, CDNs): the site works offline and where
+            # Google's hosts are blocked
+            outside = sorted({u for u in fetched if not u.startswith((site["base"], "data:", "blob:"))})
+            assert not outside, outside
         except Exception:
             page.screenshot(path=str(OUT / "failure.png"), full_page=True)
             raise
