@@ -5,29 +5,48 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 
 from leaderboard.labels import CATEGORIES, dimension_label
 
 SCORE_RANGE = [0, 1]
+RADIAL_TICKS = [0.25, 0.5, 0.75, 1.0]
+# Models side by side get clearly different hues (Streamlit's theme gave the first two nearly the same blue):
+# a qualitative palette, model i always in MODEL_COLORS[i] across the compare page's charts.
+MODEL_COLORS: list[str] = plotly.colors.qualitative.D3
 LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}  # clear of the axis labels
 
 
 def radar(series: dict[str, dict[str, float | None]]) -> go.Figure:
     """Radar of the five dimension scores; one trace per model (``{model: {dimension: score}}``)."""
     figure = go.Figure()
-    for name, scores in series.items():
+    for index, (name, scores) in enumerate(series.items()):
         dims = list(scores)
         values = [scores[d] if scores[d] is not None and scores[d] == scores[d] else 0.0 for d in dims]
         labels = [dimension_label(d, short=True) for d in dims]
+        color = model_color(index)
         figure.add_trace(go.Scatterpolar(r=values + values[:1], theta=labels + labels[:1], fill="toself", name=name,
+                                         line={"color": color}, fillcolor=model_color(index, opacity=0.15),
                                          hovertemplate="%{theta}: %{r:.3f}<extra>" + name + "</extra>"))
     # The top dimension's label sits just above the circle: the legend goes higher, into a taller top margin.
-    # The radial ticks lie between the first two spokes (36°), not on the first spoke where they covered the data.
-    figure.update_layout(polar={"radialaxis": {"range": SCORE_RANGE, "visible": True, "angle": 36}},
+    # The radial ticks lie between the first two spokes (36°), not on the first spoke where they covered the data;
+    # the axis line itself is hidden and the labels are turned to run along it, so they no longer sit across it.
+    figure.update_layout(polar={"radialaxis": {"range": SCORE_RANGE, "visible": True, "angle": 36, "tickangle": 36,
+                                               "showline": False, "tickvals": RADIAL_TICKS,
+                                               "tickfont": {"size": 10}}},
                          showlegend=len(series) > 1, margin={"l": 90, "r": 90, "t": 90, "b": 40}, height=430,
                          legend={**LEGEND_ABOVE, "y": 1.14})
     return figure
+
+
+def model_color(index: int, opacity: float = 1.0) -> str:
+    """The colour of the ``index``-th model of a comparison (as rgba when ``opacity`` < 1, for fills)."""
+    color = MODEL_COLORS[index % len(MODEL_COLORS)]
+    if opacity >= 1:
+        return color
+    red, green, blue = plotly.colors.hex_to_rgb(color)
+    return f"rgba({red}, {green}, {blue}, {opacity})"
 
 
 def task_scores(tasks: pd.DataFrame) -> go.Figure:
@@ -55,7 +74,7 @@ def robustness(dimensions: pd.DataFrame) -> go.Figure:
     labels = [dimension_label(d, short=True) for d in frame["dimension"]]
     figure = go.Figure()
     for column, name in (("accuracy", "accuracy"), ("strict_accuracy", "strict accuracy (all K orders right)"),
-                         ("robustness", "consistency (same answer under all K orders)")):
+                         ("robustness", "robustness (same answer under all K orders)")):
         figure.add_trace(go.Bar(x=labels, y=frame[column], name=name, hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
     figure.update_layout(barmode="group", yaxis={"range": SCORE_RANGE}, height=340, legend=LEGEND_ABOVE,
                          margin={"l": 10, "r": 10, "t": 30, "b": 30})
@@ -108,11 +127,13 @@ def error_distribution(dimensions: pd.DataFrame, shares: bool = False) -> go.Fig
 
 
 def task_differences(frame: pd.DataFrame, baseline: str, others: list[str]) -> go.Figure:
-    """Per task, each other model's score minus the baseline's (``frame``: task x model scores)."""
+    """Per task, each other model's score minus the baseline's (``frame``: task x model scores). The baseline is
+    model 0 of the comparison, so ``others[i]`` keeps its radar colour, ``model_color(i + 1)``."""
     figure = go.Figure()
-    for name in others:
+    for index, name in enumerate(others, start=1):
         diff: Any = frame[name] - frame[baseline]
         figure.add_trace(go.Bar(y=frame.index, x=diff, orientation="h", name=f"{name} − {baseline}",
+                                marker={"color": model_color(index)},
                                 hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
     figure.update_layout(barmode="group", yaxis={"autorange": "reversed"}, height=max(300, 26 * len(frame) + 80),
                          xaxis={"title": f"difference to {baseline}", "zeroline": True},

@@ -12,6 +12,9 @@ SHORT_DIMENSION = {
     Dimension.KNOWLEDGE: "Knowledge", Dimension.UNDERSTANDING: "Understanding", Dimension.GENERATION: "Generation",
     Dimension.REASONING: "Reasoning", Dimension.SAFETY: "Safety & Ethics",
 }
+ROBUSTNESS = "Robustness"  # the one name of the figure, on every page; ROBUSTNESS_HELP says what it is
+ROBUSTNESS_HELP = ("Consistency under option shuffling: the share of choice questions answered identically under "
+                   "all K option orders, right or wrong.")
 RESEARCH_NOTICE = ("Research use only — not for clinical decisions. Scores describe behaviour on a benchmark, not "
                    "fitness for diagnosis or treatment. 仅供研究使用，不得用于临床决策。")
 
@@ -51,6 +54,11 @@ def score_with_ci(score: Any, low: Any, high: Any) -> str:
     if is_missing(low) or is_missing(high):
         return fmt_score(score)
     return f"{fmt_score(score)} [{fmt_score(low)}, {fmt_score(high)}]"
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 evaluation', '2 evaluations' (regular nouns): no "evaluation(s)" on the site."""
+    return f"{count} {noun if count == 1 else noun + 's'}"
 
 
 def arxiv_link(paper_id: str) -> str:

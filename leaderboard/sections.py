@@ -14,7 +14,8 @@ import streamlit as st
 from evaluator.tasks import TASKS
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
-from leaderboard.labels import CATEGORIES, arxiv_link, dimension_label, fmt_score, is_missing, params_label, score_with_ci
+from leaderboard.labels import (CATEGORIES, ROBUSTNESS, ROBUSTNESS_HELP, arxiv_link, dimension_label, fmt_score,
+                                is_missing, params_label, plural, score_with_ci)
 from leaderboard.model_report import ModelReport, format_when
 from leaderboard.ranking import DIMENSIONS
 from leaderboard.url_state import warn_unknown
@@ -56,9 +57,9 @@ def score_tables(report: ModelReport) -> None:
     })
     right.dataframe(dim_table, hide_index=True)
     if report.unscored_items:
-        right.caption(f"{report.unscored_items} items have no reference answer and are unscored: they were run "
-                      "and can be browsed "
-                      "below, but count in no score.")
+        right.caption(f"{plural(report.unscored_items, 'item')} without a reference answer "
+                      f"{'is' if report.unscored_items == 1 else 'are'} unscored: run and browsable below, but "
+                      "counted in no score.")
     st.subheader("Tasks")
     st.dataframe(task_table(report.tasks), hide_index=True,
                  column_config={"Score [95% CI]": st.column_config.Column(help=YES_NO_NOTE)})
@@ -70,7 +71,7 @@ def score_tables(report: ModelReport) -> None:
 def task_table(tasks: pd.DataFrame) -> pd.DataFrame:
     def secondary(row: pd.Series) -> str:
         parts = [f"{name} {fmt_score(row[col])}" for col, name in (
-            ("accuracy", "acc"), ("strict_accuracy", "strict"), ("robustness", "consistency"), ("jaccard", "Jaccard"),
+            ("accuracy", "acc"), ("strict_accuracy", "strict"), ("robustness", "robustness"), ("jaccard", "Jaccard"),
             ("rouge_l", "ROUGE-L"), ("judge_recall", "judge recall")) if not is_missing(row[col])]
         return ", ".join(parts)
 
@@ -87,8 +88,8 @@ def task_table(tasks: pd.DataFrame) -> pd.DataFrame:
 def robustness(report: ModelReport, key: str = "bias_dimension") -> None:
     """Accuracy vs strict accuracy vs consistency per dimension, and the position-bias chart."""
     st.markdown("Every choice question is asked under K option orders. **Accuracy** averages over (question, order);"
-                " **strict accuracy** counts questions right under every order; **consistency** (this site's "
-                "robustness) counts questions answered identically under every order, right or wrong.")
+                " **strict accuracy** counts questions right under every order; **robustness** (consistency under "
+                "option shuffling) counts questions answered identically under every order, right or wrong.")
     dims = report.dimensions
     choice = dims.dropna(subset=["accuracy"])
     if choice.empty:
@@ -98,7 +99,8 @@ def robustness(report: ModelReport, key: str = "bias_dimension") -> None:
     st.dataframe(pd.DataFrame({
         "Dimension": [dimension_label(d) for d in choice["dimension"]],
         "Accuracy": choice["accuracy"].map(fmt_score), "Strict accuracy": choice["strict_accuracy"].map(fmt_score),
-        "Consistency": choice["robustness"].map(fmt_score)}), hide_index=True)
+        ROBUSTNESS: choice["robustness"].map(fmt_score)}), hide_index=True,
+        column_config={ROBUSTNESS: st.column_config.Column(help=ROBUSTNESS_HELP)})
     options = [d for d in choice["dimension"]]
     chosen = st.selectbox("Position bias of", options, format_func=dimension_label, key=key)
     bias = dims.set_index("dimension").loc[chosen, "position_bias"] or {}

@@ -9,7 +9,7 @@ from typing import Literal
 import pandas as pd
 
 from evaluator.tasks import TASKS
-from leaderboard.labels import dimension_label, fmt_score, params_label, score_with_ci
+from leaderboard.labels import ROBUSTNESS, dimension_label, fmt_score, params_label, score_with_ci
 from leaderboard.ranking import DIMENSIONS
 
 # How score cells are written. "score": '0.083'; "score_ci": '0.083 [0.076, 0.090]' (Show 95% CI);
@@ -21,7 +21,7 @@ OVERVIEW = "overview"
 # optional columns of the overview: label -> frame column it is built from
 OPTIONAL_COLUMNS: dict[str, str] = {
     **{dimension_label(d, short=True): d for d in DIMENSIONS},
-    "Robustness": "robustness", "Params": "params", "Type": "type", "Precision": "precision",
+    ROBUSTNESS: "robustness", "Params": "params", "Type": "type", "Precision": "precision",
     "License": "license", "Submitted": "submitted", "Flags": "flag", "n": "n_scored",
 }
 
@@ -30,7 +30,7 @@ def sort_options(view: str) -> dict[str, str]:
     """Sortable labels of a view -> the frame column behind each (the first is the view's default)."""
     if view == OVERVIEW:
         return {"Overall": "overall", **{k: v for k, v in OPTIONAL_COLUMNS.items() if k != "Flags"}, "Model": "model"}
-    options = {dimension_label(view, short=True): view, "Robustness": f"{view}_robustness"}
+    options = {dimension_label(view, short=True): view, ROBUSTNESS: f"{view}_robustness"}
     options.update({task: task for task, spec in TASKS.items() if spec.dimension == view})
     return {**options, "Model": "model"}
 
@@ -110,7 +110,7 @@ def dimension_table(merged: pd.DataFrame, dimension: str, cells: Cells) -> pd.Da
     table = pd.DataFrame({"#": merged["rank"], "Model": model_labels(merged),
                           **_score_columns(merged, dimension, dimension_label(dimension, short=True), cells)})
     if merged[f"{dimension}_robustness"].notna().any():
-        table["Robustness"] = _figure_column(merged[f"{dimension}_robustness"], cells)
+        table[ROBUSTNESS] = _figure_column(merged[f"{dimension}_robustness"], cells)
     tasks = [t for t, spec in TASKS.items() if spec.dimension == dimension and t in merged.columns]
     for task in tasks:
         table = table.assign(**_score_columns(merged, task, task, cells))

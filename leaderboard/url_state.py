@@ -9,5 +9,6 @@ def warn_unknown(key: str, allowed: list[str]) -> None:
     """Warn about the values of URL parameter ``key`` that are not in ``allowed`` (they will be ignored)."""
     unknown = [v for v in st.query_params.get_all(key) if v and v not in allowed]
     if unknown:
-        st.warning(f"Ignored unknown value(s) {', '.join(map(repr, unknown))} for '{key}' in the URL; "
+        st.warning(f"Ignored unknown {'value' if len(unknown) == 1 else 'values'} {', '.join(map(repr, unknown))} "
+                   f"for '{key}' in the URL; "
                    f"accepted: {', '.join(allowed)}.")

@@ -24,6 +24,10 @@ frame = cache.leaderboard_frame(version)
 if frame.empty:
     st.info("No results yet: models can be compared once their evaluations finish.")
     st.stop()
+if len(frame) == 1:
+    st.info(f"Only one model has results yet ({frame['model'].iloc[0]}): models can be compared once a second "
+            "evaluation finishes. Its own page shows it in full.")
+    st.stop()
 
 labels = {str(r.model_id): f"#{r.rank} {r.model} ({r.precision})" for r in frame.itertuples()}
 by_hub = {}

@@ -10,7 +10,7 @@ import streamlit as st
 
 from leaderboard import cache, search, table_view
 from leaderboard.url_state import warn_unknown
-from leaderboard.labels import RESEARCH_NOTICE, dimension_label
+from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS, ROBUSTNESS_HELP, dimension_label, plural
 from leaderboard.ranking import DIMENSIONS, RANK_RULE, SIZE_BUCKETS, UNKNOWN_SIZE
 from submissions.views import queue_overview
 
@@ -34,8 +34,8 @@ if suite is None or frame.empty:
     queue = queue_overview()
     no_suite = "No benchmark suite is active. " if suite is None else ""
     if queue.running or queue.waiting:
-        st.info(f"No results yet. {no_suite}{len(queue.running)} evaluation(s) running and {len(queue.waiting)} "
-                "waiting: the Queue page shows their progress and time left. Models appear here as soon as their "
+        st.info(f"No results yet. {no_suite}{plural(len(queue.running), 'evaluation')} running and "
+                f"{len(queue.waiting)} waiting: the Queue page shows their progress and time left. Models appear here as soon as their "
                 "evaluation finishes.")
     else:
         st.info(f"No results yet. {no_suite}Models appear here as soon as their evaluation finishes: submit one on "
@@ -44,11 +44,12 @@ if suite is None or frame.empty:
 
 n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
 st.markdown(f"Ranked on suite **{suite['name']}** (version `{suite['version'][:12]}`, {suite['item_count']} items): "
-            f"**{len(frame)}** model{'s' if len(frame) != 1 else ''}, each by its latest finished run. "
+            f"**{plural(len(frame), 'model')}**, each by its latest finished run. "
             "Overall = mean of the five dimension scores; "
             "every score carries a 95% bootstrap interval (toggle *Show 95% CI*); *n* = scored items. "
             f"{RANK_RULE}"
-            + (f" {n_unscored} items have no reference answer and are unscored." if n_unscored else ""))
+            + (f" {plural(n_unscored, 'item')} without a reference answer "
+               f"{'is' if n_unscored == 1 else 'are'} unscored." if n_unscored else ""))
 
 n_demo = int(frame["demo"].sum())
 if n_demo:
@@ -107,7 +108,7 @@ column_help = {
     "Overall": "Mean of the five dimension scores." + ci_hint,
     **{dimension_label(d, short=True): f"{dimension_label(d)}: mean of its task scores." + ci_hint
        for d in DIMENSIONS},
-    "Robustness": "Consistency: share of choice questions answered the same under all option orders.",
+    ROBUSTNESS: ROBUSTNESS_HELP,
     "n": "Scored items (questions with a reference answer).",
     "#": RANK_RULE,
 }

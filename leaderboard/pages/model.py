@@ -8,10 +8,10 @@ from __future__ import annotations
 import streamlit as st
 
 from leaderboard import cache, sections
-from leaderboard.labels import RESEARCH_NOTICE, dimension_label, fmt_score, is_missing
+from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS, ROBUSTNESS_HELP, dimension_label, fmt_score, is_missing
 from leaderboard.model_report import ModelNotFound
 
-TABS = ["Scores", "Robustness", "Errors & advice", "Questions", "Reproducibility"]
+TABS = ["Scores", ROBUSTNESS, "Errors & advice", "Questions", "Reproducibility"]
 
 version = cache.version()
 ref = st.query_params.get("model", "")
@@ -47,7 +47,7 @@ metrics = st.columns(4)
 metrics[0].metric("Overall score", fmt_score(overall["score"]))
 if not is_missing(overall["ci_low"]) and not is_missing(overall["ci_high"]):
     metrics[0].caption(f"95% CI [{fmt_score(overall['ci_low'])}, {fmt_score(overall['ci_high'])}]")
-metrics[1].metric("Consistency under option shuffling", fmt_score(overall["robustness"]))
+metrics[1].metric(ROBUSTNESS, fmt_score(overall["robustness"]), help=ROBUSTNESS_HELP)
 metrics[2].metric("Scored items (n)", report.scored_items)
 metrics[3].metric("Suite", report.run["suite_name"])  # a long name · version was cut to "demo · a767…"
 metrics[3].caption(f"version {report.run['suite_version'][:12]}")

@@ -1,6 +1,7 @@
 """Charts carry the report's numbers (a figure is data, so it can be checked without a browser)."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from common.db import session_scope
@@ -44,7 +45,7 @@ def test_error_distribution_counts_and_shares(report):
 def test_robustness_and_position_bias(report):
     dims = report.dimensions.set_index("dimension")
     figure = charts.robustness(report.dimensions)
-    assert [t.name.split(" ")[0] for t in figure.data] == ["accuracy", "strict", "consistency"]
+    assert [t.name.split(" ")[0] for t in figure.data] == ["accuracy", "strict", "robustness"]
     assert list(figure.data[0].x) == ["Knowledge", "Reasoning", "Safety & Ethics"]  # choice dimensions only
     bias = dims.loc["safety", "position_bias"]
     chosen, correct = charts.position_bias(bias).data
@@ -61,3 +62,14 @@ def test_position_bias_bars_are_shares_of_letters_each_summing_to_one():
     assert list(chosen.y) == pytest.approx([0.40 / 0.86, 0.30 / 0.86, 0.16 / 0.86])
     assert list(correct.y) == pytest.approx([0.50 / 1.37, 0.52 / 1.37, 0.35 / 1.37])
     assert charts.letter_shares({"A": {"chosen": 0.0}}, "chosen") == [0.0]  # nothing chosen: no division by zero
+
+
+def test_compared_models_get_distinct_colours_that_match_across_charts():
+    scores = {"knowledge": 0.5, "understanding": 0.4, "generation": 0.3, "reasoning": 0.2, "safety": 0.6}
+    radar = charts.radar({"a": scores, "b": scores, "c": scores})
+    colours = [t.line.color for t in radar.data]
+    assert colours == charts.MODEL_COLORS[:3] and len(set(colours)) == 3
+    assert radar.data[1].fillcolor.startswith("rgba(") and radar.layout.polar.radialaxis.showline is False
+    frame = pd.DataFrame({"a": [0.5, 0.4], "b": [0.6, 0.3], "c": [0.1, 0.2]}, index=["Med-Exam", "DrugCA"])
+    bars = charts.task_differences(frame, "a", ["b", "c"])
+    assert [t.marker.color for t in bars.data] == colours[1:]  # each model keeps its radar colour

@@ -9,7 +9,7 @@ import pytest
 
 from common.db import session_scope
 from leaderboard import ranking, table_view
-from leaderboard.labels import fmt_score, params_label, score_with_ci
+from leaderboard.labels import fmt_score, params_label, plural, score_with_ci
 
 
 @pytest.fixture
@@ -89,6 +89,10 @@ def test_every_score_has_three_decimals():
         "0.000", "0.083", "0.600", "1.000", "—", "—"]
     assert [fmt_score(v, signed=True) for v in (0.0033, -0.0333, 0)] == ["+0.003", "-0.033", "+0.000"]
     assert score_with_ci(0.0812, 0.075, 0.0874) == "0.081 [0.075, 0.087]"
+
+
+def test_plural():
+    assert [plural(1, "evaluation"), plural(0, "model"), plural(2, "item")] == ["1 evaluation", "0 models", "2 items"]
 
 
 def test_labels():
