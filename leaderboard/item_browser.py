@@ -18,6 +18,7 @@ from leaderboard.labels import CATEGORIES
 
 OUTCOMES: tuple[str, ...] = ("all", "right", "wrong", "unscored")
 MAX_PAGE_SIZE = 100
+PREVIEW_CHARS = 40  # of the question, in the browser's list: enough to tell items apart at a glance
 
 
 class BrowseError(ValueError):
@@ -64,6 +65,14 @@ class OrderAnswer:
     status: str
     error_message: str | None
 
+    @property
+    def tag_text(self) -> str:
+        """The primary error tag with how it was made: 'Omissions (rule:uncovered_points)', '' when untagged."""
+        if not self.error_primary:
+            return ""
+        method = (self.error_tags or {}).get("method")
+        return f"{self.error_primary} ({method})" if method else self.error_primary
+
 
 @dataclass
 class ItemView:
@@ -77,6 +86,12 @@ class ItemView:
     gold: Any  # None: no reference answer, unscored
     answer_points: list[list[str]]
     orders: list[OrderAnswer] = field(default_factory=list)
+
+    @property
+    def preview(self) -> str:
+        """The start of the question (or the passage, where the question is empty) on one line."""
+        text = " ".join((self.question or self.passage).split())
+        return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "…"
 
     @property
     def verdict(self) -> str:

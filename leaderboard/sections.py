@@ -171,7 +171,8 @@ def question_browser(report: ModelReport, version: str) -> None:
     result = first if page == 1 else cache.item_page(version, run_id, flt, min(page, first.pages), page_size)
     st.caption(f"{result.total} questions match · page {result.page} of {result.pages}")
     for item in result.items:
-        with st.expander(f"{VERDICT_MARK[item.verdict]} {item.item_key} · {item.task} · {item.verdict}"):
+        with st.expander(f"{VERDICT_MARK[item.verdict]} {item.item_key} · {item.task} · {item.verdict} · "
+                         f"{item.preview}"):
             question_card(item)
 
 
@@ -181,6 +182,16 @@ def _answer_text(item: ItemView, answer: Any) -> str:
     if isinstance(answer, list) and all(isinstance(a, str) for a in answer):
         return ", ".join(f"{a}. {item.options[a]}" if a in item.options else a for a in answer)
     return json.dumps(answer, ensure_ascii=False) if not isinstance(answer, str) else answer
+
+
+def structured_answer(answer: Any) -> pd.DataFrame | None:
+    """An extraction answer (a list of tuples as dicts) or a record (field -> text) as a small table; None for
+    answers that read well as text (letters, strings)."""
+    if isinstance(answer, list) and answer and all(isinstance(a, dict) for a in answer):
+        return pd.DataFrame(answer).fillna("")
+    if isinstance(answer, dict) and answer:
+        return pd.DataFrame({"Field": list(answer), "Value": [str(v) for v in answer.values()]})
+    return None
 
 
 def question_card(item: ItemView, show_orders: bool = True) -> None:
@@ -193,6 +204,9 @@ def question_card(item: ItemView, show_orders: bool = True) -> None:
         st.markdown("  \n".join(f"{key}. {text}" for key, text in item.options.items()))
     if item.gold is None:
         st.markdown("**Reference answer** none: this question is unscored.")
+    elif (gold := structured_answer(item.gold)) is not None:
+        st.markdown("**Reference answer**")
+        st.table(gold)
     else:
         st.markdown(f"**Reference answer** {_answer_text(item, item.gold)}")
     if item.answer_points:
@@ -225,7 +239,7 @@ def orders_table(item: ItemView) -> pd.DataFrame:
         "Answer (original options)": _answer_text(item, o.parsed_answer),
         "Raw output": (o.raw_output or "")[:200],
         "Verdict": verdict(o), "Score": fmt_score(o.score),
-        "Error tag": o.error_primary or "", "Tagged by": (o.error_tags or {}).get("method", ""),
+        "Error tag (how it was made)": o.tag_text,
         "Status": o.status if o.status == "ok" else f"{o.status}: {o.error_message}",
     } for o in item.orders])
 

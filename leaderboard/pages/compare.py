@@ -102,6 +102,6 @@ for entry in items:
             "Answer (original options)": [None if a is None else str(a.parsed_answer) for a in entry.answers.values()],
             "Raw output": [None if a is None else (a.raw_output or "")[:200] for a in entry.answers.values()],
             "Verdict": ["—" if a is None else ("right" if a.correct else "wrong") for a in entry.answers.values()],
-            "Error tag": ["" if a is None else (a.error_primary or "") for a in entry.answers.values()],
+            "Error tag (how it was made)": ["" if a is None else a.tag_text for a in entry.answers.values()],
         }), hide_index=True)
         question_card(entry.item, show_orders=False)

@@ -7,7 +7,7 @@ import pytest
 
 from bench.seed_results import SeededWorld, seed_demo_results
 from common.db import session_scope
-from leaderboard.item_browser import BrowseError, ItemFilter, browse_items, disagreements, tag_counts
+from leaderboard.item_browser import PREVIEW_CHARS, BrowseError, ItemFilter, browse_items, disagreements, tag_counts
 
 KEY = "zhyi/clinic-14b@bfloat16"
 
@@ -118,3 +118,15 @@ def test_disagreements_are_items_right_for_some_and_wrong_for_others(any_engine,
     for d in first:
         assert set(d.answers) == set(run_ids)
         assert {a.correct for a in d.answers.values()} == {True, False}
+
+
+def test_items_carry_a_question_preview_and_tags_say_how_they_were_made(engine, world):
+    with session_scope(engine) as session:
+        page = browse_items(session, world.runs[KEY].id, ItemFilter(outcome="wrong"), 1, 20)
+    for item in page.items:
+        short = len(item.question) <= PREVIEW_CHARS
+        assert item.preview == (item.question if short else item.question[:PREVIEW_CHARS] + "…")
+    tagged = [o for item in page.items for o in item.orders if o.error_primary]
+    assert tagged and all(o.tag_text == f"{o.error_primary} (rule:seed)" for o in tagged)
+    untagged = [o for item in page.items for o in item.orders if not o.error_primary]
+    assert all(o.tag_text == "" for o in untagged)

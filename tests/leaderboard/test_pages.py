@@ -10,7 +10,7 @@ import pytest
 from bench.seed_results import ModelProfile, add_model, new_run, seed_run_results
 from common.db import session_scope
 from evaluator.review import record_review
-from evaluator.tables import ItemResult, TaskScore
+from evaluator.tables import ItemResult, SuiteItem, TaskScore
 from submissions.tables import ModelEntry
 from leaderboard import cache
 from leaderboard.ranking import RANK_RULE
@@ -191,6 +191,23 @@ def test_question_browser_filters_interact_and_bad_url_values_are_explained(worl
     assert any("Ignored unknown value 'maybe' for 'qo'" in w for w in warnings)
     assert any("Ignored unknown value 'Typos' for 'qtag'" in w for w in warnings)
     assert len(app.expander) == 10  # unfiltered
+
+
+def test_question_list_shows_the_question_and_extraction_answers_as_tables(engine, world):
+    app = page("model", model="zhyi/clinic-14b", qt="CMeEE")
+    assert not app.exception
+    with session_scope(engine) as session:
+        first = session.scalars(select(SuiteItem).where(SuiteItem.suite_id == world.suite.id,
+                                                        SuiteItem.task == "CMeEE").order_by(SuiteItem.id)).first()
+    label = app.expander[0].label
+    assert label.startswith(f"{label[0]} {first.item_key} · CMeEE · ")
+    assert label.endswith(" · " + first.data["question"][:40] + "…")
+    gold = app.table[0].value  # the reference answer: rows of entity and type, not JSON
+    assert list(gold.columns) == ["entity", "type"]
+    assert gold.to_dict("records") == first.data["answer"]
+    column = "Error tag (how it was made)"
+    tags = [t for d in app.dataframe if column in d.value.columns for t in d.value[column] if t]
+    assert tags and all(t.endswith(" (rule:seed)") for t in tags)
 
 
 def test_model_page_unknown_and_not_yet_evaluated(world):
