@@ -14,7 +14,6 @@ import json
 import math
 import platform
 import sys
-import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from sqlmodel import Session, select
 from evaluator import EVALUATOR_VERSION
 from evaluator.items import Item
 from evaluator.permutations import item_orders, shown_letters
+from evaluator.progress import RunProgress
 from evaluator.prompts import PROMPT_TEMPLATE_VERSION, build_prompt, candidates_of
 from evaluator.runners import ChoiceRequest, Interrupted, ModelLoadError, RequestError, Runner, load_runner
 from evaluator.scoring import ItemOutcome, get_metric
@@ -431,30 +431,26 @@ class ChunkCommitter:
     """Commits a run's finished chunks and keeps its progress (count, per-task detail, ETA) current.
 
     One place for both executors (``execute_run`` and the Ray driver), so stored rows and progress look the same
-    whoever ran the model. ``pending.done`` grows as chunks are committed; the ETA's rate counts from creation,
-    so create it when the model is ready.
+    whoever ran the model. ``pending.done`` grows as chunks are committed; the ETA (``evaluator.progress``)
+    measures from creation, so create it when the model is ready.
     """
 
     def __init__(self, engine: Engine, pending: PendingRun, on_progress: Callable[[int, int], None] | None):
         self.engine, self.pending, self.on_progress = engine, pending, on_progress
-        self.started = time.monotonic()
-        self.finished_here = 0
+        self.progress = RunProgress(pending.spec, pending.units, pending.done)
 
     def commit(self, chunk: list[WorkUnit], rows: list[tuple[str, dict[str, Any]]]) -> None:
         """Store one chunk's (prompt, ItemResult values) per unit, then update the run's progress and ETA."""
-        run, units, done = self.pending.run, self.pending.units, self.pending.done
+        run, done = self.pending.run, self.pending.done
         insert_rows(self.engine, [result_row(run, unit, prompt, **values)
                                   for unit, (prompt, values) in zip(chunk, rows)])
-        done |= {(u.suite_item_id, u.order_index) for u in chunk}
-        self.finished_here += len(chunk)
-        total = len(units)
-        rate = self.finished_here / max(time.monotonic() - self.started, 1e-9)
+        self.progress.record(chunk, done)
+        total = len(self.pending.units)
         update_run(self.engine, run.id, progress_done=len(done), progress_total=total,
-                   progress_detail=progress_detail(units, done),
-                   eta_seconds=(total - len(done)) / rate if rate else None)
+                   progress_detail={task: list(counts) for task, counts in self.progress.detail.items()},
+                   eta_seconds=self.progress.seconds_left())
         if self.on_progress:
             self.on_progress(len(done), total)
-
 
 
 def mark_finished(engine: Engine, pending: PendingRun, on_progress: Callable[[int, int], None] | None) -> None:
