@@ -31,10 +31,11 @@ def radar(series: dict[str, dict[str, float | None]]) -> go.Figure:
                                          hovertemplate="%{theta}: %{r:.3f}<extra>" + name + "</extra>"))
     # The top dimension's label sits just above the circle: the legend goes higher, into a taller top margin.
     # The radial ticks lie between the first two spokes (36°), not on the first spoke where they covered the data;
-    # the axis line itself is hidden and the labels are turned to run along it, so they no longer sit across it.
-    figure.update_layout(polar={"radialaxis": {"range": SCORE_RANGE, "visible": True, "angle": 36, "tickangle": 36,
-                                               "showline": False, "tickvals": RADIAL_TICKS,
-                                               "tickfont": {"size": 10}}},
+    # the axis line and tick marks are hidden and the labels run along the axis on its counter-clockwise side, so
+    # no label sits across a line.
+    figure.update_layout(polar={"radialaxis": {"range": SCORE_RANGE, "visible": True, "angle": 36, "tickangle": 0,
+                                               "side": "counterclockwise", "showline": False, "ticks": "",
+                                               "tickvals": RADIAL_TICKS, "tickfont": {"size": 10}}},
                          showlegend=len(series) > 1, margin={"l": 90, "r": 90, "t": 90, "b": 40}, height=430,
                          legend={**LEGEND_ABOVE, "y": 1.14})
     return figure

@@ -53,8 +53,8 @@ scores) counts as wrong; robustness also counts questions without a reference an
 
 - **Accuracy** = mean correctness over all (question, order) pairs.
 - **Strict accuracy** = share of questions answered correctly under *all* K orders (OpenCompass's CircularEval).
-- **Consistency** (this site's *robustness*) = share of questions whose mapped-back answer is identical under all
-  K orders, right or wrong. MedBench publishes no formula for its robustness score (the paper reports 0.79 in
+- **Robustness** (consistency under option shuffling) = share of questions whose mapped-back answer is identical
+  under all K orders, right or wrong. MedBench publishes no formula for its robustness score (the paper reports 0.79 in
   safety & ethics), so all three figures are shown.
 - **Position bias** = how often each shown letter is chosen, against how often it is the right one.""")
 
@@ -96,7 +96,7 @@ st.markdown("Model pages turn the error profile into the paper's four-level opti
             f"({arxiv_link('2503.07306')}), showing the figure that triggered each piece of advice:")
 st.markdown("\n".join(f"- {text}" for text in LEVELS.values()))
 st.markdown("""Failure signatures: > 40% omissions in knowledge QA → Levels 1–2; > 60% hallucinations in generation
-→ retrieval-augmented verification (Level 2); consistency < 0.85 under shuffling → explicit constraints or safety
+→ retrieval-augmented verification (Level 2); robustness < 0.85 under shuffling → explicit constraints or safety
 fine-tuning; format mismatch > 10% of errors → structured-output training (Level 1); > 50% omissions in complex
 reasoning after Level 2 → Level 3.""")
 
