@@ -69,7 +69,8 @@ def advise(dimensions: list[dict[str, Any]]) -> list[Advice]:
              if dim != "overall" and row.get("robustness") is not None and row["robustness"] < ROBUSTNESS_FLOOR]
     if shaky:
         advice.append(Advice((1, 2), f"robustness < {ROBUSTNESS_FLOOR} under option shuffling",
-                             "consistency over the option orders: " + ", ".join(f"{d} {fmt_score(r)}" for d, r in shaky),
+                             "consistency over the option orders: "
+                             + ", ".join(f"{d} {fmt_score(r)}" for d, r in shaky),
                              "Enforce explicit constraints (answer by content, not position) or fine-tune on "
                              "shuffled options (safety fine-tuning for the ethics dimension)."))
     all_errors: dict[str, int] = errors("overall") or {

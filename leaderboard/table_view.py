@@ -134,7 +134,8 @@ def score_labels(view: str) -> list[str]:
 
 
 def to_csv(table: pd.DataFrame) -> bytes:
-    """A table (the "numeric" cells of the shown view) as UTF-8 CSV with a BOM, so spreadsheet programs read the Chinese text correctly."""
+    """A table (the "numeric" cells of the shown view) as UTF-8 CSV with a BOM, so spreadsheet programs read the
+    Chinese text correctly."""
     return table.to_csv(index=False).encode("utf-8-sig")
 
 

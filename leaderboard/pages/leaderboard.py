@@ -35,8 +35,8 @@ if suite is None or frame.empty:
     no_suite = "No benchmark suite is active. " if suite is None else ""
     if queue.running or queue.waiting:
         st.info(f"No results yet. {no_suite}{plural(len(queue.running), 'evaluation')} running and "
-                f"{len(queue.waiting)} waiting: the Queue page shows their progress and time left. Models appear here as soon as their "
-                "evaluation finishes.")
+                f"{len(queue.waiting)} waiting: the Queue page shows their progress and time left. Models appear here "
+                "as soon as their evaluation finishes.")
     else:
         st.info(f"No results yet. {no_suite}Models appear here as soon as their evaluation finishes: submit one on "
                 "the Submit page, or watch the Queue page for runs in progress.")

@@ -29,8 +29,8 @@ st.title("Methodology · 评测方法")
 st.error(RESEARCH_NOTICE, icon="⚕️")
 
 st.header("Dimensions and tasks")
-st.markdown(f"Five dimensions after MedBench ({arxiv_link('2407.10990')}). **Task score** = the task's metric over its scored "
-            "items; **dimension score** = mean of its task scores; **overall** = mean of the five dimension "
+st.markdown(f"Five dimensions after MedBench ({arxiv_link('2407.10990')}). **Task score** = the task's metric over "
+            "its scored items; **dimension score** = mean of its task scores; **overall** = mean of the five dimension "
             "scores (equal weight). Every score carries a **95% bootstrap confidence interval** that resamples "
             "questions (not option orders), and *n* — the number of scored questions — is shown beside it. "
             "Questions without a reference answer (public test files) are run and browsable but **unscored**.")
@@ -86,7 +86,8 @@ else:
     per_category = summary.get("per_category") or {}
     st.dataframe(pd.DataFrame([{"Category": c, "automatic": v.get("auto"), "human": v.get("human"),
                                 "agreed": v.get("agreed"), "precision": fmt_score(v.get("precision")),
-                                "recall": fmt_score(v.get("recall"))} for c, v in per_category.items()]), hide_index=True)
+                                "recall": fmt_score(v.get("recall"))} for c, v in per_category.items()]),
+                 hide_index=True)
     by_method = summary.get("by_method") or {}
     if by_method:
         st.dataframe(pd.DataFrame([{"Tagged by": m, **v} for m, v in by_method.items()]), hide_index=True)

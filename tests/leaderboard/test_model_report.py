@@ -78,7 +78,8 @@ def test_a_model_without_a_finished_run_has_no_run(engine, world):
     assert report.run is None and report.suite["name"] == "seed" and report.tasks.empty
 
 
-def _set_task_score(engine, run_id: int, task: str, score: float, low: float, high: float) -> None:  # type: ignore[no-untyped-def]
+def _set_task_score(engine, run_id: int, task: str, score: float, low: float,  # type: ignore[no-untyped-def]
+                    high: float) -> None:
     with session_scope(engine) as session:
         row = session.scalars(select(TaskScore).where(TaskScore.run_id == run_id, TaskScore.task == task)).one()
         row.score, row.ci_low, row.ci_high = score, low, high
