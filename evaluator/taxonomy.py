@@ -14,35 +14,8 @@ a judge model (:mod:`evaluator.judge`). When the row's details carry the judge's
 (``details["judge"]["primary"]``) that category is the primary tag, with method ``judge:<model>``, the rule's
 category among the secondary tags and the whole rule tag kept under ``"rule"``.
 
-Rules, first match wins:
-
- 1. empty_output            Unanswered       the output is empty or whitespace
- 2. refusal                 Unanswered       a short output that declines (抱歉, 无法回答, 不知道, I don't know)
-                                             and holds no parsable answer
- 3. garbled                 Output Error     broken characters, control characters, unexpected scripts
- 4. repetitive              Output Error     a unit repeated 5+ times in a row, or few distinct 4-grams
- 5. wrong_language          Output Error     a Chinese task answered mostly in Latin script
- 6. truncated               Output Error     cut at the length limit (runner's finish reason, else an
-                                             open-ended/record output near max_new_tokens without a sentence end)
- 7. no_parsable_answer      Format Mismatch  an answer exists but the parser found none in the required form
-                                             (no letter, no candidate label, no ``实体：类型`` line, no field)
- 8. order_dependent_answer  Contextual Inconsistency   a choice or cloze item's mapped-back answer differs
-                                             between orders
- 9. contradicts_case        Contextual Inconsistency   the output states a sex or age other than the case's
-10. missing_record_fields   Deficiency in Medical Language Generation   a record lacks required fields
-11. wrong_conclusion        Causal Reasoning Deficiency   reasoning-dimension task: none of the chosen options
-                                             is correct, or the conclusion point (``other.conclusion_points``,
-                                             default the first answer point) is not covered
-12. extra_options           Hallucination    options chosen that are wrong or not among those shown
-13. invented_span           Hallucination    an extracted entity/value that does not occur in the source text
-14. unsupported_content     Hallucination    an open answer or record whose character bigrams are mostly
-                                             (< 25% supported) absent from the question, case, reference and points
-15. non_clinical_style      Deficiency in Medical Language Generation   a record in colloquial style
-                                             (first/second person, chat particles)
-16. too_few_options         Omissions        a multi-choice answer missing correct options
-17. uncovered_points        Omissions        answer points not covered (open, record); gold tuples missed (extraction)
-18. wrong_label             Hallucination    a wrong pick from a closed list (single choice, yes/no, cloze,
-                                             classification) or wrongly labelled extraction tuples
+The rules, in checking order, are ``RULES``; each says what triggers it (``Rule.trigger``), which the
+Methodology page shows as a table.
 """
 from __future__ import annotations
 
@@ -115,6 +88,7 @@ class Rule:
     name: str
     category: str
     matches: Callable[[Case], bool]
+    trigger: str  # what makes it match, in words (the Methodology page's rules table)
     surface: bool = False  # applies to rows without a verdict too
 
 
@@ -252,24 +226,47 @@ def _truncated(case: Case) -> bool:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("empty_output", UNANSWERED, lambda c: output_checks.is_empty(c.raw), surface=True),
-    Rule("refusal", UNANSWERED, _refusal, surface=True),
-    Rule("garbled", OUTPUT_ERROR, lambda c: output_checks.is_garbled(c.raw), surface=True),
-    Rule("repetitive", OUTPUT_ERROR, lambda c: output_checks.is_repetitive(c.raw), surface=True),
-    Rule("wrong_language", OUTPUT_ERROR, lambda c: output_checks.is_wrong_language(c.raw), surface=True),
-    Rule("truncated", OUTPUT_ERROR, _truncated, surface=True),
-    Rule("no_parsable_answer", FORMAT_MISMATCH, _no_parsable_answer),
-    Rule("order_dependent_answer", CONTEXTUAL, _order_dependent),
-    Rule("contradicts_case", CONTEXTUAL, _contradicts_case),
-    Rule("missing_record_fields", GENERATION, _missing_record_fields),
-    Rule("wrong_conclusion", CAUSAL, _wrong_conclusion),
-    Rule("extra_options", HALLUCINATION, _extra_options),
-    Rule("invented_span", HALLUCINATION, _invented_span),
-    Rule("unsupported_content", HALLUCINATION, _unsupported_content),
-    Rule("non_clinical_style", GENERATION, _non_clinical_style),
-    Rule("too_few_options", OMISSIONS, _too_few_options),
-    Rule("uncovered_points", OMISSIONS, _uncovered_points),
-    Rule("wrong_label", HALLUCINATION, _wrong_label),
+    Rule("empty_output", UNANSWERED, lambda c: output_checks.is_empty(c.raw),
+         "the output is empty or whitespace", surface=True),
+    Rule("refusal", UNANSWERED, _refusal,
+         "a short output that declines (抱歉, 无法回答, 不知道, I don't know) and holds no parsable answer", surface=True),
+    Rule("garbled", OUTPUT_ERROR, lambda c: output_checks.is_garbled(c.raw),
+         "broken characters, control characters, unexpected scripts", surface=True),
+    Rule("repetitive", OUTPUT_ERROR, lambda c: output_checks.is_repetitive(c.raw),
+         "a unit repeated 5+ times in a row, or few distinct 4-grams", surface=True),
+    Rule("wrong_language", OUTPUT_ERROR, lambda c: output_checks.is_wrong_language(c.raw),
+         "a Chinese task answered mostly in Latin script", surface=True),
+    Rule("truncated", OUTPUT_ERROR, _truncated,
+         ("cut at the length limit (runner's finish reason, else an open-ended/record output near "
+          "max_new_tokens without a sentence end)"), surface=True),
+    Rule("no_parsable_answer", FORMAT_MISMATCH, _no_parsable_answer,
+         ("an answer exists but the parser found none in the required form (no letter, no candidate label, no "
+          "实体：类型 line, no field)")),
+    Rule("order_dependent_answer", CONTEXTUAL, _order_dependent,
+         "a choice or cloze item's mapped-back answer differs between orders"),
+    Rule("contradicts_case", CONTEXTUAL, _contradicts_case,
+         "the output states a sex or age other than the case's"),
+    Rule("missing_record_fields", GENERATION, _missing_record_fields,
+         "a record lacks required fields"),
+    Rule("wrong_conclusion", CAUSAL, _wrong_conclusion,
+         ("reasoning-dimension task: none of the chosen options is correct, or the conclusion point "
+          "(other.conclusion_points, default the first answer point) is not covered")),
+    Rule("extra_options", HALLUCINATION, _extra_options,
+         "options chosen that are wrong or not among those shown"),
+    Rule("invented_span", HALLUCINATION, _invented_span,
+         "an extracted entity/value that does not occur in the source text"),
+    Rule("unsupported_content", HALLUCINATION, _unsupported_content,
+         ("an open answer or record whose character bigrams are mostly (< 25% supported) absent from the "
+          "question, case, reference and points")),
+    Rule("non_clinical_style", GENERATION, _non_clinical_style,
+         "a record in colloquial style (first/second person, chat particles)"),
+    Rule("too_few_options", OMISSIONS, _too_few_options,
+         "a multi-choice answer missing correct options"),
+    Rule("uncovered_points", OMISSIONS, _uncovered_points,
+         "answer points not covered (open, record); gold tuples missed (extraction)"),
+    Rule("wrong_label", HALLUCINATION, _wrong_label,
+         ("a wrong pick from a closed list (single choice, yes/no, cloze, classification) or wrongly labelled "
+          "extraction tuples")),
 )
 
 

@@ -11,11 +11,11 @@ import streamlit as st
 
 from evaluator.scoring.text import DEFINITIONS as TEXT_METRIC_DEFINITIONS
 from evaluator.tasks import TASKS
+from evaluator.taxonomy import HARD_CASE_RULES, RULES
 from leaderboard import cache
 from leaderboard.advice import LEVELS
 from leaderboard.labels import RESEARCH_NOTICE, arxiv_link, dimension_label, fmt_score
 from leaderboard.ranking import DIMENSIONS, RANK_RULE
-from leaderboard.taxonomy_rules import rule_rows
 
 METRIC_FORMULAS = {
     "accuracy": "share of (question, option order) pairs answered with the right letter (next-token letter scores)",
@@ -67,9 +67,9 @@ st.markdown("Every wrong or incomplete answer gets one **primary** category of t
             "matches gets its kind's default (`rule:fallback`). Where a judge model is run, it may re-tag the "
             "hard cases (`judge:<model>`).")
 st.table(pd.DataFrame([{
-    "#": i + 1, "Rule": row.name, "Category": row.category, "What triggers it": row.trigger,
-    "Also unscored": "yes" if row.surface else "", "Hard case": "yes" if row.hard_case else "",
-} for i, row in enumerate(rule_rows())]).set_index("#"))
+    "#": i + 1, "Rule": rule.name, "Category": rule.category, "What triggers it": rule.trigger,
+    "Also unscored": "yes" if rule.surface else "", "Hard case": "yes" if rule.name in HARD_CASE_RULES else "",
+} for i, rule in enumerate(RULES)]).set_index("#"))
 
 st.subheader("Agreement of automatic tags with human review")
 summary = cache.agreement(cache.version())

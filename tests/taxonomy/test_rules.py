@@ -93,3 +93,12 @@ def test_reasoning_choice_with_no_correct_option_is_a_wrong_conclusion() -> None
 def test_choice_without_letter_is_format_mismatch_only_when_generated() -> None:
     assert RULE["no_parsable_answer"].matches(choice_case(DDX, None, raw="我认为是感染"))
     assert not RULE["no_parsable_answer"].matches(choice_case(SINGLE, "B", raw=None))
+
+
+def test_every_rule_says_in_plain_words_what_triggers_it():
+    """The Methodology page's rules table shows Rule.trigger: every rule has one, without code markup."""
+    from evaluator.taxonomy import RULES
+
+    assert len({rule.name for rule in RULES}) == len(RULES) == 18
+    assert all(rule.trigger and "``" not in rule.trigger and ":mod:" not in rule.trigger and "  " not in rule.trigger
+               for rule in RULES)
