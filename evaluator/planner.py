@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -229,11 +230,20 @@ def _ram_bytes() -> float:
     return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
+_CALIBRATION_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
+def _calibrated_cpu() -> DeviceProfile:
+    return calibrate_cpu()
+
+
 def _measured_cpu() -> DeviceProfile:
     """This machine's CPU profile, measured once per process: a calibration takes about a second, too slow to
-    repeat on every redraw of the moderation page, and the machine does not change while the process lives."""
-    return calibrate_cpu()
+    repeat on every redraw of the moderation page, and the machine does not change while the process lives. The
+    lock keeps two first page requests from calibrating at once (each would measure the other's load)."""
+    with _CALIBRATION_LOCK:
+        return _calibrated_cpu()
 
 
 def get_profile(device: str | DeviceProfile) -> DeviceProfile:
@@ -554,6 +564,8 @@ def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: 
     if target_items is not None and target_items < 1:
         raise PlanError(f"target_items must be at least 1, got {target_items}")
     profile = get_profile(device)
+    if profile.kind == "cpu":
+        gpus = 1  # one CPU process: a GPU count does not apply
     backend = backend or profile.backend
     if backend not in ("vllm", "transformers"):
         raise PlanError(f"unknown backend {backend!r}: use vllm or transformers")

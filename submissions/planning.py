@@ -6,6 +6,7 @@ workers' ``MEDBENCH_DEVICE``. The page also says which device that is, so the nu
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from common.settings import Settings, get_settings
@@ -23,6 +24,15 @@ class PlannerDevice:
     source: str  # the setting that decided it, as an organizer would change it
 
 
+@functools.cache
+def _workers_device(setting: str) -> str:
+    """MEDBENCH_DEVICE resolved on this machine ("auto" probes CUDA), once per process: the moderation page
+    redraws often and the answer does not change."""
+    from evaluator.worker import resolve_device
+
+    return resolve_device(setting)
+
+
 def planner_device(settings: Settings | None = None) -> PlannerDevice:
     """MEDBENCH_PLANNER_DEVICE when set, else the workers' MEDBENCH_DEVICE: cpu -> cpu, cuda -> h100, auto -> what
     this machine has (the app and the worker usually share it)."""
@@ -30,11 +40,9 @@ def planner_device(settings: Settings | None = None) -> PlannerDevice:
     if settings.planner_device:
         return PlannerDevice(settings.planner_device, settings.planner_gpus,
                              f"MEDBENCH_PLANNER_DEVICE={settings.planner_device}")
-    from evaluator.worker import resolve_device
-
-    device = resolve_device(settings.device)
+    device = _workers_device(settings.device)
     name = "cpu" if device == "cpu" else CUDA_PROFILE
-    return PlannerDevice(name, settings.planner_gpus if name != "cpu" else 1,
+    return PlannerDevice(name, settings.planner_gpus,
                          f"the workers' MEDBENCH_DEVICE={settings.device}" + (f" ({device})" if settings.device
                                                                                 == "auto" else ""))
 

@@ -15,9 +15,13 @@ and Streamlit's own ``st.components.v2`` runs inline JavaScript in the app page 
 token passed as JSON data, never pasted into code. It was preferred to third-party components
 (``extra-streamlit-components``' CookieManager, ``streamlit-cookies-controller``, ``streamlit-cookies-manager``):
 those are iframed v1 components, each one more pinned dependency, which read cookies only after an extra
-round-trip and have been slow to follow Streamlit releases. :func:`write_cookie` is declarative: every run states
-the cookie the browser should hold (a token, or none), so a run cut short by ``st.rerun`` cannot lose a change.
-A script-set cookie cannot be HttpOnly; it is ``SameSite=Strict`` (``Secure`` over https), expires with the
+round-trip and have been slow to follow Streamlit releases. :func:`write_cookie` runs on every run (a run cut
+short by ``st.rerun`` cannot lose a change) but only touches the cookie for this session's own tokens: it sets the
+token this session signed in with, and removes a token only when the cookie still holds that very token (signed
+out, revoked or refused here). The cookie is shared by all tabs, so a tab that is signed out, or signed in as
+someone else, must never overwrite another tab's sign-in.
+An argon2 rehash at sign-in (only after its parameters are raised) changes the password hash and so ends the
+user's other remembered sign-ins, as a password change would. A script-set cookie cannot be HttpOnly; it is ``SameSite=Strict`` (``Secure`` over https), expires with the
 row, and pages escape user text, which keeps script that could read it out of the page.
 """
 from __future__ import annotations
@@ -39,12 +43,12 @@ COOKIE_NAME = "medbench_sign_in"
 
 _COOKIE_JS = """
 export default function ({ data }) {
-  const { name, token, maxAge } = data;
+  const { name, token, clear, maxAge } = data;
   const attributes = "; Path=/; SameSite=Strict" + (location.protocol === "https:" ? "; Secure" : "");
   const held = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
   if (token && held !== name + "=" + token) {
     document.cookie = name + "=" + token + "; Max-Age=" + maxAge + attributes;
-  } else if (!token && held !== undefined) {
+  } else if (!token && clear && held === name + "=" + clear) {
     document.cookie = name + "=; Max-Age=0" + attributes;
   }
 }
@@ -100,9 +104,10 @@ def cookie_token() -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def write_cookie(token: str | None) -> None:
-    """Make the browser hold ``token`` in the sign-in cookie (None: remove it). Renders nothing visible; call it
-    on every run so the browser follows the session's sign-in state."""
+def write_cookie(token: str | None, clear: str | None = None) -> None:
+    """Make the browser hold ``token`` in the sign-in cookie; without one, remove the cookie only if it holds
+    ``clear`` (this session's ended token). Renders nothing visible; call it on every run."""
     max_age = get_settings().sign_in_days * 24 * 3600
     with st.sidebar:
-        _cookie_writer(key="sign_in_cookie", data={"name": COOKIE_NAME, "token": token, "maxAge": max_age})
+        _cookie_writer(key="sign_in_cookie",
+                       data={"name": COOKIE_NAME, "token": token, "clear": clear, "maxAge": max_age})

@@ -18,6 +18,7 @@ from submissions.tables import User
 
 SESSION_KEY = "user_id"
 TOKEN_KEY = "sign_in_token"
+ENDED_TOKEN_KEY = "sign_in_token_ended"  # this session's last signed-out, revoked or refused token
 COOKIE_CHECKED_KEY = "sign_in_cookie_checked"
 
 
@@ -58,7 +59,15 @@ def restore(token: str | None) -> User | None:
     if user is not None:
         st.session_state[SESSION_KEY] = user.id
         st.session_state[TOKEN_KEY] = token
+    elif token:
+        _end_token(token)  # a refused cookie is removed from the browser
     return user
+
+
+def _end_token(token: str | None) -> None:
+    """Remember ``token`` as ended here, so :func:`sync_cookie` removes it if the browser still holds it."""
+    if token:
+        st.session_state[ENDED_TOKEN_KEY] = token
 
 
 def current_user() -> User | None:
@@ -80,7 +89,7 @@ def current_user() -> User | None:
     user = remember.user_for_token(token) if token else get_user(user_id)
     if user is None:  # the account was deleted meanwhile, or its remembered sign-in revoked
         st.session_state.pop(SESSION_KEY, None)
-        st.session_state.pop(TOKEN_KEY, None)
+        _end_token(st.session_state.pop(TOKEN_KEY, None))
     return user
 
 
@@ -99,11 +108,14 @@ def sign_out() -> None:
     """Forget the local sign-in here and on the server (the token is revoked, the cookie removed on the next run);
     for OIDC sessions also end the provider's cookie (``st.logout``)."""
     st.session_state.pop(SESSION_KEY, None)
-    remember.revoke_token(st.session_state.pop(TOKEN_KEY, None))
+    token = st.session_state.pop(TOKEN_KEY, None)
+    remember.revoke_token(token)
+    _end_token(token)
     if _oidc_claims() is not None:
         st.logout()
 
 
 def sync_cookie() -> None:
-    """Make the browser's sign-in cookie follow this session (app.py calls it on every run)."""
-    remember.write_cookie(st.session_state.get(TOKEN_KEY))
+    """Keep the browser's sign-in cookie for this session's token, or remove this session's ended token from it;
+    another tab's sign-in is never touched (app.py calls it on every run)."""
+    remember.write_cookie(st.session_state.get(TOKEN_KEY), st.session_state.get(ENDED_TOKEN_KEY))

@@ -201,3 +201,9 @@ def test_bad_requests_get_a_plain_plan_error(engine, suite_id, call, message):
 
 def test_profiles_hold_the_published_peaks():
     assert PROFILES["h100"].peak_flops == 989e12 and PROFILES["h100"].memory_bandwidth == 3.35e12
+
+
+def test_a_gpu_count_does_not_divide_a_cpu_estimate(engine, suite_id):
+    one = estimate_run(SEVEN_B // 100, suite_id, engine=engine, device=CPU, tasks=["Med-Exam"])
+    four = estimate_run(SEVEN_B // 100, suite_id, engine=engine, device=CPU, tasks=["Med-Exam"], gpus=4)
+    assert four.time_s == pytest.approx(one.time_s) and four.replicas == one.replicas == 1 and four.gpus == 1

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from common.timeutil import utcnow
 from submissions.accounts import create_user
-from submissions.remember import COOKIE_NAME, issue_token, user_for_token
+from submissions.remember import COOKIE_NAME, issue_token, revoke_token, user_for_token
 from submissions.tables import SignInToken, User
 from tests.submissions.test_pages import button, page
 
@@ -86,9 +86,17 @@ def test_app_tells_the_browser_to_keep_the_token_and_drops_it_when_signed_out(en
     at.session_state["sign_in_token"] = token
     at.run()
     assert not at.exception
-    assert cookie_data(at) == {"name": COOKIE_NAME, "token": token, "maxAge": 14 * 24 * 3600}
+    assert cookie_data(at) == {"name": COOKIE_NAME, "token": token, "clear": None, "maxAge": 14 * 24 * 3600}
     anonymous = AppTest.from_file(APP, default_timeout=60).run()
-    assert cookie_data(anonymous)["token"] is None
+    # a tab that never signed in leaves the cookie alone (another tab may hold a sign-in in it)
+    assert (cookie_data(anonymous)["token"], cookie_data(anonymous)["clear"]) == (None, None)
+    signed_out = AppTest.from_file(APP, default_timeout=60)
+    signed_out.session_state["user_id"] = user.id
+    signed_out.session_state["sign_in_token"] = token
+    signed_out.run()
+    revoke_token(token)  # signed out elsewhere: this session finds its token revoked on its next run
+    signed_out.run()
+    assert (cookie_data(signed_out)["token"], cookie_data(signed_out)["clear"]) == (None, token)
 
 
 def test_creating_an_account_signs_in_and_is_remembered(engine) -> None:
