@@ -81,7 +81,7 @@ def shard_cost(units: list[WorkUnit], spec: RunSpec) -> int:
     for unit in units:
         cost += len(build_prompt(unit.task, unit.item, unit.permutation, None, spec.use_chat_template))
         if unit.task.kind not in LOGPROB_KINDS:
-            cost += int(spec.generation["max_new_tokens"].get(unit.task.name, unit.task.max_new_tokens))
+            cost += spec.max_new_tokens_for(unit.task)
     return cost
 
 
@@ -306,6 +306,7 @@ class _Driver:
         """The first actor's environment (every actor runs the same image) plus how the run was spread."""
         first = dict(self.environments[0]) if self.environments else {}
         first.pop("pid", None)
+        first["chunk_items"] = self.spec.batch_policy.chunk_items_on(self.device)  # as execute_run records it
         first["distributed"] = {
             "executor": "ray", "ray": self.ray.__version__, "actors": len(self.shards),
             "actor_restarts": self.restarts,

@@ -421,8 +421,7 @@ def _walk(plan: list[tuple[list[WorkUnit], float]], seq_of: dict[int, Sequence[A
     for chunk, weight in plan:
         groups: dict[int, list[WorkUnit]] = defaultdict(list)  # max_new_tokens (0: letter scoring) -> units
         for unit in chunk:
-            new = 0 if unit.task.kind in LOGPROB_KINDS else spec.generation["max_new_tokens"].get(
-                unit.task.name, unit.task.max_new_tokens)
+            new = 0 if unit.task.kind in LOGPROB_KINDS else spec.max_new_tokens_for(unit.task)
             groups[new].append(unit)
         for max_new, members in groups.items():
             part = _Tally()

@@ -28,8 +28,17 @@ def unit_cost(spec: "RunSpec", unit: "WorkUnit") -> tuple[str, float]:
     """(mode, weight in letter-question equivalents) of one unit under the prior."""
     if unit.task.kind in LOGPROB_KINDS:
         return "letters", 1.0
-    max_new = spec.generation.get("max_new_tokens", {}).get(unit.task.name, unit.task.max_new_tokens)
-    return "generate", max(1.0, max_new * GENERATION_STEP_WEIGHT)
+    return "generate", max(1.0, spec.max_new_tokens_for(unit.task) * GENERATION_STEP_WEIGHT)
+
+
+def progress_detail(units: list["WorkUnit"], done: set[tuple[int, int]]) -> dict[str, list[int]]:
+    """Per task, [units done, units planned]: the runs page shows how far each task got."""
+    detail: dict[str, list[int]] = {}
+    for unit in units:
+        entry = detail.setdefault(unit.task.name, [0, 0])
+        entry[1] += 1
+        entry[0] += (unit.suite_item_id, unit.order_index) in done
+    return detail
 
 
 class RunProgress:
@@ -37,19 +46,13 @@ class RunProgress:
 
     def __init__(self, spec: "RunSpec", units: list["WorkUnit"], done: set[tuple[int, int]]):
         self.spec = spec
-        self.total = len(units)
-        self.done_count = 0
-        self.detail: dict[str, list[int]] = {}
+        self.detail = progress_detail(units, done)
+        self.done_count = sum(count for count, _ in self.detail.values())
         self.remaining: dict[str, float] = defaultdict(float)  # weight not yet done, per mode
         self.seconds: dict[str, float] = defaultdict(float)  # measured, per mode
         self.weight_done: dict[str, float] = defaultdict(float)  # measured, per mode
         for unit in units:
-            entry = self.detail.setdefault(unit.task.name, [0, 0])
-            entry[1] += 1
-            if (unit.suite_item_id, unit.order_index) in done:
-                entry[0] += 1
-                self.done_count += 1
-            else:
+            if (unit.suite_item_id, unit.order_index) not in done:
                 mode, weight = unit_cost(spec, unit)
                 self.remaining[mode] += weight
         self.last = time.monotonic()

@@ -30,7 +30,7 @@ from sqlmodel import Session, select
 from evaluator import EVALUATOR_VERSION
 from evaluator.items import Item
 from evaluator.permutations import item_orders, shown_letters
-from evaluator.progress import RunProgress
+from evaluator.progress import RunProgress, progress_detail
 from evaluator.prompts import PROMPT_TEMPLATE_VERSION, build_prompt, candidates_of
 from evaluator.runners import ChoiceRequest, Interrupted, ModelLoadError, RequestError, Runner, load_runner
 from evaluator.scoring import ItemOutcome, get_metric
@@ -98,6 +98,10 @@ class RunSpec(BaseModel):
     backend: Literal["auto", "transformers", "vllm"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     tensor_parallel: int = Field(default=1, ge=1, description="GPUs one model replica spans (vLLM; e.g. 70B)")
+
+    def max_new_tokens_for(self, task: TaskSpec) -> int:
+        """The generation length limit of ``task`` in this run (the spec's, else the task's default)."""
+        return int(self.generation.get("max_new_tokens", {}).get(task.name, task.max_new_tokens))
     evaluator_version: str = EVALUATOR_VERSION
 
 
@@ -182,16 +186,6 @@ def plan_units(items: list[tuple[SuiteItem, Item]], spec: RunSpec) -> list[WorkU
     return units
 
 
-def progress_detail(units: list[WorkUnit], done: set[tuple[int, int]]) -> dict[str, list[int]]:
-    """Per task, [units done, units planned]: the runs page shows how far each task got."""
-    detail: dict[str, list[int]] = {}
-    for unit in units:
-        entry = detail.setdefault(unit.task.name, [0, 0])
-        entry[1] += 1
-        entry[0] += (unit.suite_item_id, unit.order_index) in done
-    return detail
-
-
 def create_run(session: Session, model: ModelEntry, suite: Suite, *, submission_id: int | None = None,
                priority: int = 0, **spec_overrides: Any) -> EvalRun:
     """A pending run of ``model`` on ``suite`` with its full run spec (flushed, not committed).
@@ -264,7 +258,7 @@ def run_units(runner: Runner, spec: RunSpec, units: list[WorkUnit], prompts: lis
         if unit.task.kind in LOGPROB_KINDS:
             by_mode[("letters", 0)].append(i)
         else:
-            by_mode[("generate", spec.generation["max_new_tokens"].get(unit.task.name, unit.task.max_new_tokens))].append(i)
+            by_mode[("generate", spec.max_new_tokens_for(unit.task))].append(i)
     for (mode, max_new), indices in by_mode.items():
         def call(batch: list[int]) -> list[Any]:
             if mode == "letters":

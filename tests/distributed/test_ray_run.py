@@ -44,6 +44,7 @@ def test_sharded_run_gives_the_single_process_rows(ray_cluster, pg_engine, tiny_
     assert len(spread["shards"]) == 2 and all(s["units"] > 0 and s["busy_s"] > 0 for s in spread["shards"])
     assert sum(s["units"] for s in spread["shards"]) == run.progress_total
     assert run.environment["backend"] == "transformers" and run.environment["dtype"] == "float32"
+    assert run.environment["chunk_items"] == 16  # unset in the spec: the CPU default, recorded as execute_run does
     assert live_actors_of(ray_cluster, sharded) == []
 
 
