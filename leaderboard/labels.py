@@ -5,6 +5,7 @@ from typing import Any
 
 import pandas as pd
 
+from common.display import compact_count
 from evaluator.tasks import DIMENSION_LABELS, Dimension
 from evaluator.taxonomy import CATEGORIES  # noqa: F401  (re-exported for the pages and charts)
 
@@ -68,10 +69,4 @@ def arxiv_link(paper_id: str) -> str:
 
 def params_label(params: Any) -> str:
     """A parameter count as people say it: '7.2B', '160K', 'unknown'."""
-    if is_missing(params):
-        return "unknown"
-    value = float(params)
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if value >= size:
-            return f"{value / size:.1f}{unit}".replace(".0", "")
-    return str(int(value))
+    return "unknown" if is_missing(params) else compact_count(float(params))

@@ -168,17 +168,6 @@ def history(submission_id: int, *, engine: Engine | None = None) -> list[Submiss
                                  .order_by(SubmissionEvent.id)))
 
 
-def format_params(count: int | None) -> str:
-    """'205K', '7.2B' or '' (unknown) for display: raw digits are hard to read and None reads as a value."""
-    if count is None:
-        return ""
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if count >= size:
-            value = count / size
-            return (f"{value:.0f}" if value >= 100 else f"{value:.1f}".removesuffix(".0")) + unit
-    return str(count)
-
-
 def format_eta(seconds: float | None) -> str:
     """'3 min', '1 h 05 min' or '' for display."""
     if seconds is None or seconds < 0:

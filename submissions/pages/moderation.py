@@ -4,12 +4,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from common.display import compact_count
 from submissions.accounts import AccountError, NotAuthorized, set_organizer
 from submissions.moderation import ACTIONS, ModerationError, moderate
 from submissions.planning import planned_run
 from submissions.states import State
 from submissions.ui import history_frame, md_escape, require_organizer_page
-from submissions.views import SubmissionRow, all_submissions, format_params
+from submissions.views import SubmissionRow, all_submissions
 
 organizer = require_organizer_page()
 
@@ -29,7 +30,7 @@ if not rows:
 else:
     st.dataframe(pd.DataFrame([
         {"#": r.submission_id, "model": r.hub_id, "revision": r.revision, "commit": r.commit_sha[:12],
-         "precision": r.precision, "type": r.model_type, "state": r.state, "params": format_params(r.params),
+         "precision": r.precision, "type": r.model_type, "state": r.state, "params": compact_count(r.params),
          "license": r.license or "", "remote code": ("allowed" if r.allow_remote_code else "needs review")
          if r.needs_remote_code else "", "hidden": r.hidden, "flag": r.flag_reason or "", "reason": r.reason or "",
          "submitter": r.submitter or "", "contact": r.contact or "", "submitted": r.submitted_at} for r in rows]),
@@ -89,7 +90,7 @@ if history_rows:
     estimate, assumes = planned_run(shown)
     st.caption("Planned run: " + estimate)
     st.caption(assumes)
-    st.text(f"Commit {card.commit_sha} · params {format_params(card.params) or '—'} · license {card.license or '—'}"
+    st.text(f"Commit {card.commit_sha} · params {compact_count(card.params) or '—'} · license {card.license or '—'}"
             f" · flag: {card.flag_reason or '—'}")
     st.caption("Model card metadata, as the hub reported it at submission:")
     st.json(card.card_data or {}, expanded=False)

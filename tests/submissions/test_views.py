@@ -8,7 +8,8 @@ from evaluator.tables import EvalRun
 from submissions.accounts import create_user
 from submissions.moderation import moderate
 from submissions.tables import ModelEntry, Submission
-from submissions.views import all_submissions, format_eta, format_params, history, queue_overview, submissions_of
+from common.display import compact_count
+from submissions.views import all_submissions, format_eta, history, queue_overview, submissions_of
 from tests.submissions.factories import add_run, add_submission
 
 
@@ -51,7 +52,7 @@ def test_format_eta() -> None:
 
 def test_format_params() -> None:
     counts = (None, 999, 20_480, 205_120, 1_500_000, 7_000_000_000, 7_241_732_096)
-    assert [format_params(n) for n in counts] == ["", "999", "20.5K", "205K", "1.5M", "7B", "7.2B"]
+    assert [compact_count(n) for n in counts] == ["", "999", "20.5K", "205K", "1.5M", "7B", "7.2B"]
 
 
 def test_running_rows_carry_the_demo_mark_and_per_task_progress(engine) -> None:

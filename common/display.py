@@ -1,0 +1,13 @@
+"""Display forms shared by the public pages and the organizer pages, so a number reads the same everywhere."""
+from __future__ import annotations
+
+
+def compact_count(count: float | None) -> str:
+    """'205K', '7.2B', '14B' or '' (unknown): raw digits such as 205120 are hard to read."""
+    if count is None:
+        return ""
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if count >= size:
+            value = count / size
+            return (f"{value:.0f}" if value >= 100 else f"{value:.1f}".removesuffix(".0")) + unit
+    return str(int(count))
