@@ -67,7 +67,7 @@ def prepare(work: Path, args: argparse.Namespace) -> dict:
             from bench.qwen_tokenizer import build_qwen_tokenizer
 
             build_tiny_model(model_dir, "random", seed=0, hidden_size=args.hidden, num_layers=args.layers,
-                             tokenizer=build_qwen_tokenizer(model_dir), tie_word_embeddings=True)
+                             tokenizer=build_qwen_tokenizer(), tie_word_embeddings=True)
         else:
             build_tiny_model(model_dir, "random", seed=0, hidden_size=args.hidden, num_layers=args.layers,
                              vocab_size=args.vocab, corpus=corpus_texts())

@@ -30,8 +30,9 @@ def qwen_ranks_file() -> Path:
     return path
 
 
-def build_qwen_tokenizer(out_dir: Path | str):  # type: ignore[no-untyped-def]
-    """Save and return a PreTrainedTokenizerFast equal in vocabulary and splitting to Qwen's tokenizer."""
+def build_qwen_tokenizer():  # type: ignore[no-untyped-def]
+    """A PreTrainedTokenizerFast equal in vocabulary and splitting to Qwen's tokenizer (``build_tiny_model``
+    saves it with the model)."""
     from tokenizers import decoders, pre_tokenizers
     from tokenizers import Regex
     from transformers import PreTrainedTokenizerFast
@@ -55,5 +56,4 @@ def build_qwen_tokenizer(out_dir: Path | str):  # type: ignore[no-untyped-def]
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
                                    bos_token=None)
     fast.chat_template = CHAT_TEMPLATE
-    fast.save_pretrained(out_dir)
     return fast

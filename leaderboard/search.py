@@ -63,16 +63,16 @@ def _normalise(key: str, value: str) -> str:
         return _one_of(key, PRECISION_ALIASES.get(value, value), list(PRECISIONS), "a precision")
     if key == "type":
         return _one_of(key, value, list(MODEL_TYPES), "a model type")
-    if key == "size":
-        comparison = size_comparison(value)
-        if comparison is not None:
-            op, billions = comparison
-            return f"{op}{billions:g}"
+    if key == "size":  # a bucket's own label first: ">15.5B" and "<1B" are buckets, not comparisons
         known = {label.lower(): label for label in SIZE_LABELS}
-        if value.replace("-", "–") not in known:
+        if value.replace("-", "–") in known:
+            return known[value.replace("-", "–")]
+        comparison = size_comparison(value)
+        if comparison is None:
             raise QueryError(f"size:{value} is not understood; use a comparison in billions of parameters "
                              f"(size:<10, size:>=7) or a size bucket: {', '.join(SIZE_LABELS)}.")
-        return known[value.replace("-", "–")]
+        op, billions = comparison
+        return f"{op}{billions:g}"
     if key in ("flagged", "demo"):
         if value in YES:
             return "yes"
@@ -134,7 +134,7 @@ def apply_search(frame: pd.DataFrame, query: SearchQuery) -> pd.DataFrame:
 def _size_mask(frame: pd.DataFrame, values: frozenset[str]) -> pd.Series:
     """Rows in any of the named size buckets or meeting any of the comparisons (unknown sizes meet none)."""
     mask = frame["size"].isin(values)
-    for value in values:
+    for value in values - set(SIZE_LABELS):
         comparison = size_comparison(value)
         if comparison is not None:
             op, billions = comparison

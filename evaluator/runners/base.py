@@ -138,9 +138,9 @@ def _tail_plan(tokenizer: Any, request: ChoiceRequest, context: list[int],
                tail: str) -> tuple[list[int], dict[str, list[int] | None]] | None:
     """(the prompt's last tokens that the tail reproduces, letter -> [token] when it adds one token after the
     prompt, else None) for prompts ending in ``tail``; None when the tail cannot stand for the prompt."""
-    tail_ids = tokenizer(tail, add_special_tokens=False)["input_ids"]
     if len(tail) < LETTER_TAIL_CHARS:
         return None
+    tail_ids = tokenizer(tail, add_special_tokens=False)["input_ids"]
     # the tail may start inside a word or a special token: its first tokens can differ from the prompt's
     shared = next((tail_ids[j:] for j in range(len(tail_ids) - 1) if _ends_with(context, tail_ids[j:])), None)
     if shared is None or len(shared) < 2:

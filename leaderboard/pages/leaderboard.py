@@ -127,9 +127,12 @@ if selected:
 
 stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d")
 export = st.columns(4)
-# exports hold numbers (score, ci_low, ci_high), whatever the CI toggle
-numeric = table_view.view_table(shown, view, columns, "numeric")
-export[0].download_button("Export CSV", table_view.to_csv(numeric), f"medbench-leaderboard-{stamp}.csv", "text/csv",
-                          key="export_csv", help="Scores as numbers, each with its ci_low and ci_high columns.")
-export[1].download_button("Export JSON", table_view.to_json(numeric), f"medbench-leaderboard-{stamp}.json",
+# exports hold numbers (score, ci_low, ci_high), whatever the CI toggle; built on click, not on every rerun
+def numeric() -> pd.DataFrame:
+    return table_view.view_table(shown, view, columns, "numeric")
+
+
+export[0].download_button("Export CSV", lambda: table_view.to_csv(numeric()), f"medbench-leaderboard-{stamp}.csv",
+                          "text/csv", key="export_csv", help="Scores as numbers, each with its ci_low and ci_high columns.")
+export[1].download_button("Export JSON", lambda: table_view.to_json(numeric()), f"medbench-leaderboard-{stamp}.json",
                           "application/json", key="export_json")

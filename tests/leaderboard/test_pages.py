@@ -63,7 +63,7 @@ def test_leaderboard_ranks_visible_models_with_flags_and_unscored_note(world):
     app = page("leaderboard")
     assert not app.exception
     shown = table(app)
-    assert len(shown) == 7 and list(shown["#"]) == sorted(shown["#"]) and shown["#"].iloc[0] == 1
+    assert len(shown) == 7 and shown["#"].iloc[0] == 1  # ranks follow intervals (test_ranking), not the order
     assert any(RANK_RULE in t for t in texts(app.markdown))  # the rank rule is stated above the table
     assert "gone/hidden-7b" not in set(shown["Model"])
     flags = dict(zip(shown["Model"], shown["Flags"]))

@@ -70,6 +70,14 @@ def test_sizes_accept_comparisons_in_billions(frame):
     assert "mystery/no-params@bfloat16" not in names(apply_search(frame, parse_query("size:<100")))  # unknown
 
 
+def test_bucket_labels_that_look_like_comparisons_stay_buckets(frame):
+    """'>15B' is the bucket from 15.5B up (a 15.2B model sits in 9–15B), not the comparison 'more than 15B'."""
+    assert parse_query("size:>15B").fields["size"] == frozenset({">15B"})
+    assert parse_query("size:<1b").fields["size"] == frozenset({"<1B"})
+    assert parse_query("size:>16").fields["size"] == frozenset({">16"})
+    assert names(apply_search(frame, parse_query("size:>15B"))) == names(frame[frame["size"] == ">15B"])
+
+
 @pytest.mark.parametrize("text, message", [
     ("licence:mit", "Unknown filter 'licence:'"),
     ("type:", "'type:' needs a value"),
