@@ -108,10 +108,10 @@ def test_two_worker_processes_share_one_queue_without_overlap(pg_engine, tiny_mo
                                           local_path=tiny_models["random" if i % 2 else "letter_a"]))
             for i in range(n_runs)]
     # a lease long enough that a heartbeat delayed by a busy machine never looks like a dead worker here
-    workers = [start_worker(any_engine, tmp_path, f"w{i}", "--until-idle", lease_s=15) for i in range(2)]
+    workers = [start_worker(any_engine, tmp_path, f"w{i}", "--until-idle", lease_s=30) for i in range(2)]
     try:
         for process, log_path in workers:
-            assert process.wait(150) == 0, log_path.read_text()[-3000:]
+            assert process.wait(240) == 0, log_path.read_text()[-3000:]
     finally:
         for process, _ in workers:
             process.kill()
