@@ -235,8 +235,10 @@ class Worker:
                 model = session.get(ModelEntry, submission.model_id)
                 try:
                     run = create_run(session, model, suite, submission_id=submission.id, priority=submission.priority)
-                except RunSpecError as exc:
+                except RunSpecError as exc:  # failed with its reason, once: not retried and logged at every poll
                     log.error("submission %s cannot be queued: %s", submission.id, exc)
+                    set_state(session, submission, State.FAILED, actor_name="worker",
+                              reason=f"cannot be queued on suite {suite.name}: {exc}")
                     continue
                 set_state(session, submission, State.PENDING, actor_name="worker", reason=f"queued as run {run.id}")
                 run.log = log_line(f"queued by {self.owner} on suite {suite.name} ({suite.version[:12]}), "

@@ -1,8 +1,8 @@
 """Queue states and the transitions allowed between them.
 
-submitted -> approved | rejected; approved -> pending (a run was queued) ; pending -> running; running ->
-finished | failed | cancelled; re-run: finished | failed | cancelled -> approved. Organizers may cancel anything
-not yet ended.
+submitted -> approved | rejected; approved -> pending (a run was queued) | failed (no run can be made on the
+active suite, e.g. it holds none of the run's tasks); pending -> running; running -> finished | failed |
+cancelled; re-run: finished | failed | cancelled -> approved. Organizers may cancel anything not yet ended.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ ENDED = frozenset({State.REJECTED, State.FINISHED, State.FAILED, State.CANCELLED
 
 ALLOWED: dict[State, frozenset[State]] = {
     State.SUBMITTED: frozenset({State.APPROVED, State.REJECTED, State.CANCELLED}),
-    State.APPROVED: frozenset({State.PENDING, State.REJECTED, State.CANCELLED}),
+    State.APPROVED: frozenset({State.PENDING, State.FAILED, State.REJECTED, State.CANCELLED}),
     State.PENDING: frozenset({State.RUNNING, State.FAILED, State.CANCELLED, State.APPROVED}),
     State.RUNNING: frozenset({State.FINISHED, State.FAILED, State.CANCELLED, State.PENDING}),
     State.FINISHED: frozenset({State.APPROVED}),

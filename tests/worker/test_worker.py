@@ -63,6 +63,19 @@ def test_nothing_is_queued_without_an_active_suite(engine, tiny_models) -> None:
     assert submission_state(engine, sub) == "approved"
 
 
+def test_a_submission_no_run_can_be_made_for_fails_once_with_its_reason(engine, tiny_models) -> None:
+    add_suite(engine, [])  # an active suite without items: create_run refuses every run
+    sub = approve(engine, add_model(engine, "demo/m", local_path=tiny_models["random"]))
+    worker = Worker(engine, worker_settings())
+    assert worker.drain() == [] and worker.queue_approved() == []
+    assert submission_state(engine, sub) == "failed"
+    with Session(engine) as s:
+        (event,) = s.exec(select(SubmissionEvent).where(SubmissionEvent.submission_id == sub,
+                                                        SubmissionEvent.to_state == "failed")).all()
+    assert event.reason.startswith("cannot be queued on suite test: ") and "no items" in event.reason
+    assert runs_of(engine, sub) == []
+
+
 def _broken_copy(source: Path, target: Path) -> Path:
     shutil.copytree(source, target)
     (target / "model.safetensors").write_bytes(b"this is not a safetensors file")
