@@ -131,18 +131,25 @@ def run_facts(run: EvalRun, suite: Suite) -> dict[str, Any]:
         "id": run.id, "suite_name": suite.name, "suite_version": run.suite_version,
         "evaluator_version": run.evaluator_version, "finished_at": run.finished_at, "started_at": run.started_at,
         "run_spec": spec, "environment": dict(run.environment or {}),
-        "command": reproduce_command(spec, suite.name, run.suite_version),
+        "command": reproduce_command(spec, suite.name, run.suite_version, dict(run.environment or {})),
     }
 
 
-def reproduce_command(spec: dict[str, Any], suite_name: str, suite_version: str) -> str:
-    """The operator command (``cli.py eval run``) that re-runs this evaluation: same model revision, dtype, seed,
-    option orders, chat-template choice, tasks and suite. The suite version it expects is stated alongside."""
-    parts = ["python", "cli.py", "eval", "run", "--model", str(spec.get("local_path") or spec.get("model", "?")),
+def reproduce_command(spec: dict[str, Any], suite_name: str, suite_version: str,
+                      environment: dict[str, Any] | None = None) -> str:
+    """The operator command (``cli.py eval run``) that re-runs this evaluation: same model (its hub id, never a
+    path on this server) and revision, dtype, seed, option orders, chat-template choice, tasks and suite, and the
+    backend and device the run actually used (``environment``) where its spec said "auto". The suite version it
+    expects is stated alongside."""
+    env = environment or {}
+    backend = spec.get("backend", "auto")
+    backend = env.get("backend", backend) if backend == "auto" else backend
+    device = spec.get("device", "auto")
+    device = str(env.get("device", device)).split(":")[0] if device == "auto" else device
+    parts = ["python", "cli.py", "eval", "run", "--model", str(spec.get("model", "?")),
              "--revision", str(spec.get("revision", "main")), "--suite", str(spec.get("suite_name", suite_name)),
              "--dtype", str(spec.get("dtype", "auto")), "--seed", str(spec.get("seed", 0)),
-             "--k", str(spec.get("k", 5)), "--backend", str(spec.get("backend", "auto")),
-             "--device", str(spec.get("device", "auto"))]
+             "--k", str(spec.get("k", 5)), "--backend", str(backend), "--device", str(device)]
     if spec.get("use_chat_template") is False:
         parts.append("--no-chat-template")
     if spec.get("tasks"):

@@ -72,6 +72,18 @@ def test_reproducibility_card_and_command(engine, world):
     assert comment == f"expects suite 'seed' at version {world.suite.version}"
 
 
+def test_the_command_names_the_hub_id_and_the_backend_and_device_actually_used():
+    from leaderboard.model_report import reproduce_command
+
+    spec = {"model": "demo/tiny-random-1", "local_path": "/srv/medbench/models/demo/tiny-random-1", "revision": "abc",
+            "backend": "auto", "device": "auto", "dtype": "auto", "seed": 0, "k": 5}
+    command = reproduce_command(spec, "demo", "v1", {"backend": "transformers", "device": "cpu:x86_64"})
+    assert "/srv" not in command and "--model demo/tiny-random-1" in command
+    assert "--backend transformers" in command and "--device cpu" in command
+    pinned = reproduce_command({**spec, "backend": "vllm", "device": "cuda"}, "demo", "v1", {"backend": "x"})
+    assert "--backend vllm" in pinned and "--device cuda" in pinned  # what the spec fixed stays
+
+
 def test_a_model_without_a_finished_run_has_no_run(engine, world):
     with session_scope(engine) as session:
         report = model_report(session, "queue/not-yet-run")
