@@ -64,6 +64,7 @@ class OrderAnswer:
     error_tags: dict[str, Any]
     status: str
     error_message: str | None
+    letter_scores: dict[str, float] = field(default_factory=dict)  # shown letter -> log-prob; {} when generated
 
     @property
     def tag_text(self) -> str:
@@ -169,7 +170,7 @@ def load_items(session: Session, run_id: int, item_ids: list[int]) -> list[ItemV
     for r in rows:
         views[r.item_id].orders.append(OrderAnswer(
             r.order_index, list(r.permutation or []), r.prompt, r.raw_output, r.parsed_answer, r.correct, r.score,
-            r.error_primary, dict(r.error_tags or {}), r.status, r.error_message,
+            r.error_primary, dict(r.error_tags or {}), r.status, r.error_message, dict(r.letter_scores or {}),
         ))
     return [views[i] for i in item_ids]
 

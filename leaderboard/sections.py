@@ -23,6 +23,8 @@ from leaderboard.url_state import warn_unknown
 YES_NO_NOTE = ("Yes/no tasks (DrugCA) ask every question under both option orders, so a model that always picks the "
                "same position is right under exactly one order of each question: it scores 0.500 [0.500, 0.500], "
                "chance level, whatever it knows.")
+ALL_CHOICE_QUESTIONS = "All choice questions"  # the "overall" row of choice figures: not the Overall score
+LETTER_SCORED = "Scored from the next-token probabilities of the option letters; no text was generated."
 VERDICT_MARK = {"right": "✓", "wrong": "✗", "unscored": "○"}
 ALL = "all"
 
@@ -85,6 +87,12 @@ def task_table(tasks: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def choice_scope(key: str) -> str:
+    """What a row of choice figures covers: a dimension's label, or all choice questions for the "overall" row
+    (whose accuracy is not the Overall score, the mean of the five dimension scores)."""
+    return ALL_CHOICE_QUESTIONS if key == "overall" else dimension_label(key)
+
+
 def robustness(report: ModelReport, key: str = "bias_dimension") -> None:
     """Accuracy vs strict accuracy vs consistency per dimension, and the position-bias chart."""
     st.markdown("Every choice question is asked under K option orders. **Accuracy** averages over (question, order);"
@@ -97,12 +105,12 @@ def robustness(report: ModelReport, key: str = "bias_dimension") -> None:
         return
     st.plotly_chart(charts.robustness(dims), key="robustness_chart")
     st.dataframe(pd.DataFrame({
-        "Dimension": [dimension_label(d) for d in choice["dimension"]],
+        "Dimension": [choice_scope(d) for d in choice["dimension"]],
         "Accuracy": choice["accuracy"].map(fmt_score), "Strict accuracy": choice["strict_accuracy"].map(fmt_score),
         ROBUSTNESS: choice["robustness"].map(fmt_score)}), hide_index=True,
         column_config={ROBUSTNESS: st.column_config.Column(help=ROBUSTNESS_HELP)})
     options = [d for d in choice["dimension"]]
-    chosen = st.selectbox("Position bias of", options, format_func=dimension_label, key=key)
+    chosen = st.selectbox("Position bias of", options, format_func=choice_scope, key=key)
     bias = dims.set_index("dimension").loc[chosen, "position_bias"] or {}
     if bias:
         st.plotly_chart(charts.position_bias(bias), key=f"{key}_chart")
@@ -218,8 +226,11 @@ def question_card(item: ItemView, show_orders: bool = True) -> None:
         tabs = st.tabs([f"prompt, order {o.order_index}" for o in item.orders])
         for tab, order in zip(tabs, item.orders):
             tab.code(order.prompt, language=None, wrap_lines=True)
-            tab.caption("Raw output:")
-            tab.code(order.raw_output or "(empty)", language=None, wrap_lines=True)
+            if order.letter_scores and not order.raw_output:
+                tab.caption(LETTER_SCORED)
+            else:
+                tab.caption("Raw output:")
+                tab.code(order.raw_output or "(empty)", language=None, wrap_lines=True)
 
 
 def _position(item: ItemView, index: int) -> str:

@@ -26,11 +26,17 @@ OPTIONAL_COLUMNS: dict[str, str] = {
 }
 
 
+def robustness_label(view: str) -> str:
+    """The robustness column's name in a view: 'Robustness' (overall) in the overview, 'Knowledge robustness' in
+    the Knowledge view, so a reader can tell which figure the column holds."""
+    return ROBUSTNESS if view == OVERVIEW else f"{dimension_label(view, short=True)} {ROBUSTNESS.lower()}"
+
+
 def sort_options(view: str) -> dict[str, str]:
     """Sortable labels of a view -> the frame column behind each (the first is the view's default)."""
     if view == OVERVIEW:
         return {"Overall": "overall", **{k: v for k, v in OPTIONAL_COLUMNS.items() if k != "Flags"}, "Model": "model"}
-    options = {dimension_label(view, short=True): view, ROBUSTNESS: f"{view}_robustness"}
+    options = {dimension_label(view, short=True): view, robustness_label(view): f"{view}_robustness"}
     options.update({task: task for task, spec in TASKS.items() if spec.dimension == view})
     return {**options, "Model": "model"}
 
@@ -105,12 +111,12 @@ def with_tasks(frame: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
 
 
 def dimension_table(merged: pd.DataFrame, dimension: str, cells: Cells) -> pd.DataFrame:
-    """The per-dimension view of :func:`with_tasks`' frame: #, Model, the dimension score, its robustness, one
-    column per task of the dimension and n (the dimension's scored items)."""
+    """The per-dimension view of :func:`with_tasks`' frame: #, Model, the dimension score, its robustness
+    (:func:`robustness_label`), one column per task of the dimension and n (the dimension's scored items)."""
     table = pd.DataFrame({"#": merged["rank"], "Model": model_labels(merged),
                           **_score_columns(merged, dimension, dimension_label(dimension, short=True), cells)})
     if merged[f"{dimension}_robustness"].notna().any():
-        table[ROBUSTNESS] = _figure_column(merged[f"{dimension}_robustness"], cells)
+        table[robustness_label(dimension)] = _figure_column(merged[f"{dimension}_robustness"], cells)
     tasks = [t for t, spec in TASKS.items() if spec.dimension == dimension and t in merged.columns]
     for task in tasks:
         table = table.assign(**_score_columns(merged, task, task, cells))

@@ -12,12 +12,13 @@ from leaderboard import cache, charts
 from leaderboard.labels import RESEARCH_NOTICE, dimension_label, fmt_score, score_with_ci
 from leaderboard.ranking import DIMENSIONS, SCORE_KEYS
 from leaderboard.sections import question_card
+from leaderboard.table_view import model_labels
 from leaderboard.url_state import warn_unknown
 
 MAX_MODELS = 4
 ALL = "all"
 
-st.title("Compare models")
+st.title("Compare models · 模型对比")
 st.caption(RESEARCH_NOTICE)
 version = cache.version()
 frame = cache.leaderboard_frame(version)
@@ -29,7 +30,7 @@ if len(frame) == 1:
             "evaluation finishes. Its own page shows it in full.")
     st.stop()
 
-labels = {str(r.model_id): f"#{r.rank} {r.model} ({r.precision})" for r in frame.itertuples()}
+labels = dict(zip(frame["model_id"].astype(str), model_labels(frame)))  # names, no "#1": ranks can tie
 by_hub = {}
 for r in frame.itertuples():  # a hub id stands for its best-ranked entry
     by_hub.setdefault(r.model, str(r.model_id))

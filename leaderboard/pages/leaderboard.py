@@ -10,7 +10,7 @@ import streamlit as st
 
 from leaderboard import cache, search, table_view
 from leaderboard.url_state import warn_unknown
-from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS, ROBUSTNESS_HELP, dimension_label, plural
+from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS_HELP, dimension_label, plural
 from leaderboard.ranking import DIMENSIONS, RANK_RULE, SIZE_BUCKETS, UNKNOWN_SIZE
 from submissions.views import queue_overview
 
@@ -108,7 +108,7 @@ column_help = {
     "Overall": "Mean of the five dimension scores." + ci_hint,
     **{dimension_label(d, short=True): f"{dimension_label(d)}: mean of its task scores." + ci_hint
        for d in DIMENSIONS},
-    ROBUSTNESS: ROBUSTNESS_HELP,
+    table_view.robustness_label(view): ROBUSTNESS_HELP,
     "n": "Scored items (questions with a reference answer).",
     "#": RANK_RULE,
 }

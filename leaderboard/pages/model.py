@@ -11,16 +11,18 @@ from leaderboard import cache, sections
 from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS, ROBUSTNESS_HELP, dimension_label, fmt_score, is_missing
 from leaderboard.model_report import ModelNotFound
 
+TITLE = "Model · 模型详情"  # until a model is chosen; then its name
 TABS = ["Scores", ROBUSTNESS, "Errors & advice", "Questions", "Reproducibility"]
 
 version = cache.version()
 ref = st.query_params.get("model", "")
 if not ref:
-    st.title("Model")
+    st.title(TITLE)
     frame = cache.leaderboard_frame(version)
     if frame.empty:
         st.info("No results yet: once a model's evaluation finishes, its page opens from the leaderboard.")
         st.stop()
+    st.markdown("Choose a model below, or open one from the Leaderboard.")
     ids = {f"#{r.rank} {r.model} ({r.precision})": str(r.model_id) for r in frame.itertuples()}
     choice = st.selectbox("Choose a model", list(ids), index=None, key="pick_model")
     if choice is None:
@@ -31,7 +33,7 @@ if not ref:
 try:
     report = cache.report(version, ref)
 except ModelNotFound as exc:
-    st.title("Model")
+    st.title(TITLE)
     st.error(str(exc))
     st.stop()
 

@@ -2,6 +2,7 @@
 bad input, a model opened by URL, compare and methodology."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from common.db import session_scope
 from evaluator.review import record_review
 from evaluator.tables import ItemResult, SuiteItem, TaskScore
 from submissions.tables import ModelEntry
-from leaderboard import cache
+from leaderboard import cache, sections
 from leaderboard.ranking import RANK_RULE
 from sqlmodel import select
 from tests.leaderboard.conftest import page
@@ -70,6 +71,7 @@ def test_leaderboard_ranks_visible_models_with_flags_and_unscored_note(world):
     assert flags["sus/leaky-3b"].startswith("⚠ flagged: test items found")
     assert flags["tiny/demo-random"] == "demo model"
     assert list(shown.columns)[:4] == ["#", "Model", "Open", "Overall"]
+    assert "Robustness" in shown.columns  # the overall figure; a dimension view names its own
     assert shown["Open"].iloc[0].startswith("model?model=")
     assert any("20 items without a reference answer are unscored" in t for t in texts(app.markdown))
     assert [b.label for b in app.get("download_button")] == ["Export CSV", "Export JSON"]
@@ -85,11 +87,11 @@ def test_leaderboard_view_comes_from_the_url(world):
     assert sorted(table(app)["Model"]) == ["open/base-1.5b", "zhyi/clinic-14b"]
     app = page("leaderboard", view="Reasoning", sort_reasoning="DDx-basic", asc="true")
     shown = table(app)
-    assert list(shown.columns) == ["#", "Model", "Open", "Reasoning", "Robustness", "DDx-basic", "DDx-advanced",
-                                   "CMB-Clin", "MedTreat", "n", "Flags"]
+    assert list(shown.columns) == ["#", "Model", "Open", "Reasoning", "Reasoning robustness", "DDx-basic",
+                                   "DDx-advanced", "CMB-Clin", "MedTreat", "n", "Flags"]
     values = shown["DDx-basic"].tolist()
     assert values == sorted(values)
-    for column in ("Reasoning", "Robustness", "DDx-basic", "CMB-Clin"):  # one format: 0.600, never 0.6 or 0
+    for column in ("Reasoning", "Reasoning robustness", "DDx-basic", "CMB-Clin"):  # one format: 0.600, never 0.6 or 0
         assert all(re.fullmatch(r"[01]\.\d{3}", v) for v in shown[column]), shown[column].tolist()
     app = page("leaderboard", sort="Model")
     assert table(app)["Model"].iloc[0] == "zhyi/clinic-14b"
@@ -141,6 +143,9 @@ def test_model_opened_by_url_id(world):
     assert metrics["Scored items (n)"] == "40"
     assert re.fullmatch(r"0\.\d{3}", metrics["Overall score"])
     assert re.fullmatch(r"0\.\d{3}", metrics["Robustness"])
+    choice_rows = next(d.value for d in app.dataframe if "Strict accuracy" in d.value.columns)  # Robustness tab
+    assert choice_rows["Dimension"].iloc[0] == "All choice questions"  # not "Overall": that is the headline score
+    assert "Overall" not in set(choice_rows["Dimension"])
     assert metrics["Suite"] == world.suite.name  # the version goes in a caption: a metric cuts long values
     assert f"version {world.suite.version[:12]}" in texts(app.caption)
     assert any(re.fullmatch(r"95% CI \[0\.\d{3}, [01]\.\d{3}\]", t) for t in texts(app.caption))
@@ -210,6 +215,19 @@ def test_question_list_shows_the_question_and_extraction_answers_as_tables(engin
     assert tags and all(t.endswith(" (rule:seed)") for t in tags)
 
 
+def test_a_letter_scored_answer_says_no_text_was_generated(engine, world):
+    run_id = world.runs["zhyi/clinic-14b@bfloat16"].id
+    with session_scope(engine) as session:  # as a real run stores choice rows: letter scores, no output text
+        rows = session.scalars(select(ItemResult).where(ItemResult.run_id == run_id)).all()
+        for row in rows:
+            if row.letter_scores and session.get(SuiteItem, row.item_id).task == "Med-Exam":
+                row.raw_output = None
+    app = page("model", model="zhyi/clinic-14b", qt="Med-Exam")
+    assert not app.exception
+    assert sections.LETTER_SCORED in texts(app.caption)
+    assert "(empty)" not in texts(app.code) and "Raw output:" not in texts(app.caption)
+
+
 def test_model_page_unknown_and_not_yet_evaluated(world):
     assert "There is no public model with id 999999." in texts(page("model", model="999999").error)
     hidden = world.models["gone/hidden-7b@bfloat16"]
@@ -221,6 +239,8 @@ def test_model_page_unknown_and_not_yet_evaluated(world):
 def test_model_page_without_a_model_offers_a_choice(world):
     app = page("model")
     assert not app.exception
+    assert texts(app.title) == ["Model · 模型详情"]
+    assert "Choose a model below, or open one from the Leaderboard." in texts(app.markdown)
     choice = app.selectbox(key="pick_model")
     assert len(choice.options) == 7
     choice.select("#1 sus/leaky-3b (bfloat16)").run()
@@ -235,8 +255,12 @@ def test_compare_two_models_from_the_url(world):
     assert app.multiselect(key="compare_models").value == [str(a.id), str(b.id)]
     dims, tasks = table(app, 0), table(app, 1)
     assert len(dims) == 6 and len(tasks) == 20
-    assert [c for c in tasks.columns if c.startswith("Δ")] == ["Δ #1 open/base-1.5b (bfloat16)"]  # shared rank
-    assert all(re.fullmatch(r"[+-][01]\.\d{3}", d) for d in tasks["Δ #1 open/base-1.5b (bfloat16)"])
+    assert texts(app.title) == ["Compare models · 模型对比"]
+    assert list(dims.columns) == ["Dimension", "acme/med-7b-chat (bfloat16)", "open/base-1.5b"]  # names, no ranks
+    assert [c for c in tasks.columns if c.startswith("Δ")] == ["Δ open/base-1.5b"]
+    assert all(re.fullmatch(r"[+-][01]\.\d{3}", d) for d in tasks["Δ open/base-1.5b"])
+    radar = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert [trace["name"] for trace in radar["data"]] == ["acme/med-7b-chat (bfloat16)", "open/base-1.5b"]
     assert app.expander and all("✓" in e.label and "✗" in e.label for e in app.expander)
 
 
