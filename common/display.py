@@ -11,3 +11,8 @@ def compact_count(count: float | None) -> str:
             value = count / size
             return (f"{value:.0f}" if value >= 100 else f"{value:.1f}".removesuffix(".0")) + unit
     return str(int(count))
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 evaluation', '2 evaluations' (regular nouns): no "evaluation(s)" on the site."""
+    return f"{count} {noun if count == 1 else noun + 's'}"

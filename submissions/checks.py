@@ -26,6 +26,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.hf_api import ModelInfo
 
+from common.display import plural
 from common.settings import get_settings
 from submissions.hub import fetch_json_file, fetch_model_info, hub_endpoint, hub_token
 
@@ -151,7 +152,7 @@ def _check_weights(result: HubCheckResult, info: ModelInfo, limit_b: float) -> N
         else:
             result.add("weights", False, "No weight files (*.safetensors) found at this revision.")
         return
-    result.add("weights", True, f"Weights in safetensors ({len(safetensors)} file(s)).")
+    result.add("weights", True, f"Weights in safetensors ({plural(len(safetensors), 'file')}).")
     if info.safetensors is None or not info.safetensors.total:
         result.add("size", False, "The hub has no safetensors metadata for this model, so its parameter count is "
                                   "unknown. Re-upload the weights with safetensors metadata.")

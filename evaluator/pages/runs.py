@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from common.display import plural
 from evaluator.leases import LeaseError
 from evaluator.run_admin import ACTIVE_STATUSES, RUN_STATUSES, cancel_run, get_run_detail, list_runs
 from submissions.accounts import NotAuthorized
@@ -15,6 +16,12 @@ from submissions.ui import md_escape, require_organizer_page
 from submissions.views import format_eta
 
 user = require_organizer_page()
+
+
+def _when(moment) -> str:  # type: ignore[no-untyped-def]
+    """A time as the other pages show it (to the second), blank when unset (not 'None')."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else ""
+
 
 st.title("Runs · 评测任务")
 if flash := st.session_state.pop("runs_flash", None):
@@ -27,14 +34,15 @@ if not runs:
     st.stop()
 
 active = sum(r.status in ACTIVE_STATUSES for r in runs)
-st.caption(f"{len(runs)} run(s) shown, {active} pending or running.")
+st.caption(f"{plural(len(runs), 'run')} shown, {active} pending or running.")
 st.dataframe(
     pd.DataFrame([{
-        "run": r.id, "model": r.model, "submission": r.submission_id, "status": r.status,
+        "run": r.id, "model": r.model, "submission": r.submission_id,
+        "status": "cancelling" if r.cancel_requested and r.status in ACTIVE_STATUSES else r.status,
         "progress": f"{r.progress_done}/{r.progress_total}", "ETA": format_eta(r.eta_seconds) if r.status == "running"
         else "", "attempts": r.attempts, "worker": r.lease_owner or "",
-        "heartbeat (s ago)": round(r.heartbeat_age_s, 1) if r.heartbeat_age_s is not None else None,
-        "started": r.started_at, "finished": r.finished_at, "reason": r.error_public or "",
+        "heartbeat (s ago)": f"{r.heartbeat_age_s:.1f}" if r.heartbeat_age_s is not None else "",
+        "started": _when(r.started_at), "finished": _when(r.finished_at), "reason": r.error_public or "",
     } for r in runs]),
     hide_index=True, width="stretch",
 )
@@ -58,9 +66,11 @@ if row.progress_total:
 if row.error_public:
     st.error(f"Reason shown publicly: {md_escape(row.error_public)}")
 if row.cancel_requested and row.can_cancel:
-    st.warning("Cancel requested: the worker stops this run at its next chunk.")
+    st.warning("Cancel requested: the worker stops this run within seconds (at its next batch).")
 
-if row.can_cancel and st.button(f"Cancel run {row.id}", key="cancel_run", type="primary"):
+if row.can_cancel and st.button(f"Cancel run {row.id}", key="cancel_run", type="primary",
+                                disabled=row.cancel_requested, help="Already requested" if row.cancel_requested
+                                else None):
     try:
         st.session_state["runs_flash"] = cancel_run(user.id, row.id)
         st.rerun()

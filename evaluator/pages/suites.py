@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from common.display import plural
 from common.db import session_scope
 from evaluator.suites.formats import FORMATS
 from evaluator.suites.importer import activate_suite, import_suite, list_suites
@@ -121,7 +122,7 @@ if preview is not None:
     if preview.skipped:
         st.caption("Skipped (not suite data): " + ", ".join(preview.skipped))
     if preview.problems:
-        st.error(f"{len(preview.problems)} problem(s): nothing can be imported until every one is fixed.\n\n"
+        st.error(f"{plural(len(preview.problems), 'problem')}: nothing can be imported until every one is fixed.\n\n"
                  + "\n".join(f"- `{p}`" for p in preview.problems))
     if preview.existing_suite_id is not None:
         st.info(f"This content is already stored as suite {preview.existing_suite_id}; committing changes nothing.")

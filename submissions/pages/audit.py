@@ -24,7 +24,11 @@ entries = list_entries(AuditFilter(actor=actor, action=action, target_type=targe
 st.caption(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, newest first.")
 if entries:
     shown = [{k: "" if v is None else v for k, v in row.items()} for row in as_rows(entries)]  # not "None"
-    st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch", key="audit_table")
+    for row in shown:  # to the second, as on the other pages (the exports keep full ISO times)
+        row["at"] = row["at"][:19].replace("T", " ")
+    st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch", key="audit_table",
+                 column_config={"before": st.column_config.TextColumn(width="large"),
+                                "after": st.column_config.TextColumn(width="large")})
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     left, right = st.columns(2)
     left.download_button("Export CSV", export_csv(entries), file_name=f"medbench-audit-{stamp}.csv",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from common.display import compact_count
+from common.display import compact_count, plural
 from submissions.accounts import AccountError, NotAuthorized, set_organizer
 from submissions.moderation import ACTIONS, ModerationError, moderate
 from submissions.planning import planned_run
@@ -52,7 +52,7 @@ def _apply_action() -> None:
         lines = "\n".join(f"- {md_escape(p)}" for p in exc.problems)
         st.session_state[RESULT_KEY] = ("error", f"Nothing was changed:\n\n{lines}", [])
     else:
-        st.session_state[RESULT_KEY] = ("success", f"{len(done)} change(s) applied and recorded in the audit log.",
+        st.session_state[RESULT_KEY] = ("success", f"{plural(len(done), 'change')} applied and recorded in the audit log.",
                                         done)
         st.session_state[ACTED_KEY] = selected
         st.session_state["history_of"] = selected[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from common.display import plural
 from common.settings import get_settings
 from submissions.forms import MODEL_TYPES, PRECISIONS
 from submissions.intake import submit_model, submissions_left
@@ -28,7 +29,7 @@ if user is None:
     st.stop()
 
 left = submissions_left(user.id)
-st.caption(f"You can make {left} more submission(s) in the current {settings.rate_limit_days}-day window.")
+st.caption(f"You can make {plural(left, 'more submission')} in the current {settings.rate_limit_days}-day window.")
 
 with st.form("submit_form"):
     hub_id = st.text_input("Model id on the hub", placeholder="organization/model-name", key="hub_id")
@@ -52,9 +53,11 @@ if send:
         st.error("The form has problems:\n\n" + "\n".join(f"- {md_escape(p)}" for p in outcome.problems))
     else:
         st.error(md_escape(outcome.message))
-    if outcome.check is not None and outcome.check.checks:
+    # the checks, unless the message above already says all they would (e.g. the hub could not be reached)
+    checks = outcome.check.checks if outcome.check is not None else []
+    if checks and not (len(checks) == 1 and checks[0].message == outcome.message):
         with st.expander("Hub checks", expanded=outcome.status == "refused"):
-            for check in outcome.check.checks:
+            for check in checks:
                 st.text(f"{'✔' if check.passed else '✘'} {check.name}: {check.message}")
 
 st.subheader("Your submissions")

@@ -55,7 +55,7 @@ def test_problems_are_listed_and_commit_is_disabled(engine: Engine, tmp_path: Pa
     at.text_input(key="suite_name").input("broken")
     at.button(key="preview").click().run()
     message = at.error[0].value
-    assert "2 problem(s)" in message
+    assert "2 problems" in message
     assert "a.jsonl:1: answer letter X not among options A, B, C" in message and "a.jsonl:2: bad JSON" in message
     assert at.button(key="commit").disabled
     assert stored(engine) == []

@@ -74,6 +74,10 @@ def test_cancel_pending_and_running_runs(engine: Engine, three_runs: dict[str, i
     row = run_row(engine, three_runs["running"])
     assert (row.status, row.cancel_requested) == ("running", True)  # its worker ends it
     assert "Cancel requested" in at.warning[0].value
+    assert at.button(key="cancel_run").disabled  # asked once: the button does not invite a second click
+    shown = at.dataframe[0].value.set_index("run")
+    assert shown.loc[three_runs["running"], "status"] == "cancelling"
+    assert "None" not in shown.astype(str).to_numpy().tolist().__str__()  # unset times and beats are blank
     with Session(engine) as s:
         audit = s.exec(select(AuditLog).where(AuditLog.action == "cancel_run").order_by(AuditLog.id)).all()
     assert [(a.actor_name, a.target_id, a.after["status"]) for a in audit] == [
