@@ -5,7 +5,7 @@ from typing import Any
 
 import pandas as pd
 
-from common.display import compact_count
+from common.display import compact_count, plural  # noqa: F401  (plural: re-exported for the pages)
 from evaluator.tasks import DIMENSION_LABELS, Dimension
 from evaluator.taxonomy import CATEGORIES  # noqa: F401  (re-exported for the pages and charts)
 
@@ -55,11 +55,6 @@ def score_with_ci(score: Any, low: Any, high: Any) -> str:
     if is_missing(low) or is_missing(high):
         return fmt_score(score)
     return f"{fmt_score(score)} [{fmt_score(low)}, {fmt_score(high)}]"
-
-
-def plural(count: int, noun: str) -> str:
-    """'1 evaluation', '2 evaluations' (regular nouns): no "evaluation(s)" on the site."""
-    return f"{count} {noun if count == 1 else noun + 's'}"
 
 
 def arxiv_link(paper_id: str) -> str:
