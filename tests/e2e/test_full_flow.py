@@ -223,7 +223,7 @@ def test_submit_approve_evaluate_rank_browse_export(site):
             pick(page, page.get_by_test_id("stSelectbox").filter(has_text="Action"),
                  "Allow remote code for this commit and approve")
             page.get_by_role("button", name="Apply").click()
-            page.get_by_text("change(s) applied").wait_for()
+            page.get_by_text("1 change applied").wait_for()
             shot(page, "04-moderation-approved")
 
             # the worker evaluates it; it appears ranked
