@@ -22,7 +22,8 @@ from submissions.audit import CLI, record_action
 from submissions.forms import EMAIL_RE
 from submissions.tables import User
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,63}$")
+# Latin letters and digits, and Chinese characters (CJK Unified Ideographs: 张医生) for a Chinese audience
+USERNAME_RE = re.compile(r"^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff_.\-]{2,63}$")
 MIN_PASSWORD_LENGTH = 8
 _hasher = PasswordHasher()
 
@@ -38,8 +39,8 @@ class NotAuthorized(PermissionError):
 def validate_username(username: str) -> str:
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
-        raise AccountError("User name: 3 to 64 characters, letters, digits, '.', '_' or '-', starting with a letter "
-                           "or digit.")
+        raise AccountError("User name: 3 to 64 characters: Latin letters (a-z), digits, Chinese characters, '.', '_' "
+                           "or '-', starting with a letter, digit or Chinese character.")
     return username
 
 

@@ -197,3 +197,14 @@ def test_configured_organizers_are_granted_at_start_and_sign_in(any_engine, monk
         actions = [(a.action, a.target_id, a.after["by"]) for a in s.exec(select(AuditLog))]
     assert roles == {"mei": True, "jun": False, "later": True}
     assert [(a[0], a[2]) for a in actions] == [("grant_organizer", "MEDBENCH_ORGANIZERS")] * 2
+
+
+@pytest.mark.parametrize("name", ["张医生", "dr-li", "李.医生_2"])
+def test_latin_and_chinese_user_names_are_accepted(engine, name: str) -> None:
+    assert create_user(name, "long enough").username == name
+
+
+@pytest.mark.parametrize("name", ["张", "ab", "-dr", "dr li", "dr<script>", "ｄｒ-ｌｉ"])
+def test_other_user_names_are_refused_with_the_rule(engine, name: str) -> None:
+    with pytest.raises(AccountError, match="Chinese characters"):
+        create_user(name, "long enough")
