@@ -90,18 +90,24 @@ def parse_query(text: str) -> SearchQuery:
         raise QueryError("The search has an unmatched quote; close it or remove it.") from None
     words: list[str] = []
     fields: dict[str, set[str]] = {}
+    problems: list[str] = []  # every bad filter is reported at once, not one per attempt
     for token in tokens:
         key, sep, value = token.partition(":")
         if not sep or "/" in key:  # "org/model:tag"-like words are names, not filters
             words.append(token.lower())
             continue
         key = key.lower()
-        if key not in FIELD_COLUMNS:
-            raise QueryError(f"Unknown filter '{key}:'. Use {', '.join(k + ':' for k in FIELD_COLUMNS)} "
-                             "or plain words that match model names.")
-        if not value.strip():
-            raise QueryError(f"'{key}:' needs a value, e.g. {key}:{'mit' if key == 'license' else 'yes'}.")
-        fields.setdefault(key, set()).add(_normalise(key, value))
+        try:
+            if key not in FIELD_COLUMNS:
+                raise QueryError(f"Unknown filter '{key}:'. Use {', '.join(k + ':' for k in FIELD_COLUMNS)} "
+                                 "or plain words that match model names.")
+            if not value.strip():
+                raise QueryError(f"'{key}:' needs a value, e.g. {key}:{'mit' if key == 'license' else 'yes'}.")
+            fields.setdefault(key, set()).add(_normalise(key, value))
+        except QueryError as problem:
+            problems.append(str(problem))
+    if problems:
+        raise QueryError(" ".join(problems))
     return SearchQuery(tuple(words), {k: frozenset(v) for k, v in fields.items()})
 
 

@@ -70,6 +70,12 @@ def test_sizes_accept_comparisons_in_billions(frame):
     assert "mystery/no-params@bfloat16" not in names(apply_search(frame, parse_query("size:<100")))  # unknown
 
 
+def test_every_bad_filter_is_reported_at_once():
+    with pytest.raises(QueryError) as raised:
+        parse_query("type:foo fever size:huge")
+    assert "type:foo is not a model type" in str(raised.value) and "size:huge is not understood" in str(raised.value)
+
+
 def test_bucket_labels_that_look_like_comparisons_stay_buckets(frame):
     """'>15B' is the bucket from 15.5B up (a 15.2B model sits in 9–15B), not the comparison 'more than 15B'."""
     assert parse_query("size:>15B").fields["size"] == frozenset({">15B"})
