@@ -34,8 +34,9 @@ if providers:
 sign_in_tab, create_tab = st.tabs(["Sign in", "Create account"])
 with sign_in_tab:
     with st.form("sign_in_form"):
-        username = st.text_input("User name", key="login_username")
-        password = st.text_input("Password", type="password", key="login_password")
+        username = st.text_input("User name", key="login_username", autocomplete="username")
+        password = st.text_input("Password", type="password", key="login_password",
+                                 autocomplete="current-password")  # password managers fill it
         if st.form_submit_button("Sign in"):
             found = authenticate(username, password)
             if found is None:
