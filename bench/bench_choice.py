@@ -15,9 +15,9 @@ fraction of the GPU's bf16 peak.
 The default model is a real Chinese LLM's tokenizer (Qwen's 151,851 tokens, bench/qwen_tokenizer.py) on a small
 Llama (hidden 256, 8 layers, tied embeddings: about 43.6M parameters), so prompt lengths, how much the orders of
 an item share, and the vocabulary-sized output layer are realistic. ``--tokenizer trained`` instead trains a
-byte-level BPE on the suite and the project's text (``--vocab`` at most; 25,247 tokens here) with untied
-embeddings: the previous, smaller-vocabulary configuration. Weights are random: compute, not knowledge, is
-what is measured. Each side runs ``--rounds`` times, alternating, and its fastest round is reported: the machine
+byte-level BPE on the suite and the project's text (``--vocab`` at most; about 26k tokens here: the corpus is
+small) with untied embeddings: the previous, smaller-vocabulary configuration. Weights are random: compute, not
+knowledge, is what is measured. Each side runs ``--rounds`` times, alternating, and its fastest round is reported: the machine
 may be shared, and the minimum is the least disturbed measurement.
 """
 from __future__ import annotations
