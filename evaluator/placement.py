@@ -10,9 +10,9 @@ estimate and the worker agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from evaluator.planner import DTYPE_BYTES, GB, max_params_fitting, tensor_parallel_for
 from evaluator.run import RunSpec
-
 
 
 class PlacementError(RuntimeError):

@@ -47,7 +47,6 @@ class RunProgress:
     def __init__(self, spec: "RunSpec", units: list["WorkUnit"], done: set[tuple[int, int]]):
         self.spec = spec
         self.detail = progress_detail(units, done)
-        self.done_count = sum(count for count, _ in self.detail.values())
         self.remaining: dict[str, float] = defaultdict(float)  # weight not yet done, per mode
         self.seconds: dict[str, float] = defaultdict(float)  # measured, per mode
         self.weight_done: dict[str, float] = defaultdict(float)  # measured, per mode
@@ -69,7 +68,6 @@ class RunProgress:
                 continue
             done.add(key)
             self.detail[unit.task.name][0] += 1
-            self.done_count += 1
             mode, weight = unit_cost(self.spec, unit)
             weights[mode] += weight
             self.remaining[mode] -= weight
@@ -77,6 +75,11 @@ class RunProgress:
         for mode, weight in weights.items():
             self.weight_done[mode] += weight
             self.seconds[mode] += elapsed * weight / total
+
+    @property
+    def done_count(self) -> int:
+        """Units done so far (derived from the per-task counts: a handful of tasks)."""
+        return sum(count for count, _ in self.detail.values())
 
     def seconds_left(self) -> float | None:
         """Estimated seconds to finish; None before any chunk was measured."""
