@@ -20,9 +20,11 @@ short by ``st.rerun`` cannot lose a change) but only touches the cookie for this
 token this session signed in with, and removes a token only when the cookie still holds that very token (signed
 out, revoked or refused here). The cookie is shared by all tabs, so a tab that is signed out, or signed in as
 someone else, must never overwrite another tab's sign-in.
+
 An argon2 rehash at sign-in (only after its parameters are raised) changes the password hash and so ends the
-user's other remembered sign-ins, as a password change would. A script-set cookie cannot be HttpOnly; it is ``SameSite=Strict`` (``Secure`` over https), expires with the
-row, and pages escape user text, which keeps script that could read it out of the page.
+user's other remembered sign-ins, as a password change would. A script-set cookie cannot be HttpOnly; it is
+``SameSite=Strict`` (``Secure`` over https), expires with the row, and pages escape user text, which keeps script
+that could read it out of the page.
 """
 from __future__ import annotations
 
