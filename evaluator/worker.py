@@ -187,12 +187,14 @@ class Worker:
         self.accelerators = accelerators or detect_accelerators(self.device)
         self.max_weight_bytes = self.accelerators.weight_budget() if self.accelerators else None
         self.shutting_down = threading.Event()
-        self.idle = threading.Event()  # set when a drain found nothing to do (``--until-idle``)
+        self.stop_when_idle = False  # ``--until-idle``: the first drain that finds nothing stops the worker
 
     # ----- the queue job ---------------------------------------------------------------------------------------
     def drain(self) -> list[int]:
         """Queue approved submissions, then evaluate runs one at a time until none waits; returns the run ids."""
         handled: list[int] = []
+        if self.shutting_down.is_set():
+            return handled
         self.queue_approved()
         while not self.shutting_down.is_set():
             fail_exhausted_runs(self.engine, max_attempts=self.settings.max_attempts)
@@ -205,8 +207,10 @@ class Worker:
             self.process(claim)
             handled.append(claim.run_id)
             self.queue_approved()  # submissions approved meanwhile join the queue before the next pick
-        if not handled:
-            self.idle.set()
+        if not handled and self.stop_when_idle:
+            # decided here, in the queue job itself: a flag read later by serve() let the next poll claim a run
+            # first, which the shutdown then handed back half done
+            self.shutting_down.set()
         return handled
 
     def queue_approved(self) -> list[int]:
@@ -413,13 +417,13 @@ def serve(worker: Worker, settings: Settings, *, until_idle: bool = False) -> No
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     warm_up()
+    worker.stop_when_idle = until_idle
     scheduler = build_scheduler(worker, settings)
     scheduler.start()
     log.info("worker %s serving the queue (poll every %g s, lease %g s)", worker.owner,
              settings.worker_poll_seconds, settings.lease_seconds)
-    while not worker.shutting_down.wait(0.5):
-        if until_idle and worker.idle.is_set():
-            worker.shutting_down.set()
+    while not worker.shutting_down.wait(0.5):  # short waits: signal handlers run between them
+        pass
     scheduler.shutdown(wait=True)  # a run in progress sees shutting_down, hands its lease back, and returns
     log.info("worker %s stopped", worker.owner)
 
