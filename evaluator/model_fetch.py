@@ -1,5 +1,10 @@
 """Getting a run's model onto local disk: a demo folder as is, a hub model at its pinned commit after a disk check.
 
+Only what the model loads is downloaded: the weights ``submissions.weights.plan_weights`` picks (the same decision
+intake measured: safetensors only) and the small files beside them (``download_patterns``, the ``allow_patterns`` of
+every ``snapshot_download`` here). A pickle in the repository is never fetched, so it can never be loaded; a
+repository whose loadable weights are pickles is refused before anything is downloaded.
+
 Why check first: a 15B model is ~30 GB; discovering a full disk halfway through a download leaves a half-written
 cache and a confusing error. The check uses the hub's own file metadata (``snapshot_download(dry_run=True)`` lists
 each file's size and whether it is cached), the free space of the cache's file system (``shutil.disk_usage``) and,
@@ -13,8 +18,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import snapshot_download
+from huggingface_hub import get_cached_repo_tree, snapshot_download
 from huggingface_hub.errors import (
+    CachedRepoTreeNotFoundError,
     GatedRepoError,
     HfHubHTTPError,
     LocalEntryNotFoundError,
@@ -22,7 +28,8 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from submissions.hub import fetch_model_info, hub_endpoint, hub_token
+from submissions.hub import fetch_json_file, fetch_model_info, hub_endpoint, hub_token
+from submissions.weights import WeightsError, download_patterns, plan_weights
 
 GB = 1024**3
 
@@ -54,14 +61,20 @@ def folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def download_need(hub_id: str, commit_sha: str, cache_dir: Path) -> DiskNeed:
-    """Bytes of ``hub_id@commit_sha`` not yet in ``cache_dir``, from the hub's file metadata.
+def allowed_files(hub_id: str, commit_sha: str, cache_dir: Path, files: list[str], *,
+                  local_only: bool = False) -> list[str]:
+    """The ``allow_patterns`` of ``hub_id@commit_sha`` holding ``files``: its small JSON files (config, index) are
+    read into ``cache_dir`` (``local_only``: from there only). Raises WeightsError when no safe weights load."""
+    def read_json(name: str) -> dict:
+        return fetch_json_file(hub_id, commit_sha, name, cache_dir, local_only=local_only)
 
-    ``model_info`` comes first because it raises the hub's precise errors (repo gone, commit gone, gated), which a
-    dry run folds into one vague "cannot be accessed"."""
-    fetch_model_info(hub_id, commit_sha)
+    return download_patterns(files, plan_weights(files, read_json))
+
+
+def download_need(hub_id: str, commit_sha: str, cache_dir: Path, allow_patterns: list[str]) -> DiskNeed:
+    """Bytes of the ``allow_patterns`` files of ``hub_id@commit_sha`` not yet in ``cache_dir`` (hub metadata)."""
     infos = snapshot_download(hub_id, revision=commit_sha, cache_dir=cache_dir, endpoint=hub_endpoint(),
-                              token=hub_token() or False, dry_run=True)
+                              token=hub_token() or False, dry_run=True, allow_patterns=allow_patterns)
     missing = [info for info in infos if info.will_download]
     return DiskNeed(sum(info.file_size or 0 for info in missing), len(missing))
 
@@ -95,6 +108,17 @@ def _plain_hub_error(hub_id: str, commit_sha: str, exc: Exception) -> str:
     return f"could not download {hub_id} from the hub: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
 
 
+def _cached_snapshot(hub_id: str, commit_sha: str, cache_dir: Path) -> Path | None:
+    """The complete cached snapshot (the allow-listed files of the cached tree listing), without any hub call."""
+    try:
+        files = [entry.path for entry in get_cached_repo_tree(hub_id, revision=commit_sha, cache_dir=cache_dir)]
+        patterns = allowed_files(hub_id, commit_sha, cache_dir, files, local_only=True)
+        return Path(snapshot_download(hub_id, revision=commit_sha, cache_dir=cache_dir, local_files_only=True,
+                                      allow_patterns=patterns))
+    except (CachedRepoTreeNotFoundError, LocalEntryNotFoundError, WeightsError, ValueError, OSError):
+        return None  # not (fully) cached, or never downloaded by this code: ask the hub
+
+
 def fetch_model(hub_id: str, commit_sha: str, local_path: str | None, cache_dir: Path, *, min_free_gb: float,
                 quota_gb: float = 0.0) -> Path:
     """The local folder of the model: ``local_path`` when given (demo and offline models), else the hub snapshot
@@ -104,15 +128,20 @@ def fetch_model(hub_id: str, commit_sha: str, local_path: str | None, cache_dir:
         if not (folder / "config.json").is_file():
             raise ModelFetchError(f"the model folder {folder} is missing or has no config.json")
         return folder
+    cached = _cached_snapshot(hub_id, commit_sha, cache_dir)
+    if cached is not None:
+        return cached
     try:
-        return Path(snapshot_download(hub_id, revision=commit_sha, cache_dir=cache_dir, local_files_only=True))
-    except LocalEntryNotFoundError:
-        pass  # not (fully) cached: check the disk, then download
-    try:
-        check_disk_space(cache_dir, download_need(hub_id, commit_sha, cache_dir), min_free_gb=min_free_gb,
+        # model_info first: it raises the hub's precise errors (repo gone, commit gone, gated), which a dry run
+        # folds into one vague "cannot be accessed"
+        files = [s.rfilename for s in fetch_model_info(hub_id, commit_sha).siblings or []]
+        patterns = allowed_files(hub_id, commit_sha, cache_dir, files)
+        check_disk_space(cache_dir, download_need(hub_id, commit_sha, cache_dir, patterns), min_free_gb=min_free_gb,
                          quota_gb=quota_gb)
         return Path(snapshot_download(hub_id, revision=commit_sha, cache_dir=cache_dir, endpoint=hub_endpoint(),
-                                      token=hub_token() or False))
+                                      token=hub_token() or False, allow_patterns=patterns))
+    except WeightsError as exc:
+        raise ModelFetchError(f"{hub_id}@{commit_sha[:12]} is not evaluated: {exc}") from exc
     except DiskSpaceError:
         raise
     except OSError as exc:

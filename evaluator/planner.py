@@ -196,7 +196,8 @@ def calibrate_cpu(model_path: str | Path | None = None, *, threads: int | None =
 
         from evaluator.run import STOP_STRINGS
 
-        model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=torch.float32).eval()
+        model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=torch.float32,
+                                                     use_safetensors=True).eval()
         tokenizer = AutoTokenizer.from_pretrained(str(model_path))
         ids = torch.ones((1, 16), dtype=torch.long)
         params = sum(p.numel() for p in model.parameters())

@@ -1,17 +1,20 @@
 """Hub checks for a submitted model, run with the real ``huggingface_hub`` client and without executing anything.
 
 ``check_validity(hub_id, revision, use_chat_template=...)`` answers, for one model at one revision: does it exist
-and can the evaluator download it (not gated, not private); which commit SHA the revision is pinned to; are the
-weights in safetensors and how many parameters do they hold (from the hub's safetensors metadata, against
-``settings.max_params_b``); does the model card carry a license; do config.json and tokenizer_config.json parse,
-and do they need remote code (``auto_map``: the submission is held for organizer review, not refused); is there
-a chat template when the submitter asked to use one. Only two small JSON files are downloaded.
+and can the evaluator download it (not gated, not private); which commit SHA the revision is pinned to; which
+weights transformers will load (``submissions.weights``: safetensors only, pickles beside them ignored) and how
+many parameters they hold, summed over every shard from the safetensors headers (against
+``settings.max_params_b``); does the model card carry a license (``license: other`` must name it in
+``license_name``); do config.json and tokenizer_config.json parse, and do they need remote code (``auto_map``: the
+submission is held for organizer review, not refused); is there a chat template when the submitter asked to use
+one. Only small JSON files (config, tokenizer config, the shard index) and the shards' headers are downloaded.
 
 The result lists every check with a plain message, so the Submit page can show all of them at once.
 """
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,16 +26,17 @@ from huggingface_hub.errors import (
     RemoteEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
+    SafetensorsParsingError,
 )
 from huggingface_hub.hf_api import ModelInfo
 
-from common.display import plural
 from common.settings import get_settings
-from submissions.hub import fetch_json_file, fetch_model_info, hub_endpoint, hub_token
+from submissions.hub import fetch_json_file, fetch_model_info, fetch_safetensors_header, hub_endpoint, hub_token
+from submissions.weights import WeightsError, parameter_count, plan_weights
 
 CARD_KEYS = ("license", "license_name", "license_link", "language", "tags", "base_model", "datasets", "pipeline_tag",
              "library_name")  # what is kept of a card's metadata: enough to review and to show, not the whole YAML
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+HEADER_THREADS = 8  # shard headers are read in parallel: a 70B model has about 30 shards
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
 
 
@@ -112,17 +116,17 @@ def check_validity(hub_id: str, revision: str = "main", *, use_chat_template: bo
     result.add("exists", True, f"{hub_id}@{revision} exists (commit {info.sha}).")
     if not _check_access(result, info):
         return result
-    _check_weights(result, info, limit_b)
-    _check_card(result, info)
     with tempfile.TemporaryDirectory(prefix="medbench-hubcheck-") as tmp:
         try:
+            _check_weights(result, info, limit_b, Path(tmp))
+            _check_card(result, info)
             _check_config_and_tokenizer(result, info, Path(tmp), use_chat_template)
         except GatedRepoError:
-            result.checks = [c for c in result.checks if c.name != "access"]
+            result.checks = [c for c in result.checks if c.name == "exists"]
             result.add("access", False, f"{hub_id} is gated and this platform has not been granted access; the "
                                         "evaluator cannot download it.")
         except (httpx2.TransportError, OSError) as exc:  # incl. LocalEntryNotFoundError: download failed
-            result.checks = [c for c in result.checks if c.name not in ("config", "tokenizer", "chat_template")]
+            result.checks = [c for c in result.checks if c.name in ("exists", "access")]
             return _unreachable(result, exc)
     return result
 
@@ -140,24 +144,28 @@ def _check_access(result: HubCheckResult, info: ModelInfo) -> bool:
     return True
 
 
-def _check_weights(result: HubCheckResult, info: ModelInfo, limit_b: float) -> None:
+def _check_weights(result: HubCheckResult, info: ModelInfo, limit_b: float, cache: Path) -> None:
+    """Judge the weights transformers will load (``submissions.weights``) and count their parameters from the
+    shards' own headers: the hub's aggregate metadata may count files that are never loaded (a decoy)."""
     files = [s.rfilename for s in info.siblings or []]
-    safetensors = [f for f in files if f.endswith(".safetensors")]
-    pickles = [f for f in files if f.endswith(PICKLE_SUFFIXES)]
-    if not safetensors:
-        if pickles:
-            result.add("weights", False, f"Only pickle weights ({', '.join(sorted(pickles)[:3])}): pickle files can "
-                                         "run code when loaded, so they are refused. Convert the weights to "
-                                         "safetensors.")
-        else:
-            result.add("weights", False, "No weight files (*.safetensors) found at this revision.")
+    sha = info.sha or result.revision
+    try:
+        plan = plan_weights(files, lambda name: fetch_json_file(info.id, sha, name, cache))
+    except WeightsError as exc:
+        result.add("weights", False, str(exc))
         return
-    result.add("weights", True, f"Weights in safetensors ({plural(len(safetensors), 'file')}).")
-    if info.safetensors is None or not info.safetensors.total:
-        result.add("size", False, "The hub has no safetensors metadata for this model, so its parameter count is "
-                                  "unknown. Re-upload the weights with safetensors metadata.")
+    try:
+        with ThreadPoolExecutor(max_workers=HEADER_THREADS) as pool:
+            headers = dict(zip(plan.shards, pool.map(lambda shard: fetch_safetensors_header(info.id, sha, shard),
+                                                     plan.shards)))
+        result.params = parameter_count(headers)
+    except SafetensorsParsingError as exc:
+        result.add("weights", False, f"A weight file is not valid safetensors: {str(exc).splitlines()[0][:300]}")
         return
-    result.params = int(info.safetensors.total)
+    except WeightsError as exc:
+        result.add("weights", False, str(exc))
+        return
+    result.add("weights", True, plan.describe())
     billions = result.params / 1e9
     if billions > limit_b:
         result.add("size", False, f"{billions:.2f}B parameters is more than this leaderboard's limit of "
@@ -174,7 +182,11 @@ def _check_card(result: HubCheckResult, info: ModelInfo) -> None:
     card = info.card_data.to_dict() if info.card_data is not None else {}
     result.card_data = {key: card[key] for key in CARD_KEYS if card.get(key) is not None}
     license_ = card.get("license")
-    if license_ == "other" and card.get("license_name"):
+    if license_ == "other" or (isinstance(license_, list) and "other" in license_):
+        if not card.get("license_name"):  # a link alone names nothing a reader of the leaderboard can check
+            result.add("card", False, "The model card says 'license: other' but names no licence: add "
+                                      "'license_name' (and 'license_link') to the YAML header of README.md.")
+            return
         license_ = f"other:{card['license_name']}"
     if not license_:
         result.add("card", False, "The model card has no license in its metadata (add e.g. 'license: apache-2.0' "

@@ -13,6 +13,7 @@ from typing import Any
 
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.hf_api import ModelInfo
+from huggingface_hub.utils import SafetensorsFileMetadata
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 HUB_TIMEOUT_S = 10.0  # a submitter waits on this: fail fast with a clear message rather than hang
@@ -35,11 +36,21 @@ def fetch_model_info(repo_id: str, revision: str, timeout: float = HUB_TIMEOUT_S
 
 
 def fetch_json_file(repo_id: str, commit_sha: str, filename: str, cache_dir: Path,
-                    timeout: float = HUB_TIMEOUT_S) -> dict[str, Any]:
-    """Download one small JSON file of a pinned commit and parse it (ValueError when it is not a JSON object)."""
+                    timeout: float = HUB_TIMEOUT_S, *, local_only: bool = False) -> dict[str, Any]:
+    """Download one small JSON file of a pinned commit and parse it (ValueError when it is not a JSON object).
+
+    ``local_only``: read it from ``cache_dir`` without any hub call (LocalEntryNotFoundError when not cached)."""
     path = hf_hub_download(repo_id, filename, revision=commit_sha, endpoint=hub_endpoint(), cache_dir=cache_dir,
-                           token=hub_token() or False, etag_timeout=timeout)
+                           token=hub_token() or False, etag_timeout=timeout, local_files_only=local_only)
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{filename} is not a JSON object")
     return data
+
+
+def fetch_safetensors_header(repo_id: str, commit_sha: str, filename: str,
+                             timeout: float = HUB_TIMEOUT_S) -> SafetensorsFileMetadata:
+    """The header of one safetensors file (tensor names, dtypes, shapes), read with HTTP range requests: the
+    weights themselves are not downloaded. Raises SafetensorsParsingError for a file that is not safetensors."""
+    api = HfApi(endpoint=hub_endpoint(), token=hub_token() or False)
+    return api.parse_safetensors_file_metadata(repo_id, filename, revision=commit_sha, timeout=timeout)

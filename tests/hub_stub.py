@@ -10,7 +10,9 @@ Routes (``{rev}`` is a branch such as ``main`` or a 40-hex commit SHA, URL-quote
 - ``GET /api/models/{repo_id}`` and ``/api/models/{repo_id}/revision/{rev}``: id, sha, siblings, safetensors
   {parameters, total}, cardData (from README.md front matter), gated, private, config, tags.
 - ``GET /api/models/{repo_id}/tree/{rev}[/{path}]``: the file list (``RepoFile`` / ``RepoFolder`` entries).
-- ``HEAD`` / ``GET /{repo_id}/resolve/{rev}/{path}``: the file, with ``X-Repo-Commit``, ``ETag``, ``Content-Length``.
+- ``HEAD`` / ``GET /{repo_id}/resolve/{rev}/{path}``: the file, with ``X-Repo-Commit``, ``ETag``, ``Content-Length``;
+  a ``Range: bytes=a-b`` request gets ``206`` and those bytes only (how ``parse_safetensors_file_metadata`` reads a
+  header without the weights). :attr:`HubStub.bytes_sent` counts the body bytes sent per path.
 
 Errors as on the hub: unknown repo 404 ``RepoNotFound``; private repo without its token 401 ``RepoNotFound``
 (the hub does not reveal that it exists); gated repo: metadata is public, files answer 401 ``GatedRepo`` without
@@ -56,6 +58,7 @@ FileSource = bytes | str | Path
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 _API_INFO = re.compile(r"^/api/models/(?P<repo>[^/]+(?:/[^/]+)??)(?:/revision/(?P<rev>[^/]+))?$")
 _API_TREE = re.compile(r"^/api/models/(?P<repo>[^/]+(?:/[^/]+)?)/tree/(?P<rev>[^/]+)(?:/(?P<path>.+))?$")
+_RANGE = re.compile(r"^bytes=(?P<start>\d+)-(?P<end>\d*)$")
 _RESOLVE = re.compile(r"^/(?P<repo>[^/]+(?:/[^/]+)?)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")
 
 
@@ -73,7 +76,6 @@ class StubRepo:
     gated: bool
     private: bool
     token: str | None
-    params_override: dict[str, int] | None
     branches: dict[str, StubRevision] = field(default_factory=dict)
 
     def resolve(self, rev: str) -> StubRevision | None:
@@ -113,6 +115,23 @@ def safetensors_parameters(data: bytes) -> dict[str, int]:
     return counts
 
 
+def header_only_safetensors(tensors: Mapping[str, tuple[str, list[int]]]) -> bytes:
+    """A safetensors file's header alone, for tensors ``name -> (dtype, shape)``: what a 140 GB shard looks like to a
+    header reader (``parse_safetensors_file_metadata``), without serving 140 GB. Loading it fails (no data)."""
+    sizes = {"BF16": 2, "F16": 2, "F32": 4, "I8": 1, "U8": 1, "I32": 4, "I64": 8, "F64": 8}
+    header: dict[str, Any] = {}
+    offset = 0
+    for name, (dtype, shape) in tensors.items():
+        n = sizes[dtype]
+        for dim in shape:
+            n *= dim
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    return struct.pack("<Q", len(raw)) + raw
+
+
 def _card_data(files: Mapping[str, bytes]) -> dict[str, Any] | None:
     readme = files.get("README.md")
     if readme is None:
@@ -128,6 +147,7 @@ class HubStub:
     def __init__(self) -> None:
         self.repos: dict[str, StubRepo] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for assertions
+        self.bytes_sent: dict[str, int] = {}  # file path (as requested) -> body bytes sent, ranges included
         self.outage_status: int | None = None  # set e.g. to 503: every request answers it (a hub having trouble)
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()  # open keep-alive connections, closed by stop()
@@ -178,15 +198,13 @@ class HubStub:
         extra_files: Mapping[str, FileSource] | None = None,
         exclude: tuple[str, ...] = (),
         card: str | None = None,
-        params: dict[str, int] | None = None,
         revision: str = "main",
         sha: str | None = None,
     ) -> str:
         """Publish ``folder`` (plus ``extra_files``, minus files matching ``exclude`` globs) as ``repo_id``.
 
-        ``card`` replaces README.md (the model card; its YAML front matter becomes ``cardData``). ``params``
-        overrides the safetensors parameter counts reported by the API (e.g. ``{"BF16": 70_000_000_000}`` for an
-        oversize model without serving 140 GB). ``token`` is the bearer token that opens a private or gated repo.
+        ``card`` replaces README.md (the model card; its YAML front matter becomes ``cardData``); an oversize
+        model is a :func:`header_only_safetensors` file among ``extra_files``. ``token`` is the bearer token that opens a private or gated repo.
         Adding again with another ``revision`` adds a branch. Returns the commit SHA, fixed by the content.
         """
         files: dict[str, bytes] = {}
@@ -203,12 +221,12 @@ class HubStub:
             digest = hashlib.sha1(repo_id.encode())
             for name in sorted(files):
                 digest.update(name.encode() + b"\0" + hashlib.sha1(files[name]).digest())
-            digest.update(json.dumps([gated, private, params, revision], sort_keys=True).encode())
+            digest.update(json.dumps([gated, private, revision], sort_keys=True).encode())
             sha = digest.hexdigest()
         with self._lock:
             repo = self.repos.get(repo_id)
             if repo is None:
-                repo = self.repos[repo_id] = StubRepo(repo_id, gated, private, token, params)
+                repo = self.repos[repo_id] = StubRepo(repo_id, gated, private, token)
             repo.branches[revision] = StubRevision(sha=sha, files=files)
         return sha
 
@@ -239,9 +257,7 @@ class HubStub:
         files = rev.files
         weights = {n: b for n, b in files.items() if n.endswith(".safetensors")}
         safetensors: dict[str, Any] | None = None
-        if repo.params_override is not None:
-            safetensors = {"parameters": dict(repo.params_override), "total": sum(repo.params_override.values())}
-        elif weights:
+        if weights:
             counts: dict[str, int] = {}
             for data in weights.values():
                 for dtype, n in safetensors_parameters(data).items():
@@ -354,10 +370,22 @@ class _Handler(BaseHTTPRequestHandler):
         data = rev.files.get(name)
         if data is None:
             raise HubError(404, "EntryNotFound", f"{name} does not exist on \"{rev_name}\"", commit=rev.sha)
-        self.send_response(200)
+        size, etag = len(data), _git_blob_sha(data)
+        wanted = _RANGE.match(self.headers.get("Range", "").strip())
+        if wanted and not head:
+            start = int(wanted["start"])
+            end = min(int(wanted["end"]) if wanted["end"] else size - 1, size - 1)
+            data = data[start:end + 1]
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{start + len(data) - 1}/{size}")
+        else:
+            self.send_response(200)
+        with self.stub._lock:
+            path = urlsplit(self.path).path
+            self.stub.bytes_sent[path] = self.stub.bytes_sent.get(path, 0) + (0 if head else len(data))
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("ETag", f'"{_git_blob_sha(data)}"')
+        self.send_header("ETag", f'"{etag}"')
         self.send_header("X-Repo-Commit", rev.sha)
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()

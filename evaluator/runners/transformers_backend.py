@@ -112,8 +112,9 @@ class TransformersRunner:
         self.dtype = resolve_dtype(dtype, self.device)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=trust_remote_code)
-            self.model = AutoModelForCausalLM.from_pretrained(
-                model_path, dtype=getattr(torch, self.dtype), trust_remote_code=trust_remote_code
+            self.model = AutoModelForCausalLM.from_pretrained(  # never a pickle checkpoint (see submissions.weights)
+                model_path, dtype=getattr(torch, self.dtype), trust_remote_code=trust_remote_code,
+                use_safetensors=True,
             ).to(self.device)
         except Exception as exc:  # every loading failure becomes one plain line for the queue page
             raise ModelLoadError(f"cannot load model from {model_path}: {_plain_reason(exc)}") from exc

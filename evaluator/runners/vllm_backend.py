@@ -36,7 +36,8 @@ class VllmRunner:
             self.dtype = resolve_dtype(dtype, "cuda")
             self.llm = LLM(model=model_path, dtype=self.dtype, trust_remote_code=trust_remote_code,
                            enable_prefix_caching=True, max_logprobs=TOP_LOGPROBS, seed=0,
-                           tensor_parallel_size=tensor_parallel_size)
+                           tensor_parallel_size=tensor_parallel_size,
+                           load_format="safetensors")  # never a pickle checkpoint (see submissions.weights)
             self.tokenizer = self.llm.get_tokenizer()
         except ModelLoadError:
             raise

@@ -8,7 +8,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.hub_stub import HubStub, serve_hub
+from tests.hostile_hub import hostile, hostile_files  # noqa: F401  (fixtures shared with the worker tests)
+from tests.hub_stub import HubStub, header_only_safetensors, serve_hub
 
 SHAPES = ("good", "gated", "private", "remote_code", "pickle_only", "oversize", "no_card", "no_license",
           "no_chat_template", "base_no_template", "no_config")
@@ -27,7 +28,8 @@ def publish_shapes(hub: HubStub, folder: Path) -> dict[str, str]:
                                                             "modeling_medcustom.py": "raise SystemExit('ran')\n"})
     hub.add_repo(repos["pickle_only"], folder, exclude=("*.safetensors",),
                  extra_files={"pytorch_model.bin": b"\x80\x04\x95pickle"})
-    hub.add_repo(repos["oversize"], folder, params={"BF16": 70_600_000_000})
+    hub.add_repo(repos["oversize"], folder, extra_files={  # the real hub serves 141 GB here; the checks read the header
+        "model.safetensors": header_only_safetensors({"lm_head.weight": ("BF16", [70_600_000_000])})})
     hub.add_repo(repos["no_card"], folder, exclude=("README.md",))
     hub.add_repo(repos["no_license"], folder, card="---\ntags:\n- medical\n---\n# A card without a license\n")
     hub.add_repo(repos["no_chat_template"], folder, exclude=("chat_template.jinja",))

@@ -25,8 +25,11 @@ def test_good_model_passes_every_check_and_pins_the_sha(engine, hub: HubStub, sh
     assert {c.name for c in result.checks} == {"exists", "access", "weights", "size", "card", "config", "tokenizer",
                                               "chat_template"}
     assert "all checks passed" in result.message
-    # no weights were downloaded to check: only the two small JSON files
-    assert not [p for m, p in hub.requests if m == "GET" and p.endswith(".safetensors")]
+    # no weights were downloaded to check: small JSON files, and the weights' header through a range request
+    weights = (tiny_models["random"] / "model.safetensors").stat().st_size
+    sent = {p: n for p, n in hub.bytes_sent.items() if p.endswith(".safetensors")}
+    assert list(sent) == [f"/org/good/resolve/{result.commit_sha}/model.safetensors"]
+    assert 0 < sent[next(iter(sent))] <= 100_001 < weights
 
 
 @pytest.mark.parametrize(("shape", "check", "words"), [

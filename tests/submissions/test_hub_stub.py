@@ -14,7 +14,7 @@ from huggingface_hub.errors import (
 )
 
 from evaluator.tiny_models import model_info as local_model_info
-from tests.hub_stub import HubStub
+from tests.hub_stub import HubStub, header_only_safetensors
 
 
 def test_model_info_pins_sha_and_reports_safetensors_card_and_config(hub: HubStub, tiny_models: dict[str, Path]) -> None:
@@ -87,7 +87,8 @@ def test_errors_map_to_huggingface_hub_exceptions(hub: HubStub, tiny_models: dic
 def test_shapes_exclude_extra_files_card_and_params(hub: HubStub, tiny_models: dict[str, Path]) -> None:
     hub.add_repo("org/pickle", tiny_models["random"], exclude=("*.safetensors",),
                  extra_files={"pytorch_model.bin": b"\x80\x04pickle"})
-    hub.add_repo("org/big", tiny_models["random"], params={"BF16": 70_000_000_000})
+    hub.add_repo("org/big", tiny_models["random"], extra_files={
+        "model.safetensors": header_only_safetensors({"w": ("BF16", [70_000_000_000])})})
     hub.add_repo("org/nolicense", tiny_models["random"], card="# A card without metadata\n")
     api = HfApi(endpoint=hub.url)
     pickle = api.model_info("org/pickle")

@@ -5,6 +5,7 @@ from typing import Iterator
 
 import pytest
 
+from tests.hostile_hub import hostile, hostile_files  # noqa: F401  (fixtures shared with the intake tests)
 from tests.hub_stub import HubStub, serve_hub
 
 

@@ -34,7 +34,8 @@ def test_cache_quota_refuses_before_downloading(hub, tiny_models, tmp_path: Path
     with pytest.raises(DiskSpaceError, match=r"not enough space in the model cache: the model needs \d+ KB"):
         fetch_model("org/tiny", sha, None, cache, min_free_gb=0, quota_gb=100 / 1024**2)  # 100 KB
     assert not any(p.suffix == ".safetensors" for p in cache.rglob("*"))
-    assert not [m for m, p in hub.requests if "/resolve/" in p and m == "GET"]  # nothing was fetched
+    # nothing but the small JSON files that say which weights load (config.json) was fetched
+    assert [p for m, p in hub.requests if "/resolve/" in p and m == "GET"] == [f"/org/tiny/resolve/{sha}/config.json"]
 
 
 def test_free_disk_margin_is_required(hub, tiny_models, tmp_path: Path) -> None:
