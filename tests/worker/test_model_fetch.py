@@ -3,6 +3,8 @@ hub stand-in, and the disk checks (a tiny cache quota, and a real tiny tmpfs whe
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -75,3 +77,80 @@ def test_hub_problems_become_plain_reasons(hub, tiny_models, tmp_path: Path, mon
     monkeypatch.setenv("HF_ENDPOINT", closed_url)
     with pytest.raises(ModelFetchError, match="could not download org/tiny from the hub: .*Connection refused"):
         fetch_model("org/tiny", sha, None, tmp_path, min_free_gb=0)
+
+
+# ----- hostile repositories (tests/hostile_hub.py): only what the model loads is fetched, and never a pickle -----
+
+def _fetched(hub: HubStub) -> set[str]:
+    """Names of the files the client asked for in any way (HEAD or GET)."""
+    return {p.rsplit("/", 1)[-1] for _, p in hub.requests if "/resolve/" in p}
+
+
+def test_pickle_beside_safetensors_is_never_downloaded_nor_loaded(hub, hostile, tmp_path: Path) -> None:
+    from evaluator.runners.transformers_backend import TransformersRunner
+
+    repo = hostile["pickle_beside"]
+    path = fetch_model(repo, hub.repos[repo].branches["main"].sha, None, tmp_path / "cache", min_free_gb=0)
+    assert (path / "model.safetensors").is_file() and not (path / "pytorch_model.bin").exists()
+    assert "pytorch_model.bin" not in _fetched(hub)
+    assert "README.md" not in _fetched(hub)  # only what loading needs
+    runner = TransformersRunner(str(path), device="cpu")
+    assert runner.model.config.model_type == "llama"
+    runner.close()
+
+
+@pytest.mark.parametrize(("shape", "words"), [
+    ("decoy", "Only pickle weights are loadable (pytorch_model.bin)"),
+    ("index_to_pickles", "lists shards that are not safetensors"),
+    ("index_missing_shard", "lists shards that are not in the repository"),
+])
+def test_hostile_weights_are_refused_before_any_weight_is_fetched(hub, hostile, tmp_path: Path, shape: str,
+                                                                   words: str) -> None:
+    repo = hostile[shape]
+    sha = hub.repos[repo].branches["main"].sha
+    with pytest.raises(ModelFetchError, match=rf"{repo}@{sha[:12]} is not evaluated: .*{re.escape(words)}"):
+        fetch_model(repo, sha, None, tmp_path / "cache", min_free_gb=0)
+    assert not {n for n in _fetched(hub) if n.endswith((".bin", ".safetensors"))}
+
+
+def test_sharded_model_is_fetched_whole_and_loads_like_the_single_file(hub, hostile, tiny_models,
+                                                                       tmp_path: Path) -> None:
+    from evaluator.runners.transformers_backend import TransformersRunner
+
+    repo = hostile["sharded"]
+    path = fetch_model(repo, hub.repos[repo].branches["main"].sha, None, tmp_path / "cache", min_free_gb=0)
+    assert {p.name for p in path.glob("model*.safetensors*")} == {
+        "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json"}
+    sharded = TransformersRunner(str(path), device="cpu").model.state_dict()
+    single = TransformersRunner(str(tiny_models["random"]), device="cpu").model.state_dict()
+    assert sharded.keys() == single.keys() and all(sharded[k].equal(single[k]) for k in single)
+
+
+def test_remote_code_is_fetched_but_never_run_without_permission(hub, hostile, tmp_path: Path) -> None:
+    from evaluator.runners.base import ModelLoadError
+    from evaluator.runners.transformers_backend import TransformersRunner
+
+    repo = hostile["remote_code"]
+    path = fetch_model(repo, hub.repos[repo].branches["main"].sha, None, tmp_path / "cache", min_free_gb=0)
+    assert (path / "modeling_medcustom.py").is_file()  # an organizer may allow it for this commit
+    with pytest.raises(ModelLoadError, match="cannot load model"):  # the module raises SystemExit if imported
+        TransformersRunner(str(path), device="cpu", trust_remote_code=False)
+
+
+def test_gated_repo_is_a_plain_reason(hub, hostile, tmp_path: Path) -> None:
+    repo = hostile["gated"]
+    with pytest.raises(ModelFetchError, match="hostile/gated is gated and the platform has not been granted access"):
+        fetch_model(repo, hub.repos[repo].branches["main"].sha, None, tmp_path / "cache", min_free_gb=0)
+
+
+def test_runner_never_loads_a_pickle_checkpoint(hostile_files, tmp_path: Path) -> None:
+    """A local folder (demo or organizer import) with a real pickle checkpoint only: transformers must not fall
+    back to it (``use_safetensors=True``)."""
+    from evaluator.runners.base import ModelLoadError
+    from evaluator.runners.transformers_backend import TransformersRunner
+
+    folder = tmp_path / "pickled"
+    shutil.copytree(hostile_files.folder, folder, ignore=shutil.ignore_patterns("model.safetensors"))
+    (folder / "pytorch_model.bin").write_bytes(hostile_files.pickle)
+    with pytest.raises(ModelLoadError, match="no file named model.safetensors"):
+        TransformersRunner(str(folder), device="cpu")
