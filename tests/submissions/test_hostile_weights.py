@@ -112,3 +112,11 @@ def test_pickle_beside_submission_records_the_loaded_weights_size(engine, hostil
     with Session(engine) as s:
         entry = s.exec(select(ModelEntry)).one()
     assert entry.params == local_model_info(tiny_models["random"])["params"]
+
+
+def test_negative_dimension_cannot_hide_parameters(engine, hub: HubStub, tiny_models: dict[str, Path]) -> None:
+    """A header whose second tensor has a negative size would cancel the first one in a naive sum."""
+    header = header_only_safetensors({"a": ("BF16", [OVERSIZE_PARAMS]), "b": ("BF16", [1, -OVERSIZE_PARAMS])})
+    hub.add_repo("org/negative", tiny_models["random"], extra_files={"model.safetensors": header})
+    assert failed(check_validity("org/negative", "main")) == {
+        "weights": f"model.safetensors has a tensor with an invalid shape [1, -{OVERSIZE_PARAMS}]."}
