@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from common.db import DatabaseConfigError, init_db
-from common.settings import get_settings
+from common.settings import SettingsError, get_settings
 
 # a local favicon: a Material or emoji icon is fetched from fonts.gstatic.com, unreachable offline and from mainland China
 FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
@@ -25,7 +25,7 @@ def _database_ready(url: str) -> bool:
 
 try:
     _database_ready(get_settings().resolved_database_url)
-except DatabaseConfigError as exc:
+except (DatabaseConfigError, SettingsError) as exc:
     st.error(str(exc))
     st.stop()
 

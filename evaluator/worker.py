@@ -159,19 +159,6 @@ class RunGuard:
         return self.reason
 
 
-def check_worker_settings(settings: Settings) -> None:
-    """Refuse settings the worker cannot run with, naming each (one line), before anything starts."""
-    problems = [f"{name} must be positive (got {getattr(settings, name)})"
-                for name in ("worker_poll_seconds", "lease_seconds", "run_time_limit_s", "rescore_interval_s",
-                             "max_attempts") if getattr(settings, name) <= 0]
-    problems += [f"{name} must not be negative (got {getattr(settings, name)})"
-                 for name in ("min_free_disk_gb", "model_cache_quota_gb") if getattr(settings, name) < 0]
-    if settings.device not in ("auto", "cpu", "cuda"):
-        problems.append(f"device must be auto, cpu or cuda (got {settings.device!r})")
-    if problems:
-        raise ValueError("; ".join(problems))
-
-
 class Worker:
     """Serves the queue for one device. ``drain`` is the scheduler's queue job; tests call it directly too."""
 
@@ -179,7 +166,6 @@ class Worker:
                  device: str | None = None, owner: str | None = None, accelerators: Accelerators | None = None):
         """``accelerators`` describes the GPUs (detected when None and the device is cuda)."""
         self.settings = settings or get_settings()
-        check_worker_settings(self.settings)
         self.order = parse_order(self.settings.worker_order)
         self.engine = engine or get_engine()
         self.device = device or resolve_device(self.settings.device)
@@ -434,8 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="override MEDBENCH_DEVICE")
     args = parser.parse_args(argv)
     configure_logging()
-    settings = get_settings()
-    try:
+    try:  # SettingsError and LeaseError (worker_order) are ValueErrors with a one-line message
+        settings = get_settings()
         worker = Worker(settings=settings, device=None if args.device in (None, "auto") else args.device)
     except (DatabaseConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
