@@ -14,7 +14,7 @@ import streamlit as st
 from common.display import plural
 from common.db import session_scope
 from evaluator.suites.formats import FORMATS
-from evaluator.suites.importer import activate_suite, import_suite, list_suites
+from evaluator.suites.importer import activate_suite, import_suite, list_suites, missing_ranked_tasks, suite_tasks
 from evaluator.suites.preview import SuitePreview, preview_suite
 from evaluator.suites.problems import SuiteError
 from evaluator.suites.uploads import UPLOAD_SUFFIXES, stage_uploads
@@ -38,6 +38,15 @@ def _show_errors(error: SuiteError) -> None:
     st.error(error.summary + "\n\n" + "\n".join(f"- `{p}`" for p in error.problems))
 
 
+def _confirm_dropped(dropped: list[str], key: str) -> bool:
+    """Where activating would drop tasks the leaderboard ranks on: list them and ask for a confirmation."""
+    if not dropped:
+        return False
+    st.warning(f"This suite lacks {plural(len(dropped), 'task')} the leaderboard ranks on now: "
+               + ", ".join(f"`{t}`" for t in dropped) + ". Activating it removes them from the ranking.")
+    return st.checkbox("Activate anyway, dropping these tasks from the leaderboard", key=key)
+
+
 # --- stored suites and activation -----------------------------------------------------------------------------
 with session_scope() as session:
     suites = list_suites(session)
@@ -47,10 +56,13 @@ if suites:
                  hide_index=True, width="stretch")
     labels = {s.id: f"{s.id} · {s.name} · {s.version[:12]}{' (active)' if s.active else ''}" for s in suites}
     chosen = st.selectbox("Suite to activate", list(labels), format_func=labels.get, key="activate_choice")
+    with session_scope() as session:
+        dropped = missing_ranked_tasks(session, (t.name for t in suite_tasks(session, chosen)))
+    confirmed = _confirm_dropped(dropped, "activate_confirm")
     if st.button("Activate", key="activate"):
         try:
             with session_scope() as session:
-                activated = activate_suite(session, chosen, actor=user)
+                activated = activate_suite(session, chosen, actor=user, force=confirmed)
             st.session_state["suite_flash"] = (f"Active suite: {activated.name} ({activated.version[:12]}). "
                                                "New runs use it.")
             st.rerun()
@@ -126,13 +138,18 @@ if preview is not None:
                  + "\n".join(f"- `{p}`" for p in preview.problems))
     if preview.existing_suite_id is not None:
         st.info(f"This content is already stored as suite {preview.existing_suite_id}; committing changes nothing.")
+    import_confirmed = False
+    if activate_after:
+        with session_scope() as session:
+            import_confirmed = _confirm_dropped(missing_ranked_tasks(session, (t.task for t in preview.tasks)),
+                                                "import_activate_confirm")
     if st.button("Commit import", key="commit", type="primary", disabled=not preview.ok or not name.strip()):
         options = st.session_state.get("suite_preview_options", {})
         try:
             with session_scope() as session:
                 suite = import_suite(session, preview.source, name, fmt=options.get("fmt", "auto"),
                                      task=options.get("task"), activate=activate_after,
-                                     expected_version=preview.version, actor=user)
+                                     expected_version=preview.version, actor=user, force=import_confirmed)
             st.session_state.pop("suite_preview", None)
             shutil.rmtree(st.session_state.pop("suite_upload_dir", ""), ignore_errors=True)
             st.session_state["suite_flash"] = (f"Imported suite {suite.id} “{suite.name}”: {suite.item_count} "

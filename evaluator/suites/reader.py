@@ -87,6 +87,9 @@ def _read_tree(root: Path, loaded: LoadedSuite, fmt: str, task: str | None, labe
         loaded.problems.extend(result.problems)
     if not loaded.formats:
         loaded.problems.append(Problem(label or str(root), 0, "no suite files found (.jsonl, .json or .csv)"))
+    elif not loaded.items and not loaded.problems:  # an empty suite would fail every run queued on it
+        loaded.problems.append(Problem(label or str(root), 0,
+                                       f"the suite is empty: no items in {', '.join(sorted(loaded.formats))}"))
     _check_items(loaded)
 
 
