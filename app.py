@@ -23,8 +23,18 @@ def _database_ready(url: str) -> bool:
     return True
 
 
+@st.cache_resource
+def _swept_uploads() -> bool:
+    """Once per process: remove suite uploads staged by sessions that ended without importing or cancelling."""
+    from evaluator.suites.uploads import sweep_stale_uploads
+
+    sweep_stale_uploads()
+    return True
+
+
 try:
     _database_ready(get_settings().resolved_database_url)
+    _swept_uploads()
 except (DatabaseConfigError, SettingsError) as exc:
     st.error(str(exc))
     st.stop()
