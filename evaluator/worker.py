@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from common.db import DatabaseConfigError, get_engine
+from common.retry import is_transient, retry_transient
 from common.settings import Settings, get_settings
 from common.timeutil import utcnow
 from evaluator import EVALUATOR_VERSION
@@ -265,10 +266,13 @@ class Worker:
                     error_detail=failure_detail(exc))
             outcome = "failed"
         except Exception as exc:  # any other failure ends this run, never the worker
-            log.exception("run %s failed", claim.run_id)
-            end_run(self.engine, claim.run_id, claim.owner, "failed", error_public=INTERNAL_ERROR,
-                    error_detail=failure_detail(exc))
-            outcome = "failed"
+            if is_transient(exc):  # the database stayed unreachable beyond the retries: not the model's fault
+                outcome = self._database_lost(claim, exc)
+            else:
+                log.exception("run %s failed", claim.run_id)
+                end_run(self.engine, claim.run_id, claim.owner, "failed", error_public=INTERNAL_ERROR,
+                        error_detail=failure_detail(exc))
+                outcome = "failed"
         finally:
             guard.stop()
             free_accelerator_memory()
@@ -287,6 +291,7 @@ class Worker:
         else:
             execute_run(run_id, engine=self.engine, should_stop=guard.should_stop, on_progress=progress)
 
+    @retry_transient
     def place_run(self, run_id: int, model: ModelEntry) -> None:
         """Store the run's placement on this worker's GPUs (tensor parallelism for a model too big for one)."""
         with Session(self.engine) as session:
@@ -308,6 +313,16 @@ class Worker:
                            min_free_gb=self.settings.min_free_disk_gb, quota_gb=self.settings.model_cache_quota_gb)
         append_log(self.engine, run_id, f"model ready at {path} ({time.time() - began:.1f} s); on {self.device}")
         return path
+
+    def _database_lost(self, claim: Claim, exc: BaseException) -> str:
+        """Hand the run back when the database stayed out of reach (it resumes from its last committed chunk);
+        if even that fails, its lease expires and a worker takes it over later."""
+        log.error("run %s: database unreachable (%s); handing the run back", claim.run_id, exc)
+        try:
+            release_lease(self.engine, claim.run_id, claim.owner, note=f"database unreachable: {type(exc).__name__}")
+        except Exception:  # noqa: BLE001 - still unreachable: the lease expiry hands it back instead
+            log.exception("run %s: hand-back failed; its lease will expire", claim.run_id)
+        return "released"
 
     def _stopped(self, claim: Claim, reason: str) -> str:
         if reason == SHUTDOWN:
