@@ -255,6 +255,15 @@ def _submission_of(session: Session, run_id: int) -> int | None:
     return session.execute(select(EvalRun.submission_id).where(EvalRun.id == run_id)).scalar_one_or_none()
 
 
+def held_elsewhere(engine: Engine, owner: str) -> list[int]:
+    """Runs in progress under another worker's lease. Why ``--until-idle`` waits for them: that worker may have
+    died, and its run is then taken over once the lease expires; exiting first would leave it stranded."""
+    with Session(engine) as session:
+        return list(session.execute(
+            select(EvalRun.id).where(EvalRun.status == "running", EvalRun.lease_owner != owner).order_by(EvalRun.id)
+        ).scalars())
+
+
 def queue_order(engine: Engine, order: Sequence[str] = ("rerun", "small", "submitted"), *,
                 max_attempts: int = 3) -> list[int]:
     """Ids of the runs waiting to be claimed, in the order workers will take them (for the Queue page)."""

@@ -45,6 +45,7 @@ from evaluator.leases import (
     end_run,
     fail_exhausted_runs,
     finish_rescore,
+    held_elsewhere,
     log_line,
     mark_rescored,
     parse_order,
@@ -196,8 +197,13 @@ class Worker:
             self.queue_approved()  # submissions approved meanwhile join the queue before the next pick
         if not handled and self.stop_when_idle:
             # decided here, in the queue job itself: a flag read later by serve() let the next poll claim a run
-            # first, which the shutdown then handed back half done
-            self.shutting_down.set()
+            # first, which the shutdown then handed back half done. Runs under another worker's lease keep it
+            # serving: a crashed worker's run is claimable once its lease expires.
+            elsewhere = held_elsewhere(self.engine, self.owner)
+            if elsewhere:
+                log.info("queue empty; waiting for run(s) %s held by other workers", ", ".join(map(str, elsewhere)))
+            else:
+                self.shutting_down.set()
         return handled
 
     def queue_approved(self) -> list[int]:
