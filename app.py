@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from common.db import DatabaseConfigError, init_db
-from common.settings import get_settings
+from common.settings import SettingsError, get_settings
 
 # a local favicon: a Material or emoji icon is fetched from fonts.gstatic.com, unreachable offline and from mainland China
 FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
@@ -23,9 +23,19 @@ def _database_ready(url: str) -> bool:
     return True
 
 
+@st.cache_resource
+def _swept_uploads() -> bool:
+    """Once per process: remove suite uploads staged by sessions that ended without importing or cancelling."""
+    from evaluator.suites.uploads import sweep_stale_uploads
+
+    sweep_stale_uploads()
+    return True
+
+
 try:
     _database_ready(get_settings().resolved_database_url)
-except DatabaseConfigError as exc:
+    _swept_uploads()
+except (DatabaseConfigError, SettingsError) as exc:
     st.error(str(exc))
     st.stop()
 

@@ -10,6 +10,7 @@ import sys
 import typer
 
 from common.db import DatabaseConfigError, init_db
+from common.settings import SettingsError
 
 app = typer.Typer(help="MedBench Leaderboard: operate the database, suites, evaluator and users.", no_args_is_help=True)
 
@@ -36,7 +37,7 @@ def main() -> None:
     _register_groups()
     try:
         app()
-    except DatabaseConfigError as exc:
+    except (DatabaseConfigError, SettingsError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,36 +39,46 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data" / "models", description="Where the worker downloads and builds models."
     )
     # intake limits
-    max_params_b: float = Field(default=15.0, description="Largest model accepted at submission, in billions of parameters.")
-    rate_limit_count: int = Field(default=5, description="Submissions allowed per submitter per rate_limit_days.")
-    rate_limit_days: int = Field(default=7, description="Window of the per-submitter rate limit, in days.")
+    max_params_b: float = Field(default=15.0, gt=0, le=10_000, description="Largest model accepted at submission, in billions of parameters.")
+    rate_limit_count: int = Field(default=5, ge=1, description="Submissions allowed per submitter per rate_limit_days.")
+    rate_limit_days: int = Field(default=7, ge=1, le=3650, description="Window of the per-submitter rate limit, in days.")
     organizers: str = Field(default="", description="Comma-separated usernames granted the organizer role at start.")
     sign_in_days: int = Field(
-        default=14, ge=1, description="A local sign-in survives reloads in that browser for this many days."
+        default=14, ge=1, le=3650, description="A local sign-in survives reloads in that browser for this many days."
     )
+    # suite imports (organizers)
+    import_roots: str = Field(
+        default="", description="Comma-separated folders the Suites page's server-folder import may read. Empty: "
+        "data_dir/imports and the bundled suites.",
+    )
+    import_max_bytes: int = Field(
+        default=2 * 1024**3, ge=1, description="Largest total size, in bytes, an uploaded or imported .zip may "
+        "expand to.",
+    )
+    import_max_files: int = Field(default=10_000, ge=1, description="Most files an uploaded or imported .zip may hold.")
     # worker
-    worker_poll_seconds: float = Field(default=5.0, description="How often the worker looks for approved work.")
-    lease_seconds: float = Field(default=60.0, description="A run whose heartbeat is older than this is taken over.")
+    worker_poll_seconds: float = Field(default=5.0, gt=0, le=3600, description="How often the worker looks for approved work.")
+    lease_seconds: float = Field(default=60.0, ge=1, le=86_400, description="A run whose heartbeat is older than this is taken over.")
     run_time_limit_s: float = Field(
-        default=6 * 3600.0, description="A run evaluating longer than this (counted from its claim by a worker) fails."
+        default=6 * 3600.0, gt=0, description="A run evaluating longer than this (counted from its claim by a worker) fails."
     )
-    min_free_disk_gb: float = Field(default=2.0, description="Free disk (beyond the model's size) needed to download.")
-    device: str = Field(default="auto", description="'auto', 'cpu' or 'cuda'.")
+    min_free_disk_gb: float = Field(default=2.0, ge=0, description="Free disk (beyond the model's size) needed to download.")
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="'auto', 'cpu' or 'cuda'.")
     worker_order: str = Field(
         default="rerun,small,submitted",
         description="How the worker picks the next run after organizer priority: comma-separated keys among "
         "'rerun' (models evaluated before first), 'small' (fewest parameters first), 'submitted' (oldest first).",
     )
-    max_attempts: int = Field(default=3, description="A run whose worker died this many times ends as failed.")
+    max_attempts: int = Field(default=3, ge=1, le=100, description="A run whose worker died this many times ends as failed.")
     model_cache_quota_gb: float = Field(
-        default=0.0, description="Cap on the model cache's total size in GB (0: no cap beyond the free disk)."
+        default=0.0, ge=0, description="Cap on the model cache's total size in GB (0: no cap beyond the free disk)."
     )
     ray_actors: int = Field(
-        default=0, ge=0,
+        default=0, ge=0, le=1024,
         description="Spread each run over this many Ray actors (RAY_ADDRESS names the cluster); 0: in the worker process.",
     )
     rescore_interval_s: float = Field(
-        default=600.0, description="How often the worker re-scores finished runs scored by an older evaluator."
+        default=600.0, gt=0, description="How often the worker re-scores finished runs scored by an older evaluator."
     )
     planner_device: Literal["", "cpu", "h100", "h200", "a100"] = Field(
         default="",
@@ -76,7 +86,7 @@ class Settings(BaseSettings):
         "'h100', 'h200' or 'a100'. Empty: follows device ('cpu' -> cpu, 'cuda' -> h100, 'auto' -> what this "
         "machine has).",
     )
-    planner_gpus: int = Field(default=1, ge=1, description="GPUs per worker the Moderation page's estimate assumes.")
+    planner_gpus: int = Field(default=1, ge=1, le=1024, description="GPUs per worker the Moderation page's estimate assumes.")
     # demo
     demo_models: bool = Field(default=True, description="On first start with no finished runs, evaluate demo models.")
     demo_hub_model: str = Field(
@@ -106,7 +116,28 @@ class Settings(BaseSettings):
         return {n.strip() for n in self.organizers.split(",") if n.strip()}
 
 
+class SettingsError(ValueError):
+    """A setting breaks its rule (a bound, a choice); the message is one line naming each bad setting by its
+    environment variable, so the CLI, the worker and the site can show it instead of a traceback."""
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """``ValidationError`` as one line: ``invalid setting MEDBENCH_X='v': <rule>; ...``."""
+    parts = []
+    for problem in error.errors():
+        name = "MEDBENCH_" + "_".join(str(part) for part in problem["loc"]).upper()
+        value = repr(problem.get("input"))
+        value = value if len(value) <= 60 else value[:57] + "..."
+        parts.append(f"{name}={value}: {problem['msg']}")
+    return "invalid setting " + "; ".join(parts)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing the environment."""
-    return Settings()
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing the environment.
+
+    Raises SettingsError (one line) when a value breaks its rule."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_invalid(exc)) from None

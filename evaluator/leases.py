@@ -11,6 +11,10 @@ Claiming must never give one run to two workers:
 - SQLite: an atomic conditional ``UPDATE ... WHERE id = ? AND <still claimable>``; SQLite serialises writers, so
   exactly one worker sees ``rowcount == 1``.
 
+Every function that a running evaluation depends on (heartbeat, cancel check, log, hand-back, ending) retries
+transient database errors (``common.retry``); each is safe to repeat. Claims are not retried: a failed poll is
+simply followed by the next one.
+
 Every status change of a run is mirrored on its submission through ``submissions.queue.set_state`` (the only
 writer of ``Submission.state``) in the same transaction, so the queue and the run never disagree.
 """
@@ -27,6 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from common.retry import retry_transient
 from common.timeutil import utcnow
 from evaluator.tables import EvalRun
 from submissions.queue import set_state
@@ -196,6 +201,7 @@ def _append_log_clause(text: str) -> Any:
     return func.coalesce(EvalRun.log, literal("")) + literal(log_line(text))
 
 
+@retry_transient
 def append_log(engine: Engine, run_id: int, text: str) -> None:
     """Add one timestamped line to the run's log (shown to organizers on the Runs page)."""
     with Session(engine) as session:
@@ -249,6 +255,15 @@ def _submission_of(session: Session, run_id: int) -> int | None:
     return session.execute(select(EvalRun.submission_id).where(EvalRun.id == run_id)).scalar_one_or_none()
 
 
+def held_elsewhere(engine: Engine, owner: str) -> list[int]:
+    """Runs in progress under another worker's lease. Why ``--until-idle`` waits for them: that worker may have
+    died, and its run is then taken over once the lease expires; exiting first would leave it stranded."""
+    with Session(engine) as session:
+        return list(session.execute(
+            select(EvalRun.id).where(EvalRun.status == "running", EvalRun.lease_owner != owner).order_by(EvalRun.id)
+        ).scalars())
+
+
 def queue_order(engine: Engine, order: Sequence[str] = ("rerun", "small", "submitted"), *,
                 max_attempts: int = 3) -> list[int]:
     """Ids of the runs waiting to be claimed, in the order workers will take them (for the Queue page)."""
@@ -294,6 +309,7 @@ def _try_claim(session: Session, run_id: int, owner: str, now: datetime, lease_s
     return Claim(run_id=run_id, owner=owner, resumed=resumed, attempts=run.attempts)
 
 
+@retry_transient
 def renew_lease(engine: Engine, run_id: int, owner: str, *, lease_seconds: float,
                 eta_seconds: float | None = None) -> LeaseStatus:
     """The heartbeat: push the lease forward if ``owner`` still holds it, and report a cancel request."""
@@ -311,6 +327,7 @@ def renew_lease(engine: Engine, run_id: int, owner: str, *, lease_seconds: float
     return LeaseStatus(held=result.rowcount == 1, cancel_requested=cancel_requested(engine, run_id))
 
 
+@retry_transient
 def cancel_requested(engine: Engine, run_id: int) -> bool:
     """Whether an organizer asked to stop the run (its cancel flag, or its submission cancelled or rejected)."""
     with Session(engine) as session:
@@ -320,6 +337,7 @@ def cancel_requested(engine: Engine, run_id: int) -> bool:
         return bool(row and (row.cancel_requested or _submission_ended(session, row.submission_id)))
 
 
+@retry_transient
 def release_lease(engine: Engine, run_id: int, owner: str, *, note: str) -> bool:
     """Hand a run back to the queue (running -> pending) so any worker resumes it; used on clean shutdown."""
     with Session(engine) as session:
@@ -340,6 +358,7 @@ def release_lease(engine: Engine, run_id: int, owner: str, *, note: str) -> bool
         return True
 
 
+@retry_transient
 def end_run(engine: Engine, run_id: int, owner: str | None, status: str, *, error_public: str | None = None,
             error_detail: str | None = None, note: str | None = None) -> bool:
     """End a run as finished, failed or cancelled (with its reasons), if ``owner`` still holds it.
@@ -369,6 +388,7 @@ def end_run(engine: Engine, run_id: int, owner: str | None, status: str, *, erro
         return True
 
 
+@retry_transient
 def fail_exhausted_runs(engine: Engine, *, max_attempts: int) -> list[int]:
     """End as failed the unheld runs whose workers died ``max_attempts`` times (a model that kills its worker)."""
     with Session(engine) as session:
@@ -404,6 +424,7 @@ def request_cancel(engine: Engine, run_id: int, *, actor_name: str) -> str:
     return f"run {run_id}: cancel requested; its worker stops it within seconds"
 
 
+@retry_transient
 def end_cancelled_orphans(engine: Engine, *, actor_name: str = "worker") -> list[int]:
     """Runs flagged for cancel whose lease went stale (their worker died): end them as cancelled now."""
     now = utcnow()

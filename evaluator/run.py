@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from common.retry import retry_transient
 from evaluator import EVALUATOR_VERSION
 from evaluator.items import Item
 from evaluator.permutations import item_orders, shown_letters
@@ -308,10 +309,14 @@ def chunk_units(units: list[WorkUnit], items_per_chunk: int) -> list[list[WorkUn
     return chunks
 
 
+@retry_transient
 def insert_rows(engine: Engine, rows: list[ItemResult]) -> None:
-    """Commit a chunk; rows another process committed meanwhile are skipped (the unique key forbids doubles)."""
+    """Commit a chunk; rows another process committed meanwhile are skipped (the unique key forbids doubles).
+
+    Retried on a lost connection: each attempt inserts fresh copies, and rows a lost acknowledgement had in fact
+    committed are skipped by the unique key like any others."""
     with Session(engine, expire_on_commit=False) as session:
-        session.add_all(rows)
+        session.add_all([ItemResult(**row.model_dump(exclude={"id"})) for row in rows])
         try:
             session.commit()
             return
@@ -379,6 +384,7 @@ def _execute(committer: ChunkCommitter, spec: RunSpec, runner: Runner, todo: lis
         runner.interrupt = None
 
 
+@retry_transient
 def update_run(engine: Engine, run_id: int, **values: Any) -> None:
     """Set columns of one run in its own short transaction (progress must be visible while the run goes on)."""
     with Session(engine) as session:
@@ -405,6 +411,7 @@ class PendingRun:
         return [u for u in self.units if (u.suite_item_id, u.order_index) not in self.done]
 
 
+@retry_transient
 def load_pending(engine: Engine, run_id: int) -> PendingRun:
     """Plan run ``run_id`` from its stored spec and read which of its units already have rows.
 
@@ -487,6 +494,7 @@ def _score_rows(task: TaskSpec, item: Item, rows: list[ItemResult], metric: Any)
     return outcomes
 
 
+@retry_transient
 def score_run(run_id: int, *, engine: Engine | None = None) -> None:
     """(Re)compute every row's answer, correctness, score and error tags, then the task, dimension and overall
     scores. Idempotent, and needs no model: it is also the re-scoring job when rules change."""

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from common.db import DatabaseConfigError, get_engine
+from common.retry import is_transient, retry_transient
 from common.settings import Settings, get_settings
 from common.timeutil import utcnow
 from evaluator import EVALUATOR_VERSION
@@ -44,6 +45,7 @@ from evaluator.leases import (
     end_run,
     fail_exhausted_runs,
     finish_rescore,
+    held_elsewhere,
     log_line,
     mark_rescored,
     parse_order,
@@ -159,19 +161,6 @@ class RunGuard:
         return self.reason
 
 
-def check_worker_settings(settings: Settings) -> None:
-    """Refuse settings the worker cannot run with, naming each (one line), before anything starts."""
-    problems = [f"{name} must be positive (got {getattr(settings, name)})"
-                for name in ("worker_poll_seconds", "lease_seconds", "run_time_limit_s", "rescore_interval_s",
-                             "max_attempts") if getattr(settings, name) <= 0]
-    problems += [f"{name} must not be negative (got {getattr(settings, name)})"
-                 for name in ("min_free_disk_gb", "model_cache_quota_gb") if getattr(settings, name) < 0]
-    if settings.device not in ("auto", "cpu", "cuda"):
-        problems.append(f"device must be auto, cpu or cuda (got {settings.device!r})")
-    if problems:
-        raise ValueError("; ".join(problems))
-
-
 class Worker:
     """Serves the queue for one device. ``drain`` is the scheduler's queue job; tests call it directly too."""
 
@@ -179,7 +168,6 @@ class Worker:
                  device: str | None = None, owner: str | None = None, accelerators: Accelerators | None = None):
         """``accelerators`` describes the GPUs (detected when None and the device is cuda)."""
         self.settings = settings or get_settings()
-        check_worker_settings(self.settings)
         self.order = parse_order(self.settings.worker_order)
         self.engine = engine or get_engine()
         self.device = device or resolve_device(self.settings.device)
@@ -209,8 +197,13 @@ class Worker:
             self.queue_approved()  # submissions approved meanwhile join the queue before the next pick
         if not handled and self.stop_when_idle:
             # decided here, in the queue job itself: a flag read later by serve() let the next poll claim a run
-            # first, which the shutdown then handed back half done
-            self.shutting_down.set()
+            # first, which the shutdown then handed back half done. Runs under another worker's lease keep it
+            # serving: a crashed worker's run is claimable once its lease expires.
+            elsewhere = held_elsewhere(self.engine, self.owner)
+            if elsewhere:
+                log.info("queue empty; waiting for run(s) %s held by other workers", ", ".join(map(str, elsewhere)))
+            else:
+                self.shutting_down.set()
         return handled
 
     def queue_approved(self) -> list[int]:
@@ -279,10 +272,13 @@ class Worker:
                     error_detail=failure_detail(exc))
             outcome = "failed"
         except Exception as exc:  # any other failure ends this run, never the worker
-            log.exception("run %s failed", claim.run_id)
-            end_run(self.engine, claim.run_id, claim.owner, "failed", error_public=INTERNAL_ERROR,
-                    error_detail=failure_detail(exc))
-            outcome = "failed"
+            if is_transient(exc):  # the database stayed unreachable beyond the retries: not the model's fault
+                outcome = self._database_lost(claim, exc)
+            else:
+                log.exception("run %s failed", claim.run_id)
+                end_run(self.engine, claim.run_id, claim.owner, "failed", error_public=INTERNAL_ERROR,
+                        error_detail=failure_detail(exc))
+                outcome = "failed"
         finally:
             guard.stop()
             free_accelerator_memory()
@@ -301,6 +297,7 @@ class Worker:
         else:
             execute_run(run_id, engine=self.engine, should_stop=guard.should_stop, on_progress=progress)
 
+    @retry_transient
     def place_run(self, run_id: int, model: ModelEntry) -> None:
         """Store the run's placement on this worker's GPUs (tensor parallelism for a model too big for one)."""
         with Session(self.engine) as session:
@@ -322,6 +319,16 @@ class Worker:
                            min_free_gb=self.settings.min_free_disk_gb, quota_gb=self.settings.model_cache_quota_gb)
         append_log(self.engine, run_id, f"model ready at {path} ({time.time() - began:.1f} s); on {self.device}")
         return path
+
+    def _database_lost(self, claim: Claim, exc: BaseException) -> str:
+        """Hand the run back when the database stayed out of reach (it resumes from its last committed chunk);
+        if even that fails, its lease expires and a worker takes it over later."""
+        log.error("run %s: database unreachable (%s); handing the run back", claim.run_id, exc)
+        try:
+            release_lease(self.engine, claim.run_id, claim.owner, note=f"database unreachable: {type(exc).__name__}")
+        except Exception:  # noqa: BLE001 - still unreachable: the lease expiry hands it back instead
+            log.exception("run %s: hand-back failed; its lease will expire", claim.run_id)
+        return "released"
 
     def _stopped(self, claim: Claim, reason: str) -> str:
         if reason == SHUTDOWN:
@@ -434,8 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="override MEDBENCH_DEVICE")
     args = parser.parse_args(argv)
     configure_logging()
-    settings = get_settings()
-    try:
+    try:  # SettingsError and LeaseError (worker_order) are ValueErrors with a one-line message
+        settings = get_settings()
         worker = Worker(settings=settings, device=None if args.device in (None, "auto") else args.device)
     except (DatabaseConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

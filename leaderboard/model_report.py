@@ -135,6 +135,20 @@ def run_facts(run: EvalRun, suite: Suite) -> dict[str, Any]:
     }
 
 
+PRIVATE_SPEC_KEYS = frozenset({"local_path"})  # a folder on this server
+PRIVATE_ENVIRONMENT_KEYS = frozenset({"platform", "pid", "node", "host", "lease_owner"})  # this server's host
+
+
+def public_run_facts(run: dict[str, Any]) -> dict[str, Any]:
+    """The reproducibility card as visitors see it: without paths on this server or details of its hosts
+    (kernel, host names, process ids), which reproduce nothing and help an attacker; organizers see it all."""
+    environment = {k: v for k, v in run["environment"].items() if k not in PRIVATE_ENVIRONMENT_KEYS}
+    if isinstance(environment.get("distributed"), dict):
+        environment["distributed"] = {k: v for k, v in environment["distributed"].items() if k != "nodes"}
+    return {**run, "run_spec": {k: v for k, v in run["run_spec"].items() if k not in PRIVATE_SPEC_KEYS},
+            "environment": environment}
+
+
 def reproduce_command(spec: dict[str, Any], suite_name: str, suite_version: str,
                       environment: dict[str, Any] | None = None) -> str:
     """The operator command (``cli.py eval run``) that re-runs this evaluation: same model (its hub id, never a

@@ -16,7 +16,7 @@ from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
 from leaderboard.labels import (CATEGORIES, ROBUSTNESS, ROBUSTNESS_HELP, arxiv_link, dimension_label, fmt_score,
                                 is_missing, params_label, plural, score_with_ci)
-from leaderboard.model_report import ModelReport, format_when
+from leaderboard.model_report import ModelReport, format_when, public_run_facts
 from leaderboard.ranking import DIMENSIONS
 from leaderboard.url_state import warn_unknown
 
@@ -255,9 +255,10 @@ def orders_table(item: ItemView) -> pd.DataFrame:
     } for o in item.orders])
 
 
-def reproducibility(report: ModelReport) -> None:
-    """The run's reproducibility card: what fixed its numbers, and the command that re-runs it."""
-    run, model = report.run, report.model
+def reproducibility(report: ModelReport, *, organizer: bool = False) -> None:
+    """The run's reproducibility card: what fixed its numbers, and the command that re-runs it. Paths and host
+    details of this server are for organizers only (``public_run_facts``)."""
+    run, model = (report.run if organizer else public_run_facts(report.run)), report.model
     spec = run["run_spec"]
     card = {
         "Model": model["hub_id"], "Revision (commit SHA)": spec.get("revision", model["commit_sha"]),

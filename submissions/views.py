@@ -155,7 +155,8 @@ def all_submissions(states: Iterable[str] | None = None, search: str = "", *, id
     if ids is not None:
         query = query.where(col(Submission.id).in_(list(ids)))
     if search.strip():
-        query = query.where(col(ModelEntry.hub_id).contains(search.strip()))
+        # autoescape: % and _ in the search text are matched literally, not as LIKE wildcards
+        query = query.where(col(ModelEntry.hub_id).contains(search.strip(), autoescape=True))
     query = query.order_by(col(Submission.id).desc()).limit(limit)
     with session_scope(engine) as session:
         return _rows(session, query)

@@ -4,20 +4,17 @@ Organizers only: the page checks the role itself, because a direct URL bypasses 
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from common.display import plural
 from common.db import session_scope
 from evaluator.suites.formats import FORMATS
-from evaluator.suites.importer import activate_suite, import_suite, list_suites
+from evaluator.suites.importer import activate_suite, import_suite, list_suites, missing_ranked_tasks, suite_tasks
 from evaluator.suites.preview import SuitePreview, preview_suite
 from evaluator.suites.problems import SuiteError
-from evaluator.suites.uploads import UPLOAD_SUFFIXES, stage_uploads
+from evaluator.suites.roots import check_import_path, import_roots
+from evaluator.suites.uploads import UPLOAD_SUFFIXES, discard_upload, new_upload_dir, stage_uploads
 from evaluator.tasks import CHOICE_KINDS, DIMENSION_LABELS, TASKS
 from submissions.session import current_user, is_organizer
 
@@ -38,6 +35,15 @@ def _show_errors(error: SuiteError) -> None:
     st.error(error.summary + "\n\n" + "\n".join(f"- `{p}`" for p in error.problems))
 
 
+def _confirm_dropped(dropped: list[str], key: str) -> bool:
+    """Where activating would drop tasks the leaderboard ranks on: list them and ask for a confirmation."""
+    if not dropped:
+        return False
+    st.warning(f"This suite lacks {plural(len(dropped), 'task')} the leaderboard ranks on now: "
+               + ", ".join(f"`{t}`" for t in dropped) + ". Activating it removes them from the ranking.")
+    return st.checkbox("Activate anyway, dropping these tasks from the leaderboard", key=key)
+
+
 # --- stored suites and activation -----------------------------------------------------------------------------
 with session_scope() as session:
     suites = list_suites(session)
@@ -47,10 +53,13 @@ if suites:
                  hide_index=True, width="stretch")
     labels = {s.id: f"{s.id} · {s.name} · {s.version[:12]}{' (active)' if s.active else ''}" for s in suites}
     chosen = st.selectbox("Suite to activate", list(labels), format_func=labels.get, key="activate_choice")
+    with session_scope() as session:
+        dropped = missing_ranked_tasks(session, (t.name for t in suite_tasks(session, chosen)))
+    confirmed = _confirm_dropped(dropped, "activate_confirm")
     if st.button("Activate", key="activate"):
         try:
             with session_scope() as session:
-                activated = activate_suite(session, chosen, actor=user)
+                activated = activate_suite(session, chosen, actor=user, force=confirmed)
             st.session_state["suite_flash"] = (f"Active suite: {activated.name} ({activated.version[:12]}). "
                                                "New runs use it.")
             st.rerun()
@@ -63,8 +72,10 @@ else:
 st.header("Import a suite")
 source = st.radio("Source", [SERVER, UPLOAD], horizontal=True, key="suite_source")
 if source == SERVER:
+    roots = import_roots()
     server_path = st.text_input("Folder or file on the server", key="suite_path",
-                                placeholder="/data/medbench (…/<Task>/<Task>.jsonl), a .csv, a .zip")
+                                placeholder=f"{roots[0]}/medbench (…/<Task>/<Task>.jsonl), a .csv, a .zip")
+    st.caption("Import folders (MEDBENCH_IMPORT_ROOTS): " + ", ".join(f"`{root}`" for root in roots))
     uploads = []
 else:
     server_path = ""
@@ -80,13 +91,11 @@ activate_after = st.checkbox("Make it the active suite after import", key="suite
 def _staged_path() -> str | None:
     """The path to preview: the server path, or a fresh folder holding this upload."""
     if source == SERVER:
-        return server_path.strip() or None
+        return str(check_import_path(server_path.strip())) if server_path.strip() else None
     if not uploads:
         return None
-    old = st.session_state.pop("suite_upload_dir", None)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
-    folder = Path(tempfile.mkdtemp(prefix="medbench-upload-"))
+    discard_upload(st.session_state.pop("suite_upload_dir", None))
+    folder = new_upload_dir()
     st.session_state["suite_upload_dir"] = str(folder)
     return str(stage_uploads(((f.name, f.getvalue()) for f in uploads), folder))
 
@@ -103,6 +112,7 @@ if st.button("Preview", key="preview"):
                     path, fmt=fmt, task=None if task == NO_TASK else task, session=session)
             st.session_state["suite_preview_options"] = {"fmt": fmt, "task": None if task == NO_TASK else task}
     except SuiteError as error:
+        st.session_state.pop("suite_preview", None)
         _show_errors(error)
 
 preview: SuitePreview | None = st.session_state.get("suite_preview")
@@ -126,15 +136,20 @@ if preview is not None:
                  + "\n".join(f"- `{p}`" for p in preview.problems))
     if preview.existing_suite_id is not None:
         st.info(f"This content is already stored as suite {preview.existing_suite_id}; committing changes nothing.")
+    import_confirmed = False
+    if activate_after:
+        with session_scope() as session:
+            import_confirmed = _confirm_dropped(missing_ranked_tasks(session, (t.task for t in preview.tasks)),
+                                                "import_activate_confirm")
     if st.button("Commit import", key="commit", type="primary", disabled=not preview.ok or not name.strip()):
         options = st.session_state.get("suite_preview_options", {})
         try:
             with session_scope() as session:
                 suite = import_suite(session, preview.source, name, fmt=options.get("fmt", "auto"),
                                      task=options.get("task"), activate=activate_after,
-                                     expected_version=preview.version, actor=user)
+                                     expected_version=preview.version, actor=user, force=import_confirmed)
             st.session_state.pop("suite_preview", None)
-            shutil.rmtree(st.session_state.pop("suite_upload_dir", ""), ignore_errors=True)
+            discard_upload(st.session_state.pop("suite_upload_dir", None))
             st.session_state["suite_flash"] = (f"Imported suite {suite.id} “{suite.name}”: {suite.item_count} "
                                                f"items, version {suite.version[:12]}.")
         except SuiteError as error:
@@ -143,3 +158,7 @@ if preview is not None:
             st.rerun()
     elif preview.ok and not name.strip():
         st.caption("Give the suite a name to commit.")
+    if st.button("Cancel", key="cancel_preview"):
+        st.session_state.pop("suite_preview", None)
+        discard_upload(st.session_state.pop("suite_upload_dir", None))
+        st.rerun()

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from common.db import session_scope
-from evaluator.suites.importer import activate_suite, export_suite, import_suite, list_suites
+from evaluator.suites.importer import ActivationRefused, activate_suite, export_suite, import_suite, list_suites
 from evaluator.suites.preview import SuitePreview, preview_suite
 from evaluator.suites.problems import SuiteError
 
@@ -44,6 +44,8 @@ def _fail(error: SuiteError) -> None:
     typer.echo(f"error: {error.summary}", err=True)
     for problem in error.problems:
         typer.echo(f"  {problem}", err=True)
+    if isinstance(error, ActivationRefused):
+        typer.echo("  (add --force to activate it anyway)", err=True)
     raise typer.Exit(1)
 
 
@@ -53,6 +55,7 @@ def import_suite_command(
     fmt: Format = typer.Option(Format.auto, "--format", help="Force one format (default: detect per file)."),
     task: str = typer.Option(None, "--task", help="Task for CSV files (C-Eval/CMMLU carry none)."),
     activate: bool = typer.Option(False, "--activate", help="Make it the active suite."),
+    force: bool = typer.Option(False, "--force", help="With --activate: activate even if it lacks ranked tasks."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the preview and problems; write nothing."),
 ) -> None:
     """Import a suite (atomic: any bad row refuses the whole import and every problem is listed)."""
@@ -64,7 +67,7 @@ def import_suite_command(
     try:
         with session_scope() as session:
             known = {s.id for s in list_suites(session)}
-            suite = import_suite(session, path, name, fmt=fmt.value, task=task, activate=activate)
+            suite = import_suite(session, path, name, fmt=fmt.value, task=task, activate=activate, force=force)
     except SuiteError as error:
         _fail(error)
     if suite.id in known:
@@ -99,11 +102,14 @@ def list_suites_command() -> None:
                    f"{'yes' if suite.active else ''}")
 
 
-def activate_suite_command(suite_id: int = typer.Argument(..., help="Suite id (see list-suites).")) -> None:
+def activate_suite_command(
+    suite_id: int = typer.Argument(..., help="Suite id (see list-suites)."),
+    force: bool = typer.Option(False, "--force", help="Activate even if it lacks tasks the leaderboard ranks on."),
+) -> None:
     """Make a suite the active one: new runs use it and the leaderboard ranks on it."""
     try:
         with session_scope() as session:
-            suite = activate_suite(session, suite_id)
+            suite = activate_suite(session, suite_id, force=force)
     except SuiteError as error:
         _fail(error)
     typer.echo(f"active suite: {suite.id} {suite.name!r} (version {suite.version[:12]})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import insert
@@ -28,8 +29,8 @@ MAX_NAME_LENGTH = 100
 _INSERT_CHUNK = 1000
 
 __all__ = [
-    "SuiteError", "activate_suite", "export_suite", "get_active_suite", "get_suite", "import_suite",
-    "list_suites", "load_items", "suite_tasks",
+    "ActivationRefused", "SuiteError", "activate_suite", "export_suite", "get_active_suite", "get_suite",
+    "import_suite", "list_suites", "load_items", "missing_ranked_tasks", "suite_tasks",
 ]
 
 
@@ -51,10 +52,12 @@ def import_suite(
     activate: bool = False,
     expected_version: str | None = None,
     actor: User | None = None,
+    force: bool = False,
 ) -> Suite:
     """Import the suite at ``path`` (file, folder or .zip) as ``name``; raise SuiteError and write nothing on any
     problem. ``expected_version`` (the hash shown in a preview) refuses content that changed since the preview.
     ``actor`` is the organizer recorded in the audit log (None: the system, e.g. the CLI or the demo bootstrap).
+    ``force`` confirms an activation that drops ranked tasks (see :func:`activate_suite`).
     """
     name = _check_name(name)
     loaded = read_suite(path, fmt=fmt, task=task)
@@ -71,7 +74,7 @@ def import_suite(
         record_action(session, actor=actor, action="suite.import", target_type="suite", target_id=suite.id,
                       before={}, after={"name": name, "version": version, "items": len(items)})
     if activate:
-        activate_suite(session, suite.id, actor=actor)
+        activate_suite(session, suite.id, actor=actor, force=force)
     return suite
 
 
@@ -117,12 +120,39 @@ def get_active_suite(session: Session) -> Suite | None:
     return session.exec(select(Suite).where(Suite.active == True)).first()  # noqa: E712
 
 
-def activate_suite(session: Session, suite_id: int, *, actor: User | None = None) -> Suite:
-    """Make ``suite_id`` the one active suite (every other suite becomes inactive)."""
+class ActivationRefused(SuiteError):
+    """Activating the suite would drop tasks the leaderboard ranks on; ``missing`` names them (registry order)."""
+
+    def __init__(self, suite: Suite, active: Suite, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__([f"{task}: ranked on the active suite {active.name!r}, absent from {suite.name!r}"
+                          for task in missing],
+                         f"activation refused: suite {suite.id} {suite.name!r} lacks {len(missing)} task(s) the "
+                         "leaderboard ranks on; confirm to activate anyway")
+
+
+def missing_ranked_tasks(session: Session, task_names: Iterable[str]) -> list[str]:
+    """Tasks the leaderboard ranks on now (the active suite's tasks that are in the task registry) absent from
+    ``task_names``, in registry order. Empty when no suite is active: a first suite drops nothing."""
+    active = get_active_suite(session)
+    if active is None:
+        return []
+    have = set(task_names)
+    return [task.name for task in suite_tasks(session, active.id) if task.name in TASKS and task.name not in have]
+
+
+def activate_suite(session: Session, suite_id: int, *, actor: User | None = None, force: bool = False) -> Suite:
+    """Make ``suite_id`` the one active suite (every other suite becomes inactive).
+
+    Raises ActivationRefused, changing nothing, when the suite lacks tasks the leaderboard ranks on, unless the
+    organizer confirmed (``force``): an accidental partial suite would empty those columns of the leaderboard."""
     suite = get_suite(session, suite_id)
     previous = get_active_suite(session)
     if previous is not None and previous.id == suite.id:
         return suite
+    missing = missing_ranked_tasks(session, (task.name for task in suite_tasks(session, suite_id)))
+    if missing and not force:
+        raise ActivationRefused(suite, previous, missing)
     for other in session.exec(select(Suite).where(Suite.active == True)):  # noqa: E712
         other.active = False
         session.add(other)
@@ -131,7 +161,8 @@ def activate_suite(session: Session, suite_id: int, *, actor: User | None = None
     session.add(suite)
     record_action(session, actor=actor, action="suite.activate", target_type="suite", target_id=suite.id,
                   before={"active_suite_id": previous.id if previous else None},
-                  after={"active_suite_id": suite.id, "version": suite.version})
+                  after={"active_suite_id": suite.id, "version": suite.version,
+                         **({"tasks_dropped": missing} if missing else {})})
     session.flush()
     return suite
 

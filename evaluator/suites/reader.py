@@ -6,11 +6,11 @@ an organizer previews is exactly what would be committed.
 from __future__ import annotations
 
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluator.items import Item
+from evaluator.suites.archive import unpack_zip
 from evaluator.suites.checks import check_item
 from evaluator.suites.formats import DATA_SUFFIXES, FORMATS, Located, read_file
 from evaluator.suites.problems import Problem
@@ -47,23 +47,14 @@ def read_suite(path: str | Path, *, fmt: str = "auto", task: str | None = None) 
     return loaded
 
 
-def unpack_zip(archive: Path, dest: Path) -> Problem | None:
-    """Extract ``archive`` into ``dest``; a problem instead when it is not a zip."""
-    try:
-        with zipfile.ZipFile(archive) as opened:
-            opened.extractall(dest)  # zipfile drops absolute paths and ".." parts
-    except zipfile.BadZipFile:
-        return Problem(archive.name, 0, "not a valid .zip archive")
-    return None
-
-
 def _read_zip(path: Path, loaded: LoadedSuite, fmt: str, task: str | None) -> LoadedSuite:
     with tempfile.TemporaryDirectory() as tmp:
-        problem = unpack_zip(path, Path(tmp))
+        unpacked = Path(tmp) / "archive"
+        problem = unpack_zip(path, unpacked)
         if problem is not None:
             loaded.problems.append(problem)
         else:
-            _read_tree(Path(tmp), loaded, fmt, task, label=path.name)
+            _read_tree(unpacked, loaded, fmt, task, label=path.name)
     return loaded
 
 
@@ -87,6 +78,9 @@ def _read_tree(root: Path, loaded: LoadedSuite, fmt: str, task: str | None, labe
         loaded.problems.extend(result.problems)
     if not loaded.formats:
         loaded.problems.append(Problem(label or str(root), 0, "no suite files found (.jsonl, .json or .csv)"))
+    elif not loaded.items and not loaded.problems:  # an empty suite would fail every run queued on it
+        loaded.problems.append(Problem(label or str(root), 0,
+                                       f"the suite is empty: no items in {', '.join(sorted(loaded.formats))}"))
     _check_items(loaded)
 
 

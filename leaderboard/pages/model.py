@@ -10,6 +10,7 @@ import streamlit as st
 from leaderboard import cache, sections
 from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS, ROBUSTNESS_HELP, dimension_label, fmt_score, is_missing
 from leaderboard.model_report import ModelNotFound
+from submissions.session import is_organizer
 
 TITLE = "Model · 模型详情"  # until a model is chosen; then its name
 TABS = ["Scores", ROBUSTNESS, "Errors & advice", "Questions", "Reproducibility"]
@@ -68,4 +69,4 @@ with errors_tab:
 with questions_tab:
     sections.question_browser(report, version)
 with repro_tab:
-    sections.reproducibility(report)
+    sections.reproducibility(report, organizer=is_organizer())

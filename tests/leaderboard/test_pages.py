@@ -16,7 +16,8 @@ from submissions.tables import ModelEntry
 from leaderboard import cache, sections
 from leaderboard.ranking import RANK_RULE
 from sqlmodel import select
-from tests.leaderboard.conftest import page
+from streamlit.testing.v1 import AppTest
+from tests.leaderboard.conftest import PAGES, page
 
 
 def texts(elements) -> list[str]:  # type: ignore[no-untyped-def]
@@ -319,3 +320,35 @@ def test_demo_models_are_announced_above_the_ranking(world):
     assert demo_notes and demo_notes[0].startswith("1 of these models is a demo model")
     app = page("leaderboard", q="demo:no")
     assert "tiny/demo-random" not in set(table(app)["Model"])
+
+
+def test_run_spec_paths_and_hosts_are_shown_to_organizers_only(engine, world):
+    from evaluator.tables import EvalRun
+    from submissions.tables import User
+
+    model = world.models["zhyi/clinic-14b@bfloat16"]
+    with session_scope(engine) as session:
+        run = session.get(EvalRun, world.runs["zhyi/clinic-14b@bfloat16"].id)
+        run.run_spec = {**run.run_spec, "local_path": "/srv/secret-models/clinic"}
+        run.environment = {**run.environment, "platform": "Linux-6.1.0-secret-kernel", "distributed": {
+            "executor": "ray", "actors": 2, "nodes": ["gpu-node-7.internal"]}}
+        organizer = User(username="orga", is_organizer=True)
+        session.add(organizer)
+        session.flush()
+        organizer_id = organizer.id
+
+    def shown(app) -> str:  # type: ignore[no-untyped-def]
+        return " ".join(str(j.value) for j in app.json) + " ".join(texts(app.code))
+
+    public = page("model", model=str(model.id))
+    assert not public.exception
+    visible = shown(public)
+    assert "/srv/secret-models" not in visible and "secret-kernel" not in visible and "gpu-node-7" not in visible
+    assert '"actors": 2' in visible and "zhyi/clinic-14b" in visible  # the rest of the card stays public
+
+    app = AppTest.from_file(str(PAGES / "model.py"), default_timeout=30)  # signed in as an organizer
+    app.query_params["model"] = str(model.id)
+    app.session_state["user_id"] = organizer_id
+    app.run()
+    visible = shown(app)
+    assert "/srv/secret-models" in visible and "secret-kernel" in visible and "gpu-node-7" in visible

@@ -90,3 +90,14 @@ def test_a_cancelled_run_shows_as_cancelling_until_its_worker_stops_then_as_canc
     assert [r.submission_id for r in overview.running] == [by_runs_page]
     assert [(r.submission_id, r.reason, r.cancelling) for r in overview.cancelled] == [
         (by_moderation, "wrong revision", False)]
+
+
+def test_search_matches_percent_and_underscore_literally(any_engine) -> None:
+    user = create_user("sara", "user password")
+    under = add_submission(any_engine, user.id, hub_id="org/med_7b")
+    other = add_submission(any_engine, user.id, hub_id="org/med-7b")
+    percent = add_submission(any_engine, user.id, hub_id="org/100%-med")
+    assert [r.submission_id for r in all_submissions(search="med_7b")] == [under]
+    assert [r.submission_id for r in all_submissions(search="%")] == [percent]
+    assert [r.submission_id for r in all_submissions(search="_")] == [under]
+    assert {r.submission_id for r in all_submissions(search="med")} == {under, other, percent}

@@ -57,7 +57,8 @@ def test_csv_import_with_task_activate_list_export_and_activate(engine: Engine, 
     listing = runner.invoke(app, ["list-suites"]).output
     assert listing.splitlines()[1].split()[:2] == ["2", "second"] and listing.splitlines()[2].endswith("yes")
 
-    assert runner.invoke(app, ["activate-suite", "2"]).exit_code == 0
+    assert runner.invoke(app, ["activate-suite", "2"]).exit_code == 1  # it lacks MedSafety, ranked now
+    assert runner.invoke(app, ["activate-suite", "2", "--force"]).exit_code == 0
     assert suites(engine) == [("ceval", 1, False), ("second", 1, True)]
     missing = runner.invoke(app, ["activate-suite", "7"])
     assert missing.exit_code == 1 and "no suite with id 7" in missing.output

@@ -30,7 +30,8 @@ def test_non_organizers_are_refused(engine: Engine, organizer: bool | None) -> N
 
 
 def test_preview_then_commit_from_a_server_folder(engine: Engine, tmp_path: Path) -> None:
-    folder = write_jsonl(tmp_path / "suite" / "a.jsonl", [item("a-1"), item("a-2", "MedSafety", answer=None)]).parent
+    folder = write_jsonl(tmp_path / "data" / "imports" / "suite" / "a.jsonl",  # an import root (MEDBENCH_IMPORT_ROOTS)
+                         [item("a-1"), item("a-2", "MedSafety", answer=None)]).parent
     at = open_page(PAGE, add_user(engine, "olivia", True))
     assert "No suites yet" in at.info[0].value
     at.text_input(key="suite_path").input(str(folder))
@@ -49,7 +50,7 @@ def test_preview_then_commit_from_a_server_folder(engine: Engine, tmp_path: Path
 
 
 def test_problems_are_listed_and_commit_is_disabled(engine: Engine, tmp_path: Path) -> None:
-    folder = write_jsonl(tmp_path / "suite" / "a.jsonl", [item("a-1", answer=["X"]), "{oops"]).parent
+    folder = write_jsonl(tmp_path / "data" / "imports" / "suite" / "a.jsonl", [item("a-1", answer=["X"]), "{oops"]).parent
     at = open_page(PAGE, add_user(engine, "olivia", True))
     at.text_input(key="suite_path").input(str(folder))
     at.text_input(key="suite_name").input("broken")
