@@ -125,6 +125,7 @@ _MARKERS = re.compile("|".join([
     r"(?:最终|正确|参考|标准|最佳|本题|此题|该题|我的|故|所以|因此)?的?答案(?!解析)\s*(?:应该|应当|应|就|即|可能)?\s*(?:是|为|选择?)?",
     r"(?<![回解作])答\s*[:]",
     r"(?<![不未没若如别可首备候挑筛假])选(?:择)?(?![项题出用药修读])",
+    r"首选(?:的)?(?:检查|药物|治疗|方法|措施)?(?:方法)?\s*(?:是|为)?",
     r"正确(?:的)?(?:选项|答案|诊断)?\s*(?:是|为|应为)",
     r"(?:最佳|最合适|最恰当|最符合|最可能|最正确)(?:的)?(?:选项|答案|诊断)?\s*(?:是|为)",
     r"(?:综上所述|综上|因此|所以|故而|故|因而|总之|总结|结论)",
@@ -138,28 +139,33 @@ _HYPOTHETICAL_BEFORE = re.compile(r"(?:若|如果|如|假如|假设|要是|不|�
 _NEGATED_START = re.compile(r"^\s*(?:不是|并非|不|非|并不|未|没有)")
 _PREFIX = re.compile(r"(?:[\s:,=\"“「『【\[(]|是|为|选择?|应该|应当|应|就|即|了|项)*")
 _LETTER_RUN = re.compile(r"([A-Z]+)(?![A-Za-z0-9])")
-_SEPARATOR = re.compile(r"\s*(?:[、,/&+;]|以及|和|及|与|或者|或|\s(?:or|and)\s|\s)\s*")
-_CLOSERS = re.compile(r"[\s)\]】」』\"”]*")
+_SEPARATOR = re.compile(r"\s*(?:[、,/&+;]|以及|和|及|与|或者|或|or\b|and\b)\s*|\s+")
+_CLOSERS = re.compile(r"(?:\s*[)\]】」』\"”])*")
 _PAREN = re.compile(r"\s*\([^()]{0,40}\)")
-_BAD_FOLLOWER = re.compile(r"^(?:超|型|族|组|类|细胞|波|段|期|级|度|受体|链|抗原|抗体|区|点|线|反应|蛋白|淋巴|药|门|式|管|字|病毒|肝)")
+_BAD_FOLLOWER = re.compile(r"^(?:-\S|超|型|族|组|类|细胞|波|段|期|级|度|受体|链|抗原|抗体|区|点|线|反应|蛋白|淋巴|药|门|式|管|字|病毒|肝)")
 _TERM_BEFORE = re.compile(r"(?:维生素|Vit\.?|乙型|甲型|丙型|\d)\s*$", re.IGNORECASE)
 _JUDGED_WRONG = re.compile(
     r"^\s*(?:项|选项)?\s*(?:中的?|的说法|的描述)?\s*(?:都|均|也)?\s*(?:是|为)?\s*"
     r"(?:错误|错|不正确|不对|不符合|不选|可以?排除|可除外|排除|不是|不属于|不考虑|不恰当|不合适|干扰|无关|可能性(?:较|很)?小|is\s+(?:in)?correct|is\s+wrong)",
     re.IGNORECASE)
-_JUDGED_RIGHT = re.compile(
-    r"(?<![A-Za-z0-9])([A-Z])(?![A-Za-z0-9])\s*(?:项|选项)?\s*(?:的说法|的描述|的叙述)?\s*(?:是|为|最|也)?\s*"
-    r"(?:正确|对的|符合题意|最符合|最合适|最恰当|最佳|最可能)"
-    r"|option\s*\(?([A-Z])\)?\s*is\s*(?:the\s*)?(?:correct|right|best)", re.IGNORECASE)
+_RIGHT_TAIL = re.compile(r"^\s*(?:项|选项)?\s*(?:的说法|的描述|的叙述)?\s*(?:均|都|也)?\s*(?:是|为|最)?\s*"
+                         r"(?:正确|对的|符合题意|最符合|最合适|最恰当|最佳|最可能)")
+_OPTION_RIGHT = re.compile(r"option\s*\(?([A-Z])\)?\s*is\s*(?:the\s*)?(?:correct|right|best)", re.IGNORECASE)
+_LETTER_LIST = re.compile(r"(?<![A-Za-z0-9])[A-Z](?:\s*(?:[、,/]|和|及|与)\s*[A-Z])*(?![A-Za-z0-9])")
+_LABEL_LINE = re.compile(r"^\s*(?:选项)?([A-Z])\s*(?:项|选项)?\s*[.:、]\s*(.+)$")
+_POSITIVE = re.compile(r"可考虑|需考虑|应考虑|需要考虑|首先考虑|最可能|可能性大|符合|正确|支持|需鉴别|应鉴别|需要鉴别")
+_NEGATIVE = re.compile(r"不符|不考虑|无关|排除|除外|不支持|错误|不正确|可能性小|不适用|不需要|不可能|不对")
 _NEGATED_MENTION_BEFORE = re.compile(r"(?:不考虑|不是|并非|而非|排除|除外|不支持|不符合|不像|无需考虑|不需要|不用|不必|非|不选)\s*$")
-_NEGATED_MENTION_AFTER = re.compile(r"^\s*(?:可以?排除|可除外|不考虑|可能性(?:较|很)?小|不支持|错误|不正确|不对|不符合)")
+_NEGATED_MENTION_AFTER = re.compile(r"^\s*(?:与本题|与此|与题干)?(?:均|都|也)?(?:可以?排除|可除外|不考虑|可能性(?:较|很)?小|不支持|错误|不正确|不对|不符合?|无关|不适用)")
+_LIST_JOIN = re.compile(r"(?:、|以及|和|及|与|或)")
+_REST_ALL = re.compile(r"(?:其余|其他|其它|余下)(?:选项|诊断|各项)?\s*(?:均|都)\s*(?:需要?|要|应|可|可能|需)?\s*(?:考虑|鉴别|正确|选|列入)")
 _CLAUSE_END = re.compile(r"[。;!?\n]")
 
 _YES_START = ("是的", "是", "对", "正确", "有", "存在", "yes")
 _NO_START = ("不是", "否", "不对", "错误", "错", "没有", "无", "不存在", "no")
-_YES_PHRASE = re.compile(r"(?<![不无没非])(?:存在|有|属于|是)(?:明确的?|绝对)?(?:用药)?禁忌(?!症)|(?<![不无没非])禁用|禁止使用|"
+_YES_PHRASE = re.compile(r"(?<![不无没非否])(?:存在|有|属于|是)(?:明确的?|绝对)?(?:用药)?禁忌(?!症)|(?<![不无没非])禁用|禁止使用|"
                          r"不宜(?:使用|用|服用)|不能(?:使用|用|服用)|不可(?:使用|用)|不应(?:使用|用)")
-_NO_PHRASE = re.compile(r"(?:不存在|没有|无|不属于|并无|并不存在|不是)(?:明确的?)?(?:用药)?禁忌|不禁用|"
+_NO_PHRASE = re.compile(r"(?:不存在|没有|无|不属于|并无|并不存在|不是)(?:明确的?)?(?:用药)?禁忌|不禁用|(?:并)?不存在|"
                         r"可以(?:安全)?(?:使用|用|服用)|可安全使用|适合使用|能够使用")
 _YES_WORDS = ("是", "对", "正确", "有", "存在", "yes", "true")
 _NO_WORDS = ("否", "不是", "错", "错误", "不对", "无", "没有", "不存在", "no", "false")
@@ -264,8 +270,9 @@ def _read_yes_no(text: str, ctx: _Context) -> list[str]:
         if (match := pattern.match(stripped)):
             letter = ctx.polarity_letter(yes)
             return [letter] if letter else []
-    if stripped.startswith("是否"):
-        return []
+    if stripped.startswith("是否"):  # the question echoed: 是否存在禁忌——是
+        echo = re.match(r"是否[^?:—\-]*[?:—\-]+\s*", stripped)
+        return _read_yes_no(stripped[echo.end():], ctx) if echo and echo.end() < len(stripped) else []
     for words, yes in ((_NO_START, False), (_YES_START, True)):
         for word in sorted(words, key=len, reverse=True):
             if stripped.lower().startswith(word) and (len(stripped) == len(word) or _ends_word(stripped[len(word)])):
@@ -289,24 +296,39 @@ def _polarity_in(clause: str, ctx: _Context) -> list[str]:
     return [letter] if letter else []
 
 
-def _mentions(text: str, ctx: _Context) -> list[int]:
+def _mentions(text: str, ctx: _Context, negated: bool = False) -> list[int]:
     """Indexes of the options whose text ``text`` names (longest first, no overlaps, negated mentions skipped).
 
     Compared on folded text (no spaces or punctuation); for cloze, bracketed asides (``心血管内科（心内科）``) are
     dropped first, so that an alias in brackets is not a second pick."""
     if ctx.kind is Kind.CLOZE:
         text = re.sub(r"[(（][^()（）]{0,20}[)）]", "", unicodedata.normalize("NFKC", text))
-    text = _fold(text)
+    text = "".join(c for c in unicodedata.normalize("NFKC", text)
+                   if c in "、,;。" or not (_is_punct(c) or c.isspace()))  # list separators kept
     taken: list[tuple[int, int, int]] = []
     for form, index in ctx.option_variants():
         for match in re.finditer(re.escape(form), text):
             span = match.span()
             if any(span[0] < e and s < span[1] for s, e, _ in taken):
                 continue
-            before, after = text[max(0, span[0] - 6):span[0]], text[span[1]:span[1] + 10]
-            negated = _NEGATED_MENTION_BEFORE.search(before) or _NEGATED_MENTION_AFTER.match(after)
-            taken.append((*span, -1 if negated else index))
-    return _dedupe_int([index for _s, _e, index in sorted(taken) if index >= 0])
+            taken.append((*span, index))
+    taken.sort()
+    kept, dropped = [], []
+    for i, (start, end, index) in enumerate(taken):
+        before, after = text[max(0, start - 6):start], text[end:end + 10]
+        denied = bool(_NEGATED_MENTION_BEFORE.search(before) or _NEGATED_MENTION_AFTER.match(after))
+        if not denied and i and taken[i - 1][2] in dropped and _LIST_JOIN.fullmatch(text[taken[i - 1][1]:start]):
+            denied = True  # 排除股骨颈骨折和痛风: the negation covers the whole list
+        if not denied and i + 1 < len(taken) and _LIST_JOIN.fullmatch(text[end:taken[i + 1][0]]):
+            tail = text[taken[-1][1]:taken[-1][1] + 10] if _joined_to_end(text, taken, i) else ""
+            denied = bool(tail and _NEGATED_MENTION_AFTER.match(tail))  # 股骨颈骨折与痛风无关
+        (dropped if denied else kept).append(index)
+    return _dedupe_int(dropped if negated else kept)
+
+
+def _joined_to_end(text: str, taken: list[tuple[int, int, int]], i: int) -> bool:
+    """Whether mentions i, i+1, … up to the last are one list (joined only by 、/和/与…)."""
+    return all(_LIST_JOIN.fullmatch(text[taken[j][1]:taken[j + 1][0]]) for j in range(i, len(taken) - 1))
 
 
 def _dedupe_int(values: list[int]) -> list[int]:
@@ -324,7 +346,8 @@ def _answer_at(text: str, ctx: _Context) -> tuple[list[str], list[str]]:
     if ctx.kind is Kind.YES_NO:
         return (_read_yes_no(text, ctx) or _polarity_in(_first_clause(text), ctx)), []
     head = _PREFIX.match(text).end()
-    clause = _first_clause(text[head:])
+    clause = _first_clause(text[head:])  # multi-choice: the sentence (需与A、B相鉴别); single: the clause
+    clause = clause if ctx.kind is Kind.MULTI_CHOICE else re.split(r"[,]", clause)[0]
     mentioned = _mentions(clause, ctx)
     return [ctx.letters[i] for i in mentioned], []
 
@@ -347,7 +370,8 @@ def _pure_line(line: str, ctx: _Context) -> tuple[list[str], list[str]] | None:
     if not body:
         return None
     if ctx.kind is Kind.CLOZE:
-        core = _CLOZE_SUFFIX.sub("", _CLOZE_LABEL.sub("", body, count=1)).strip()
+        first = re.split(r"[,;。]", body)[0]  # 神经内科，如有外伤则去神经外科: the first clause decides
+        core = _CLOZE_SUFFIX.sub("", _CLOZE_LABEL.sub("", first, count=1)).strip()
         folded = _fold(core)
         for i, text in enumerate(ctx.options):
             if folded and folded == _fold(text):
@@ -356,7 +380,9 @@ def _pure_line(line: str, ctx: _Context) -> tuple[list[str], list[str]] | None:
     if ctx.kind is Kind.YES_NO and (picked := _read_yes_no(body, ctx)):
         first = _first_clause(re.split(r"[,]", body)[0]) if body else ""
         if len(_fold(first)) <= 8 or _NO_PHRASE.match(body) or _YES_PHRASE.match(body):
-            return picked, []
+            others = [_read_yes_no(re.sub(r"^(?:也|又|但|却|而)", "", clause.strip()), ctx)
+                      for clause in re.split(r"[,]", _first_clause(body))[1:]]
+            return _dedupe(picked + [letter for found in others for letter in found]), []
     found, invalid, rest = _read_letters(body, ctx)
     if not (found or invalid):
         if ctx.kind is not Kind.YES_NO:
@@ -366,7 +392,7 @@ def _pure_line(line: str, ctx: _Context) -> tuple[list[str], list[str]] | None:
                     return [ctx.letters[i]], []
         return None
     rest = rest.strip()
-    if not rest or rest[0] in "。,!;" or rest.startswith(("项", "选项", "正确", "为正确", "是正确")):
+    if not rest or rest[0] in "。,!;" or _RIGHT_TAIL.match(rest) or re.fullmatch(r"(?:项|选项)[。.!]?", rest):
         return found, invalid
     return None
 
@@ -387,7 +413,7 @@ def _leading_block(lines: list[str], ctx: _Context) -> tuple[list[str], list[str
     if not used:
         return None
     if used > 1 and ctx.letters and set(found) == set(ctx.letters):
-        return None
+        return [], [], used  # the option list echoed: these lines are no answer
     return _dedupe(found), _dedupe(invalid), used
 
 
@@ -418,6 +444,11 @@ def extract(output: str | None, kind: Kind | str, letters: list[str], options: l
         return _finish(ctx, block[0], block[1], "leading")
     if truncated:
         return Extraction(reason="truncated", rule="truncated")
+    if block:  # an echo of the options: read only what follows it
+        lines = lines[block[2]:]
+        text = "\n".join(lines)
+        if not lines:
+            return Extraction(reason="no_answer", rule="no_answer")
     for rule, reader in (("answer_marker", _by_marker), ("last_line", _by_last_line),
                          ("judged_correct", _by_judgement), ("letter_mention", _by_letter_mention),
                          ("option_text", _by_option_text)):
@@ -450,8 +481,6 @@ def _by_marker(text: str, lines: list[str], ctx: _Context) -> tuple[list[str], l
         if _NEGATED_START.match(tail):
             continue
         tail = re.sub(r"^[\s:,]*\n", "", tail, count=1) if not tail.split("\n", 1)[0].strip(" :,") else tail
-        if ctx.kind is Kind.MULTI_CHOICE and not tail.split("\n", 1)[0].strip(" :,"):
-            pass
         found, invalid = _answer_at(tail, ctx)
         if not (found or invalid) and not tail.split("\n", 1)[0].strip(" \t:,"):
             block = _leading_block([ln.strip() for ln in tail.splitlines() if ln.strip()], ctx)
@@ -469,9 +498,10 @@ def _by_marker(text: str, lines: list[str], ctx: _Context) -> tuple[list[str], l
 
 def _cloze_by_marker(text: str, ctx: _Context) -> tuple[list[str], list[str]]:
     for match in _CLOZE_MARKERS.finditer(text):
-        if _NEGATED_MENTION_BEFORE.search(text[max(0, match.start() - 4):match.start()]):
+        before = text[max(0, match.start() - 4):match.start()]
+        if _NEGATED_MENTION_BEFORE.search(before) or _HYPOTHETICAL_BEFORE.search(before):
             continue
-        named = _mentions(_first_clause(text[match.end():]), ctx)
+        named = _mentions(re.split(r"[,]", _first_clause(text[match.end():]))[0], ctx)
         if named:
             return [ctx.options[i] for i in named], []
     return [], []
@@ -483,35 +513,50 @@ def _by_last_line(text: str, lines: list[str], ctx: _Context) -> tuple[list[str]
 
 
 def _by_judgement(text: str, lines: list[str], ctx: _Context) -> tuple[list[str], list[str]]:
+    """Letters (or letter lists: ``A、B、C均正确``) the text calls right, then per-option verdict lines
+    (``A项：黄体破裂，可考虑``), then "all but the excluded" (``排除痛风，其余均需考虑``, multi-choice)."""
     if ctx.kind is Kind.CLOZE:
         return [], []
-    found = []
-    for match in _JUDGED_RIGHT.finditer(text):
-        letter = (match.group(1) or match.group(2) or "").upper()
-        start = match.start(1) if match.group(1) else match.start(2)
-        if letter in ctx.letters and not _TERM_BEFORE.search(text[:start]) \
-                and not re.search(r"(?:不|非|若|如果)\s*$", text[max(0, start - 2):start]):
-            found.append(letter)
-    return _dedupe(found), []
-
-
-_STANDALONE = re.compile(r"(?<![A-Za-z0-9])([A-Z])(?![A-Za-z0-9])")
+    found: list[str] = []
+    for match in _LETTER_LIST.finditer(text):
+        group = [c for c in match.group(0) if c in ctx.letters]
+        if not group or _TERM_BEFORE.search(text[:match.start()]) \
+                or re.search(r"(?:不|非|若|如果)\s*$", text[max(0, match.start() - 2):match.start()]):
+            continue
+        rest = text[_skip_annotation(text, match.end(), match.group(0)[-1], ctx):]
+        if _RIGHT_TAIL.match(rest):
+            found += group
+    found += [m.group(1).upper() for m in _OPTION_RIGHT.finditer(text) if m.group(1).upper() in ctx.letters]
+    if found:
+        return _dedupe(found), []
+    verdicts = [(m.group(1), m.group(2)) for line in lines if (m := _LABEL_LINE.match(line)) and m.group(1) in ctx.letters]
+    if len(verdicts) >= 2:
+        positive = [letter for letter, body in verdicts
+                    if _POSITIVE.search(body) and not _NEGATIVE.search(body)]
+        if positive:
+            return _dedupe(positive), []
+    if ctx.kind is Kind.MULTI_CHOICE and _REST_ALL.search(text):
+        excluded = set(_mentions(text, ctx, negated=True))
+        if excluded:
+            return [letter for i, letter in enumerate(ctx.letters) if i not in excluded], []
+    return [], []
 
 
 def _by_letter_mention(text: str, lines: list[str], ctx: _Context) -> tuple[list[str], list[str]]:
     if ctx.kind is Kind.CLOZE:
         return [], []
     for line in reversed(lines):
-        found = []
-        for match in _STANDALONE.finditer(line):
-            letter, rest = match.group(1), line[match.end():]
-            if letter not in ctx.letters or _TERM_BEFORE.search(line[:match.start()]) or _BAD_FOLLOWER.match(rest):
+        found: list[str] = []
+        for match in _LETTER_LIST.finditer(line):
+            group, rest = [c for c in match.group(0) if "A" <= c <= "Z"], line[match.end():]
+            if not set(group) <= set(ctx.letters) or _TERM_BEFORE.search(line[:match.start()]):
                 continue
-            if _JUDGED_WRONG.match(rest) or re.match(r"\s*(?:项|选项)?\s*[:]|\s*[.、]\s*\S", rest):
-                continue  # a label (B项：, A. …) or a letter judged wrong
+            if _JUDGED_WRONG.match(rest) or not re.match(
+                    r"\s*(?:$|[)\]】」』\"”。,!?;]|(?:都|均)(?:是|可以?|有?可能|正确|对))", rest):
+                continue  # a label (B项：, A. …), a term (B超) or a statement about the letters (D拒绝诊治…)
             if _NEGATED_MENTION_BEFORE.search(line[max(0, match.start() - 6):match.start()]):
                 continue
-            found.append(letter)
+            found += group
         if found:
             return _dedupe(found), []
     return [], []

@@ -13,7 +13,7 @@ REFUSAL_PHRASES = (
     "不知道", "无法回答", "不能回答", "无法确定", "不清楚", "不确定", "无法判断", "无法提供", "抱歉", "对不起",
     "作为一个ai", "作为ai", "作为人工智能", "作为语言模型", "作为一个语言模型", "作为一个人工智能", "请咨询医生",
     "咨询专业医生", "咨询医生", "咨询专业医师", "咨询医师", "咨询药师", "无法作答", "不便回答", "无法给出", "无法选择",
-    "不能提供", "不能给出", "不能替代", "无法替代", "idontknow", "idonotknow", "sorry", "cannotanswer",
+    "不能提供", "不能给出", "不能确定", "无法明确", "不能替代", "无法替代", "idontknow", "idonotknow", "sorry", "cannotanswer",
     "unabletoanswer", "asanai", "icannot", "icant",
 )
 REFUSAL_MAX_CHARS = 40  # a refusal phrase only counts as the whole answer in a short output (normalised chars)
