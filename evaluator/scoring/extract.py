@@ -69,6 +69,11 @@ RULES: tuple[tuple[str, str], ...] = (
                     "the candidate named (after 建议挂 / 科室： first)"),
     ("refusal / no_answer", "nothing found: refusal if the output declines (无法回答, 作为AI…, 请咨询医生), else no answer"),
 )
+# Measured on the hand-labelled corpus (tests/extraction/corpus.jsonl) by tests/extraction/test_corpus.py, which
+# fails when these differ from what it measures: agreement with the labels of the extractor (all rows, choice rows)
+# and of OpenCompass's MedBench rule (acronyms removed, then every capital letter; choice rows, as a set).
+CORPUS_AGREEMENT: dict[str, float | int] = {"rows": 311, "choice_rows": 269, "extractor": 0.9968, "extractor_choice": 0.9963,
+                                         "opencompass_choice": 0.4796}
 
 
 @dataclass(frozen=True)
