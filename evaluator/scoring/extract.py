@@ -142,6 +142,11 @@ _MARKERS = re.compile("|".join([
 ]), re.IGNORECASE)
 _HYPOTHETICAL_BEFORE = re.compile(r"(?:若|如果|如|假如|假设|要是|不|没|未|非|并非|而非|是否)\s*$")
 _NEGATED_START = re.compile(r"^\s*(?:不是|并非|不|非|并不|未|没有)")
+# Acronyms that a run of capitals with one unshown letter could be mistaken for (a run of shown letters only, such
+# as ABC for a multi-choice item, is read as letters where an answer is expected).
+ACRONYMS = frozenset({"DNA", "RNA", "ECG", "EKG", "HIV", "ACEI", "ARB", "BMI", "ICU", "COPD", "NYHA", "CTA", "PET",
+                      "ACS", "AIDS", "BCG", "CEA", "CRP", "DIC", "GCS", "HBV", "HCV", "ARDS", "CABG", "PCI", "MRI",
+                      "MRCP", "ERCP", "CTPA", "TSH", "INR", "PPD", "GERD", "DSA", "IgA", "IgE", "IgG", "IgM"})
 _PREFIX = re.compile(r"(?:[\s:,=\"“「『【\[(]|是|为|选择?|应该|应当|应|就|即|了|项)*")
 _LETTER_RUN = re.compile(r"([A-Z]+)(?![A-Za-z0-9])")
 _SEPARATOR = re.compile(r"\s*(?:[、,/&+;]|以及|和|及|与|或者|或|or\b|and\b)\s*|\s+")
@@ -217,7 +222,7 @@ def _read_letters(text: str, ctx: _Context, *, first_copula: bool = True) -> tup
         if not match:
             break
         run = match.group(1)
-        if len(run) > 1 and not (set(run) <= set(ctx.letters) and len(set(run)) == len(run)):
+        if len(run) > 1 and not _letter_run(run, ctx):
             break  # a word or an acronym (CT, MRI, ACEI), not a list of letters
         if _TERM_BEFORE.search(text[:match.start()]):
             break
@@ -239,6 +244,14 @@ def _read_letters(text: str, ctx: _Context, *, first_copula: bool = True) -> tup
             pos = end
             break
     return _dedupe(found), _dedupe(invalid), text[pos:] if found or invalid else text
+
+
+def _letter_run(run: str, ctx: _Context) -> bool:
+    """``AC`` is a list of letters; ``ABF`` (F not shown) too, with one stray letter; ``CT``/``DNA`` are not."""
+    if len(set(run)) != len(run):
+        return False
+    shown = sum(letter in ctx.letters for letter in run)
+    return shown == len(run) or (len(run) >= 3 and shown == len(run) - 1 and run not in ACRONYMS)
 
 
 def _skip_annotation(text: str, end: int, run: str, ctx: _Context) -> int:
