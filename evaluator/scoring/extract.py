@@ -75,6 +75,27 @@ RULES: tuple[tuple[str, str], ...] = (
 CORPUS_AGREEMENT: dict[str, float | int] = {"rows": 311, "choice_rows": 269, "extractor": 0.9968, "extractor_choice": 0.9963,
                                          "opencompass_choice": 0.4796}
 
+# Worked examples for the Methodology page (kind, option texts shown, output); the page runs the extractor on them,
+# so the table always shows what the code does.
+_HE = ("假性神经递质学说", "氨中毒学说", "γ-氨基丁酸学说", "氨基酸失衡学说", "锰中毒学说")
+EXAMPLES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("single_choice", _HE, "答案：Ｂ"),
+    ("single_choice", _HE, "B. 氨中毒学说\n\n解析：A项假性神经递质学说、C项γ-氨基丁酸学说也参与其中，但不是最主要的。"),
+    ("single_choice", _HE, "A项错误，B项正确，C项错误，D项错误，E项错误。"),
+    ("single_choice", _HE, "肝性脑病最主要的发病机制是氨中毒学说。"),
+    ("single_choice", _HE, "<think>\nA不对……C也不对……应该选B。\n</think>\n\n**答案：B**"),
+    ("single_choice", _HE, "<think>\n先看A项，再看B项……"),
+    ("single_choice", _HE, "答案：A或B"),
+    ("single_choice", ("心电图", "胸部X线", "心脏超声", "冠状动脉CT血管成像", "运动负荷试验"),
+     "T波高尖、ST段抬高，需急查ECG和CT。"),
+    ("single_choice", _HE, "作为AI助手，我无法给出医学判断，建议咨询专业医生。"),
+    ("multi_choice", ("黄体破裂", "异位妊娠破裂", "痛风性关节炎", "前列腺增生", "急性中耳炎"), "应考虑异位妊娠破裂和黄体破裂。"),
+    ("multi_choice", ("食管癌", "肾结石", "贲门癌", "贲门失弛缓症", "痛风"), "答案：ACD\n（B肾结石、E痛风与本病无关）"),
+    ("yes_no", ("是", "否"), "否，拉贝洛尔是妊娠期高血压的一线用药。"),
+    ("yes_no", ("是", "否"), "综上，该用药存在禁忌。"),
+    ("cloze", ("心血管内科", "消化内科", "呼吸内科"), "考虑心绞痛，建议挂心血管内科。"),
+)
+
 
 @dataclass(frozen=True)
 class Extraction:
