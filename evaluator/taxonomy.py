@@ -103,12 +103,20 @@ def _gold_set(case: Case) -> frozenset[str]:
     return _choice_set(case.item.answer) or frozenset()
 
 
+def _extraction(case: Case) -> str | None:
+    """The answer extractor's verdict on a generated choice or cloze answer (``answer`` or why there is none);
+    None for rows it did not read (letter log-prob scoring, other kinds)."""
+    return case.details.get("extraction")
+
+
 def _no_parsable_answer(case: Case) -> bool:
-    if case.details.get("format_ok") is False:
-        return True
-    generated = case.raw is not None and case.raw.strip() != ""
-    picked = case.task.kind in CHOICE_KINDS | {Kind.CLOZE}
-    return generated and picked and _choice_set(case.outcome.parsed_answer) is None
+    if case.task.kind in CHOICE_KINDS | {Kind.CLOZE}:
+        return _extraction(case) == "several_answers"
+    return case.details.get("format_ok") is False
+
+
+def _no_answer(case: Case) -> bool:
+    return _extraction(case) == "no_answer" and not case.details.get("invalid_letters")
 
 
 def _order_dependent(case: Case) -> bool:
@@ -213,12 +221,17 @@ def _wrong_label(case: Case) -> bool:
 
 
 def _refusal(case: Case) -> bool:
-    """A declining output; an answer that parsed (e.g. a CHIP-CDEE event whose state is 不确定) is no refusal."""
+    """A declining output; an answer that parsed (e.g. a CHIP-CDEE event whose state is 不确定) is no refusal.
+    Generated choice answers: the extractor's verdict (a refusal with no answer, at any length)."""
+    if _extraction(case) is not None:
+        return _extraction(case) == "refusal"
     parsed = case.outcome.parsed_answer not in (None, "", [], {})
     return output_checks.is_refusal(case.raw) and not (parsed and case.details.get("format_ok", True))
 
 
 def _truncated(case: Case) -> bool:
+    if _extraction(case) == "truncated":
+        return True
     finish_reason = case.details.get("finish_reason")
     if finish_reason is None and case.task.kind not in FREE_TEXT_KINDS:
         return False
@@ -226,10 +239,11 @@ def _truncated(case: Case) -> bool:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("empty_output", UNANSWERED, lambda c: output_checks.is_empty(c.raw),
-         "the output is empty or whitespace", surface=True),
+    Rule("empty_output", UNANSWERED, lambda c: output_checks.is_empty(c.raw) or _extraction(c) == "empty",
+         "the output is empty or whitespace (for a reasoning model: nothing after its reasoning)", surface=True),
     Rule("refusal", UNANSWERED, _refusal,
-         "a short output that declines (抱歉, 无法回答, 不知道, I don't know) and holds no parsable answer", surface=True),
+         ("an output that declines (抱歉, 无法回答, 不知道, 作为AI…请咨询医生) and holds no answer; outside choice "
+          "answers only short outputs count"), surface=True),
     Rule("garbled", OUTPUT_ERROR, lambda c: output_checks.is_garbled(c.raw),
          "broken characters, control characters, unexpected scripts", surface=True),
     Rule("repetitive", OUTPUT_ERROR, lambda c: output_checks.is_repetitive(c.raw),
@@ -238,10 +252,14 @@ RULES: tuple[Rule, ...] = (
          "a Chinese task answered mostly in Latin script", surface=True),
     Rule("truncated", OUTPUT_ERROR, _truncated,
          ("cut at the length limit (runner's finish reason, else an open-ended/record output near "
-          "max_new_tokens without a sentence end)"), surface=True),
+          "max_new_tokens without a sentence end), or reasoning never closed and no answer given first"),
+         surface=True),
     Rule("no_parsable_answer", FORMAT_MISMATCH, _no_parsable_answer,
-         ("an answer exists but the parser found none in the required form (no letter, no candidate label, no "
-          "实体：类型 line, no field)")),
+         ("an answer exists but not in the required form: several picks for a single-choice, yes/no or cloze "
+          "item; no candidate label, no 实体：类型 line, no field")),
+    Rule("no_answer", UNANSWERED, _no_answer,
+         "a generated choice or cloze answer in which the extractor finds no pick (no letter, option or candidate)",
+         surface=True),
     Rule("order_dependent_answer", CONTEXTUAL, _order_dependent,
          "a choice or cloze item's mapped-back answer differs between orders"),
     Rule("contradicts_case", CONTEXTUAL, _contradicts_case,

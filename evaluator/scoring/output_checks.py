@@ -11,8 +11,10 @@ from evaluator.scoring.normalize import normalize
 
 REFUSAL_PHRASES = (
     "不知道", "无法回答", "不能回答", "无法确定", "不清楚", "不确定", "无法判断", "无法提供", "抱歉", "对不起",
-    "作为一个ai", "作为ai", "作为人工智能", "作为语言模型", "请咨询医生", "idontknow", "idonotknow", "sorry",
-    "cannotanswer", "unabletoanswer", "asanai",
+    "作为一个ai", "作为ai", "作为人工智能", "作为语言模型", "作为一个语言模型", "作为一个人工智能", "请咨询医生",
+    "咨询专业医生", "咨询医生", "咨询专业医师", "咨询医师", "咨询药师", "无法作答", "不便回答", "无法给出", "无法选择",
+    "不能提供", "不能给出", "不能确定", "无法明确", "不能替代", "无法替代", "idontknow", "idonotknow", "sorry", "cannotanswer",
+    "unabletoanswer", "asanai", "icannot", "icant",
 )
 REFUSAL_MAX_CHARS = 40  # a refusal phrase only counts as the whole answer in a short output (normalised chars)
 GARBLED_MAX_SHARE = 0.3  # share of characters outside CJK, ASCII and common punctuation
@@ -36,10 +38,16 @@ def is_empty(raw: str | None) -> bool:
     return raw is not None and not raw.strip()
 
 
+def mentions_refusal(raw: str | None) -> bool:
+    """The output contains a declining phrase (``REFUSAL_PHRASES``), whatever its length. The choice answer
+    extractor calls an output without any answer that says so a refusal."""
+    text = normalize(raw)
+    return any(phrase in text for phrase in REFUSAL_PHRASES)
+
+
 def is_refusal(raw: str | None) -> bool:
     """A short output that declines ("抱歉，我无法回答", "I don't know", "请咨询医生")."""
-    text = normalize(raw)
-    return 0 < len(text) <= REFUSAL_MAX_CHARS and any(phrase in text for phrase in REFUSAL_PHRASES)
+    return 0 < len(normalize(raw)) <= REFUSAL_MAX_CHARS and mentions_refusal(raw)
 
 
 def _is_expected_char(char: str) -> bool:

@@ -48,16 +48,33 @@ def test_methodology_without_reviews(engine):
     app = page("methodology")
     assert not app.exception
     assert any("No reviews yet" in text for text in texts(app.info))
-    tasks, formulas, rules = (t.value for t in app.table[:3])  # static tables: long cells wrap, no row is hidden
+    tasks, formulas, _extractor_rules, _examples, rules = (t.value for t in app.table[:5])  # static tables wrap
     assert len(tasks) == 20 and tasks.loc["DrugCA", "Instruction (zero-shot)"]  # every task, whole instruction
     assert "micro_f1" in formulas.index and "2·TP" in formulas.loc["micro_f1", "Formula"]
     assert list(rules.columns) == ["Rule", "Category", "What triggers it", "Also unscored", "Hard case"]
-    assert rules.iloc[0].tolist()[:3] == ["empty_output", "Unanswered", "the output is empty or whitespace"]
+    assert rules.iloc[0].tolist()[:2] == ["empty_output", "Unanswered"]
+    assert rules.iloc[0]["What triggers it"].startswith("the output is empty or whitespace")
     page_text = " ".join(texts(app.markdown) + texts(app.code))
     assert "``" not in page_text and ":mod:" not in page_text  # no raw docstring
     assert "[arXiv 2407.10990](https://arxiv.org/abs/2407.10990)" in page_text
     assert any("not for clinical decisions" in text for text in texts(app.error) + texts(app.warning))
     assert any(RANK_RULE in text for text in texts(app.markdown))
+
+
+def test_methodology_explains_the_answer_extractor_with_live_examples_and_measured_agreement(engine):
+    from evaluator.scoring.extract import CORPUS_AGREEMENT, RULES
+
+    app = page("methodology")
+    assert not app.exception
+    rules, examples = app.table[2].value, app.table[3].value
+    assert list(rules["Rule"]) == [name for name, _ in RULES]
+    read = dict(zip(examples["Output"], examples["Read as"]))
+    assert read["答案：Ｂ"] == "B" and read["答案：A或B"] == "— (several_answers)"
+    assert read["T波高尖、ST段抬高，需急查ECG和CT。"] == "— (no_answer)"  # terms and acronyms are no letters
+    assert read["考虑心绞痛，建议挂心血管内科。"] == "心血管内科"
+    measured = next(t for t in texts(app.markdown) if t.startswith("**Measured.**"))
+    assert f"{CORPUS_AGREEMENT['extractor']:.1%}" in measured and f"{CORPUS_AGREEMENT['opencompass_choice']:.1%}" in measured
+    assert "OpenCompass" in measured
 
 
 # ---------------------------------------------------------------- leaderboard

@@ -22,6 +22,7 @@ EXAMPLES: dict[str, tuple[Case, Case]] = {
     "truncated": (text_case(HYPERTENSION, "控制血压" + "、低盐饮食与适量运动并注意监测" * 30),
                   text_case(HYPERTENSION, "控制血压" + "、低盐饮食与适量运动并注意监测" * 30 + "。")),
     "no_parsable_answer": (text_case(NER, "这段文本讲的是糖尿病的治疗"), text_case(NER, "糖尿病：疾病")),
+    "no_answer": (text_case(DDX, "需要进一步完善胸部CT和血常规检查。"), text_case(DDX, "答案：A、B")),
     "order_dependent_answer": (choice_case(SINGLE, "B", other_orders=["A", "B"]),
                                choice_case(SINGLE, "B", other_orders=["B", "B"])),
     "contradicts_case": (text_case(CASE_REASONING, "该女性患者考虑急性心肌梗死。"),
@@ -90,8 +91,18 @@ def test_reasoning_choice_with_no_correct_option_is_a_wrong_conclusion() -> None
     assert not RULE["wrong_conclusion"].matches(choice_case(SINGLE, "B"))  # not a reasoning task
 
 
-def test_choice_without_letter_is_format_mismatch_only_when_generated() -> None:
-    assert RULE["no_parsable_answer"].matches(choice_case(DDX, None, raw="我认为是感染"))
+def test_generated_choice_answers_are_tagged_by_the_extractors_verdict() -> None:
+    """Several letters for a single-choice item: Format Mismatch; no pick: Unanswered; a refusal at any length:
+    Unanswered; reasoning never closed: Output Error. Letter-scored rows (no text) get none of these."""
+    from evaluator.taxonomy import tag
+
+    several = text_case(SINGLE, "答案：A或B")
+    assert tag(several)["primary"] == "Format Mismatch" and tag(several)["method"] == "rule:no_parsable_answer"
+    assert tag(text_case(DDX, "我认为是感染"))["method"] == "rule:no_answer"
+    long_refusal = "作为一个AI语言模型，我不能替代医生给出诊断意见，这个问题涉及具体病情，建议您携带检查结果到正规医院就诊并咨询专业医生。"
+    assert tag(text_case(SINGLE, long_refusal))["method"] == "rule:refusal"
+    assert tag(text_case(SINGLE, "<think>\n先看A项……"))["method"] == "rule:truncated"
+    assert tag(text_case(SINGLE, "<think>嗯</think>\n"))["method"] == "rule:empty_output"
     assert not RULE["no_parsable_answer"].matches(choice_case(SINGLE, "B", raw=None))
 
 
@@ -99,6 +110,6 @@ def test_every_rule_says_in_plain_words_what_triggers_it():
     """The Methodology page's rules table shows Rule.trigger: every rule has one, without code markup."""
     from evaluator.taxonomy import RULES
 
-    assert len({rule.name for rule in RULES}) == len(RULES) == 18
+    assert len({rule.name for rule in RULES}) == len(RULES) == 19
     assert all(rule.trigger and "``" not in rule.trigger and ":mod:" not in rule.trigger and "  " not in rule.trigger
                for rule in RULES)
