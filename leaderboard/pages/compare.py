@@ -27,8 +27,8 @@ if frame.empty:
     st.info("No results yet: models can be compared once their evaluations finish.")
     st.stop()
 if len(frame) == 1:
-    st.info(f"Only one model has results yet ({md_escape(frame['model'].iloc[0])}): models can be compared once a second "
-            "evaluation finishes. Its own page shows it in full.")
+    st.info(f"Only one model has results yet ({md_escape(frame['model'].iloc[0])}): models can be compared once a "
+            "second evaluation finishes. Its own page shows it in full.")
     st.stop()
 
 labels = dict(zip(frame["model_id"].astype(str), model_labels(frame)))  # names, no "#1": ranks can tie

@@ -44,7 +44,8 @@ if suite is None or frame.empty:
     st.stop()
 
 n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
-st.markdown(f"Ranked on suite **{md_escape(suite['name'])}** (version `{suite['version'][:12]}`, {suite['item_count']} items): "
+st.markdown(f"Ranked on suite **{md_escape(suite['name'])}** (version `{suite['version'][:12]}`, "
+            f"{suite['item_count']} items): "
             f"**{plural(len(frame), 'model')}**, each by its latest finished run. "
             "Overall = mean of the five dimension scores; "
             "every score carries a 95% bootstrap interval (toggle *Show 95% CI*); *n* = scored items. "

@@ -42,7 +42,8 @@ sections.header(report)
 st.caption(RESEARCH_NOTICE)
 if report.run is None:
     st.info("This model has no finished evaluation on the active suite yet"
-            + (f" ({md_escape(report.suite['name'])})" if report.suite else "") + ". See the Queue page for its progress.")
+            + (f" ({md_escape(report.suite['name'])})" if report.suite else "")
+            + ". See the Queue page for its progress.")
     st.stop()
 
 overall = report.dimensions.set_index("dimension").loc["overall"]
