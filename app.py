@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from common.db import DatabaseConfigError, init_db
+from common.display import md_escape
 from common.settings import SettingsError, get_settings
 
 # a local favicon: a Material or emoji icon is fetched from fonts.gstatic.com, unreachable offline and from mainland China
@@ -36,7 +37,7 @@ try:
     _database_ready(get_settings().resolved_database_url)
     _swept_uploads()
 except (DatabaseConfigError, SettingsError) as exc:
-    st.error(str(exc))
+    st.error(md_escape(exc))
     st.stop()
 
 from submissions.session import is_organizer, sync_cookie  # noqa: E402  (needs the database)

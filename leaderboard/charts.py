@@ -1,5 +1,6 @@
 """Plotly figures of the public pages. Each takes plain frames / dicts from the read API and returns a Figure,
-so charts can be tested without Streamlit and reused across pages."""
+so charts can be tested without Streamlit and reused across pages. Model names are shown through
+:func:`common.display.plotly_escape` (Plotly renders some HTML in names, titles and hover labels)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,6 +9,7 @@ import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
+from common.display import plotly_escape
 from leaderboard.labels import CATEGORIES, dimension_label
 
 SCORE_RANGE = [0, 1]
@@ -26,9 +28,10 @@ def radar(series: dict[str, dict[str, float | None]]) -> go.Figure:
         values = [scores[d] if scores[d] is not None and scores[d] == scores[d] else 0.0 for d in dims]
         labels = [dimension_label(d, short=True) for d in dims]
         color = model_color(index)
-        figure.add_trace(go.Scatterpolar(r=values + values[:1], theta=labels + labels[:1], fill="toself", name=name,
-                                         line={"color": color}, fillcolor=model_color(index, opacity=0.15),
-                                         hovertemplate="%{theta}: %{r:.3f}<extra>" + name + "</extra>"))
+        figure.add_trace(go.Scatterpolar(r=values + values[:1], theta=labels + labels[:1], fill="toself",
+                                         name=plotly_escape(name), line={"color": color},
+                                         fillcolor=model_color(index, opacity=0.15),
+                                         hovertemplate="%{theta}: %{r:.3f}<extra>%{fullData.name}</extra>"))
     # The top dimension's label sits just above the circle: the legend goes higher, into a taller top margin.
     # The radial ticks lie between the first two spokes (36°), not on the first spoke where they covered the data;
     # the axis line and tick marks are hidden and the labels run along the axis on its counter-clockwise side, so
@@ -133,10 +136,10 @@ def task_differences(frame: pd.DataFrame, baseline: str, others: list[str]) -> g
     figure = go.Figure()
     for index, name in enumerate(others, start=1):
         diff: Any = frame[name] - frame[baseline]
-        figure.add_trace(go.Bar(y=frame.index, x=diff, orientation="h", name=f"{name} − {baseline}",
+        figure.add_trace(go.Bar(y=frame.index, x=diff, orientation="h", name=plotly_escape(f"{name} − {baseline}"),
                                 marker={"color": model_color(index)},
                                 hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
     figure.update_layout(barmode="group", yaxis={"autorange": "reversed"}, height=max(300, 26 * len(frame) + 80),
-                         xaxis={"title": f"difference to {baseline}", "zeroline": True},
+                         xaxis={"title": plotly_escape(f"difference to {baseline}"), "zeroline": True},
                          margin={"l": 10, "r": 10, "t": 30, "b": 30}, legend=LEGEND_ABOVE)
     return figure

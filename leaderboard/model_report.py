@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shlex
+from urllib.parse import quote
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -102,7 +103,7 @@ def model_facts(model: ModelEntry) -> dict[str, Any]:
         "precision": model.precision, "type": model.model_type, "params": model.params,
         "size": size_bucket(model.params), "license": model.license or "unknown", "demo": model.is_demo,
         "flag": model.flag_reason, "use_chat_template": model.use_chat_template,
-        "url": None if model.is_demo or model.local_path else f"https://huggingface.co/{model.hub_id}",
+        "url": None if model.is_demo or model.local_path else f"https://huggingface.co/{quote(model.hub_id)}",
     }
 
 

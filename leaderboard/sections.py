@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from common.display import md_escape
 from evaluator.tasks import TASKS
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
@@ -32,15 +33,16 @@ ALL = "all"
 def header(report: ModelReport) -> None:
     """Name, demo / flag notices and the listing facts."""
     model = report.model
-    st.title(model["hub_id"])
+    st.title(md_escape(model["hub_id"]))
     if model["demo"]:
         st.info("Demo model: a tiny local model that shows how the site works; its scores mean nothing medically.",
                 icon=":material/science:")
     if model["flag"]:
-        st.warning(f"Flagged by the organizers: {model['flag']}", icon=":material/flag:")
-    facts = [f"type **{model['type']}**", f"precision **{model['precision']}**",
-             f"params **{params_label(model['params'])}**", f"license **{model['license']}**",
-             f"revision `{model['commit_sha'][:12]}`"]
+        st.warning(f"Flagged by the organizers: {md_escape(model['flag'])}", icon=":material/flag:")
+    facts = [f"type **{md_escape(model['type'])}**", f"precision **{md_escape(model['precision'])}**",
+             f"params **{params_label(model['params'])}**", f"license **{md_escape(model['license'])}**",
+             f"revision {md_escape(model['commit_sha'][:12])}"]
+    # the card URL is built from the hub id percent-encoded (model_report.model_facts): no ")" can end it early
     st.markdown(" · ".join(facts) + (f" · [model card]({model['url']})" if model["url"] else ""))
 
 
@@ -179,8 +181,8 @@ def question_browser(report: ModelReport, version: str) -> None:
     result = first if page == 1 else cache.item_page(version, run_id, flt, min(page, first.pages), page_size)
     st.caption(f"{result.total} questions match · page {result.page} of {result.pages}")
     for item in result.items:
-        with st.expander(f"{VERDICT_MARK[item.verdict]} {item.item_key} · {item.task} · {item.verdict} · "
-                         f"{item.preview}"):
+        with st.expander(f"{VERDICT_MARK[item.verdict]} {md_escape(item.item_key)} · {item.task} · {item.verdict} · "
+                         f"{md_escape(item.preview)}"):
             question_card(item)
 
 
@@ -206,19 +208,19 @@ def question_card(item: ItemView, show_orders: bool = True) -> None:
     """One question: passage, stem, options, gold answer, and (``show_orders``) every option order's answer,
     tag and exact prompt."""
     if item.passage:
-        st.markdown(f"**Passage** {item.passage}")
-    st.markdown(f"**Question** {item.question}")
+        st.markdown(f"**Passage** {md_escape(item.passage)}")
+    st.markdown(f"**Question** {md_escape(item.question)}")
     if item.options:
-        st.markdown("  \n".join(f"{key}. {text}" for key, text in item.options.items()))
+        st.markdown("  \n".join(md_escape(f"{key}. {text}") for key, text in item.options.items()))
     if item.gold is None:
         st.markdown("**Reference answer** none: this question is unscored.")
     elif (gold := structured_answer(item.gold)) is not None:
         st.markdown("**Reference answer**")
-        st.table(gold)
+        st.table(gold.rename(columns=md_escape).map(md_escape))  # st.table renders Markdown in every cell
     else:
-        st.markdown(f"**Reference answer** {_answer_text(item, item.gold)}")
+        st.markdown(f"**Reference answer** {md_escape(_answer_text(item, item.gold))}")
     if item.answer_points:
-        st.markdown("**Answer points** " + "; ".join(" / ".join(p) for p in item.answer_points))
+        st.markdown("**Answer points** " + md_escape("; ".join(" / ".join(map(str, p)) for p in item.answer_points)))
     if not show_orders:
         return
     st.dataframe(orders_table(item), hide_index=True)

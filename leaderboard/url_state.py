@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from common.display import md_escape
+
 
 def warn_unknown(key: str, allowed: list[str]) -> None:
     """Warn about the values of URL parameter ``key`` that are not in ``allowed`` (they will be ignored)."""
     unknown = [v for v in st.query_params.get_all(key) if v and v not in allowed]
     if unknown:
-        st.warning(f"Ignored unknown {'value' if len(unknown) == 1 else 'values'} {', '.join(map(repr, unknown))} "
-                   f"for '{key}' in the URL; "
-                   f"accepted: {', '.join(allowed)}.")
+        st.warning(f"Ignored unknown {'value' if len(unknown) == 1 else 'values'} "
+                   f"{md_escape(', '.join(map(repr, unknown)))} for '{key}' in the URL; "
+                   f"accepted: {md_escape(', '.join(allowed))}.")

@@ -8,11 +8,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from common.display import plural
+from common.display import md_escape, plural
 from evaluator.leases import LeaseError
 from evaluator.run_admin import ACTIVE_STATUSES, RUN_STATUSES, cancel_run, get_run_detail, list_runs
 from submissions.accounts import NotAuthorized
-from submissions.ui import md_escape, require_organizer_page
+from submissions.ui import require_organizer_page
 from submissions.views import format_eta
 
 user = require_organizer_page()
@@ -25,7 +25,7 @@ def _when(moment) -> str:  # type: ignore[no-untyped-def]
 
 st.title("Runs · 评测任务")
 if flash := st.session_state.pop("runs_flash", None):
-    st.success(flash)
+    st.success(md_escape(flash))
 
 statuses = st.multiselect("Status", RUN_STATUSES, default=list(RUN_STATUSES), key="runs_status")
 runs = list_runs(statuses or RUN_STATUSES)
@@ -75,7 +75,7 @@ if row.can_cancel and st.button(f"Cancel run {row.id}", key="cancel_run", type="
         st.session_state["runs_flash"] = cancel_run(user.id, row.id)
         st.rerun()
     except (LeaseError, NotAuthorized) as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
 
 tabs = st.tabs(["Progress per task", "Log", "Traceback", "Run spec", "Environment"])
 with tabs[0]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from common.display import plural
+from common.display import md_escape, plural
 from common.db import session_scope
 from evaluator.suites.formats import FORMATS
 from evaluator.suites.importer import activate_suite, import_suite, list_suites, missing_ranked_tasks, suite_tasks
@@ -28,11 +28,11 @@ NO_TASK = "(from the file name)"
 
 st.title("Suites · 评测集")
 if flash := st.session_state.pop("suite_flash", None):
-    st.success(flash)
+    st.success(md_escape(flash))
 
 
 def _show_errors(error: SuiteError) -> None:
-    st.error(error.summary + "\n\n" + "\n".join(f"- `{p}`" for p in error.problems))
+    st.error(md_escape(error.summary) + "\n\n" + "\n".join(f"- {md_escape(p)}" for p in error.problems))
 
 
 def _confirm_dropped(dropped: list[str], key: str) -> bool:
@@ -118,8 +118,8 @@ if st.button("Preview", key="preview"):
 preview: SuitePreview | None = st.session_state.get("suite_preview")
 if preview is not None:
     st.subheader("Preview")
-    st.caption(f"Source: `{preview.source}` · formats: "
-               + ", ".join(f"{f} ({k})" for f, k in preview.formats.items()))
+    st.caption(f"Source: {md_escape(preview.source)} · formats: "
+               + ", ".join(f"{md_escape(f)} ({md_escape(k)})" for f, k in preview.formats.items()))
     col_items, col_scored, col_version = st.columns(3)
     col_items.metric("Items", preview.item_count)
     col_scored.metric("Scored (have an answer)", preview.scored_count)
@@ -130,10 +130,10 @@ if preview is not None:
     if preview.tasks:
         st.dataframe(pd.DataFrame(preview.table()), hide_index=True, width="stretch")
     if preview.skipped:
-        st.caption("Skipped (not suite data): " + ", ".join(preview.skipped))
+        st.caption("Skipped (not suite data): " + ", ".join(map(md_escape, preview.skipped)))
     if preview.problems:
         st.error(f"{plural(len(preview.problems), 'problem')}: nothing can be imported until every one is fixed.\n\n"
-                 + "\n".join(f"- `{p}`" for p in preview.problems))
+                 + "\n".join(f"- {md_escape(p)}" for p in preview.problems))
     if preview.existing_suite_id is not None:
         st.info(f"This content is already stored as suite {preview.existing_suite_id}; committing changes nothing.")
     import_confirmed = False

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from common.db import session_scope
+from common.display import md_escape
 from evaluator.review import ReviewError, agreement_summary, draw_sample, record_review, reviewable_runs, reviews_of
 from evaluator.taxonomy import CATEGORIES
 from submissions.session import current_user, is_organizer
@@ -22,7 +23,7 @@ st.title("Tag review · 错误标签复核")
 st.caption("Each automatic tag says how it was made (rule or judge model). Accept it, or change the primary "
            "category; agreement with the reviews is shown below and on the methodology page.")
 if flash := st.session_state.pop("tag_review_flash", None):
-    st.success(flash)
+    st.success(md_escape(flash))
 
 with session_scope() as session:
     runs = reviewable_runs(session)
@@ -51,7 +52,7 @@ def _save(row_id: int, category: str | None, note: str) -> None:
         st.session_state["tag_review_flash"] = f"Row {row_id}: {verdict}."
         st.rerun()
     except ReviewError as error:
-        st.error(str(error))
+        st.error(md_escape(error))
 
 
 for row in sample:
@@ -59,14 +60,16 @@ for row in sample:
     review = done.get(row.id)
     status = (f"accepted: {review.human_primary}" if review and review.accepted
               else f"changed to {review.human_primary}" if review else "not reviewed")
-    with st.expander(f"#{row.id} · {row.task} · order {row.order_index} · {row.error_primary} · {status}"):
-        st.markdown(f"**Automatic tag:** {row.error_primary} · made by `{tags.get('method', '?')}`"
-                    + (f" · secondary: {', '.join(tags.get('secondary') or [])}" if tags.get("secondary") else ""))
+    title = f"#{row.id} · {row.task} · order {row.order_index} · {row.error_primary} · {status}"
+    with st.expander(md_escape(title)):
+        st.markdown(f"**Automatic tag:** {md_escape(row.error_primary)} · made by {md_escape(tags.get('method', '?'))}"
+                    + (f" · secondary: {md_escape(', '.join(map(str, tags.get('secondary') or [])))}"
+                       if tags.get("secondary") else ""))
         st.text_area("Prompt", row.prompt, height=120, disabled=True, key=f"prompt-{row.id}")
         st.text_area("Model output", row.raw_output or "(no text: scored by letter probabilities)", height=120,
                      disabled=True, key=f"output-{row.id}")
         if row.parsed_answer is not None:
-            st.caption(f"Parsed answer: {row.parsed_answer} · correct: {row.correct} · score: {row.score}")
+            st.caption(f"Parsed answer: {md_escape(row.parsed_answer)} · correct: {row.correct} · score: {row.score}")
         with st.form(key=f"review-{row.id}"):
             current = review.human_primary if review else row.error_primary
             category = st.selectbox("Primary category", CATEGORIES, key=f"category-{row.id}",

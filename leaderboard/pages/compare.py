@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from common.display import md_escape
 from evaluator.tasks import TASKS
 from leaderboard import cache, charts
 from leaderboard.labels import RESEARCH_NOTICE, dimension_label, fmt_score, score_with_ci
@@ -26,8 +27,8 @@ if frame.empty:
     st.info("No results yet: models can be compared once their evaluations finish.")
     st.stop()
 if len(frame) == 1:
-    st.info(f"Only one model has results yet ({frame['model'].iloc[0]}): models can be compared once a second "
-            "evaluation finishes. Its own page shows it in full.")
+    st.info(f"Only one model has results yet ({md_escape(frame['model'].iloc[0])}): models can be compared once a "
+            "second evaluation finishes. Its own page shows it in full.")
     st.stop()
 
 labels = dict(zip(frame["model_id"].astype(str), model_labels(frame)))  # names, no "#1": ranks can tie
@@ -38,7 +39,7 @@ asked = st.query_params.get_all("models")
 chosen = [ref if ref in labels else by_hub.get(ref) for ref in asked]
 unknown = [ref for ref, found in zip(asked, chosen) if found is None]
 if unknown:
-    st.warning(f"Not on the leaderboard, left out: {', '.join(unknown)}.")
+    st.warning(f"Not on the leaderboard, left out: {md_escape(', '.join(unknown))}.")
 chosen = list(dict.fromkeys(c for c in chosen if c))
 if len(chosen) > MAX_MODELS:
     st.warning(f"At most {MAX_MODELS} models can be compared; keeping the first {MAX_MODELS}.")
@@ -75,7 +76,7 @@ for name, rep in reports.items():
                                                                       tasks["ci_high"])]
 for name in others:
     task_rows[f"Δ {name}"] = (scores[name] - scores[baseline]).map(lambda d: fmt_score(d, signed=True)).to_numpy()
-st.caption(f"Differences are to {baseline}; a difference smaller than the intervals' width may be noise.")
+st.caption(f"Differences are to {md_escape(baseline)}; a difference smaller than the intervals' width may be noise.")
 st.dataframe(task_rows, hide_index=True)
 st.plotly_chart(charts.task_differences(scores.dropna(how="all"), baseline, others), key="compare_diff")
 
@@ -97,7 +98,7 @@ run_names = {int(rep.run["id"]): name for name, rep in reports.items()}
 for entry in items:
     verdicts = " · ".join(f"{run_names[run_id]}: {'✓' if a and a.correct else '✗'}" for run_id, a in
                           entry.answers.items())
-    with st.expander(f"{entry.item.item_key} · {entry.item.task} — {verdicts}"):
+    with st.expander(md_escape(f"{entry.item.item_key} · {entry.item.task} — {verdicts}")):
         st.dataframe(pd.DataFrame({
             "Model": [run_names[run_id] for run_id in entry.answers],
             "Answer (original options)": [None if a is None else str(a.parsed_answer) for a in entry.answers.values()],

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from common.display import md_escape
 from leaderboard import cache, search, table_view
 from leaderboard.url_state import warn_unknown
 from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS_HELP, dimension_label, plural
@@ -43,7 +44,8 @@ if suite is None or frame.empty:
     st.stop()
 
 n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
-st.markdown(f"Ranked on suite **{suite['name']}** (version `{suite['version'][:12]}`, {suite['item_count']} items): "
+st.markdown(f"Ranked on suite **{md_escape(suite['name'])}** (version `{suite['version'][:12]}`, "
+            f"{suite['item_count']} items): "
             f"**{plural(len(frame), 'model')}**, each by its latest finished run. "
             "Overall = mean of the five dimension scores; "
             "every score carries a 95% bootstrap interval (toggle *Show 95% CI*); *n* = scored items. "
@@ -87,7 +89,7 @@ with st.expander("Filters, columns and sorting", expanded=False):
 try:
     shown = search.apply_search(frame, search.parse_query(query_text))
 except search.QueryError as exc:
-    st.error(f"{exc} The table below is not filtered by the search.")
+    st.error(f"{md_escape(exc)} The table below is not filtered by the search.")
     shown = frame
 shown = search.apply_filters(shown, sizes=sizes, types=types, precisions=precisions, hide_flagged=hide_flagged)
 if view != table_view.OVERVIEW:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from common.display import md_escape
 from leaderboard import cache, sections
 from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS, ROBUSTNESS_HELP, dimension_label, fmt_score, is_missing
 from leaderboard.model_report import ModelNotFound
@@ -35,14 +36,15 @@ try:
     report = cache.report(version, ref)
 except ModelNotFound as exc:
     st.title(TITLE)
-    st.error(str(exc))
+    st.error(md_escape(exc))
     st.stop()
 
 sections.header(report)
 st.caption(RESEARCH_NOTICE)
 if report.run is None:
     st.info("This model has no finished evaluation on the active suite yet"
-            + (f" ({report.suite['name']})" if report.suite else "") + ". See the Queue page for its progress.")
+            + (f" ({md_escape(report.suite['name'])})" if report.suite else "")
+            + ". See the Queue page for its progress.")
     st.stop()
 
 overall = report.dimensions.set_index("dimension").loc["overall"]
@@ -52,7 +54,7 @@ if not is_missing(overall["ci_low"]) and not is_missing(overall["ci_high"]):
     metrics[0].caption(f"95% CI [{fmt_score(overall['ci_low'])}, {fmt_score(overall['ci_high'])}]")
 metrics[1].metric(ROBUSTNESS, fmt_score(overall["robustness"]), help=ROBUSTNESS_HELP)
 metrics[2].metric("Scored items (n)", report.scored_items)
-metrics[3].metric("Suite", report.run["suite_name"])  # a long name · version was cut to "demo · a767…"
+metrics[3].metric("Suite", md_escape(report.run["suite_name"]))  # a long name · version was cut to "demo · a767…"
 metrics[3].caption(f"version {report.run['suite_version'][:12]}")
 
 if report.missing_dimensions:

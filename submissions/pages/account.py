@@ -6,7 +6,7 @@ import streamlit as st
 from common.settings import get_settings
 from submissions.accounts import AccountError, authenticate, create_user
 from submissions.session import current_user, oidc_providers, sign_in, sign_out
-from submissions.ui import md_escape
+from common.display import md_escape
 
 st.title("Account · 账户")
 user = current_user()

@@ -4,12 +4,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from common.display import compact_count, plural
+from common.display import compact_count, md_escape, plural
 from submissions.accounts import AccountError, NotAuthorized, set_organizer
 from submissions.moderation import ACTIONS, ModerationError, moderate
 from submissions.planning import planned_run
 from submissions.states import State
-from submissions.ui import history_frame, md_escape, require_organizer_page
+from submissions.ui import history_frame, require_organizer_page
 from submissions.views import SubmissionRow, all_submissions
 
 organizer = require_organizer_page()
@@ -47,7 +47,7 @@ def _apply_action() -> None:
     try:
         done = moderate(organizer.id, st.session_state["action"], selected, st.session_state["reason"])
     except NotAuthorized as exc:
-        st.session_state[RESULT_KEY] = ("error", str(exc), [])
+        st.session_state[RESULT_KEY] = ("error", md_escape(exc), [])
     except ModerationError as exc:
         lines = "\n".join(f"- {md_escape(p)}" for p in exc.problems)
         st.session_state[RESULT_KEY] = ("error", f"Nothing was changed:\n\n{lines}", [])
@@ -88,8 +88,8 @@ if history_rows:
     card = cards[shown]
     # The planner samples at most 500 items per task (tens of ms), so it is not cached: it follows the active suite.
     estimate, assumes = planned_run(shown)
-    st.caption("Planned run: " + estimate)
-    st.caption(assumes)
+    st.caption("Planned run: " + md_escape(estimate))
+    st.caption(md_escape(assumes))
     st.text(f"Commit {card.commit_sha} · params {compact_count(card.params) or '—'} · license {card.license or '—'}"
             f" · flag: {card.flag_reason or '—'}")
     st.caption("Model card metadata, as the hub reported it at submission:")

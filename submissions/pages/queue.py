@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from submissions.ui import md_escape
+from common.display import md_escape
 from submissions.views import SubmissionRow, format_eta, queue_overview
 
 st.title("Evaluation queue · 评测队列")
@@ -55,7 +55,7 @@ def show_queue() -> None:
             parts.append(f"about {eta} left")
         status = " · ".join(parts)
         st.progress(min(1.0, row.progress),
-                    text=f"#{row.submission_id} {md_escape(row.hub_id)} ({row.precision}"
+                    text=f"#{row.submission_id} {md_escape(row.hub_id)} ({md_escape(row.precision)}"
                          f"{', demo model' if row.is_demo else ''}) · {status}")
 
     _table("Waiting", [

@@ -4,12 +4,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from common.display import plural
+from common.display import md_escape, plural
 from common.settings import get_settings
 from submissions.forms import MODEL_TYPES, PRECISIONS
 from submissions.intake import submit_model, submissions_left
 from submissions.session import current_user
-from submissions.ui import history_frame, md_escape
+from submissions.ui import history_frame
 from submissions.views import submissions_of
 
 settings = get_settings()

@@ -73,3 +73,16 @@ def test_compared_models_get_distinct_colours_that_match_across_charts():
     frame = pd.DataFrame({"a": [0.5, 0.4], "b": [0.6, 0.3], "c": [0.1, 0.2]}, index=["Med-Exam", "DrugCA"])
     bars = charts.task_differences(frame, "a", ["b", "c"])
     assert [t.marker.color for t in bars.data] == colours[1:]  # each model keeps its radar colour
+
+
+def test_model_names_show_literally_in_legends_titles_and_hovers():
+    """Plotly renders <a href>, <b>, <br> in trace names, axis titles and hover labels: a hostile hub id must not."""
+    name = "evil/<a href='http://127.0.0.1:9/phish'>sign in</a>%{x}"
+    escaped = "evil/&lt;a href='http://127.0.0.1:9/phish'&gt;sign in&lt;/a&gt;%{x}"
+    scores = {d: 0.5 for d in ("knowledge", "understanding", "generation", "reasoning", "safety")}
+    (trace,) = charts.radar({name: scores}).data
+    assert trace.name == escaped and name not in trace.hovertemplate and "%{x}" not in trace.hovertemplate
+    frame = pd.DataFrame({"base/<b>m</b>": [0.5], name: [0.6]}, index=["Med-Exam"])
+    figure = charts.task_differences(frame, "base/<b>m</b>", [name])
+    assert figure.data[0].name == f"{escaped} − base/&lt;b&gt;m&lt;/b&gt;"
+    assert figure.layout.xaxis.title.text == "difference to base/&lt;b&gt;m&lt;/b&gt;"

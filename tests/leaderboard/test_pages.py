@@ -18,10 +18,12 @@ from leaderboard.ranking import RANK_RULE
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 from tests.leaderboard.conftest import PAGES, page
+from tests.pages import shown
 
 
 def texts(elements) -> list[str]:  # type: ignore[no-untyped-def]
-    return [e.value for e in elements]
+    """What the visitor reads in these elements (escaped user text unescaped)."""
+    return [shown(e.value) for e in elements]
 
 
 def table(app, index: int = 0):  # type: ignore[no-untyped-def]
@@ -222,7 +224,7 @@ def test_question_list_shows_the_question_and_extraction_answers_as_tables(engin
     with session_scope(engine) as session:
         first = session.scalars(select(SuiteItem).where(SuiteItem.suite_id == world.suite.id,
                                                         SuiteItem.task == "CMeEE").order_by(SuiteItem.id)).first()
-    label = app.expander[0].label
+    label = shown(app.expander[0].label)
     assert label.startswith(f"{label[0]} {first.item_key} · CMeEE · ")
     assert label.endswith(" · " + first.data["question"][:40] + "…")
     gold = app.table[0].value  # the reference answer: rows of entity and type, not JSON

@@ -1,65 +1,328 @@
-"""In a real Chromium, text passed through ``md_escape`` shows literally: no HTML, link, list, emphasis or math.
+"""In a real Chromium, outsiders' text on the real site places no image, link or request: every reflected URL
+parameter and every page showing stored hostile text (hub id, licence, card fields, flag and moderation reasons,
+suite item text, model outputs, tag methods, suite names) is loaded, and
 
-AppTest sees the markdown source only; whether Streamlit's renderer turns it into elements is what users meet,
-so this renders it with ``streamlit run`` and reads the DOM with playwright.
+- a request-recording HTTP server on 127.0.0.1, the target of every payload, receives nothing,
+- the browser fetches nothing outside the app,
+- no rendered ``<a>``/``<img>``/``<iframe>`` points anywhere but the site's own links (same origin, in-page anchors,
+  arXiv and the hub's model card), so no ``data:``/``javascript:`` link, autolink or tracking pixel came alive,
+- and the hostile text is there, shown literally (so the test cannot pass by showing nothing).
+
+AppTest sees Markdown source only; what Streamlit's renderer makes of it is what visitors meet, hence
+``streamlit run app.py`` (one server for the module) driven by Debian's chromium (one browser).
 """
 from __future__ import annotations
 
+import http.server
 import os
-import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from bench.seed_results import ModelProfile, add_model, create_suite, new_run, seed_run_results
+from common.db import make_engine, reset_engines, upgrade
+from common.settings import get_settings
+from evaluator.tables import EvalRun, ItemResult
+from submissions.accounts import create_user
+from submissions.moderation import moderate
+from submissions.tables import Submission
+from tests.submissions.factories import add_run, add_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-HOSTILE = ("<script>alert('x')</script> <img src=x onerror=alert(1)> [click](javascript:alert(1)) "
-           "![t](http://tracker.example/p.png ) http://bare.example me@mail.example *bold* __b__ `code` dr-li & a_b_c $x$\n1. not a list\n- nor this")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+TIMEOUT_MS = 60_000
+ORGANIZER, PASSWORD = "esc-orga", "Tq8#vL2!mZ9@wR4$"
+MARKER = "sign in again"  # the visible text of the phishing link: present on every page showing stored text
+OWN_LINKS = ("https://arxiv.org/abs/", "https://huggingface.co/")  # the site's own external links
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
 
-def test_escaped_user_text_renders_literally(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
+def hostile(base: str) -> str:
+    """Every way Markdown, HTML and Streamlit could turn text into a link, an image or a request."""
+    return (f"![x]({base}/pixel.png) [{MARKER}]({base}/phish) <img src={base}/img.png> "
+            f"<a href=data:text/html,<b>hi</b>>d</a> [d](data:text/html;base64,PGI+aGk8L2I+) "
+            f"[j](javascript:alert(1)) :red[x] :material/home: <{base}/auto> {base}/bare www.example.org "
+            f"me@mail.example $x^2$ **b** `c`\n# heading\n- item\n1. item")
 
-    script = tmp_path / "show.py"
-    script.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nimport streamlit as st\n"
-                      f"from submissions.ui import md_escape\nst.error(md_escape({HOSTILE!r}))\n", encoding="utf-8")
+
+def hub_id(base: str) -> str:
+    """A stored hub id as an attacker would like it (intake validates ids; stored rows are not trusted)."""
+    return f"evil/![h]({base}/hub.png)"
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """Records every request; a request here means a payload came alive in the browser."""
+
+    hits: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    do_POST = do_HEAD = do_GET  # noqa: N815
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class Site:
+    base: str
+    bait: str  # the recording server's URL
+    text: str  # the hostile text
+    models: dict[str, int] = field(default_factory=dict)
+
+
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-                               "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                              cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return s.getsockname()[1]
+
+
+def seed(engine: Any, text: str, bait: str) -> dict[str, int]:
+    """A suite, three evaluated models (one with a hostile hub id, one flagged with hostile licence and card),
+    hostile item text and outputs, submissions rejected / failed / running with hostile reasons, an organizer."""
+    organizer = create_user(ORGANIZER, PASSWORD, organizer=True)
+    with Session(engine) as session:
+        suite, items = create_suite(session, "seed", items_per_task=1)
+        suite.name = f"suite {text[:60]}"
+        for item in items:  # every question, option, reference answer and answer point
+            data = dict(item.data)
+            data["question"] = f"问 {text}"
+            data["passage"] = f"段落 {text}"
+            if data["options"]:
+                data["options"] = {**data["options"], "A": text}
+            if isinstance(data["answer"], list) and data["answer"] and isinstance(data["answer"][0], dict):
+                data["answer"] = [{"entity": text, "type": "疾病", text[:30]: "x"}]
+            elif isinstance(data["answer"], dict):
+                data["answer"] = {**data["answer"], text[:40]: text}
+            elif isinstance(data["answer"], str):
+                data["answer"] = text
+            data["answer_points"] = [[text, "y"]]
+            item.data = data
+            session.add(item)
+        ids = {}
+        for profile in (ModelProfile("plain/model-7b", skill=0.7),
+                        ModelProfile("evil/model-7b", skill=0.4, license=text, seed=1),
+                        ModelProfile(hub_id(bait), skill=0.5, seed=2)):
+            model = add_model(session, profile)
+            model.card_data = {"license": text, "model_name": text}
+            run = new_run(session, model, suite)
+            seed_run_results(session, run, items, profile)
+            ids[profile.hub_id] = model.id
+        session.execute(update(ItemResult).values(  # every model output, parsed answer and tag method
+            raw_output=text, parsed_answer=text,
+            error_tags={"primary": "Omissions", "secondary": [text], "method": f"judge:{text}"}))
+        for sub in session.exec(select(Submission)):
+            sub.submitter_id = organizer.id  # the organizer's Submit page lists them too
+            session.add(sub)
+        session.commit()
+    with Session(engine) as session:
+        evil = session.exec(select(Submission.id).where(Submission.model_id == ids["evil/model-7b"])).one()
+    moderate(organizer.id, "flag", [evil], reason=text)
+    waiting = add_submission(engine, organizer.id, hub_id=hub_id(bait))
+    moderate(organizer.id, "reject", [waiting], reason=text)
+    add_submission(engine, organizer.id, hub_id=hub_id(bait), reason=text)  # stays submitted: moderation lists it
+    running = add_submission(engine, organizer.id, state="running", hub_id=hub_id(bait))
+    add_run(engine, running, done=3, total=10, eta=60)
+    failed = add_submission(engine, organizer.id, state="failed", hub_id=hub_id(bait))
+    add_run(engine, failed, status="failed", error=text)
+    with Session(engine) as session:  # the run of the flagged model shows its public failure reason first
+        for run in session.exec(select(EvalRun).where(EvalRun.status == "failed")):
+            run.error_public = text
+            session.add(run)
+        session.commit()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The recording server, a seeded SQLite database and ``streamlit run app.py`` on it."""
+    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=recorder.serve_forever, daemon=True).start()
+    bait = f"http://127.0.0.1:{recorder.server_address[1]}"
+    text = hostile(bait)
+    folder = tmp_path_factory.mktemp("escaping")
+    url = f"sqlite:///{folder / 'medbench.db'}"
+    env = {"MEDBENCH_DATA_DIR": str(folder / "data"), "MEDBENCH_MODEL_CACHE_DIR": str(folder / "models"),
+           "MEDBENCH_DATABASE_URL": url, "MEDBENCH_ORGANIZERS": "", "MEDBENCH_DEMO_MODELS": "false"}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        get_settings.cache_clear()
+        reset_engines()
+        engine = make_engine(url)
+        upgrade(engine)
+        models = seed(engine, text, bait)
+        engine.dispose()
+        get_settings.cache_clear()
+        reset_engines()
+    port = free_port()
+    log = folder / "app.log"
+    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                            "--server.port", str(port), "--browser.gatherUsageStats", "false",
+                            "--server.fileWatcherType", "none"],
+                           cwd=ROOT, env={**os.environ, **env, "OMP_NUM_THREADS": "1"},
+                           stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
+        deadline = time.monotonic() + 60
+        while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
                     break
             except OSError:
-                time.sleep(0.5)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{port}")
-            alert = page.get_by_test_id("stAlertContainer")
-            alert.wait_for(timeout=60_000)
-            text, html = alert.inner_text(), alert.inner_html()
-            browser.close()
+                pass
+            if time.monotonic() > deadline or app.poll() is not None:
+                raise RuntimeError(f"the app did not start:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield Site(base, bait, text, models)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    assert text.split() == HOSTILE.split()  # every character shown as typed (line breaks may fold)
-    for tag in ("<script", "<img", "<em", "<strong", "<code", "<ol", "<ul", "<li", "katex", "href=\"javascript"):
-        assert tag not in html, tag
-    # only the bare URLs and the e-mail address are autolinked by Streamlit (escaping cannot stop that; an escaped
-    # character glued to a URL's end is taken into the link and its backslash shows, hence the space after p.png)
-    assert re.findall(r'<a href="([^"]+)"', html) == ["http://tracker.example/p.png", "http://bare.example",
-                                                      "mailto:me@mail.example"]
+        app.terminate()
+        try:
+            app.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            app.kill()
+        recorder.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[Any]:
+    """One Chromium for the module; each test opens its own context (cookies)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def settle(page: Any) -> None:
+    """Wait until the script run is over: no "running" indicator, no element skeletons left."""
+    page.wait_for_function("() => document.querySelector('[data-test-script-state]')"
+                           "?.getAttribute('data-test-script-state') === 'notRunning' && "
+                           "!document.querySelector('[data-testid=stSkeleton]')", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(700)  # charts and images: a tracking pixel would be requested by now
+
+
+def foreign_elements(page: Any, base: str) -> list[str]:
+    """Links, images and frames that are not the site's own (same origin, in-page anchors, arXiv, the hub)."""
+    found = page.eval_on_selector_all(
+        "a, img, iframe, image, object, embed, video, audio, source",
+        """els => els.map(e => [e.tagName, e.getAttribute('href') || e.getAttribute('xlink:href')
+                                 || e.getAttribute('src') || e.getAttribute('data') || ''])""")
+    return [f"{tag} {target}" for tag, target in found
+            if not (target.startswith(("#", base)) or (tag.lower() == "a" and target.startswith(OWN_LINKS))
+                    or (tag.lower() == "img" and target.startswith("/")) or (tag == "A" and target == ""))]
+
+
+def visit(page: Any, site: Site, path: str, expect: str | None) -> None:
+    """Load ``path``; nothing foreign is rendered, and ``expect`` (if given) is in the page's text, literally."""
+    page.goto(site.base + path)
+    settle(page)
+    foreign = foreign_elements(page, site.base)
+    assert not foreign, (path, foreign)
+    if expect is not None:
+        shown = page.evaluate("() => document.querySelector('[data-testid=stMain]').textContent")
+        assert expect in shown.replace("\u2060", ""), (path, expect)
+
+
+def query(**params: str | list[str]) -> str:
+    return "?" + urllib.parse.urlencode(params, doseq=True)
+
+
+def check_nothing_fetched(site: Site, fetched: list[str]) -> None:
+    outside = sorted({u for u in fetched if not u.startswith((site.base, "data:", "blob:"))})
+    assert not outside, outside
+    assert Recorder.hits == [], Recorder.hits
+
+
+def test_reflected_url_parameters_render_literally(site: Site, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    text, short = site.text, site.text.split("\n")[0]
+    evil = str(site.models["evil/model-7b"])
+    plain = str(site.models["plain/model-7b"])
+    reflected = [
+        ("/" + query(q=text), None), ("/" + query(q=f'license:"{short}"'), MARKER),
+        ("/" + query(size=text), MARKER), ("/" + query(view=text), MARKER), ("/" + query(cols=text), MARKER),
+        ("/" + query(type=text, precision=text, sort=text, asc=text, hide_flagged=text, ci=text), None),
+        ("/model" + query(model=text), MARKER),
+        ("/model" + query(model=evil, qt=text), MARKER), ("/model" + query(model=evil, qd=text), MARKER),
+        ("/model" + query(model=evil, qo=text, qtag=text, qp=text, tab=text), MARKER),
+        ("/compare" + query(models=[text, evil, plain]), MARKER),
+        ("/compare" + query(models=[evil, plain], dtask=text, dpage=text), MARKER),
+        ("/queue" + query(q=text), None), ("/methodology" + query(q=text), None),
+        ("/account" + query(q=text), None), ("/submit" + query(hub_id=text), None),
+    ]
+    for path, expect in reflected:
+        visit(page, site, path, expect)
+    page.close()
+    check_nothing_fetched(site, fetched)
+
+
+def sign_in(page: Any, site: Site) -> None:
+    page.goto(site.base + "/account")
+    settle(page)
+    form = page.get_by_test_id("stForm").first
+    form.get_by_label("User name").fill(ORGANIZER)
+    form.get_by_label("Password", exact=True).fill(PASSWORD)
+    form.get_by_role("button", name="Sign in").click()
+    page.get_by_text(f"Signed in as {ORGANIZER}").wait_for(timeout=TIMEOUT_MS)
+
+
+def test_stored_hostile_text_renders_literally(site: Site, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    evil, masked = site.models["evil/model-7b"], site.models[hub_id(site.bait)]
+    line = site.text.split("\n")[0]
+    sign_in(page, site)  # the remembered sign-in cookie keeps every page below signed in
+    pages = [
+        ("/", line[:60]),  # the suite's name
+        (f"/model?model={evil}", line),  # licence, flag reason, questions, options, answers, outputs
+        (f"/model?model={evil}&tab=Questions&qt=CMeEE", line),  # extraction answers as a table
+        (f"/model?model={evil}&tab=Questions&qt=IMCS-V2-MRG", line),  # record answers: hostile field names
+        (f"/model?model={masked}", hub_id(site.bait)),  # the hub id as the page title
+        (f"/compare?models={evil}&models={masked}&models={site.models['plain/model-7b']}", line),
+        ("/queue", hub_id(site.bait)), ("/submit", None), ("/methodology", None),
+        ("/moderation", None), ("/runs", hub_id(site.bait)), ("/suites", None), ("/tag-review", line), ("/audit", None),
+    ]
+    for path, expect in pages:
+        visit(page, site, path, expect)
+    # the model picker's options (hub ids) and an opened question: nothing comes alive there either
+    page.goto(site.base + "/model")
+    settle(page)
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option").first.wait_for()
+    assert any(hub_id(site.bait) in o for o in page.get_by_role("option").all_inner_texts())
+    assert not foreign_elements(page, site.base)
+    page.keyboard.press("Escape")
+    visit(page, site, f"/model?model={evil}&tab=Questions", line)
+    page.get_by_test_id("stExpander").first.click()
+    page.wait_for_timeout(500)
+    assert not foreign_elements(page, site.base)
+    flag = page.get_by_test_id("stAlertContainer").filter(has_text="Flagged by the organizers").inner_text()
+    assert " ".join(site.text.split()) in " ".join(flag.replace("\u2060", "").split())  # every character as typed
+    context.close()
+    check_nothing_fetched(site, fetched)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from evaluator.tables import Suite
 from submissions.tables import AuditLog
-from tests.pages import PAGES, add_user, open_page
+from tests.pages import PAGES, add_user, open_page, shown
 from tests.suites.conftest import item, write_jsonl
 
 PAGE = PAGES / "suites.py"
@@ -25,7 +25,7 @@ def stored(engine: Engine) -> list[tuple[str, int, bool]]:
 @pytest.mark.parametrize("organizer", [None, False])
 def test_non_organizers_are_refused(engine: Engine, organizer: bool | None) -> None:
     at = open_page(PAGE, None if organizer is None else add_user(engine, "visitor", organizer))
-    assert "for organizers" in at.error[0].value
+    assert "for organizers" in shown(at.error[0].value)
     assert not at.button and not at.text_input
 
 
@@ -33,7 +33,7 @@ def test_preview_then_commit_from_a_server_folder(engine: Engine, tmp_path: Path
     folder = write_jsonl(tmp_path / "data" / "imports" / "suite" / "a.jsonl",  # an import root (MEDBENCH_IMPORT_ROOTS)
                          [item("a-1"), item("a-2", "MedSafety", answer=None)]).parent
     at = open_page(PAGE, add_user(engine, "olivia", True))
-    assert "No suites yet" in at.info[0].value
+    assert "No suites yet" in shown(at.info[0].value)
     at.text_input(key="suite_path").input(str(folder))
     at.text_input(key="suite_name").input("pilot")
     at.button(key="preview").click().run()
@@ -41,7 +41,7 @@ def test_preview_then_commit_from_a_server_folder(engine: Engine, tmp_path: Path
     assert not at.error and stored(engine) == []  # a preview writes nothing
     at.checkbox(key="suite_activate").check()
     at.button(key="commit").click().run()
-    assert "Imported suite 1 “pilot”: 2 items" in at.success[0].value
+    assert "Imported suite 1 “pilot”: 2 items" in shown(at.success[0].value)
     assert stored(engine) == [("pilot", 2, True)]
     assert at.dataframe[0].value["name"].tolist() == ["pilot"]
     with Session(engine) as session:
@@ -55,7 +55,7 @@ def test_problems_are_listed_and_commit_is_disabled(engine: Engine, tmp_path: Pa
     at.text_input(key="suite_path").input(str(folder))
     at.text_input(key="suite_name").input("broken")
     at.button(key="preview").click().run()
-    message = at.error[0].value
+    message = shown(at.error[0].value)
     assert "2 problems" in message
     assert "a.jsonl:1: answer letter X not among options A, B, C" in message and "a.jsonl:2: bad JSON" in message
     assert at.button(key="commit").disabled
@@ -96,5 +96,5 @@ def test_activate_switches_the_active_suite(engine: Engine, tmp_path: Path) -> N
     at = open_page(PAGE, add_user(engine, "olivia", True))
     at.selectbox(key="activate_choice").set_value(2)
     at.button(key="activate").click().run()
-    assert "Active suite: second" in at.success[0].value
+    assert "Active suite: second" in shown(at.success[0].value)
     assert stored(engine) == [("first", 1, False), ("second", 1, True)]

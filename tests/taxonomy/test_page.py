@@ -6,7 +6,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from evaluator.tables import TagReview
-from tests.pages import PAGES, add_user, open_page
+from tests.pages import PAGES, add_user, open_page, shown
 from tests.taxonomy.rows import SEEDED, seed_run
 
 PAGE = PAGES / "tag_review.py"
@@ -23,13 +23,13 @@ def reviews(engine: Engine) -> list[tuple[int, str, str, bool]]:
 def test_non_organizers_are_refused(engine: Engine, organizer: bool | None) -> None:
     seed_run(engine)
     at = open_page(PAGE, None if organizer is None else add_user(engine, "visitor", organizer))
-    assert "for organizers" in at.error[0].value
+    assert "for organizers" in shown(at.error[0].value)
     assert not at.button and not at.selectbox and reviews(engine) == []
 
 
 def test_no_tagged_runs_yet(engine: Engine) -> None:
     at = open_page(PAGE, add_user(engine, "olivia", True))
-    assert "No run has tagged results yet" in at.info[0].value
+    assert "No run has tagged results yet" in shown(at.info[0].value)
 
 
 def test_sample_accept_change_and_agreement(engine: Engine) -> None:
@@ -40,11 +40,11 @@ def test_sample_accept_change_and_agreement(engine: Engine) -> None:
     assert len(at.expander) == N_TAGGED  # sample size 20 > tagged rows: every tagged row, never the correct one
     first, second = row_ids[0], row_ids[1]
     at.button(key=f"accept-{first}").click().run()
-    assert f"Row {first}: accepted." in at.success[0].value
+    assert f"Row {first}: accepted." in shown(at.success[0].value)
     at.selectbox(key=f"category-{second}").set_value("Omissions")
     at.text_input(key=f"note-{second}").input("只是没有覆盖要点")
     at.button(key=f"change-{second}").click().run()
-    assert f"Row {second}: changed to Omissions." in at.success[0].value
+    assert f"Row {second}: changed to Omissions." in shown(at.success[0].value)
     assert reviews(engine) == [(first, "Omissions", "Omissions", True), (second, "Hallucination", "Omissions", False)]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Reviewed (this run)"] == "2" and metrics["Accepted"] == "1"

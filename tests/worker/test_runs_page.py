@@ -10,7 +10,7 @@ from evaluator.leases import claim_next_run, end_run
 from evaluator.run_admin import cancel_run, list_runs
 from submissions.accounts import NotAuthorized
 from submissions.tables import AuditLog
-from tests.pages import PAGES, add_user, open_page
+from tests.pages import PAGES, add_user, open_page, shown
 from tests.worker.factories import add_model, add_pending_run, add_suite, choice_item, run_row
 
 PAGE = PAGES / "runs.py"
@@ -33,13 +33,13 @@ def three_runs(engine: Engine) -> dict[str, int]:
 @pytest.mark.parametrize("organizer", [None, False])
 def test_non_organizers_are_refused(engine: Engine, organizer: bool | None) -> None:
     at = open_page(PAGE, None if organizer is None else add_user(engine, "visitor", organizer))
-    assert "for organizers" in at.error[0].value
+    assert "for organizers" in shown(at.error[0].value)
     assert not at.button and not at.dataframe
 
 
 def test_empty_queue_says_so(engine: Engine) -> None:
     at = open_page(PAGE, add_user(engine, "olga", True))
-    assert "No runs yet" in at.info[0].value
+    assert "No runs yet" in shown(at.info[0].value)
 
 
 def test_runs_table_log_and_traceback(engine: Engine, three_runs: dict[str, int]) -> None:
@@ -50,7 +50,7 @@ def test_runs_table_log_and_traceback(engine: Engine, three_runs: dict[str, int]
     assert table.set_index("run").loc[three_runs["running"], "worker"] == "host:2:cuda"
 
     at.selectbox(key="runs_choice").select(three_runs["failed"]).run()
-    assert "cannot load model from /m: bad weights" in at.error[0].value
+    assert "cannot load model from /m: bad weights" in shown(at.error[0].value)
     codes = [c.value for c in at.code]
     assert any("claimed by host:1:cpu" in c for c in codes)  # the log
     assert any("ModelLoadError: bad weights" in c for c in codes)  # the traceback
@@ -65,19 +65,19 @@ def test_cancel_pending_and_running_runs(engine: Engine, three_runs: dict[str, i
     at = open_page(PAGE, olga)
     at.selectbox(key="runs_choice").select(three_runs["pending"]).run()
     at.button(key="cancel_run").click().run()
-    assert "cancelled before it started" in at.success[0].value
+    assert "cancelled before it started" in shown(at.success[0].value)
     assert run_row(engine, three_runs["pending"]).status == "cancelled"
 
     at.selectbox(key="runs_choice").select(three_runs["running"]).run()
     at.button(key="cancel_run").click().run()
-    assert "cancel requested" in at.success[0].value
+    assert "cancel requested" in shown(at.success[0].value)
     row = run_row(engine, three_runs["running"])
     assert (row.status, row.cancel_requested) == ("running", True)  # its worker ends it
-    assert "Cancel requested" in at.warning[0].value
+    assert "Cancel requested" in shown(at.warning[0].value)
     assert at.button(key="cancel_run").disabled  # asked once: the button does not invite a second click
-    shown = at.dataframe[0].value.set_index("run")
-    assert shown.loc[three_runs["running"], "status"] == "cancelling"
-    assert "None" not in shown.astype(str).to_numpy().tolist().__str__()  # unset times and beats are blank
+    runs_table = at.dataframe[0].value.set_index("run")
+    assert runs_table.loc[three_runs["running"], "status"] == "cancelling"
+    assert "None" not in runs_table.astype(str).to_numpy().tolist().__str__()  # unset times and beats are blank
     with Session(engine) as s:
         audit = s.exec(select(AuditLog).where(AuditLog.action == "cancel_run").order_by(AuditLog.id)).all()
     assert [(a.actor_name, a.target_id, a.after["status"]) for a in audit] == [
