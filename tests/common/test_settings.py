@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from common.settings import Settings, SettingsError, get_settings
+from tests.pages import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -91,5 +92,5 @@ def test_site_shows_one_error_and_stops(monkeypatch, settings_env) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert len(at.error) == 1
-    assert at.error[0].value.startswith("invalid setting MEDBENCH_PLANNER_DEVICE='tpu': Input should be")
+    assert shown(at.error[0].value).startswith("invalid setting MEDBENCH_PLANNER_DEVICE='tpu': Input should be")
     assert "\n" not in at.error[0].value
