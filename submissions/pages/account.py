@@ -46,7 +46,7 @@ def _account_actions(user) -> None:  # type: ignore[no-untyped-def]
             _done(f"Signed out everywhere ({ended} remembered sign-in{'s' if ended != 1 else ''} ended).")
     with st.expander("Delete account"):
         st.caption(f"Deletes the account and its sign-ins. Your submissions and their results stay on the site, "
-                   f"without your name or contact: they are shown as by \"{DELETED_USER}\".")
+                   f"without your name or contact, attributed to \"{DELETED_USER}\".")
         with st.form("delete_account_form", clear_on_submit=True):
             password = st.text_input("Password", type="password", key="delete_password",
                                      autocomplete="current-password")

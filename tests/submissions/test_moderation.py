@@ -180,25 +180,6 @@ def test_audit_filters_and_exports(any_engine, people) -> None:
     assert lines[0]["after"]["reason"] == 'quote " and comma, and 中文' and lines[1]["before"]["state"] == "submitted"
 
 
-def test_configured_organizers_are_granted_at_start_and_sign_in(any_engine, monkeypatch) -> None:
-    from common.settings import get_settings
-    from submissions.accounts import authenticate, sync_configured_organizers
-
-    create_user("mei", "amber falcon 77")
-    create_user("jun", "quiet meadow 19")
-    monkeypatch.setenv("MEDBENCH_ORGANIZERS", "mei, later")
-    get_settings.cache_clear()
-    assert sync_configured_organizers() == ["mei"]
-    assert sync_configured_organizers() == []  # idempotent
-    create_user("later", "violet harbor 28")
-    assert authenticate("later", "violet harbor 28").is_organizer
-    with Session(any_engine) as s:
-        roles = {u.username: u.is_organizer for u in s.exec(select(User))}
-        actions = [(a.action, a.target_id, a.after["by"]) for a in s.exec(select(AuditLog))]
-    assert roles == {"mei": True, "jun": False, "later": True}
-    assert [(a[0], a[2]) for a in actions] == [("grant_organizer", "MEDBENCH_ORGANIZERS")] * 2
-
-
 @pytest.mark.parametrize("name", ["张医生", "dr-li", "李.医生_2"])
 def test_latin_and_chinese_user_names_are_accepted(engine, name: str) -> None:
     assert create_user(name, "long enough pass").username == name
