@@ -9,7 +9,9 @@ hold the role.
 """
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, func, update
+from typing import Callable, Iterator, TypeVar
+
+from sqlalchemy import Column, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
@@ -19,8 +21,16 @@ from submissions.accounts import AccountError, check_password, find_user, hash_p
 from submissions.audit import CLI, record_action
 from submissions.tables import AuditLog, SignInToken, Submission, SubmissionEvent, User
 
+T = TypeVar("T")
 DELETED_USER = "deleted user"
 _USERS = User.__table__  # core access to id and username only (see duplicate_names)
+
+
+class _WrongPassword(AccountError):
+    """A wrong current password: refused, yet its counted failure must be committed (see _run)."""
+
+    def __init__(self) -> None:
+        super().__init__("Current password: wrong.")
 
 
 def _own_account(session: Session, user_id: int, password: str, client: str | None) -> User:
@@ -35,11 +45,6 @@ def _own_account(session: Session, user_id: int, password: str, client: str | No
     return user
 
 
-class _WrongPassword(AccountError):
-    def __init__(self) -> None:
-        super().__init__("Current password: wrong.")
-
-
 def _revoke_tokens(session: Session, user_id: int) -> int:
     """Delete every remembered sign-in of the user (``submissions.remember``); returns how many there were."""
     count = len(session.exec(select(SignInToken.id).where(SignInToken.user_id == user_id)).all())
@@ -47,7 +52,7 @@ def _revoke_tokens(session: Session, user_id: int) -> int:
     return count
 
 
-def _run(engine: Engine | None, work):  # type: ignore[no-untyped-def]
+def _run(engine: Engine | None, work: Callable[[Session], T]) -> T:
     """Run ``work(session)`` in one transaction; a wrong password still commits its counted failure."""
     with session_scope(engine) as session:
         try:
@@ -105,7 +110,7 @@ def delete_account(user_id: int, password: str, *, client: str | None = None, en
     _run(engine, work)
 
 
-def _other_references():  # type: ignore[no-untyped-def]
+def _other_references() -> Iterator[Column]:
     """Nullable columns of other tables that point at ``users.id`` (e.g. tag reviews), found from the schema so
     a new table cannot block deletion; the tables handled above and the cascading sign-in tokens are left out."""
     handled = {Submission.__tablename__, SubmissionEvent.__tablename__, AuditLog.__tablename__,
@@ -114,8 +119,7 @@ def _other_references():  # type: ignore[no-untyped-def]
         if table.name in handled:
             continue
         for column in table.columns:
-            if column.nullable and any(isinstance(fk, ForeignKey) and fk.target_fullname == "users.id"
-                                       for fk in column.foreign_keys):
+            if column.nullable and any(fk.target_fullname == "users.id" for fk in column.foreign_keys):
                 yield column
 
 

@@ -108,12 +108,12 @@ with sign_in_tab:
                     sign_in(found)
                     st.rerun()
 with create_tab:
+    st.caption("A phrase of a few uncommon words makes a good password; common passwords, patterns and your user "
+               "name are refused.")
     with st.form("create_form"):
         new_name = st.text_input("User name", key="new_username")
         new_email = st.text_input("E-mail (optional, used as your default contact)", key="new_email")
-        new_password = st.text_input("Password (at least 8 characters)", type="password", key="new_password",
-                                     help="A phrase of a few uncommon words is easiest; common passwords, "
-                                          "patterns and your user name are refused.")
+        new_password = st.text_input("Password (at least 8 characters)", type="password", key="new_password")
         repeat = st.text_input("Repeat password", type="password", key="new_password_repeat")
         if st.form_submit_button("Create account"):
             if new_password != repeat:
