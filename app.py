@@ -18,9 +18,6 @@ st.set_page_config(page_title="MedBench Leaderboard · 中文医疗大模型评�
 def _database_ready(url: str) -> bool:
     """Migrate once per process and database URL; pages then use common.db.session_scope()."""
     init_db(url)
-    from submissions.accounts import sync_configured_organizers
-
-    sync_configured_organizers()
     return True
 
 

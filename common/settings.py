@@ -42,7 +42,6 @@ class Settings(BaseSettings):
     max_params_b: float = Field(default=15.0, gt=0, le=10_000, description="Largest model accepted at submission, in billions of parameters.")
     rate_limit_count: int = Field(default=5, ge=1, description="Submissions allowed per submitter per rate_limit_days.")
     rate_limit_days: int = Field(default=7, ge=1, le=3650, description="Window of the per-submitter rate limit, in days.")
-    organizers: str = Field(default="", description="Comma-separated usernames granted the organizer role at start.")
     sign_in_days: int = Field(
         default=14, ge=1, le=3650, description="A local sign-in survives reloads in that browser for this many days."
     )
@@ -110,10 +109,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'medbench.db').as_posix()}"
-
-    @property
-    def organizer_names(self) -> set[str]:
-        return {n.strip() for n in self.organizers.split(",") if n.strip()}
 
 
 class SettingsError(ValueError):

@@ -2,8 +2,11 @@
 
 Local accounts are the embedded default; when ``.streamlit/secrets.toml`` has an ``[auth]`` section, people can
 also sign in through ``st.login`` (OIDC, e.g. Hugging Face) and :func:`user_from_oidc` maps the identity to a
-row of ``users``. The organizer role is granted by the CLI, by the ``MEDBENCH_ORGANIZERS`` setting (applied at
-sign-in), or by another organizer (audited).
+row of ``users``. User names are unique regardless of case (``users.username_lower``) and found regardless of
+case. The organizer role is granted only by an operator (``python cli.py users create-user --organizer`` or
+``grant-organizer``) or by another organizer, always audited: never by a name in the settings, which anyone
+could claim by signing up first. Passwords follow ``submissions.passwords``; sign-ins are throttled by
+``submissions.throttle``. Changing, resetting and deleting accounts: ``submissions.account_changes``.
 """
 from __future__ import annotations
 
@@ -12,19 +15,20 @@ from typing import Any, Mapping
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import case, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from common.db import session_scope
-from common.settings import get_settings
+from submissions import throttle
 from submissions.audit import CLI, record_action
 from submissions.forms import EMAIL_RE
+from submissions.passwords import password_problem
 from submissions.tables import User
 
 # Latin letters and digits, and Chinese characters (CJK Unified Ideographs: 张医生) for a Chinese audience
 USERNAME_RE = re.compile(r"^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff_.\-]{2,63}$")
-MIN_PASSWORD_LENGTH = 8
 _hasher = PasswordHasher()
 
 
@@ -44,52 +48,88 @@ def validate_username(username: str) -> str:
     return username
 
 
+def find_user(session: Session, username: str) -> User | None:
+    """The user named ``username`` in any case. A database from before names were case-insensitive may hold
+    several spellings (see ``account_changes.duplicate_names``): the exact spelling wins, then the oldest."""
+    name = (username or "").strip()
+    return session.exec(select(User).where(func.lower(User.username) == name.lower())
+                        .order_by(case((col(User.username) == name, 0), else_=1), col(User.id))).first()
+
+
+def hash_password(password: str, *, username: str, email: str | None = None) -> str:
+    """The argon2 hash of a new password; raises AccountError when ``submissions.passwords`` refuses it."""
+    problem = password_problem(password, username=username, email=email)
+    if problem:
+        raise AccountError(problem)
+    return _hasher.hash(password)
+
+
 def create_user(username: str, password: str, *, email: str | None = None, organizer: bool = False,
                 engine: Engine | None = None) -> User:
-    """Create a local account; raises AccountError when the name is taken or the password too short.
+    """Create a local account; raises AccountError when the name is taken (in any case) or the password weak.
     ``organizer=True`` is the operator's ``create-user --organizer`` (audited as the CLI's)."""
     username = validate_username(username)
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Password: at least {MIN_PASSWORD_LENGTH} characters.")
     if email and not EMAIL_RE.match(email):
         raise AccountError("E-mail: not a valid address.")
-    user = User(username=username, password_hash=_hasher.hash(password), email=email or None, is_organizer=organizer)
+    password_hash = hash_password(password, username=username, email=email)
+    taken = AccountError(f"The user name {username!r} is taken.")
     try:
         with session_scope(engine) as session:
+            if find_user(session, username) is not None:
+                raise taken
+            user = User(username=username, password_hash=password_hash, email=email or None, is_organizer=organizer)
             session.add(user)
             session.flush()
             if organizer:
                 record_action(session, actor=None, action="grant_organizer", target_type="user", target_id=user.id,
                               before={"is_organizer": False}, after={"is_organizer": True, "by": "create-user"},
                               unattended=CLI)
-            _apply_configured_role(session, user)
             session.flush()
             session.refresh(user)
-    except IntegrityError:
-        raise AccountError(f"The user name {username!r} is taken.") from None
+    except IntegrityError:  # a sign-up with the same name (in any case) committed in between
+        raise taken from None
     return user
 
 
-def authenticate(username: str, password: str, *, engine: Engine | None = None) -> User | None:
-    """The user whose password matches, or None (same answer for unknown names and wrong passwords)."""
+def check_password(session: Session, user: User | None, password: str, *, attempted_name: str,
+                   client: str | None = None) -> bool:
+    """Whether ``password`` is ``user``'s, counted by the sign-in throttle: raises AccountError (nothing checked,
+    nothing counted) while the account or client is throttled; a wrong password is recorded as a failure in
+    ``session`` (the caller commits it)."""
+    refused = throttle.refusal(session, attempted_name, client)
+    if refused:
+        raise AccountError(refused)
+    if user is None or not user.password_hash:
+        _hasher.hash(password or "x")  # same cost as a real check: no timing oracle for user names
+        throttle.record_failure(session, attempted_name, client)
+        return False
+    try:
+        _hasher.verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        throttle.record_failure(session, attempted_name, client)
+        return False
+    return True
+
+
+def authenticate(username: str, password: str, *, client: str | None = None,
+                 engine: Engine | None = None) -> User | None:
+    """The user whose password matches, or None (same answer for unknown names and wrong passwords). Raises
+    AccountError with the wait while the account or the client (``client``: its address) is throttled."""
     with session_scope(engine) as session:
-        user = session.exec(select(User).where(User.username == (username or "").strip())).first()
-        if user is None or not user.password_hash:
-            _hasher.hash(password or "x")  # same cost as a real check: no timing oracle for user names
+        user = find_user(session, username)
+        if not check_password(session, user, password, attempted_name=username, client=client):
             return None
-        try:
-            _hasher.verify(user.password_hash, password or "")
-        except (VerificationError, InvalidHashError):
-            return None
+        assert user is not None and user.password_hash
+        throttle.clear_account(session, username)
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
-        _apply_configured_role(session, user)
-        session.add(user)
+            session.add(user)
         return user
 
 
 def user_from_oidc(claims: Mapping[str, Any], *, engine: Engine | None = None) -> User:
-    """The user for an OIDC identity (``st.user``): found by issuer+subject, created on first sign-in."""
+    """The user for an OIDC identity (``st.user``): found by issuer+subject, created on first sign-in (never
+    with a role: an identity provider's user name proves nothing about who organizes this site)."""
     subject = str(claims.get("sub") or "")
     if not subject:
         raise AccountError("The identity provider sent no subject ('sub'); cannot sign in.")
@@ -102,43 +142,14 @@ def user_from_oidc(claims: Mapping[str, Any], *, engine: Engine | None = None) -
             base = re.sub(r"[^A-Za-z0-9_.\-]", "-", base).strip("-.")[:56] or "user"
             base = base if len(base) >= 3 else f"{base}-user"
             name, n = base, 1
-            while session.exec(select(User.id).where(User.username == name)).first() is not None:
+            while find_user(session, name) is not None:
                 n += 1
                 name = f"{base}-{n}"
             user = User(username=name, oidc_subject=key, email=claims.get("email"))
-        _apply_configured_role(session, user)
-        session.add(user)
-        session.flush()
-        session.refresh(user)
+            session.add(user)
+            session.flush()
+            session.refresh(user)
         return user
-
-
-def _apply_configured_role(session: Session, user: User) -> None:
-    """Grant the organizer role to names listed in MEDBENCH_ORGANIZERS (audited as the settings' doing)."""
-    if not user.is_organizer and user.username in get_settings().organizer_names:
-        user.is_organizer = True
-        session.add(user)
-        session.flush()
-        record_action(session, actor=None, action="grant_organizer", target_type="user", target_id=user.id,
-                      before={"is_organizer": False}, after={"is_organizer": True, "by": "MEDBENCH_ORGANIZERS"})
-
-
-def sync_configured_organizers(*, engine: Engine | None = None) -> list[str]:
-    """Grant the organizer role to every existing user named in MEDBENCH_ORGANIZERS; returns who was granted.
-
-    Meant for start-up (app and CLI); names without an account yet get the role when the account is created or
-    first signs in. Roles are never revoked here: removing a name from the setting is not an audit-worthy act.
-    """
-    names = get_settings().organizer_names
-    if not names:
-        return []
-    granted = []
-    with session_scope(engine) as session:
-        for user in session.exec(select(User).where(col(User.username).in_(sorted(names)))):
-            if not user.is_organizer:
-                _apply_configured_role(session, user)
-                granted.append(user.username)
-    return granted
 
 
 def get_user(user_id: int | None, *, engine: Engine | None = None) -> User | None:
@@ -160,9 +171,9 @@ def set_organizer(actor_id: int | None, username: str, value: bool, *, engine: E
     """Grant (or revoke) the organizer role; the actor must be an organizer. ``actor_id=None`` is the CLI."""
     with session_scope(engine) as session:
         actor = require_organizer(session, actor_id) if actor_id is not None else None
-        user = session.exec(select(User).where(User.username == username.strip())).first()
+        user = find_user(session, username)
         if user is None:
-            raise AccountError(f"No user named {username!r}.")
+            raise AccountError(f"No user named {username.strip()!r}.")
         if actor is not None and actor.id == user.id and not value:
             raise AccountError("You cannot revoke your own organizer role; ask another organizer.")
         if user.is_organizer != value:

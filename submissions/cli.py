@@ -1,4 +1,4 @@
-"""Submissions commands: create accounts, grant the organizer role, list users and the queue.
+"""Submissions commands: create accounts, grant the organizer role, reset passwords, list users and the queue.
 
 Mounted as ``python cli.py users ...``. Passwords are read from a hidden prompt (or --password-stdin) so they never
 land in shell history.
@@ -17,6 +17,12 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
 @app.command("create-user")
 def create_user_command(
     username: str,
@@ -27,15 +33,48 @@ def create_user_command(
     """Create a local account (password hashed with argon2)."""
     from submissions.accounts import AccountError, create_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     try:
         user = create_user(username, password, email=email or None, organizer=organizer)
     except AccountError as exc:
         _fail(str(exc))
     typer.echo(f"created user {user.username} (id {user.id}{', organizer' if user.is_organizer else ''})")
+
+
+@app.command("reset-password")
+def reset_password_command(
+    username: str,
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the new password from standard input."),
+) -> None:
+    """Give an account a new password (the same rules as sign-up); its remembered sign-ins end (audited)."""
+    from submissions.account_changes import reset_password
+    from submissions.accounts import AccountError
+
+    password = _read_password(password_stdin)
+    try:
+        user = reset_password(username, password)
+    except AccountError as exc:
+        _fail(str(exc))
+    typer.echo(f"password of {user.username} reset; its remembered sign-ins ended")
+
+
+@app.command("duplicate-names")
+def duplicate_names_command(
+    rename: bool = typer.Option(False, "--rename", help="Rename every later account of a group to NAME-ID."),
+) -> None:
+    """List user names that differ only in case (a database from before names were case-insensitive); with
+    --rename, the oldest keeps its name and the others become NAME-ID (audited). Exits 1 while any remain."""
+    from submissions.account_changes import duplicate_names, rename_duplicates
+
+    if rename:
+        for old, new in rename_duplicates():
+            typer.echo(f"renamed {old} -> {new}")
+    groups = duplicate_names()
+    for group in groups:
+        typer.echo("  ".join(f"{name} (id {user_id})" for user_id, name in group))
+    if groups:
+        _fail(f"{len(groups)} user name(s) differ only in case; run with --rename")
+    typer.echo("no user names differ only in case")
 
 
 @app.command("grant-organizer")

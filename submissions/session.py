@@ -8,6 +8,7 @@ valid token starts signed in. When OIDC is configured (an ``[auth]`` section in 
 """
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import streamlit as st
@@ -91,6 +92,33 @@ def current_user() -> User | None:
         st.session_state.pop(SESSION_KEY, None)
         _end_token(st.session_state.pop(TOKEN_KEY, None))
     return user
+
+
+def client_key() -> str | None:
+    """The address the sign-in throttle counts this browser's failures against (``submissions.throttle``).
+
+    Normally the connection's own address, which a client cannot choose. When that peer is this machine or a
+    private network, it is taken to be the reverse proxy (Caddy in deploy/) and the last ``X-Forwarded-For``
+    entry, the address the proxy saw, is used instead; otherwise every visitor would share the proxy's address.
+    None where Streamlit knows no client (AppTest) or a local visitor sends no proxy header: then only the
+    per-account limit applies."""
+    try:
+        peer = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For") or ""
+    except (AttributeError, KeyError, RuntimeError):
+        return None
+    proxied = forwarded.split(",")[-1].strip()
+    if proxied and (peer is None or _is_private(peer)):
+        return proxied
+    return peer
+
+
+def _is_private(address: str) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return parsed.is_private or parsed.is_loopback
 
 
 def is_organizer() -> bool:

@@ -1,11 +1,11 @@
-"""Tables owned by the submissions package: users, remembered sign-ins, models, submissions, their state history,
-the audit log."""
+"""Tables owned by the submissions package: users, remembered sign-ins, failed sign-ins, models, submissions, their
+state history, the audit log."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Computed, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from common.columns import created_at_field, json_field, text_field, ts_field
@@ -15,6 +15,10 @@ class User(SQLModel, table=True):
     __tablename__ = "users"
     id: Optional[int] = Field(default=None, primary_key=True)
     username: str = Field(index=True, unique=True, max_length=64)
+    # names are unique regardless of case ("Alice" beside "alice" could pass for each other): the database derives
+    # this column itself and holds the rule on SQLite and PostgreSQL, even when two sign-ups race
+    username_lower: Optional[str] = Field(default=None, sa_column=Column(
+        String(64), Computed("lower(username)", persisted=True), unique=True))
     password_hash: Optional[str] = Field(default=None, max_length=255)  # None for OIDC-only accounts
     email: Optional[str] = Field(default=None, max_length=255)
     oidc_subject: Optional[str] = Field(default=None, unique=True, max_length=255)
@@ -33,6 +37,17 @@ class SignInToken(SQLModel, table=True):
     credential: str = Field(max_length=64)  # digest of the password hash when issued: a new password revokes it
     created_at: datetime = created_at_field()
     expires_at: datetime = ts_field(nullable=False, index=True)
+
+
+class SignInFailure(SQLModel, table=True):
+    """One failed local sign-in, counted per account and per client (submissions.throttle). Kept in the database
+    so the limit holds across app processes and restarts; ``key`` is a SHA-256, so no address is stored."""
+
+    __tablename__ = "sign_in_failures"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(index=True, max_length=64)
+    at: datetime = ts_field(nullable=False, index=True)
+
 
 class ModelEntry(SQLModel, table=True):
     """One model at one pinned revision and precision: the unit that is evaluated and ranked."""

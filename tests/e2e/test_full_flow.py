@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 from common.db import make_engine, upgrade
 from evaluator.suites.importer import import_suite
 from evaluator.tables import EvalRun
+from submissions.accounts import create_user
 from tests.hub_stub import serve_hub
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +42,8 @@ TIMEOUT_MS = 60_000
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
                                                                    "(scripts/run-tests.sh installs it)")
+
+ORGA_PASSWORD = "violet harbor 28"
 
 
 def free_port() -> int:
@@ -81,8 +84,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     with Session(engine) as session:
         import_suite(session, small_suite(tmp_path / "suite"), "e2e", activate=True)
         session.commit()
+    create_user("orga", ORGA_PASSWORD, organizer=True, engine=engine)  # the operator's `users create-user --organizer`
     env = {**os.environ, "MEDBENCH_DATA_DIR": str(data), "MEDBENCH_MODEL_CACHE_DIR": str(tmp_path / "models"),
-           "MEDBENCH_DATABASE_URL": url, "MEDBENCH_ORGANIZERS": "orga", "MEDBENCH_DEMO_MODELS": "false",
+           "MEDBENCH_DATABASE_URL": url, "MEDBENCH_DEMO_MODELS": "false",
            "MEDBENCH_WORKER_POLL_SECONDS": "1", "MEDBENCH_DEVICE": "cpu", "MEDBENCH_MIN_FREE_DISK_GB": "0",
            "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_TELEMETRY": "1", "OMP_NUM_THREADS": "1",
            "PYTHONUNBUFFERED": "1"}
@@ -136,6 +140,16 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 def go(page, label: str) -> None:  # type: ignore[no-untyped-def]
     """In-app navigation through the sidebar (keeps the Streamlit session, so the sign-in survives)."""
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(re.escape(label))).click()
+
+
+def sign_in(page, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    go(page, "Account")
+    page.get_by_role("heading", name="Account · 账户").wait_for()
+    form = page.get_by_test_id("stForm").filter(has_text="Sign in")
+    form.get_by_label("User name").fill(username)
+    form.get_by_label("Password", exact=True).fill(password)
+    form.get_by_role("button", name="Sign in").click()
+    page.get_by_text(f"Signed in as {username}").wait_for(timeout=TIMEOUT_MS)
 
 
 def sign_up(page, username: str) -> None:  # type: ignore[no-untyped-def]
@@ -215,8 +229,8 @@ def test_submit_approve_evaluate_rank_browse_export(site):
             page.reload()  # signed out stays signed out
             page.get_by_role("tab", name="Create account").wait_for()
 
-            # an organizer approves it
-            sign_up(page, "orga")
+            # an organizer (made by the operator's CLI) approves it
+            sign_in(page, "orga", ORGA_PASSWORD)
             go(page, "Moderation")
             pick(page, page.get_by_test_id("stMultiSelect").filter(has_text="Submissions"), REPO)
             page.keyboard.press("Escape")

@@ -75,3 +75,39 @@ def test_queue_command_lists_running_waiting_failed_cancelled(engine) -> None:
     assert lines[2] == "waiting: 1" and lines[3].endswith("approved")
     assert lines[4] == "failed: 1" and lines[5].endswith("out of memory")
     assert lines[6] == "cancelled: 1" and lines[7].endswith("wrong revision")
+
+
+def test_reset_password_from_stdin_or_prompt_prints_nothing_secret(engine) -> None:
+    from submissions.remember import issue_token, user_for_token
+
+    code, _, _ = users("create-user", "olga", "--password-stdin", stdin="a good password\n")
+    token = issue_token(authenticate("olga", "a good password"))
+    code, _, err = users("reset-password", "olga", "--password-stdin", stdin="12345678\n")
+    assert code == 1 and err.startswith("error: Password: too easy to guess.")
+    code, _, err = users("reset-password", "nobody", "--password-stdin", stdin="amber falcon 77\n")
+    assert code == 1 and "No user named 'nobody'" in err
+    assert authenticate("olga", "a good password") is not None  # refusals changed nothing
+    code, out, err = users("reset-password", "OLGA", stdin="amber falcon 77\namber falcon 77\n")  # hidden prompt
+    assert code == 0 and out.splitlines()[-1] == "password of olga reset; its remembered sign-ins ended"
+    assert "amber falcon 77" not in out + err
+    assert authenticate("olga", "amber falcon 77") is not None and user_for_token(token) is None
+    with Session(engine) as s:
+        audit = s.exec(select(AuditLog)).one()
+    assert (audit.actor_name, audit.action) == ("CLI", "reset_password")
+
+
+def test_reset_password_in_a_real_process(engine) -> None:
+    users("create-user", "olga", "--password-stdin", stdin="a good password\n")
+    reset = cli("reset-password", "olga", "--password-stdin", stdin="amber falcon 77\n", env_db=str(engine.url))
+    assert reset.returncode == 0, reset.stderr
+    assert reset.stdout == "password of olga reset; its remembered sign-ins ended\n" and reset.stderr == ""
+
+
+def test_user_names_are_case_insensitive_and_duplicates_are_checked(engine) -> None:
+    code, _, _ = users("create-user", "Olga", "--password-stdin", stdin="a good password\n")
+    code, _, err = users("create-user", "olga", "--password-stdin", stdin="another password\n")
+    assert code == 1 and "error: The user name 'olga' is taken." in err
+    code, out, _ = users("grant-organizer", "OLGA")
+    assert code == 0 and out.strip() == "Olga is an organizer"
+    code, out, _ = users("duplicate-names")
+    assert code == 0 and out.strip() == "no user names differ only in case"

@@ -24,7 +24,7 @@ def _captions(at: AppTest) -> list[str]:
 
 
 def test_moderation_shows_the_planned_run(engine) -> None:
-    org = create_user("olga", "password1", organizer=True)
+    org = create_user("olga", "amber falcon 77", organizer=True)
     sub = add_submission(engine, None)
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.session_state["user_id"] = org.id
@@ -69,7 +69,7 @@ def test_the_page_says_which_device_the_estimate_assumes(engine, monkeypatch, en
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    org = create_user("olga", "password1", organizer=True)
+    org = create_user("olga", "amber falcon 77", organizer=True)
     add_submission(engine, None)
     with Session(engine) as s:
         ensure_demo_suite(s)

@@ -63,8 +63,8 @@ def test_sign_in_issues_a_token_that_a_fresh_session_restores(any_engine, monkey
     from common.settings import get_settings
 
     get_settings.cache_clear()
-    user = create_user("dr-li", "long enough")
-    at = sign_in_on_account_page("dr-li", "long enough")
+    user = create_user("dr-li", "long enough pass")
+    at = sign_in_on_account_page("dr-li", "long enough pass")
     token = at.session_state["sign_in_token"]
     assert at.session_state["user_id"] == user.id
     assert "keeps you signed in for 3 days" in " ".join(c.value for c in at.caption)
@@ -79,7 +79,7 @@ def test_sign_in_issues_a_token_that_a_fresh_session_restores(any_engine, monkey
 
 
 def test_app_tells_the_browser_to_keep_the_token_and_drops_it_when_signed_out(engine) -> None:
-    user = create_user("dr-li", "long enough")
+    user = create_user("dr-li", "long enough pass")
     token = issue_token(user)
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["user_id"] = user.id
@@ -102,8 +102,8 @@ def test_app_tells_the_browser_to_keep_the_token_and_drops_it_when_signed_out(en
 def test_creating_an_account_signs_in_and_is_remembered(engine) -> None:
     at = page("account").run()
     at.text_input(key="new_username").input("dr-wu")
-    at.text_input(key="new_password").input("long enough")
-    at.text_input(key="new_password_repeat").input("long enough")
+    at.text_input(key="new_password").input("long enough pass")
+    at.text_input(key="new_password_repeat").input("long enough pass")
     button(at, "Create account").click().run()
     assert not at.exception and not at.error
     assert fresh_session(at.session_state["sign_in_token"]) == "dr-wu"
@@ -138,15 +138,15 @@ def _delete_user(token: str, engine) -> str:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("spoil", [_tamper, _expire, _new_password, _delete_user],
                          ids=["tampered", "expired", "password-changed", "user-deleted"])
 def test_spoiled_tokens_sign_nobody_in(any_engine, spoil) -> None:  # type: ignore[no-untyped-def]
-    user = create_user("dr-li", "long enough")
+    user = create_user("dr-li", "long enough pass")
     token = issue_token(user)
     assert fresh_session(token) == "dr-li"
     assert fresh_session(spoil(token, any_engine)) == "nobody"
 
 
 def test_sign_out_revokes_the_token_in_every_session(any_engine) -> None:
-    create_user("dr-li", "long enough")
-    first = sign_in_on_account_page("dr-li", "long enough")
+    create_user("dr-li", "long enough pass")
+    first = sign_in_on_account_page("dr-li", "long enough pass")
     token = first.session_state["sign_in_token"]
     second = page("account")  # a second tab, restored from the cookie, then signed out in the first
     second.session_state["user_id"] = first.session_state["user_id"]

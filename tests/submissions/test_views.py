@@ -14,7 +14,7 @@ from tests.submissions.factories import add_run, add_submission
 
 
 def test_queue_overview_groups_states_with_progress_eta_and_failure_reason(engine) -> None:
-    user = create_user("ulla", "user password")
+    user = create_user("ulla", "user pass phrase")
     waiting = add_submission(engine, user.id, state="approved")
     running = add_submission(engine, user.id, state="running")
     add_run(engine, running, status="running", done=40, total=160, eta=600.0)
@@ -36,7 +36,7 @@ def test_queue_overview_groups_states_with_progress_eta_and_failure_reason(engin
 
 
 def test_own_submissions_all_submissions_and_history(engine) -> None:
-    a, b = create_user("anna", "password1"), create_user("bert", "password2")
+    a, b = create_user("anna", "amber falcon 77"), create_user("bert", "quiet meadow 19")
     mine = [add_submission(engine, a.id), add_submission(engine, a.id, state="rejected", reason="no")]
     theirs = add_submission(engine, b.id, hub_id="org/special-med")
     assert [r.submission_id for r in submissions_of(a.id)] == mine[::-1]
@@ -70,7 +70,7 @@ def test_running_rows_carry_the_demo_mark_and_per_task_progress(engine) -> None:
 
 
 def test_a_cancelled_run_shows_as_cancelling_until_its_worker_stops_then_as_cancelled(any_engine) -> None:
-    org = create_user("olga", "organizer pw", organizer=True)
+    org = create_user("olga", "organizer pass 42", organizer=True)
     by_moderation = add_submission(any_engine, None, state="running")
     moderated_run = add_run(any_engine, by_moderation, done=3, total=10)
     by_runs_page = add_submission(any_engine, None, state="running")

@@ -25,7 +25,7 @@ from tests.worker.factories import (
 
 @pytest.fixture
 def organizer(any_engine) -> User:  # type: ignore[no-untyped-def]
-    return create_user("olga", "organizer pw", organizer=True)
+    return create_user("olga", "organizer pass 42", organizer=True)
 
 
 def _events(engine, sub_id: int) -> list[tuple[str | None, str, str]]:  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:46:58.439857
+Create Date: 2026-12-02 22:55:02.035660
 """
 from typing import Sequence, Union
 
@@ -44,6 +44,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_models_hidden'), ['hidden'], unique=False)
         batch_op.create_index(batch_op.f('ix_models_hub_id'), ['hub_id'], unique=False)
 
+    op.create_table('sign_in_failures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('sign_in_failures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sign_in_failures_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sign_in_failures_key'), ['key'], unique=False)
+
     op.create_table('suites',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -62,13 +72,15 @@ def upgrade() -> None:
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('username_lower', sa.String(length=64), sa.Computed('lower(username)', persisted=True), nullable=True),
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('oidc_subject', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('is_organizer', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('oidc_subject')
+    sa.UniqueConstraint('oidc_subject'),
+    sa.UniqueConstraint('username_lower')
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_username'), ['username'], unique=True)
@@ -365,6 +377,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_suites_name'))
 
     op.drop_table('suites')
+    with op.batch_alter_table('sign_in_failures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sign_in_failures_key'))
+        batch_op.drop_index(batch_op.f('ix_sign_in_failures_at'))
+
+    op.drop_table('sign_in_failures')
     with op.batch_alter_table('models', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_models_hub_id'))
         batch_op.drop_index(batch_op.f('ix_models_hidden'))
