@@ -33,7 +33,6 @@ from evaluator.scoring.parse import (
 )
 from evaluator.scoring.points import covered_points, recall
 from evaluator.scoring.rouge import rouge_l
-from evaluator.tasks import EXTRACTION_FIELDS, RECORD_FIELDS
 
 if TYPE_CHECKING:
     from evaluator.items import Item
@@ -106,9 +105,8 @@ class MicroF1:
 
     def score(self, task: "TaskSpec", item: "Item", raw_output: str | None,
               letter_scores: dict[str, float] | None, permutation: list[str] | None) -> ItemOutcome:
-        if task.name not in EXTRACTION_FIELDS:
-            raise ValueError(f"micro_f1 has no output format for task {task.name!r}; "
-                             f"known: {', '.join(EXTRACTION_FIELDS)}")
+        if not task.fields:
+            raise ValueError(f"micro_f1 has no output format for task {task.name!r}: it has no TaskSpec.fields")
         parsed = parse_extraction(task.name, raw_output)
         answer = [list(values) for values in parsed.values]
         details: dict[str, Any] = {"format_ok": parsed.format_ok, "unparsed_lines": len(parsed.unparsed)}
@@ -116,7 +114,7 @@ class MicroF1:
             return ItemOutcome(parsed_answer=answer, details=details)
         if not isinstance(item.answer, list) or not all(isinstance(e, dict) for e in item.answer):
             raise ValueError(f"{task.name} item {item.id}: answer must be a list of objects with fields "
-                             f"{', '.join(EXTRACTION_FIELDS[task.name])}")
+                             f"{', '.join(task.fields)}")
         gold = gold_tuples(task.name, item.answer)
         predicted = {normalize_tuple(values) for values in parsed.values}
         tp, fp, fn = len(predicted & gold), len(predicted - gold), len(gold - predicted)
@@ -177,7 +175,7 @@ class FieldF1:
               letter_scores: dict[str, float] | None, permutation: list[str] | None) -> ItemOutcome:
         if item.scored and not isinstance(item.answer, dict):
             raise ValueError(f"{task.name} item {item.id}: answer must be an object field -> reference text")
-        names = list(item.answer) if item.scored else list(RECORD_FIELDS.get(task.name, ()))
+        names = list(item.answer) if item.scored else list(task.fields)
         fields = parse_record(raw_output, names)
         missing = [name for name in names if not fields.get(name, "").strip()]
         details: dict[str, Any] = {"format_ok": bool(fields), "missing_fields": missing,
