@@ -44,6 +44,16 @@ class Accelerators:
         return max_params_fitting(self.memory_bytes, gpus=self.max_tensor_parallel) * 2
 
 
+def resolve_device(setting: str) -> str:
+    """``auto`` becomes ``cuda`` when a GPU is visible, else ``cpu``; the worker's lease owner name carries it and
+    the Moderation page's estimate assumes it (submissions.planning), so both read this one answer."""
+    if setting != "auto":
+        return setting
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def detect_accelerators(device: str) -> Accelerators | None:
     """This machine's visible GPUs (``CUDA_VISIBLE_DEVICES`` applies); None on CPU, where memory is not the limit
     that decides."""
