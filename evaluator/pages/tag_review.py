@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from common.db import session_scope
-from evaluator.review import ReviewError, agreement_summary, draw_sample, record_review, reviewable_runs, reviews_of
+from evaluator.agreement import agreement_summary
+from evaluator.review import ReviewError, draw_sample, record_review, reviewable_runs, reviews_of
 from evaluator.taxonomy import CATEGORIES
 from submissions.session import current_user, is_organizer
 

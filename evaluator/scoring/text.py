@@ -38,22 +38,6 @@ if TYPE_CHECKING:
     from evaluator.items import Item
     from evaluator.tasks import TaskSpec
 
-# One-line definitions for the methodology page (quote these rather than paraphrasing them).
-DEFINITIONS: dict[str, str] = {
-    "answer_point_recall": "macro-recall: mean over questions of (answer points covered) / (answer points); a point "
-                           "is covered when the normalised answer contains it or a synonym (full/half width, "
-                           "punctuation, traditional/simplified, 2型/二型/II型 folded); character ROUGE-L beside it, "
-                           "and a judge model's recall where one is used",
-    "micro_f1": "micro-F1 over all extracted tuples of the task: 2·TP / (2·TP + FP + FN), a tuple counting when every "
-                "normalised field equals a gold tuple's",
-    "macro_f1": "macro-F1: unweighted mean of per-label F1 over every label that is gold or predicted in the task",
-    "field_f1": "mean over the reference record's fields of the character ROUGE-L F-measure (LCS-based F1) between "
-                "the model's text for that field and the reference's, 0 for a missing field; answer-point recall "
-                "over the whole record beside it",
-}
-
-
-
 def _scored(groups: list[list[ItemOutcome]]) -> list[ItemOutcome]:
     return [outcome for group in groups for outcome in group if outcome.score is not None]
 
@@ -79,6 +63,10 @@ def f1(tp: int, fp: int, fn: int) -> float:
 
 class AnswerPointRecall:
     name = "answer_point_recall"
+    formula = ("macro-recall: mean over questions of (answer points covered) / (answer points); a point is covered "
+               "when the normalised answer contains it or a synonym (full/half width, punctuation, "
+               "traditional/simplified, 2型/二型/II型 folded); character ROUGE-L beside it, and a judge model's recall "
+               "where one is used")
 
     def score(self, task: "TaskSpec", item: "Item", raw_output: str | None,
               letter_scores: dict[str, float] | None, permutation: list[str] | None) -> ItemOutcome:
@@ -102,6 +90,8 @@ class AnswerPointRecall:
 
 class MicroF1:
     name = "micro_f1"
+    formula = ("micro-F1 over all extracted tuples of the task: 2·TP / (2·TP + FP + FN), a tuple counting when every "
+               "normalised field equals a gold tuple's")
 
     def score(self, task: "TaskSpec", item: "Item", raw_output: str | None,
               letter_scores: dict[str, float] | None, permutation: list[str] | None) -> ItemOutcome:
@@ -135,6 +125,7 @@ class MicroF1:
 
 class MacroF1:
     name = "macro_f1"
+    formula = "macro-F1: unweighted mean of per-label F1 over every label that is gold or predicted in the task"
 
     def score(self, task: "TaskSpec", item: "Item", raw_output: str | None,
               letter_scores: dict[str, float] | None, permutation: list[str] | None) -> ItemOutcome:
@@ -170,6 +161,9 @@ class MacroF1:
 
 class FieldF1:
     name = "field_f1"
+    formula = ("mean over the reference record's fields of the character ROUGE-L F-measure (LCS-based F1) between "
+               "the model's text for that field and the reference's, 0 for a missing field; answer-point recall over "
+               "the whole record beside it")
 
     def score(self, task: "TaskSpec", item: "Item", raw_output: str | None,
               letter_scores: dict[str, float] | None, permutation: list[str] | None) -> ItemOutcome:
