@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evaluator.planner import DTYPE_BYTES, GB, max_params_fitting, tensor_parallel_for
+from common.display import GB
+from evaluator.planner import DTYPE_BYTES, max_params_fitting, tensor_parallel_for
 from evaluator.run import RunSpec
 
 
