@@ -5,6 +5,7 @@ the test-suite can share one file. Alembic migrations are applied automatically 
 """
 from __future__ import annotations
 
+import importlib
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,11 +25,20 @@ class DatabaseConfigError(RuntimeError):
     """The database URL is unusable; the message is one line meant for a human."""
 
 
-def all_metadata() -> MetaData:
-    """Import every package's tables so that SQLModel.metadata knows the whole schema."""
-    import evaluator.tables  # noqa: F401
-    import submissions.tables  # noqa: F401
+_TABLE_MODULES: list[str] = []
 
+
+def register_tables(module: str) -> None:
+    """Name a package's tables module (its ``__init__`` calls this), so the storage layer knows the whole schema
+    while importing no package itself (docs/architecture.md, contracts)."""
+    if module not in _TABLE_MODULES:
+        _TABLE_MODULES.append(module)
+
+
+def all_metadata() -> MetaData:
+    """SQLModel.metadata with the tables of every registered package imported."""
+    for module in _TABLE_MODULES:
+        importlib.import_module(module)
     return SQLModel.metadata
 
 

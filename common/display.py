@@ -4,6 +4,11 @@ from __future__ import annotations
 import html
 import re
 
+# One meaning of GB on the site, the settings and the planner: the decimal gigabyte (10^9 bytes), as the hub, GPU
+# vendors (H100 80 GB) and disk makers quote sizes; KB likewise 10^3 bytes.
+GB = 1e9
+KB = 1e3
+
 
 def compact_count(count: float | None) -> str:
     """'205K', '7.2B', '14B' or '' (unknown): raw digits such as 205120 are hard to read."""

@@ -12,6 +12,8 @@ import tempfile
 
 from alembic import command
 
+import evaluator  # noqa: F401  (the schema's composition root: each package registers its tables on import)
+import submissions  # noqa: F401
 from common.db import MIGRATIONS_DIR, alembic_config, make_engine, upgrade
 
 INITIAL = MIGRATIONS_DIR / "versions" / "0001_initial_schema.py"

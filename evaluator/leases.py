@@ -413,15 +413,24 @@ def request_cancel(engine: Engine, run_id: int, *, actor_name: str) -> str:
     if status == "pending" and end_run(engine, run_id, None, "cancelled", error_public=reason, note=reason):
         return f"run {run_id} cancelled before it started"
     with Session(engine) as session:
-        result = session.execute(
-            update(EvalRun)
-            .where(EvalRun.id == run_id, EvalRun.status.in_(["pending", "running"]))
-            .values(cancel_requested=True, log=_append_log_clause(f"cancel requested by {actor_name}"))
-        )
+        flagged = flag_cancel(session, [run_id], actor_name=actor_name)
         session.commit()
-    if result.rowcount != 1:
+    if flagged != [run_id]:
         raise LeaseError(f"run {run_id} ended before the cancel arrived")
     return f"run {run_id}: cancel requested; its worker stops it within seconds"
+
+
+def flag_cancel(session: Session, run_ids: list[int], *, actor_name: str) -> list[int]:
+    """Flag the runs among ``run_ids`` that are still pending or running for cancel, inside the caller's
+    transaction (moderation cancels a submission and its runs in one), and log who asked; returns the flagged ids.
+    The only writer of ``EvalRun.cancel_requested``: each run's worker sees the flag at its next heartbeat."""
+    if not run_ids:
+        return []
+    live = EvalRun.id.in_(run_ids) & EvalRun.status.in_(["pending", "running"])
+    flagged = sorted(session.execute(select(EvalRun.id).where(live)).scalars())
+    session.execute(update(EvalRun).where(live).values(
+        cancel_requested=True, log=_append_log_clause(f"cancel requested by {actor_name}")))
+    return flagged
 
 
 @retry_transient

@@ -28,10 +28,9 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from common.display import GB, KB
 from submissions.hub import fetch_json_file, fetch_model_info, hub_endpoint, hub_token
 from submissions.weights import WeightsError, download_patterns, plan_weights
-
-GB = 1024**3
 
 
 class ModelFetchError(RuntimeError):
@@ -51,7 +50,7 @@ class DiskNeed:
 
 
 def _gb(n_bytes: float) -> str:
-    return f"{n_bytes / GB:.2f} GB" if n_bytes >= GB / 100 else f"{n_bytes / 1024:.0f} KB"
+    return f"{n_bytes / GB:.2f} GB" if n_bytes >= GB / 100 else f"{n_bytes / KB:.0f} KB"
 
 
 def folder_size(path: Path) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evaluator.planner import DTYPE_BYTES, GB, max_params_fitting, tensor_parallel_for
+from common.display import GB
+from evaluator.planner import DTYPE_BYTES, max_params_fitting, tensor_parallel_for
 from evaluator.run import RunSpec
 
 
@@ -42,6 +43,16 @@ class Accelerators:
     def weight_budget(self) -> int:
         """Bytes of weights (bf16 terms) this worker can place: what it may claim (``leases.claim_next_run``)."""
         return max_params_fitting(self.memory_bytes, gpus=self.max_tensor_parallel) * 2
+
+
+def resolve_device(setting: str) -> str:
+    """``auto`` becomes ``cuda`` when a GPU is visible, else ``cpu``; the worker's lease owner name carries it and
+    the Moderation page's estimate assumes it (submissions.planning), so both read this one answer."""
+    if setting != "auto":
+        return setting
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def detect_accelerators(device: str) -> Accelerators | None:

@@ -58,17 +58,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
-from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from common.display import GB
 from evaluator.items import Item
 from evaluator.prompts import build_prompt
 from evaluator.run import (
-    BatchPolicy,
     RunSpec,
     WorkUnit,
-    _default_generation,
     build_run_spec,
     chunk_units,
     plan_units,
@@ -87,7 +85,6 @@ GPU_RUNTIME_BYTES = 1.5e9  # CUDA context, allocator slack, cuBLAS workspaces
 VLLM_BATCHED_TOKENS = 8192  # vLLM's default max_num_batched_tokens per prefill step
 VLLM_MAX_SEQS = 256  # vLLM's default max_num_seqs
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
-GB = 1e9
 
 
 class PlanError(ValueError):
@@ -629,32 +626,6 @@ def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: 
         peak_memory_gb=peak / GB, time_s=tally.time_s / max(replicas, 1),
         counted_with=f"tokenizer of {model_path}" if tokenizer is not None else f"{chars_per_token} chars/token",
         shape_source=shape.source, notes=notes)
-
-
-def estimate_run(model_params: int, suite_id: int, *, engine: Engine | None = None, k: int = 5, seed: int = 0,
-                 tasks: list[str] | None = None, limit_per_task: int | None = None, use_chat_template: bool = True,
-                 chunk_items: int | None = None, token_budget: int | None = None, dtype: str = "bfloat16",
-                 **options: Any) -> Estimate:
-    """Estimate a run of a ``model_params``-parameter model on suite ``suite_id`` with the default run spec
-    (K orders, seed, tasks, limits and batch policy as given). ``options`` go to :func:`estimate_spec`
-    (device, gpus, model_path, backend, decode_fill, max_items_per_task, chars_per_token)."""
-    from common.db import get_engine
-
-    engine = engine or get_engine()
-    with Session(engine) as session:
-        suite = session.get(Suite, suite_id)
-        if suite is None:
-            raise PlanError(f"no suite with id {suite_id}")
-        if dtype not in (*DTYPE_BYTES, "auto"):
-            raise PlanError(f"unknown dtype {dtype!r}: use {', '.join(DTYPE_BYTES)} or auto")
-        try:
-            spec = RunSpec(model="(planned)", revision="-", suite_name=suite.name, suite_version=suite.version,
-                           k=k, seed=seed, tasks=tasks, limit_per_task=limit_per_task,
-                           use_chat_template=use_chat_template, generation=_default_generation(),
-                           batch_policy=BatchPolicy(chunk_items=chunk_items, token_budget=token_budget), dtype=dtype)
-        except ValidationError as exc:
-            raise PlanError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
-        return estimate_spec(session, spec, suite_id, model_params, **options)
 
 
 def estimate_for_model(session: Session, model: Any, suite: Suite, **options: Any) -> Estimate:

@@ -522,10 +522,7 @@ def score_run(run_id: int, *, engine: Engine | None = None) -> None:
             task = get_task(item.task)
             item_counts[task.name] += 1
             dim_rows[str(task.dimension)] += item_rows
-            try:
-                metric = get_metric(task.metric)
-            except KeyError:
-                continue  # metric not available yet: rows keep correct=None, no TaskScore
+            metric = get_metric(task.metric)
             outcomes = _score_rows(task, item, item_rows, metric)
             groups[task.name].append(outcomes)
             if item.scored:

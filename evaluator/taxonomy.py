@@ -52,8 +52,6 @@ FREE_TEXT_KINDS = frozenset({Kind.OPEN_ENDED, Kind.RECORD})
 # Rules that approximate meaning by string matching: their tags are the "hard cases" a judge model may re-tag.
 HARD_CASE_RULES = frozenset({"fallback", "wrong_conclusion", "unsupported_content", "uncovered_points"})
 CLOSED_PICK_KINDS = frozenset({Kind.SINGLE_CHOICE, Kind.YES_NO, Kind.CLOZE, Kind.CLASSIFICATION})
-# Extraction fields that must be copied from the text (CHIP-CDN's standard terms need not be).
-SPAN_FIELDS: dict[str, tuple[int, ...]] = {"CMeEE": (0,), "CMeIE": (0, 2), "CHIP-CDEE": (0,), "SMDoc": (1,)}
 
 
 @dataclass(frozen=True)
@@ -175,7 +173,7 @@ def _extra_options(case: Case) -> bool:
 
 
 def _invented_span(case: Case) -> bool:
-    positions = SPAN_FIELDS.get(case.task.name)
+    positions = case.task.span_fields  # fields that must be copied from the text (not CHIP-CDN's standard terms)
     if case.task.kind != Kind.EXTRACTION or not positions:
         return False
     text = normalize(f"{case.item.passage}\n{case.item.question}")

@@ -54,7 +54,7 @@ from evaluator.leases import (
     worker_identity,
 )
 from evaluator.model_fetch import ModelFetchError, fetch_model
-from evaluator.placement import Accelerators, PlacementError, detect_accelerators, place
+from evaluator.placement import Accelerators, PlacementError, detect_accelerators, place, resolve_device
 from evaluator.run import RunSpec, RunSpecError, RunStopped, create_run, execute_run, failure_detail, score_run
 from evaluator.runners import ModelLoadError
 from evaluator.suites.importer import get_active_suite
@@ -84,15 +84,6 @@ def public_reason(exc: BaseException, model: ModelEntry, cache_dir: str | Path) 
     for root in sorted((r.rstrip("/") for r in roots if r.rstrip("/")), key=len, reverse=True):
         text = re.sub(re.escape(root) + r"[^\s:,;'\"]*", label, text)
     return text
-
-
-def resolve_device(setting: str) -> str:
-    """``auto`` becomes ``cuda`` when a GPU is visible, else ``cpu``; the lease owner name carries it."""
-    if setting != "auto":
-        return setting
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def free_accelerator_memory() -> None:

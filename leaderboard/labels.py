@@ -16,6 +16,8 @@ SHORT_DIMENSION = {
 ROBUSTNESS = "Robustness"  # the one name of the figure, on every page; ROBUSTNESS_HELP says what it is
 ROBUSTNESS_HELP = ("Consistency under option shuffling: the share of choice questions answered identically under "
                    "all K option orders, right or wrong.")
+RANK_RULE = ("Rank (#) = 1 + the number of models whose overall 95% interval lies entirely above this one's, so "
+             "models whose intervals overlap share a rank; the table stays sorted by score.")
 RESEARCH_NOTICE = ("Research use only — not for clinical decisions. Scores describe behaviour on a benchmark, not "
                    "fitness for diagnosis or treatment. 仅供研究使用，不得用于临床决策。")
 

@@ -13,6 +13,8 @@ from sqlmodel import Session
 
 from evaluator.tables import DimensionScore, EvalRun, TaskScore
 from evaluator.tasks import TASKS, Dimension
+from leaderboard.columns import computed_columns
+from leaderboard.labels import RANK_RULE  # noqa: F401  (re-exported for the pages)
 from leaderboard.runs import active_suite, latest_runs
 from submissions.tables import ModelEntry, Submission
 
@@ -22,8 +24,6 @@ SIZE_BUCKETS: list[tuple[str, float, float]] = [
     ("<1B", 0, 1), ("1–4B", 1, 4), ("4–9B", 4, 9), ("9–15B", 9, 15.5), (">15B", 15.5, float("inf"))
 ]
 UNKNOWN_SIZE = "unknown"
-RANK_RULE = ("Rank (#) = 1 + the number of models whose overall 95% interval lies entirely above this one's, so "
-             "models whose intervals overlap share a rank; the table stays sorted by score.")
 
 
 def size_bucket(params: float | None) -> str:
@@ -38,8 +38,8 @@ def leaderboard_frame(session: Session) -> pd.DataFrame:
     """One row per model: identity, listing facts, overall and dimension scores with CIs, robustness, n, rank.
 
     Columns: model_id, run_id, model, precision, type, params, params_b, size, license, demo, flag, submitted,
-    finished, n_scored, n_items, robustness (overall), ``dim_robustness`` per dimension, and for each key in
-    SCORE_KEYS ``key``, ``key_low``, ``key_high``.
+    finished, n_scored, n_items, robustness (overall), ``dim_robustness`` per dimension, for each key in
+    SCORE_KEYS ``key``, ``key_low``, ``key_high``, and the key of every computed column (leaderboard.columns).
     Sorted by overall score (best first); ``rank`` is :func:`interval_rank` among all visible models, so filters
     do not renumber it.
     """
@@ -81,6 +81,8 @@ def leaderboard_frame(session: Session) -> pd.DataFrame:
     frame["demo"] = frame["demo"].astype(bool)
     frame = frame.sort_values(["overall", "model"], ascending=[False, True], na_position="last", kind="stable")
     frame.insert(0, "rank", interval_rank(frame["overall"], frame["overall_low"], frame["overall_high"]))
+    for column in computed_columns():  # leaderboard.columns: columns whose value is computed from the others
+        frame[column.key] = column.value(frame)
     return frame.reset_index(drop=True)
 
 
@@ -124,7 +126,8 @@ def _widen(scores: pd.DataFrame) -> pd.DataFrame:
 def _empty_frame() -> pd.DataFrame:
     columns = ["rank", "model_id", "run_id", "model", "precision", "type", "params", "license", "demo", "flag",
                "submitted", "finished", *[f"{k}{s}" for k in SCORE_KEYS for s in ("", "_low", "_high")],
-               "robustness", *[f"{d}_robustness" for d in DIMENSIONS], "n_scored", "n_items", "params_b", "size"]
+               "robustness", *[f"{d}_robustness" for d in DIMENSIONS], "n_scored", "n_items", "params_b", "size",
+               *[c.key for c in computed_columns()]]
     return pd.DataFrame(columns=columns)
 
 

@@ -9,8 +9,8 @@ from typing import Literal
 import pandas as pd
 
 from evaluator.tasks import TASKS
+from leaderboard.columns import COLUMNS, Column, optional_columns
 from leaderboard.labels import ROBUSTNESS, dimension_label, fmt_score, params_label, score_with_ci
-from leaderboard.ranking import DIMENSIONS
 
 # How score cells are written. "score": '0.083'; "score_ci": '0.083 [0.076, 0.090]' (Show 95% CI);
 # "numeric": exports, where a spreadsheet needs numbers, so every score becomes three numeric columns
@@ -18,12 +18,6 @@ from leaderboard.ranking import DIMENSIONS
 Cells = Literal["score", "score_ci", "numeric"]
 
 OVERVIEW = "overview"
-# optional columns of the overview: label -> frame column it is built from
-OPTIONAL_COLUMNS: dict[str, str] = {
-    **{dimension_label(d, short=True): d for d in DIMENSIONS},
-    ROBUSTNESS: "robustness", "Params": "params", "Type": "type", "Precision": "precision",
-    "License": "license", "Submitted": "submitted", "Flags": "flag", "n": "n_scored",
-}
 
 
 def robustness_label(view: str) -> str:
@@ -35,7 +29,9 @@ def robustness_label(view: str) -> str:
 def sort_options(view: str) -> dict[str, str]:
     """Sortable labels of a view -> the frame column behind each (the first is the view's default)."""
     if view == OVERVIEW:
-        return {"Overall": "overall", **{k: v for k, v in OPTIONAL_COLUMNS.items() if k != "Flags"}, "Model": "model"}
+        sortable = {label: column.key for label, column in COLUMNS.items() if column.sortable}
+        return {"Overall": sortable.pop("Overall"), **{k: v for k, v in sortable.items() if k != "Model"},
+                "Model": "model"}
     options = {dimension_label(view, short=True): view, robustness_label(view): f"{view}_robustness"}
     options.update({task: task for task, spec in TASKS.items() if spec.dimension == view})
     return {**options, "Model": "model"}
@@ -81,27 +77,32 @@ def _figure_column(values: pd.Series, cells: Cells) -> pd.Series:
     return values.astype("float64") if cells == "numeric" else values.map(fmt_score)
 
 
+def _cells(frame: pd.DataFrame, column: Column, cells: Cells) -> dict[str, pd.Series]:
+    """The table column(s) of one :class:`leaderboard.columns.Column`, written by its format."""
+    values = frame[column.key]
+    if column.format == "score":
+        return _score_columns(frame, column.key, column.label, cells)
+    if column.format == "figure":
+        return {column.label: _figure_column(values, cells)}
+    if column.format == "params":
+        return {column.label: values.astype("Int64") if cells == "numeric" else values.map(params_label)}
+    if column.format == "date":
+        return {column.label: pd.to_datetime(values, utc=True).dt.strftime("%Y-%m-%d")}
+    if column.format == "flags":
+        return {column.label: frame.apply(flags_text, axis=1) if len(frame) else pd.Series(dtype="string")}
+    if column.format == "model":
+        return {column.label: model_labels(frame)}
+    if column.format == "count":
+        return {column.label: values.astype("Int64")}
+    return {column.label: values}
+
+
 def overview_table(frame: pd.DataFrame, columns: list[str], cells: Cells) -> pd.DataFrame:
-    """The overview table: #, Model, Overall, then the chosen optional columns in their fixed order."""
-    table = pd.DataFrame({"#": frame["rank"], "Model": model_labels(frame),
-                          **_score_columns(frame, "overall", "Overall", cells)})
-    for label, column in OPTIONAL_COLUMNS.items():
-        if label not in columns:
-            continue
-        if column in DIMENSIONS:
-            table = table.assign(**_score_columns(frame, column, label, cells))
-        elif column == "robustness":
-            table[label] = _figure_column(frame[column], cells)
-        elif column == "params":
-            table[label] = frame[column].astype("Int64") if cells == "numeric" else frame[column].map(params_label)
-        elif column == "submitted":
-            table[label] = pd.to_datetime(frame[column], utc=True).dt.strftime("%Y-%m-%d")
-        elif column == "flag":
-            table[label] = frame.apply(flags_text, axis=1) if len(frame) else pd.Series(dtype="string")
-        elif column == "n_scored":
-            table[label] = frame[column].astype("Int64")
-        else:
-            table[label] = frame[column]
+    """The overview table: #, Model, Overall, then the chosen optional columns in their registry order."""
+    table = pd.DataFrame(index=frame.index)
+    for column in COLUMNS.values():
+        if column.fixed or column.label in columns:
+            table = table.assign(**_cells(frame, column, cells))
     return table
 
 
@@ -135,7 +136,7 @@ def view_table(shown: pd.DataFrame, view: str, columns: list[str], cells: Cells)
 def score_labels(view: str) -> list[str]:
     """The labels of a view's score columns: the ones that carry an interval when CIs are shown."""
     if view == OVERVIEW:
-        return ["Overall", *[dimension_label(d, short=True) for d in DIMENSIONS]]
+        return [label for label, column in COLUMNS.items() if column.format == "score"]
     return [dimension_label(view, short=True), *[t for t, spec in TASKS.items() if spec.dimension == view]]
 
 

@@ -13,3 +13,7 @@ Modules, one job each (pages call these, never SQL):
 - ``views``: read API for pages (queue overview, own submissions, all submissions, history).
 - ``ui``: escaping user text for markdown, the organizer gate for pages.
 """
+
+from common.db import register_tables  # noqa: E402  (the storage layer learns the schema from the packages)
+
+register_tables(f"{__name__}.tables")

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from common.db import session_scope
+from evaluator.leases import flag_cancel
 from evaluator.tables import EvalRun
 from submissions.accounts import require_organizer
 from submissions.audit import record_action
@@ -81,16 +82,12 @@ def _rerun(session: Session, actor: User, sub: Submission, model: ModelEntry, re
 def _cancel(session: Session, actor: User, sub: Submission, model: ModelEntry, reason: str | None) -> str:
     if sub.state in ENDED:
         raise ValueError(f"has already ended ({sub.state})")
-    runs = session.exec(select(EvalRun).where(EvalRun.submission_id == sub.id,
-                                              col(EvalRun.status).in_(("pending", "running")))).all()
-    for run in runs:
-        run.cancel_requested = True
-        session.add(run)
+    run_ids = list(session.exec(select(EvalRun.id).where(EvalRun.submission_id == sub.id)))
+    runs = flag_cancel(session, run_ids, actor_name=actor.username)  # the evaluator's one cancel path
     done = _audit_state(session, actor, "cancel", sub, State.CANCELLED, reason or "cancelled by an organizer")
     if runs:
-        record_action(session, actor=actor, action="cancel_run", target_type="run", target_id=runs[0].id,
-                      before={"cancel_requested": False}, after={"cancel_requested": True,
-                                                                  "runs": [r.id for r in runs]})
+        record_action(session, actor=actor, action="cancel_run", target_type="run", target_id=runs[0],
+                      before={"cancel_requested": False}, after={"cancel_requested": True, "runs": runs})
     return done
 
 

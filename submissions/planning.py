@@ -28,7 +28,7 @@ class PlannerDevice:
 def _workers_device(setting: str) -> str:
     """MEDBENCH_DEVICE resolved on this machine ("auto" probes CUDA), once per process: the moderation page
     redraws often and the answer does not change."""
-    from evaluator.worker import resolve_device
+    from evaluator.placement import resolve_device
 
     return resolve_device(setting)
 

@@ -10,7 +10,8 @@ import streamlit as st
 
 from common.db import session_scope
 from common.display import md_escape
-from evaluator.review import ReviewError, agreement_summary, draw_sample, record_review, reviewable_runs, reviews_of
+from evaluator.agreement import agreement_summary
+from evaluator.review import ReviewError, draw_sample, record_review, reviewable_runs, reviews_of
 from evaluator.taxonomy import CATEGORIES
 from submissions.session import current_user, is_organizer
 

@@ -5,6 +5,7 @@ items into the task score. Aggregation takes outcomes grouped by item (the K ord
 group) so that bootstrap intervals resample items, not orders.
 
 Metric modules register themselves on import; ``_MODULES`` lists them so that lookups never depend on import order.
+Each metric carries its own ``formula`` text, which the Methodology page shows: one definition, on the metric.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class ItemOutcome:
 
 class Metric(Protocol):
     name: str
+    formula: str  # what the metric computes, in one or two sentences (shown on the Methodology page)
 
     def score(
         self,
@@ -54,14 +56,16 @@ def register_metric(metric: Metric) -> Metric:
     return metric
 
 
+def all_metrics() -> dict[str, Metric]:
+    """Every registered metric by name (the metric modules imported first)."""
+    for module in _MODULES:
+        importlib.import_module(module)
+    return dict(_REGISTRY)
+
+
 def get_metric(name: str) -> Metric:
     if name not in _REGISTRY:
-        for module in _MODULES:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name != module:
-                    raise
+        all_metrics()
     try:
         return _REGISTRY[name]
     except KeyError:

@@ -51,6 +51,7 @@ class AccuracyMetric:
     """Single choice and yes/no: the best-scored shown letter (or, for generated output, the extracted letter)."""
 
     name = "accuracy"
+    formula = "share of (question, option order) pairs answered with the right letter (next-token letter scores)"
 
     def score(self, task: TaskSpec, item: Item, raw_output: str | None, letter_scores: dict[str, float] | None,
               permutation: list[str] | None) -> ItemOutcome:
@@ -83,6 +84,8 @@ class ExactSetAccuracyMetric:
     """Multi-choice (DDx): the extracted letter set must equal the answer set; Jaccard is kept in details."""
 
     name = "exact_set_accuracy"
+    formula = ("share of (question, order) pairs whose chosen set of letters equals the gold set; Jaccard "
+               "|chosen ∩ gold| / |chosen ∪ gold| reported beside it")
 
     def score(self, task: TaskSpec, item: Item, raw_output: str | None, letter_scores: dict[str, float] | None,
               permutation: list[str] | None) -> ItemOutcome:
@@ -112,6 +115,8 @@ class ClozeAccuracyMetric:
     """
 
     name = "cloze_accuracy"
+    formula = ("share of answers that name at least one acceptable gold string (e.g. 心内科 / 心血管内科) and no "
+               "candidate outside them (hedging with several departments is wrong)")
 
     def score(self, task: TaskSpec, item: Item, raw_output: str | None, letter_scores: dict[str, float] | None,
               permutation: list[str] | None) -> ItemOutcome:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from evaluator.scoring.normalize import normalize
-from evaluator.tasks import EXTRACTION_FIELDS
+from evaluator.tasks import TASKS, TaskSpec, get_task
 
 _LINE_PREFIX = re.compile(
     r"^\s*(?:[-*•·●◦]+\s*|\d{1,3}(?:[.．](?!\d)|[)、])\s*|[（(]\d{1,3}[）)]\s*|[①-⑳]\s*|[a-zA-Z][.)]\s+)*"
@@ -23,10 +23,6 @@ _LIST_SEPARATORS = re.compile(r"[、，,；;]|##")
 _COLON = re.compile(r"\s*[:：]\s*")
 _BAR = re.compile(r"\s*[|｜]\s*")
 
-# Extraction tasks (fields: evaluator.tasks.EXTRACTION_FIELDS) whose model output separates fields by a colon.
-_COLON_TASKS = {"CMeEE", "SMDoc"}
-# Header lines a model sometimes copies from the instruction: never an answer.
-_HEADERS = {("实体", "类型"), ("头实体", "关系", "尾实体"), ("主体词", "发生状态", "描述词", "解剖部位"), ("槽位", "值")}
 
 
 @dataclass
@@ -60,8 +56,11 @@ def _strip_answer_label(line: str) -> str:
 
 
 def parse_extraction(task: str, text: str | None) -> Parsed:
-    """Tuples of normalised field values for an extraction task (``EXTRACTION_FIELDS[task]`` order)."""
-    fields = EXTRACTION_FIELDS[task]
+    """Tuples of normalised field values for an extraction task (``TaskSpec.fields`` order). A line that is any
+    extraction task's header (``TaskSpec.field_labels``, copied from an instruction) is never an answer."""
+    spec = get_task(task)
+    fields = spec.fields
+    headers = {other.field_labels for other in TASKS.values() if other.field_labels}
     parsed = Parsed()
     seen: set[tuple[str, ...]] = set()
     for line in clean_lines(text):
@@ -71,23 +70,23 @@ def parse_extraction(task: str, text: str | None) -> Parsed:
         if normalize(line) in _NONE_ANSWERS:
             parsed.said_none = True
             continue
-        tuples = _line_tuples(task, line, len(fields))
+        tuples = _line_tuples(spec, line, len(fields))
         if not tuples:
             parsed.unparsed.append(line)
             continue
         for values in tuples:
-            if values in _HEADERS or values in seen:
+            if values in headers or values in seen:
                 continue
             seen.add(values)
             parsed.values.append(values)
     return parsed
 
 
-def _line_tuples(task: str, line: str, width: int) -> list[tuple[str, ...]]:
+def _line_tuples(spec: TaskSpec, line: str, width: int) -> list[tuple[str, ...]]:
     """The tuples one line holds (raw text, not yet normalised), or [] when the line is not in the format."""
     if width == 1:
         return [(part.strip(),) for part in _LIST_SEPARATORS.split(line) if part.strip()]
-    if task in _COLON_TASKS:
+    if spec.separator == "：":
         parts = _COLON.split(line, maxsplit=1)
         if len(parts) != 2:
             bracketed = re.fullmatch(r"(.+?)\s*[（(](.+?)[）)]", line)  # 糖尿病（疾病）
@@ -114,8 +113,8 @@ def normalize_tuple(values: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 
 def gold_tuples(task: str, answer: list[dict]) -> set[tuple[str, ...]]:
-    """Normalised tuples of a gold extraction answer (list of dicts with ``EXTRACTION_FIELDS[task]`` keys)."""
-    fields = EXTRACTION_FIELDS[task]
+    """Normalised tuples of a gold extraction answer (list of dicts with ``TaskSpec.fields`` keys)."""
+    fields = get_task(task).fields
     return {normalize_tuple([str(entry.get(name) or "") for name in fields]) for entry in answer}
 
 

@@ -33,27 +33,10 @@ from evaluator.scoring.parse import (
 )
 from evaluator.scoring.points import covered_points, recall
 from evaluator.scoring.rouge import rouge_l
-from evaluator.tasks import EXTRACTION_FIELDS, RECORD_FIELDS
 
 if TYPE_CHECKING:
     from evaluator.items import Item
     from evaluator.tasks import TaskSpec
-
-# One-line definitions for the methodology page (quote these rather than paraphrasing them).
-DEFINITIONS: dict[str, str] = {
-    "answer_point_recall": "macro-recall: mean over questions of (answer points covered) / (answer points); a point "
-                           "is covered when the normalised answer contains it or a synonym (full/half width, "
-                           "punctuation, traditional/simplified, 2型/二型/II型 folded); character ROUGE-L beside it, "
-                           "and a judge model's recall where one is used",
-    "micro_f1": "micro-F1 over all extracted tuples of the task: 2·TP / (2·TP + FP + FN), a tuple counting when every "
-                "normalised field equals a gold tuple's",
-    "macro_f1": "macro-F1: unweighted mean of per-label F1 over every label that is gold or predicted in the task",
-    "field_f1": "mean over the reference record's fields of the character ROUGE-L F-measure (LCS-based F1) between "
-                "the model's text for that field and the reference's, 0 for a missing field; answer-point recall "
-                "over the whole record beside it",
-}
-
-
 
 def _scored(groups: list[list[ItemOutcome]]) -> list[ItemOutcome]:
     return [outcome for group in groups for outcome in group if outcome.score is not None]
@@ -80,6 +63,10 @@ def f1(tp: int, fp: int, fn: int) -> float:
 
 class AnswerPointRecall:
     name = "answer_point_recall"
+    formula = ("macro-recall: mean over questions of (answer points covered) / (answer points); a point is covered "
+               "when the normalised answer contains it or a synonym (full/half width, punctuation, "
+               "traditional/simplified, 2型/二型/II型 folded); character ROUGE-L beside it, and a judge model's recall "
+               "where one is used")
 
     def score(self, task: "TaskSpec", item: "Item", raw_output: str | None,
               letter_scores: dict[str, float] | None, permutation: list[str] | None) -> ItemOutcome:
@@ -103,12 +90,13 @@ class AnswerPointRecall:
 
 class MicroF1:
     name = "micro_f1"
+    formula = ("micro-F1 over all extracted tuples of the task: 2·TP / (2·TP + FP + FN), a tuple counting when every "
+               "normalised field equals a gold tuple's")
 
     def score(self, task: "TaskSpec", item: "Item", raw_output: str | None,
               letter_scores: dict[str, float] | None, permutation: list[str] | None) -> ItemOutcome:
-        if task.name not in EXTRACTION_FIELDS:
-            raise ValueError(f"micro_f1 has no output format for task {task.name!r}; "
-                             f"known: {', '.join(EXTRACTION_FIELDS)}")
+        if not task.fields:
+            raise ValueError(f"micro_f1 has no output format for task {task.name!r}: it has no TaskSpec.fields")
         parsed = parse_extraction(task.name, raw_output)
         answer = [list(values) for values in parsed.values]
         details: dict[str, Any] = {"format_ok": parsed.format_ok, "unparsed_lines": len(parsed.unparsed)}
@@ -116,7 +104,7 @@ class MicroF1:
             return ItemOutcome(parsed_answer=answer, details=details)
         if not isinstance(item.answer, list) or not all(isinstance(e, dict) for e in item.answer):
             raise ValueError(f"{task.name} item {item.id}: answer must be a list of objects with fields "
-                             f"{', '.join(EXTRACTION_FIELDS[task.name])}")
+                             f"{', '.join(task.fields)}")
         gold = gold_tuples(task.name, item.answer)
         predicted = {normalize_tuple(values) for values in parsed.values}
         tp, fp, fn = len(predicted & gold), len(predicted - gold), len(gold - predicted)
@@ -137,6 +125,7 @@ class MicroF1:
 
 class MacroF1:
     name = "macro_f1"
+    formula = "macro-F1: unweighted mean of per-label F1 over every label that is gold or predicted in the task"
 
     def score(self, task: "TaskSpec", item: "Item", raw_output: str | None,
               letter_scores: dict[str, float] | None, permutation: list[str] | None) -> ItemOutcome:
@@ -172,12 +161,15 @@ class MacroF1:
 
 class FieldF1:
     name = "field_f1"
+    formula = ("mean over the reference record's fields of the character ROUGE-L F-measure (LCS-based F1) between "
+               "the model's text for that field and the reference's, 0 for a missing field; answer-point recall over "
+               "the whole record beside it")
 
     def score(self, task: "TaskSpec", item: "Item", raw_output: str | None,
               letter_scores: dict[str, float] | None, permutation: list[str] | None) -> ItemOutcome:
         if item.scored and not isinstance(item.answer, dict):
             raise ValueError(f"{task.name} item {item.id}: answer must be an object field -> reference text")
-        names = list(item.answer) if item.scored else list(RECORD_FIELDS.get(task.name, ()))
+        names = list(item.answer) if item.scored else list(task.fields)
         fields = parse_record(raw_output, names)
         missing = [name for name in names if not fields.get(name, "").strip()]
         details: dict[str, Any] = {"format_ok": bool(fields), "missing_fields": missing,

@@ -9,10 +9,8 @@ from typing import Any
 
 from evaluator.items import Item
 from evaluator.suites.options import OPTION_LETTERS
-from evaluator.tasks import EXTRACTION_FIELDS, RECORD_FIELDS, TASKS, Kind
+from evaluator.tasks import TASKS, Kind
 
-CMEEE_TYPES = frozenset({"疾病", "临床表现", "医疗程序", "医疗设备", "药物", "医学检验项目", "身体", "科室", "微生物类"})
-CDEE_TENDENCIES = frozenset({"", "否定", "不确定"})
 YES_NO_OPTIONS = {"A": "是", "B": "否"}
 
 
@@ -111,7 +109,8 @@ def _check_classification(item: Item) -> list[str]:
 def _check_extraction(item: Item) -> list[str]:
     if item.answer is None:
         return []
-    fields = EXTRACTION_FIELDS[item.task]
+    spec = TASKS[item.task]
+    fields = spec.fields
     if not isinstance(item.answer, list):
         return [f"an extraction answer is a list of records with fields {', '.join(fields)}, got {item.answer!r}"]
     problems = []
@@ -120,17 +119,17 @@ def _check_extraction(item: Item) -> list[str]:
             problems.append(f"answer record {index} must have exactly the fields {', '.join(fields)}, got {record!r}")
         elif not all(isinstance(value, str) for value in record.values()):
             problems.append(f"answer record {index}: every field value must be a text")
-        elif item.task == "CMeEE" and record["type"] not in CMEEE_TYPES:
-            problems.append(f"answer record {index}: unknown entity type {record['type']!r}")
-        elif item.task == "CHIP-CDEE" and record["tendency"] not in CDEE_TENDENCIES:
-            problems.append(f"answer record {index}: tendency must be '', '否定' or '不确定', got {record['tendency']!r}")
+        else:
+            problems += [f"answer record {index}: unknown {name} {record[name]!r}; allowed: "
+                         f"{', '.join(map(repr, sorted(allowed)))}" for name, allowed in spec.field_values.items()
+                         if record[name] not in allowed]
     return problems
 
 
 def _check_record(item: Item) -> list[str]:
     if item.answer is None:
         return []
-    fields = RECORD_FIELDS[item.task]
+    fields = TASKS[item.task].fields
     answer = item.answer
     if not isinstance(answer, dict) or not answer:
         return [f"a record answer is an object with fields among {', '.join(fields)}, got {answer!r}"]

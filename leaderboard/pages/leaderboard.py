@@ -10,6 +10,7 @@ import streamlit as st
 
 from common.display import md_escape
 from leaderboard import cache, search, table_view
+from leaderboard.columns import COLUMNS, optional_columns
 from leaderboard.url_state import warn_unknown
 from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS_HELP, dimension_label, plural
 from leaderboard.ranking import DIMENSIONS, RANK_RULE, SIZE_BUCKETS, UNKNOWN_SIZE
@@ -60,7 +61,7 @@ if n_demo:
             "Search `demo:no` to hide them.", icon=":material/science:")
 
 for key, allowed in (("size", SIZE_OPTIONS), ("view", [view_label(v) for v in VIEWS]),
-                     ("cols", list(table_view.OPTIONAL_COLUMNS))):
+                     ("cols", list(optional_columns()))):
     warn_unknown(key, allowed)
 
 top = st.columns([3, 2])
@@ -76,7 +77,8 @@ with st.expander("Filters, columns and sorting", expanded=False):
                                     bind="query-params")
     hide_flagged = row[3].toggle("Hide flagged models", key="hide_flagged", bind="query-params")
     show_ci = row[3].toggle("Show 95% CI", key="ci", bind="query-params")
-    columns = st.multiselect("Columns", list(table_view.OPTIONAL_COLUMNS), default=list(table_view.OPTIONAL_COLUMNS),
+    columns = st.multiselect("Columns", list(optional_columns()),
+                             default=[label for label, column in optional_columns().items() if column.visible],
                              key="cols", bind="query-params", disabled=view != table_view.OVERVIEW,
                              help="Used by the overview; a dimension view shows that dimension's tasks.")
     sort_choices = table_view.sort_options(view)
@@ -107,12 +109,9 @@ linked = table.copy()
 linked.insert(2, "Open", [f"model?model={model_id}" for model_id in shown["model_id"]])
 ci_hint = " Hover shows this note; toggle *Show 95% CI* for the intervals." if not show_ci else " [95% CI]."
 column_help = {
-    "Overall": "Mean of the five dimension scores." + ci_hint,
-    **{dimension_label(d, short=True): f"{dimension_label(d)}: mean of its task scores." + ci_hint
-       for d in DIMENSIONS},
+    **{label: column.help + (ci_hint if column.format == "score" else "") for label, column in COLUMNS.items()
+       if column.help},
     table_view.robustness_label(view): ROBUSTNESS_HELP,
-    "n": "Scored items (questions with a reference answer).",
-    "#": RANK_RULE,
 }
 scores = table_view.score_labels(view)  # with CIs, wide enough for "0.081 [0.075, 0.087]"
 event = st.dataframe(

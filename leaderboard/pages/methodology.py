@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from evaluator.scoring import all_metrics
 from evaluator.scoring import extract as answer_extractor
-from evaluator.scoring.text import DEFINITIONS as TEXT_METRIC_DEFINITIONS
 from evaluator.tasks import TASKS
 from evaluator.taxonomy import HARD_CASE_RULES, RULES
 from leaderboard import cache
@@ -18,13 +18,7 @@ from leaderboard.advice import LEVELS
 from leaderboard.labels import RESEARCH_NOTICE, arxiv_link, dimension_label, fmt_score
 from leaderboard.ranking import DIMENSIONS, RANK_RULE
 
-METRIC_FORMULAS = {
-    "accuracy": "share of (question, option order) pairs answered with the right letter (next-token letter scores)",
-    "exact_set_accuracy": "share of (question, order) pairs whose chosen set of letters equals the gold set; "
-                          "Jaccard |chosen ∩ gold| / |chosen ∪ gold| reported beside it",
-    "cloze_accuracy": "share of answers containing an acceptable gold string (e.g. 心内科 / 心血管内科)",
-    **TEXT_METRIC_DEFINITIONS,  # the text metrics define themselves, so this page cannot drift
-}
+METRIC_FORMULAS = {name: metric.formula for name, metric in all_metrics().items()}  # each metric defines itself
 
 st.title("Methodology · 评测方法")
 st.error(RESEARCH_NOTICE, icon="⚕️")

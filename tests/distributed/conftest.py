@@ -11,7 +11,9 @@ from sqlmodel import Session, select
 
 from common.db import get_engine, reset_engines
 from common.settings import get_settings
-from evaluator.run import create_run
+from evaluator.planner import Estimate, estimate_spec
+from evaluator.run import OVERRIDABLE, build_run_spec, create_run
+from evaluator.suites.importer import get_suite, suite_tasks
 from evaluator.suites.bundled import ensure_demo_suite
 from evaluator.tables import ItemResult, SuiteItem
 from evaluator.tiny_models import folder_sha
@@ -76,3 +78,19 @@ def assert_same_results(expected: dict[tuple[str, int], ItemResult], got: dict[t
         assert row.letter_scores.keys() == want.letter_scores.keys(), key
         for letter, value in want.letter_scores.items():
             assert row.letter_scores[letter] == pytest.approx(value, abs=1e-5), key
+
+
+def estimate_run(model_params: int, suite_id: int, *, engine: Engine, dtype: str = "bfloat16",
+                 **settings: Any) -> Estimate:
+    """The planner's estimate of the run the evaluator would create for a ``model_params`` model on the suite:
+    the real spec (``build_run_spec``, run settings such as k, tasks, chunk_items) through ``estimate_spec``
+    (planner options such as device, gpus, backend). Raises RunSpecError or PlanError as those do."""
+    planner_only = {"device", "backend"}  # a device profile ("h100") and the planner's backend, not the run's
+    overrides = {key: settings.pop(key) for key in list(settings) if key in OVERRIDABLE - planner_only}
+    with Session(engine) as session:
+        suite = get_suite(session, suite_id)
+        model = ModelEntry(hub_id="planned/model", commit_sha="-", precision=dtype, params=model_params)
+        spec = build_run_spec(model, suite, {task.name for task in suite_tasks(session, suite_id)}, dtype=dtype,
+                              **overrides)
+        return estimate_spec(session, spec, suite_id, model_params, **settings)
+

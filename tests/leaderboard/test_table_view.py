@@ -9,6 +9,7 @@ import pytest
 
 from common.db import session_scope
 from leaderboard import ranking, table_view
+from leaderboard.columns import optional_columns
 from leaderboard.labels import fmt_score, params_label, plural, score_with_ci
 
 
@@ -59,8 +60,8 @@ def test_sorting_keeps_missing_values_last(frame):
 
 
 def test_exports_hold_the_shown_rows_and_columns_as_numbers(frame):
-    shown = table_view.overview_table(frame, list(table_view.OPTIONAL_COLUMNS), "score_ci")
-    table = table_view.overview_table(frame, list(table_view.OPTIONAL_COLUMNS), "numeric")
+    shown = table_view.overview_table(frame, list(optional_columns()), "score_ci")
+    table = table_view.overview_table(frame, list(optional_columns()), "numeric")
     csv = table_view.to_csv(table)
     assert csv.startswith("\ufeff".encode("utf-8"))
     back = pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig", keep_default_na=False)

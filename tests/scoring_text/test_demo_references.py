@@ -9,12 +9,11 @@ import pytest
 
 from evaluator.items import Item
 from evaluator.scoring import get_metric
-from evaluator.tasks import EXTRACTION_FIELDS, Kind, get_task
+from evaluator.tasks import Kind, get_task
 from evaluator.taxonomy import tag_item
 
 DEMO = Path(__file__).resolve().parents[2] / "evaluator" / "suites" / "demo"
 TEXT_KINDS = {Kind.OPEN_ENDED, Kind.RECORD, Kind.EXTRACTION, Kind.CLASSIFICATION}
-_COLON_TASKS = {"CMeEE", "SMDoc"}
 
 
 def _items() -> list[Item]:
@@ -28,11 +27,10 @@ def _items() -> list[Item]:
 
 def render_reference(item: Item) -> str:
     """The reference answer as a model following the task's instruction would write it."""
-    kind = get_task(item.task).kind
+    task = get_task(item.task)
+    kind = task.kind
     if kind == Kind.EXTRACTION:
-        fields = EXTRACTION_FIELDS[item.task]
-        separator = "：" if item.task in _COLON_TASKS else "|"
-        lines = [separator.join(str(entry.get(name) or "") for name in fields) for entry in item.answer]
+        lines = [task.separator.join(str(entry.get(name) or "") for name in task.fields) for entry in item.answer]
         return "\n".join(lines) or "无"
     if kind == Kind.RECORD:
         return "\n".join(f"{name}：{text}" for name, text in item.answer.items())

@@ -105,7 +105,9 @@ def test_cancel_marks_the_running_evaluation_and_rerun_requeues(any_engine, peop
     run = add_run(any_engine, sub, status="running", done=3, total=10)
     moderate(org.id, "cancel", [sub], reason="wrong precision")
     with Session(any_engine) as s:
-        assert s.get(EvalRun, run).cancel_requested is True
+        cancelled = s.get(EvalRun, run)
+        assert cancelled.cancel_requested is True
+        assert f"cancel requested by {org.username}" in cancelled.log  # through evaluator.leases.flag_cancel
     assert state(any_engine, sub) == "cancelled"
     with pytest.raises(ModerationError, match="already ended"):
         moderate(org.id, "cancel", [sub])

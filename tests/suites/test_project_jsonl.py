@@ -59,7 +59,7 @@ BAD_ROWS: dict[str, tuple[Any, str]] = {
     "extraction record with wrong fields": (
         item("x", task="CMeIE", options={}, answer=[{"subject": "a", "object": "b"}]), "exactly the fields"),
     "extraction unknown entity type": (
-        item("x", task="CMeEE", options={}, answer=[{"entity": "a", "type": "星座"}]), "unknown entity type"),
+        item("x", task="CMeEE", options={}, answer=[{"entity": "a", "type": "星座"}]), "unknown type '星座'"),
     "record with an unknown field": (
         item("x", task="DBMHG", options={}, answer={"主诉": "a", "体重": "b"}), "unknown record field '体重'"),
     "open-ended answer not text": (item("x", task="MedTreat", options={}, answer=["a"]), "reference text"),

@@ -34,7 +34,7 @@ def test_cache_quota_refuses_before_downloading(hub, tiny_models, tmp_path: Path
     sha = hub.add_repo("org/tiny", tiny_models["random"])
     cache = tmp_path / "cache"
     with pytest.raises(DiskSpaceError, match=r"not enough space in the model cache: the model needs \d+ KB"):
-        fetch_model("org/tiny", sha, None, cache, min_free_gb=0, quota_gb=100 / 1024**2)  # 100 KB
+        fetch_model("org/tiny", sha, None, cache, min_free_gb=0, quota_gb=100 / 1e6)  # 100 KB (decimal, common.display.GB)
     assert not any(p.suffix == ".safetensors" for p in cache.rglob("*"))
     # nothing but the small JSON files that say which weights load (config.json) was fetched
     assert [p for m, p in hub.requests if "/resolve/" in p and m == "GET"] == [f"/org/tiny/resolve/{sha}/config.json"]

@@ -7,7 +7,8 @@ from sqlmodel import Session
 
 from evaluator.leases import claim_next_run
 from evaluator.placement import Accelerators, PlacementError, detect_accelerators, place
-from evaluator.planner import Estimate, estimate_run
+from evaluator.planner import Estimate
+from tests.distributed.conftest import estimate_run
 from evaluator.run import RunSpec
 from evaluator.tables import EvalRun
 from evaluator.worker import Worker

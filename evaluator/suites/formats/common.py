@@ -13,20 +13,8 @@ from pydantic import ValidationError
 from evaluator.items import Item
 from evaluator.suites.options import normalize_letter
 from evaluator.suites.problems import Problem
-from evaluator.tasks import TASKS
+from evaluator.tasks import TASKS, task_for_alias
 
-# MedBench 2023 file names (as in OpenCompass's medbench loader) -> MedBench 2024 task names used here.
-TASK_ALIASES: dict[str, str] = {
-    "health_exam": "Med-Exam",
-    "safetybench": "MedSafety",
-    "medicine_attack": "DrugCA",
-    "triage": "MedHG",
-    "health_counseling": "MedHC",
-    "medicine_counseling": "MedMC",
-    "emr": "DBMHG",
-    "ddx-advanced_pre": "DDx-advanced",
-    "ddx-advanced_final": "DDx-advanced",
-}
 _LETTERS_TEXT = re.compile(r"[A-IＡ-Ｉa-i](?:[\s,，、;；]*[A-IＡ-Ｉa-i])*")
 
 
@@ -56,14 +44,12 @@ def _squash(name: str) -> str:
     return re.sub(r"[\s_\-]", "", name).lower()
 
 
-_BY_SQUASHED = {_squash(name): name for name in TASKS}
-
-
 def resolve_task_name(name: str) -> str | None:
-    """A registry task name for ``name`` ("Med-Exam", "med_exam", "Health_exam" ...); None if unknown."""
+    """A registry task name for ``name`` ("Med-Exam", "med_exam", "Health_exam" ...: the name, an alias from
+    ``TaskSpec.aliases``, or the name without case, spaces, "_" and "-"); None if unknown."""
     if name in TASKS:
         return name
-    return TASK_ALIASES.get(name.lower()) or _BY_SQUASHED.get(_squash(name))
+    return task_for_alias(name) or {_squash(task): task for task in TASKS}.get(_squash(name))
 
 
 def task_from_path(path: Path) -> str | None:

@@ -1,5 +1,5 @@
 """The MedBench / OpenCompass layout: ``<Task>/<Task>.jsonl``, rows with passage, question, options, label, answer,
-other. The task comes from the file name (or its folder); MedBench 2023 names are mapped (see TASK_ALIASES).
+other. The task comes from the file name (or its folder); MedBench 2023 names are mapped (``TaskSpec.aliases``).
 
 What happens to each field:
 
@@ -14,7 +14,8 @@ What happens to each field:
 - Other tasks keep ``question`` verbatim: there the instruction is item-specific (the department list of MedHG,
   the output format of an extraction), and the prompt must not lose it. ``options`` of a cloze or
   classification row become ``other["candidates"]``; a record answer written as "字段：内容" lines becomes an
-  object; CHIP-CDN's {"entity", "type": "normalization"} and CHIP-CDEE's Chinese keys become the project fields.
+  object; extraction records keyed as MedBench keys them (CHIP-CDN's {"entity", "type"}, CHIP-CDEE's Chinese
+  keys) get the project's fields by ``TaskSpec.import_keys``.
 - ``answer: null`` (public test files) loads as an unscored item. ``id``: ``other.id`` when present, else
   ``<file stem>-<line>``. ``answer_points`` (top level or in ``other``) are kept for open-ended items.
 """
@@ -30,7 +31,7 @@ from evaluator.items import Item
 from evaluator.suites.checks import YES_NO_OPTIONS
 from evaluator.suites.formats.common import FileResult, Located, jsonl_objects, parse_letters, task_from_path, validation_reasons
 from evaluator.suites.options import normalize_letter, options_from_list, split_options
-from evaluator.tasks import CHOICE_KINDS, RECORD_FIELDS, TASKS, Kind, TaskSpec
+from evaluator.tasks import CHOICE_KINDS, TASKS, Kind, TaskSpec
 
 FORMAT = "medbench"
 MEDBENCH_FIELDS = ("passage", "question", "options", "label", "answer", "other")
@@ -46,7 +47,6 @@ _TRAILING_INSTRUCTION = re.compile(
     r"(?:^|(?<=[。？?！!\n]))[^。？?！!\n]*(?:无需给出理由|不输出解释|只输出选项|不要进行解释)[^。？?！!\n]*[。]?\s*$"
 )
 _QUESTION_LABEL = re.compile(r"^\s*(?:问题|题目|题干)\s*[:：]\s*")
-_CDEE_KEYS = {"主体词": "core_name", "发生状态": "tendency", "描述词": "character", "解剖部位": "anatomy"}
 
 
 def strip_instruction(stem: str) -> tuple[str, str]:
@@ -188,9 +188,9 @@ def _other_fields(question: str, options: Any, answer: Any, spec: TaskSpec,
     elif spec.kind is Kind.CLASSIFICATION and isinstance(answer, list) and len(answer) == 1:
         answer = answer[0]
     elif spec.kind is Kind.RECORD and isinstance(answer, str):
-        answer = _record_from_lines(answer, RECORD_FIELDS[spec.name])
+        answer = _record_from_lines(answer, spec.fields)
     elif spec.kind is Kind.EXTRACTION and isinstance(answer, list):
-        answer = [_project_record(spec.name, record) for record in answer]
+        answer = [_project_record(spec, record) for record in answer]
     return {"question": question, "answer": answer}, []
 
 
@@ -201,12 +201,9 @@ def _record_from_lines(text: str, fields: tuple[str, ...]) -> dict[str, str] | s
     return record or text
 
 
-def _project_record(task: str, record: Any) -> Any:
-    """MedBench's field names for CHIP-CDN and CHIP-CDEE records -> the project's."""
-    if not isinstance(record, dict):
+def _project_record(spec: TaskSpec, record: Any) -> Any:
+    """A record keyed as MedBench keys it (only ``spec.import_keys``) -> the project's fields; others unchanged."""
+    keys = spec.import_keys
+    if not isinstance(record, dict) or not keys or not set(record) <= set(keys):
         return record
-    if task == "CHIP-CDN" and set(record) == {"entity", "type"}:
-        return {"normalized": record["entity"]}
-    if task == "CHIP-CDEE" and set(record) <= set(_CDEE_KEYS):
-        return {_CDEE_KEYS[k]: "，".join(v) if isinstance(v, list) else v for k, v in record.items()}
-    return record
+    return {keys[k]: "，".join(v) if isinstance(v, list) else v for k, v in record.items() if keys[k]}
