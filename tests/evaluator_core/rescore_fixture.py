@@ -141,5 +141,17 @@ def build() -> None:
     SCORES_FILE.write_text(json.dumps(scores, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
+def repin_scores() -> None:
+    """Re-score the stored rows and write their scores: for a scoring change that is meant (say so in its commit)."""
+    from common.db import get_engine
+
+    stored = json.loads(ROWS_FILE.read_text(encoding="utf-8"))
+    engine = get_engine(f"sqlite:///{Path(tempfile.mkdtemp()) / 'pin.db'}")
+    scores = {name: rescore(engine, rows, stored["spec"]) for name, rows in stored["runs"].items()}
+    SCORES_FILE.write_text(json.dumps(scores, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
-    build()
+    import sys
+
+    repin_scores() if "--scores-only" in sys.argv else build()
