@@ -4,13 +4,16 @@ from __future__ import annotations
 from collections import Counter
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import Session, func, select
 
 from common.db import get_engine
 from common.settings import get_settings
+from common.timeutil import utcnow
 from submissions.accounts import create_user
 from submissions.checks import check_validity
 from submissions.forms import parse_form
@@ -115,8 +118,13 @@ def test_rate_limit_is_configurable_and_counts_the_window(engine, shapes, monkey
     assert [o.status for o in outs] == ["accepted", "accepted", "refused"]
     assert outs[2].reason == "rate_limit" and "the limit is 2" in outs[2].message
     assert submissions_left(user.id) == 0
-    monkeypatch.setenv("MEDBENCH_RATE_LIMIT_DAYS", "0")  # an empty window: the old ones no longer count
+    monkeypatch.setenv("MEDBENCH_RATE_LIMIT_DAYS", "1")
     get_settings.cache_clear()
+    with Session(engine) as session:  # the two made two days ago fall out of a one-day window
+        session.execute(update(Submission).where(Submission.submitter_id == user.id)
+                        .values(created_at=utcnow() - timedelta(days=2)))
+        session.commit()
+    assert submissions_left(user.id) == 2
     assert submit_model(user.id, hub_id=shapes["good"], **{**FORM, "precision": "float32"}).status == "accepted"
 
 

@@ -93,7 +93,7 @@ def test_a_cancelled_run_shows_as_cancelling_until_its_worker_stops_then_as_canc
 
 
 def test_search_matches_percent_and_underscore_literally(any_engine) -> None:
-    user = create_user("sara", "user password")
+    user = create_user("sara", "quiet orchard lantern 42")
     under = add_submission(any_engine, user.id, hub_id="org/med_7b")
     other = add_submission(any_engine, user.id, hub_id="org/med-7b")
     percent = add_submission(any_engine, user.id, hub_id="org/100%-med")
