@@ -24,7 +24,7 @@ def _database_ready(url: str) -> bool:
 @st.cache_resource
 def _swept_uploads() -> bool:
     """Once per process: remove suite uploads staged by sessions that ended without importing or cancelling."""
-    from evaluator.suites.uploads import sweep_stale_uploads
+    from evaluator.benchmark.suites.uploads import sweep_stale_uploads
 
     sweep_stale_uploads()
     return True

@@ -26,7 +26,7 @@ def init_db_command() -> None:
 
 
 def _register_groups() -> None:
-    from evaluator.cli import app as evaluator_app
+    from evaluator.ops.cli import app as evaluator_app
     from submissions.cli import app as submissions_app
 
     app.add_typer(evaluator_app, name="eval", help="Suites, offline evaluation, the worker, exports.")

@@ -1,7 +1,7 @@
 """Choice scoring throughput and agreement: this evaluator against lm-evaluation-harness 0.4 (hf backend).
 
 The same choice items x 5 orders (the demo suite's Med-Exam, MedSafety and DrugCA, yes/no items asked under
-their 2 orders), the same model, the same exact prompts (written by evaluator.prompts, chat template applied)
+their 2 orders), the same model, the same exact prompts (written by evaluator.benchmark.prompts, chat template applied)
 and the same letters. Each side runs in its own process, so "whole process" covers interpreter start, imports,
 model load, scoring and writing results; "scoring stage" is execute_run here and simple_evaluate there.
 
@@ -45,7 +45,7 @@ def peak_rss_mb() -> float:
 # ----- preparation (parent process) ---------------------------------------------------------------------------------
 def corpus_texts() -> list[str]:
     """Tokenizer training text: the demo suite and the project's own documents and code (Chinese + English)."""
-    files = [*(ROOT / "evaluator/suites/demo").glob("*.jsonl"), *ROOT.glob("docs/*.md"), ROOT / "README.md",
+    files = [*(ROOT / "evaluator/benchmark/suites/demo").glob("*.jsonl"), *ROOT.glob("docs/*.md"), ROOT / "README.md",
              *Path("/work/shared").glob("*.md"), *[p for p in ROOT.rglob("*.py") if ".venv" not in p.parts]]
     return [f.read_text(encoding="utf-8", errors="ignore") for f in files if f.is_file()]
 
@@ -53,11 +53,11 @@ def corpus_texts() -> list[str]:
 def prepare(work: Path, args: argparse.Namespace) -> dict:
     from transformers import AutoTokenizer
 
-    from evaluator.items import Item
-    from evaluator.permutations import item_orders, shown_letters
-    from evaluator.prompts import build_prompt, candidates_of
-    from evaluator.tasks import get_task
-    from evaluator.tiny_models import build_tiny_model, model_info
+    from evaluator.benchmark.items import Item
+    from evaluator.benchmark.permutations import item_orders, shown_letters
+    from evaluator.benchmark.prompts import build_prompt, candidates_of
+    from evaluator.benchmark.tasks import get_task
+    from evaluator.engine.tiny_models import build_tiny_model, model_info
 
     tie = args.tokenizer == "qwen"
     name = "qwen" if args.tokenizer == "qwen" else f"trained-v{args.vocab}"
@@ -76,7 +76,7 @@ def prepare(work: Path, args: argparse.Namespace) -> dict:
     suite_dir.mkdir(exist_ok=True)
     requests = []
     for task_name in CHOICE_TASKS:
-        lines = (ROOT / "evaluator/suites/demo" / f"{task_name}.jsonl").read_text(encoding="utf-8").splitlines()
+        lines = (ROOT / "evaluator/benchmark/suites/demo" / f"{task_name}.jsonl").read_text(encoding="utf-8").splitlines()
         items = [Item.model_validate_json(line) for line in lines if line.strip()]
         items = [i.model_copy(update={"id": f"{i.id}-r{r}"}) for r in range(args.repeat) for i in items]
         (suite_dir / f"{task_name}.jsonl").write_text(
@@ -108,11 +108,11 @@ def stage_ours(work: Path, model: str, suite_dir: str, token_budget: int | None)
     from sqlmodel import Session, select
 
     from common.db import get_engine
-    from evaluator.run import create_run, execute_run, score_run
-    from evaluator.runners import load_runner
-    from evaluator.suites.importer import import_suite
+    from evaluator.engine.run import create_run, execute_run, score_run
+    from evaluator.engine.runners import load_runner
+    from evaluator.benchmark.suites.importer import import_suite
     from evaluator.tables import ItemResult, SuiteItem
-    from evaluator.tiny_models import folder_sha
+    from evaluator.engine.tiny_models import folder_sha
     from submissions.tables import ModelEntry
 
     import shutil

@@ -1,6 +1,6 @@
 """The run planner against a measured run, and what it projects for a MedBench-sized run on GPUs.
 
-1. Calibrate a CPU profile here (``evaluator.planner.calibrate_cpu``: matmul FLOP/s, copy bandwidth and the tiny
+1. Calibrate a CPU profile here (``evaluator.engine.planner.calibrate_cpu``: matmul FLOP/s, copy bandwidth and the tiny
    model's per-pass overhead, each measured on small fixed inputs, not on the suite).
 2. Estimate the demo-suite run of a tiny random model on that profile (exact prompts, the model's tokenizer).
 3. Run it for real (``execute_run``, one process, one thread) and print estimate vs measured, and the forward
@@ -39,12 +39,12 @@ def main() -> None:
     from sqlmodel import Session
 
     from common.db import get_engine
-    from evaluator.planner import PROFILES, calibrate_cpu, estimate_spec
-    from evaluator.run import RunSpec, create_run, execute_run
-    from evaluator.runners import load_runner
-    from evaluator.suites.bundled import ensure_demo_suite
+    from evaluator.engine.planner import PROFILES, calibrate_cpu, estimate_spec
+    from evaluator.engine.run import RunSpec, create_run, execute_run
+    from evaluator.engine.runners import load_runner
+    from evaluator.benchmark.suites.bundled import ensure_demo_suite
     from evaluator.tables import EvalRun
-    from evaluator.tiny_models import build_tiny_model, folder_sha, model_info
+    from evaluator.engine.tiny_models import build_tiny_model, folder_sha, model_info
     from submissions.tables import ModelEntry
 
     torch.set_num_threads(1)

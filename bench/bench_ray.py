@@ -64,11 +64,11 @@ def main() -> None:
     from sqlmodel import Session, select
 
     from common.db import get_engine
-    from evaluator.distributed import execute_run_distributed
-    from evaluator.run import RunSpec, create_run, execute_run, selected_items
-    from evaluator.suites.bundled import ensure_demo_suite
+    from evaluator.engine.distributed import execute_run_distributed
+    from evaluator.engine.run import RunSpec, create_run, execute_run, selected_items
+    from evaluator.benchmark.suites.bundled import ensure_demo_suite
     from evaluator.tables import EvalRun, ItemResult
-    from evaluator.tiny_models import build_tiny_model, folder_sha, model_info
+    from evaluator.engine.tiny_models import build_tiny_model, folder_sha, model_info
     from submissions.tables import ModelEntry
 
     torch.set_num_threads(1)

@@ -3,7 +3,7 @@ of a generative task when rules change; no model involved).
 
 For every generative demo item (open-ended, record, extraction, classification) three stored outputs are made:
 the reference written in the instructed format, its first half (incomplete), and a degenerate repetition.
-Each is scored by the task's metric and tagged by ``evaluator.taxonomy.tag_item``; the set is repeated
+Each is scored by the task's metric and tagged by ``evaluator.benchmark.taxonomy.tag_item``; the set is repeated
 ``--repeat`` times. Prints rows/s overall and per task kind, and the share of time spent in ROUGE-L.
 
     .venv/bin/python bench/bench_text_scoring.py [--repeat 20]
@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from evaluator.items import Item  # noqa: E402
-from evaluator.scoring import get_metric  # noqa: E402
-from evaluator.scoring import rouge as rouge_module  # noqa: E402
-from evaluator.tasks import Kind, get_task  # noqa: E402
-from evaluator.taxonomy import tag_item  # noqa: E402
+from evaluator.benchmark.items import Item  # noqa: E402
+from evaluator.benchmark.scoring import get_metric  # noqa: E402
+from evaluator.benchmark.scoring import rouge as rouge_module  # noqa: E402
+from evaluator.benchmark.tasks import Kind, get_task  # noqa: E402
+from evaluator.benchmark.taxonomy import tag_item  # noqa: E402
 from tests.scoring_text.test_demo_references import TEXT_KINDS, render_reference  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """Worker figures: time to a full demo leaderboard, claim throughput under contention, cancel latency.
 
-1. demo: on a fresh SQLite database, ``cli.py eval bootstrap-demo`` then ``python -m evaluator.worker --until-idle``
+1. demo: on a fresh SQLite database, ``cli.py eval bootstrap-demo`` then ``python -m evaluator.ops.worker --until-idle``
    (real processes, as README's run command does); prints the wall time of each step and each run's duration
    (claim to finished) as stored in the database.
 2. claims: N pending runs (no model) claimed by 1 and by 4 concurrent claimers with their own connections, on
@@ -30,7 +30,7 @@ def bench_demo(workdir: Path) -> None:
            "HF_ENDPOINT": "http://127.0.0.1:9", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
            "MEDBENCH_DATABASE_URL": ""}
     for label, cmd in (("bootstrap-demo", [sys.executable, "cli.py", "eval", "bootstrap-demo"]),
-                       ("worker --until-idle", [sys.executable, "-m", "evaluator.worker", "--until-idle"])):
+                       ("worker --until-idle", [sys.executable, "-m", "evaluator.ops.worker", "--until-idle"])):
         began = time.perf_counter()
         subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
         print(f"demo: {label:<22} {time.perf_counter() - began:7.1f} s")
@@ -38,7 +38,7 @@ def bench_demo(workdir: Path) -> None:
     from sqlmodel import Session, select
 
     from common.db import get_engine
-    from evaluator.leases import as_utc
+    from evaluator.ops.leases import as_utc
     from evaluator.tables import EvalRun
     from submissions.tables import ModelEntry
 
@@ -52,7 +52,7 @@ def bench_demo(workdir: Path) -> None:
 
 def bench_claims(url: str, label: str, n_runs: int) -> None:
     from common.db import make_engine, upgrade
-    from evaluator.leases import claim_next_run
+    from evaluator.ops.leases import claim_next_run
     from tests.worker.factories import add_model, add_pending_run, add_suite, choice_item
 
     engine = make_engine(url)
@@ -87,9 +87,9 @@ def bench_claims(url: str, label: str, n_runs: int) -> None:
 def bench_cancel(workdir: Path) -> None:
     from common.db import make_engine, upgrade
     from common.settings import get_settings
-    from evaluator.leases import request_cancel
-    from evaluator.tiny_models import build_tiny_model
-    from evaluator.worker import Worker
+    from evaluator.ops.leases import request_cancel
+    from evaluator.engine.tiny_models import build_tiny_model
+    from evaluator.ops.worker import Worker
     from sqlmodel import Session
 
     from evaluator.tables import EvalRun

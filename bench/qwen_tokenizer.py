@@ -38,7 +38,7 @@ def build_qwen_tokenizer():  # type: ignore[no-untyped-def]
     from transformers import PreTrainedTokenizerFast
     from transformers.convert_slow_tokenizer import TikTokenConverter
 
-    from evaluator.tiny_models import CHAT_TEMPLATE
+    from evaluator.engine.tiny_models import CHAT_TEMPLATE
 
     class _Converter(TikTokenConverter):
         @staticmethod

@@ -23,11 +23,11 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from evaluator.items import Item
-from evaluator.run import EVALUATOR_VERSION, build_run_spec
+from evaluator.benchmark.items import Item
+from evaluator.engine.run import EVALUATOR_VERSION, build_run_spec
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, Suite, SuiteItem, SuiteTask, TaskScore
-from evaluator.tasks import CHOICE_KINDS, TASKS, Dimension, Kind, TaskSpec
-from evaluator.taxonomy import CATEGORIES
+from evaluator.benchmark.tasks import CHOICE_KINDS, TASKS, Dimension, Kind, TaskSpec
+from evaluator.benchmark.taxonomy import CATEGORIES
 from submissions.tables import ModelEntry, Submission
 
 # Which categories a wrong answer gets in each dimension (weights), roughly the paper's picture: omissions

@@ -40,7 +40,7 @@ class SuiteTask(SQLModel, table=True):
 
 
 class SuiteItem(SQLModel, table=True):
-    """One benchmark item. ``data`` holds the project item format (see evaluator.items)."""
+    """One benchmark item. ``data`` holds the project item format (see evaluator.benchmark.items)."""
 
     __tablename__ = "suite_items"
     __table_args__ = (

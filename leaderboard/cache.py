@@ -76,9 +76,9 @@ def disagreements(data_version: str, run_ids: tuple[int, ...], page: int, page_s
 
 @st.cache_data(show_spinner=False, ttl=60, max_entries=8)
 def agreement(data_version: str) -> dict[str, Any] | None:
-    """Automatic-vs-human tag agreement (evaluator.agreement); None when no review exists yet. Reviews do not
+    """Automatic-vs-human tag agreement (evaluator.benchmark.agreement); None when no review exists yet. Reviews do not
     change the data version, hence the short time-to-live."""
-    from evaluator.agreement import agreement_summary
+    from evaluator.benchmark.agreement import agreement_summary
 
     with session_scope() as session:
         summary = agreement_summary(session)

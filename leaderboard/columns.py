@@ -15,7 +15,7 @@ from typing import Literal
 
 import pandas as pd
 
-from evaluator.tasks import Dimension
+from evaluator.benchmark.tasks import Dimension
 from leaderboard.labels import RANK_RULE, ROBUSTNESS, ROBUSTNESS_HELP, dimension_label
 
 # How a cell is written: "score" (with its key_low / key_high interval), "figure" (0–1 without interval), "count",

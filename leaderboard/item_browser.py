@@ -13,7 +13,7 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlmodel import Session
 
 from evaluator.tables import ItemResult, SuiteItem
-from evaluator.tasks import TASKS, Dimension
+from evaluator.benchmark.tasks import TASKS, Dimension
 from leaderboard.labels import CATEGORIES
 
 OUTCOMES: tuple[str, ...] = ("all", "right", "wrong", "unscored")

@@ -6,8 +6,8 @@ from typing import Any
 import pandas as pd
 
 from common.display import compact_count, plural  # noqa: F401  (plural: re-exported for the pages)
-from evaluator.tasks import DIMENSION_LABELS, Dimension
-from evaluator.taxonomy import CATEGORIES  # noqa: F401  (re-exported for the pages and charts)
+from evaluator.benchmark.tasks import DIMENSION_LABELS, Dimension
+from evaluator.benchmark.taxonomy import CATEGORIES  # noqa: F401  (re-exported for the pages and charts)
 
 SHORT_DIMENSION = {
     Dimension.KNOWLEDGE: "Knowledge", Dimension.UNDERSTANDING: "Understanding", Dimension.GENERATION: "Generation",

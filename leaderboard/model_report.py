@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from evaluator.tables import DimensionScore, EvalRun, Suite, TaskScore
-from evaluator.tasks import TASKS, Kind
+from evaluator.benchmark.tasks import TASKS, Kind
 from leaderboard.labels import is_missing
 from leaderboard.ranking import SCORE_KEYS, size_bucket
 from leaderboard.runs import active_suite, latest_runs

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from evaluator.tables import DimensionScore, EvalRun, TaskScore
-from evaluator.tasks import TASKS, Dimension
+from evaluator.benchmark.tasks import TASKS, Dimension
 from leaderboard.columns import computed_columns
 from leaderboard.labels import RANK_RULE  # noqa: F401  (re-exported for the pages)
 from leaderboard.runs import active_suite, latest_runs

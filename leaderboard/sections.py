@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape
-from evaluator.tasks import TASKS
+from evaluator.benchmark.tasks import TASKS
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
 from leaderboard.labels import (CATEGORIES, ROBUSTNESS, ROBUSTNESS_HELP, arxiv_link, dimension_label, fmt_score,

@@ -8,7 +8,7 @@ from typing import Literal
 
 import pandas as pd
 
-from evaluator.tasks import TASKS
+from evaluator.benchmark.tasks import TASKS
 from leaderboard.columns import COLUMNS, Column, optional_columns
 from leaderboard.labels import ROBUSTNESS, dimension_label, fmt_score, params_label, score_with_ci
 

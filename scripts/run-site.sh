@@ -7,7 +7,7 @@ bash scripts/setup-env.sh
 export PYTHONUNBUFFERED=1
 .venv/bin/python cli.py init-db
 .venv/bin/python cli.py eval bootstrap-demo
-.venv/bin/python -m evaluator.worker &
+.venv/bin/python -m evaluator.ops.worker &
 worker=$!
 .venv/bin/python -m streamlit run app.py --server.port "${PORT:-8501}" --server.headless true \
   --browser.gatherUsageStats false &

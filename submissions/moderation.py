@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from common.db import session_scope
-from evaluator.leases import flag_cancel
+from evaluator.ops.leases import flag_cancel
 from evaluator.tables import EvalRun
 from submissions.accounts import require_organizer
 from submissions.audit import record_action

@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 
 from common.settings import Settings, get_settings
-from evaluator.planner import get_profile, plan_summary
+from evaluator.engine.planner import get_profile, plan_summary
 
 CUDA_PROFILE = "h100"  # the profile for 'cuda' when no planner_device names the card
 
@@ -28,7 +28,7 @@ class PlannerDevice:
 def _workers_device(setting: str) -> str:
     """MEDBENCH_DEVICE resolved on this machine ("auto" probes CUDA), once per process: the moderation page
     redraws often and the answer does not change."""
-    from evaluator.placement import resolve_device
+    from evaluator.engine.placement import resolve_device
 
     return resolve_device(setting)
 

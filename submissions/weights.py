@@ -2,7 +2,7 @@
 
 Why: a hub repository can hold several sets of weights. Judging "a ``.safetensors`` file exists" let a tiny decoy
 ``.safetensors`` stand beside a pickle ``pytorch_model.bin``: intake measured the decoy, and transformers loaded the
-pickle (pickle can run code when loaded). Intake (``submissions.checks``) and the worker (``evaluator.model_fetch``)
+pickle (pickle can run code when loaded). Intake (``submissions.checks``) and the worker (``evaluator.engine.model_fetch``)
 therefore share this one decision:
 
 - The weights are the safetensors transformers picks in a local folder with ``use_safetensors=True``: the file named

@@ -66,7 +66,7 @@ def any_engine(db_url: str, monkeypatch: pytest.MonkeyPatch, settings_env):  # t
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Tiny local models: 'random' (seeded noise) and 'letter_a' (always answers A)."""
-    from evaluator.tiny_models import build_tiny_model
+    from evaluator.engine.tiny_models import build_tiny_model
 
     root = tmp_path_factory.mktemp("tiny-models")
     return {

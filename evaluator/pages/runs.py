@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape, plural
-from evaluator.leases import LeaseError
-from evaluator.run_admin import ACTIVE_STATUSES, RUN_STATUSES, cancel_run, get_run_detail, list_runs
+from evaluator.ops.leases import LeaseError
+from evaluator.ops.run_admin import ACTIVE_STATUSES, RUN_STATUSES, cancel_run, get_run_detail, list_runs
 from submissions.accounts import NotAuthorized
 from submissions.ui import require_organizer_page
 from submissions.views import format_eta

@@ -9,13 +9,13 @@ import streamlit as st
 
 from common.display import md_escape, plural
 from common.db import session_scope
-from evaluator.suites.formats import FORMATS
-from evaluator.suites.importer import activate_suite, import_suite, list_suites, missing_ranked_tasks, suite_tasks
-from evaluator.suites.preview import SuitePreview, preview_suite
-from evaluator.suites.problems import SuiteError
-from evaluator.suites.roots import check_import_path, import_roots
-from evaluator.suites.uploads import UPLOAD_SUFFIXES, discard_upload, new_upload_dir, stage_uploads
-from evaluator.tasks import CHOICE_KINDS, DIMENSION_LABELS, TASKS
+from evaluator.benchmark.suites.formats import FORMATS
+from evaluator.benchmark.suites.importer import activate_suite, import_suite, list_suites, missing_ranked_tasks, suite_tasks
+from evaluator.benchmark.suites.preview import SuitePreview, preview_suite
+from evaluator.benchmark.suites.problems import SuiteError
+from evaluator.benchmark.suites.roots import check_import_path, import_roots
+from evaluator.benchmark.suites.uploads import UPLOAD_SUFFIXES, discard_upload, new_upload_dir, stage_uploads
+from evaluator.benchmark.tasks import CHOICE_KINDS, DIMENSION_LABELS, TASKS
 from submissions.session import current_user, is_organizer
 
 if not is_organizer():

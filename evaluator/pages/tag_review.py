@@ -10,9 +10,9 @@ import streamlit as st
 
 from common.db import session_scope
 from common.display import md_escape
-from evaluator.agreement import agreement_summary
-from evaluator.review import ReviewError, draw_sample, record_review, reviewable_runs, reviews_of
-from evaluator.taxonomy import CATEGORIES
+from evaluator.benchmark.agreement import agreement_summary
+from evaluator.ops.review import ReviewError, draw_sample, record_review, reviewable_runs, reviews_of
+from evaluator.benchmark.taxonomy import CATEGORIES
 from submissions.session import current_user, is_organizer
 
 if not is_organizer():

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape
-from evaluator.tasks import TASKS
+from evaluator.benchmark.tasks import TASKS
 from leaderboard import cache, charts
 from leaderboard.labels import RESEARCH_NOTICE, dimension_label, fmt_score, score_with_ci
 from leaderboard.ranking import DIMENSIONS, SCORE_KEYS

@@ -1,7 +1,7 @@
 """How every number on this site is made: dimensions, tasks, metrics and formulas, robustness, the error
 taxonomy and how its tags are made (with their measured agreement with human review), and the limits.
 
-Task and rule tables are read from the registries (evaluator.tasks, evaluator.taxonomy), so this page cannot
+Task and rule tables are read from the registries (evaluator.benchmark.tasks, evaluator.benchmark.taxonomy), so this page cannot
 drift from what the evaluator does.
 """
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from evaluator.scoring import all_metrics
-from evaluator.scoring import extract as answer_extractor
-from evaluator.tasks import TASKS
-from evaluator.taxonomy import HARD_CASE_RULES, RULES
+from evaluator.benchmark.scoring import all_metrics
+from evaluator.benchmark.scoring import extract as answer_extractor
+from evaluator.benchmark.tasks import TASKS
+from evaluator.benchmark.taxonomy import HARD_CASE_RULES, RULES
 from leaderboard import cache
 from leaderboard.advice import LEVELS
 from leaderboard.labels import RESEARCH_NOTICE, arxiv_link, dimension_label, fmt_score
@@ -40,7 +40,7 @@ st.header("Metrics and formulas")
 # st.table wraps long cells; a dataframe cut every formula at the column's width.
 st.table(pd.DataFrame({"Metric": list(METRIC_FORMULAS), "Formula": list(METRIC_FORMULAS.values())}).set_index("Metric"))
 
-# ----- How a written answer is read (the one answer extractor, evaluator.scoring.extract) -----
+# ----- How a written answer is read (the one answer extractor, evaluator.benchmark.scoring.extract) -----
 st.header("How a written answer is read")
 st.markdown("When a model writes its answer to a choice, yes/no or triage (cloze) question, one rule-based "
             "**answer extractor** reads it: the letters shown in the prompt (mapped back to the original options "

@@ -38,10 +38,12 @@ def copy_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(("module", "line", "contract"), [
-    ("leaderboard/ranking.py", "import evaluator.run", "leaderboard imports from evaluator only the definition"),
+    ("leaderboard/ranking.py", "import evaluator.engine.run", "leaderboard imports from evaluator only the definition"),
     ("common/settings.py", "import submissions.tables", "common imports no package"),
-    ("submissions/planning.py", "from evaluator.worker import Worker", "submissions does not reach into"),
-    ("evaluator/tasks.py", "import leaderboard.labels", "Data flows one way"),
+    ("submissions/planning.py", "from evaluator.ops.worker import Worker", "submissions does not reach into"),
+    ("evaluator/benchmark/tasks.py", "import leaderboard.labels", "Data flows one way"),
+    ("evaluator/benchmark/scoring/choice.py", "import evaluator.engine.run", "Inside evaluator"),
+    ("evaluator/engine/planner.py", "from evaluator.ops.leases import claim_run", "Inside evaluator"),
 ])
 def test_a_wrong_way_import_breaks_its_contract(copy_root: Path, module: str, line: str, contract: str) -> None:
     path = copy_root / module

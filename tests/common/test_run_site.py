@@ -44,7 +44,7 @@ def test_run_site_serves_app_and_worker_and_stops_on_ctrl_c(tmp_path: Path) -> N
                 time.sleep(1)
         assert healthy, (tmp_path / "site.log").read_text()
         procs = _children(proc.pid)
-        assert any("evaluator.worker" in p for p in procs), procs
+        assert any("evaluator.ops.worker" in p for p in procs), procs
         assert any("streamlit" in p for p in procs), procs
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:
             assert resp.status == 200

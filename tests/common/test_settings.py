@@ -78,7 +78,7 @@ def test_cli_prints_one_line(tmp_path: Path) -> None:
 
 
 def test_worker_prints_one_line(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "evaluator.worker", "--until-idle"], cwd=ROOT, text=True,
+    done = subprocess.run([sys.executable, "-m", "evaluator.ops.worker", "--until-idle"], cwd=ROOT, text=True,
                           capture_output=True, timeout=300,
                           env=_env(MEDBENCH_DATA_DIR=str(tmp_path), MEDBENCH_RAY_ACTORS="-1"))
     assert done.returncode == 2

@@ -11,12 +11,12 @@ from sqlmodel import Session, select
 
 from common.db import get_engine, reset_engines
 from common.settings import get_settings
-from evaluator.planner import Estimate, estimate_spec
-from evaluator.run import OVERRIDABLE, build_run_spec, create_run
-from evaluator.suites.importer import get_suite, suite_tasks
-from evaluator.suites.bundled import ensure_demo_suite
+from evaluator.engine.planner import Estimate, estimate_spec
+from evaluator.engine.run import OVERRIDABLE, build_run_spec, create_run
+from evaluator.benchmark.suites.importer import get_suite, suite_tasks
+from evaluator.benchmark.suites.bundled import ensure_demo_suite
 from evaluator.tables import ItemResult, SuiteItem
-from evaluator.tiny_models import folder_sha
+from evaluator.engine.tiny_models import folder_sha
 from submissions.tables import ModelEntry
 
 ROOT = Path(__file__).resolve().parents[2]

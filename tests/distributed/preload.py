@@ -7,4 +7,4 @@ def preload() -> None:
     import torch  # noqa: F401
     import transformers  # noqa: F401
 
-    import evaluator.distributed  # noqa: F401
+    import evaluator.engine.distributed  # noqa: F401

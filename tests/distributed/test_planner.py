@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from evaluator.planner import (
+from evaluator.engine.planner import (
     PROFILES,
     DeviceProfile,
     PlanError,
@@ -17,11 +17,11 @@ from evaluator.planner import (
     plan_summary,
     shape_from_config,
 )
-from evaluator.run import RunSpec, execute_run
-from evaluator.runners import load_runner
-from evaluator.suites.bundled import ensure_demo_suite
+from evaluator.engine.run import RunSpec, execute_run
+from evaluator.engine.runners import load_runner
+from evaluator.benchmark.suites.bundled import ensure_demo_suite
 from evaluator.tables import EvalRun, Suite
-from evaluator.tiny_models import model_info
+from evaluator.engine.tiny_models import model_info
 from submissions.tables import ModelEntry, Submission
 from tests.distributed.conftest import TASKS, estimate_run, new_runs
 

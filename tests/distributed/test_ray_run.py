@@ -7,9 +7,9 @@ import shutil
 import pytest
 from sqlmodel import Session, func, select
 
-from evaluator.distributed import RAY_NAMESPACE, DistributedError, execute_run_distributed
-from evaluator.run import RunStopped, execute_run
-from evaluator.runners import ModelLoadError
+from evaluator.engine.distributed import RAY_NAMESPACE, DistributedError, execute_run_distributed
+from evaluator.engine.run import RunStopped, execute_run
+from evaluator.engine.runners import ModelLoadError
 from evaluator.tables import EvalRun, ItemResult
 from tests.distributed.conftest import assert_same_results, new_runs, results
 

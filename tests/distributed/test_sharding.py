@@ -5,9 +5,9 @@ from collections import defaultdict
 
 import pytest
 
-from evaluator.distributed import shard_cost, shard_units
-from evaluator.items import Item
-from evaluator.run import RunSpec, _default_generation, plan_units
+from evaluator.engine.distributed import shard_cost, shard_units
+from evaluator.benchmark.items import Item
+from evaluator.engine.run import RunSpec, _default_generation, plan_units
 from evaluator.tables import SuiteItem
 
 OPTIONS = {"A": "肺炎", "B": "高血压", "C": "糖尿病", "D": "心肌梗死", "E": "头痛"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from evaluator.tables import ItemResult
-from evaluator.worker import Worker
+from evaluator.ops.worker import Worker
 from tests.worker.factories import add_model, add_suite, approve, demo_items, runs_of, worker_settings
 
 

@@ -3,7 +3,7 @@ does not) and submits a tiny model served by the hub stand-in, an organizer appr
 evaluates it, it appears ranked, its model page and question browser open, and a CSV export downloads.
 Screenshots of each page go to test-output/e2e/.
 
-Real parts only: ``streamlit run app.py`` and ``python -m evaluator.worker`` as subprocesses on one SQLite file,
+Real parts only: ``streamlit run app.py`` and ``python -m evaluator.ops.worker`` as subprocesses on one SQLite file,
 the real huggingface_hub client against tests/hub_stub.py, Debian's chromium driven by playwright.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pytest
 from sqlmodel import Session, select
 
 from common.db import make_engine, upgrade
-from evaluator.suites.importer import import_suite
+from evaluator.benchmark.suites.importer import import_suite
 from evaluator.tables import EvalRun
 from submissions.accounts import create_user
 from tests.hub_stub import serve_hub
@@ -98,7 +98,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                             "--server.port", str(port), "--browser.gatherUsageStats", "false",
                             "--server.fileWatcherType", "none"],
                            cwd=ROOT, env=env, stdout=open(logs / "app.log", "w"), stderr=subprocess.STDOUT)
-    worker = subprocess.Popen([sys.executable, "-m", "evaluator.worker"], cwd=ROOT, env=env,
+    worker = subprocess.Popen([sys.executable, "-m", "evaluator.ops.worker"], cwd=ROOT, env=env,
                               stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

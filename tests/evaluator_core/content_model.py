@@ -1,7 +1,7 @@
 """A real model that always picks the same option *content*, whatever letter it is shown under.
 
-It is a tiny Llama (evaluator.tiny_models) trained here for a few hundred steps on prompts written by
-evaluator.prompts: random stems, options drawn from a small drug list in random order, and the letter of the
+It is a tiny Llama (evaluator.engine.tiny_models) trained here for a few hundred steps on prompts written by
+evaluator.benchmark.prompts: random stems, options drawn from a small drug list in random order, and the letter of the
 option "阿司匹林" as the only target (loss on the answer position only). Content tracking is learnt, not wired:
 the model must find the marker among the options and copy the letter in front of it.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from evaluator.items import Item
-from evaluator.permutations import shown_letters
-from evaluator.prompts import build_prompt
-from evaluator.tasks import get_task
+from evaluator.benchmark.items import Item
+from evaluator.benchmark.permutations import shown_letters
+from evaluator.benchmark.prompts import build_prompt
+from evaluator.benchmark.tasks import get_task
 
 MARKER = "阿司匹林"
 OTHERS = ["布洛芬", "青霉素", "二甲双胍", "胰岛素", "地高辛", "华法林", "肝素"]
@@ -41,7 +41,7 @@ def build_content_model(out_dir: Path, steps: int = 400, seed: int = 0) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from evaluator.tiny_models import build_tiny_model
+    from evaluator.engine.tiny_models import build_tiny_model
 
     corpus = [MARKER, *OTHERS, *STEMS] * 20
     folder = build_tiny_model(out_dir, "random", seed=seed, hidden_size=64, num_layers=2, vocab_size=600, corpus=corpus)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from evaluator.items import Item
-from evaluator.suites.importer import import_suite
+from evaluator.benchmark.items import Item
+from evaluator.benchmark.suites.importer import import_suite
 from evaluator.tables import Suite
-from evaluator.tiny_models import folder_sha
+from evaluator.engine.tiny_models import folder_sha
 from submissions.tables import ModelEntry
 
 OPTIONS5 = {"A": "肺炎", "B": "高血压", "C": "糖尿病", "D": "心肌梗死", "E": "头痛"}

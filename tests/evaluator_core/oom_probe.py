@@ -4,8 +4,8 @@ import json
 import resource
 import sys
 
-from evaluator.runners import ChoiceRequest
-from evaluator.runners.transformers_backend import TransformersRunner
+from evaluator.engine.runners import ChoiceRequest
+from evaluator.engine.runners.transformers_backend import TransformersRunner
 
 
 def main(model: str, headroom_mb: int) -> None:

@@ -48,11 +48,11 @@ def score_snapshot(engine: Any, run_id: int) -> dict[str, Any]:
 def rescore(engine: Any, rows: list[dict[str, Any]], spec: dict[str, Any]) -> dict[str, Any]:
     """Store ``rows`` as a new run of the demo suite on ``engine``, score it and return its scores."""
     from common.db import session_scope
-    from evaluator.run import create_run, score_run
-    from evaluator.suites.bundled import DEMO_SUITE_DIR
-    from evaluator.suites.importer import import_suite
+    from evaluator.engine.run import create_run, score_run
+    from evaluator.benchmark.suites.bundled import DEMO_SUITE_DIR
+    from evaluator.benchmark.suites.importer import import_suite
     from evaluator.tables import ItemResult, Suite, SuiteItem
-    from evaluator.tasks import get_task
+    from evaluator.benchmark.tasks import get_task
     from submissions.tables import ModelEntry
 
     with session_scope(engine) as session:
@@ -78,7 +78,7 @@ def _oracle_output(task: Any, item: Any, row: dict[str, Any]) -> dict[str, Any]:
     """``row`` with the item's reference answer written as the task's prompt asks (the generator's own rules)."""
     from tests.scoring_text.test_demo_references import render_reference
 
-    from evaluator.tasks import Kind
+    from evaluator.benchmark.tasks import Kind
 
     shown = row["permutation"]
     correct = [chr(65 + i) for i, key in enumerate(shown) if key in (item.answer or [])]
@@ -94,13 +94,13 @@ def _oracle_output(task: Any, item: Any, row: dict[str, Any]) -> dict[str, Any]:
 
 def build() -> None:
     from common.db import get_engine, session_scope
-    from evaluator.demo import DEMO_MODELS, ensure_model_folder, suite_corpus
-    from evaluator.run import create_run, execute_run, score_run
-    from evaluator.suites.bundled import DEMO_SUITE_DIR
-    from evaluator.suites.importer import import_suite, load_items
+    from evaluator.ops.demo import DEMO_MODELS, ensure_model_folder, suite_corpus
+    from evaluator.engine.run import create_run, execute_run, score_run
+    from evaluator.benchmark.suites.bundled import DEMO_SUITE_DIR
+    from evaluator.benchmark.suites.importer import import_suite, load_items
     from evaluator.tables import ItemResult, SuiteItem
-    from evaluator.tasks import get_task
-    from evaluator.tiny_models import folder_sha
+    from evaluator.benchmark.tasks import get_task
+    from evaluator.engine.tiny_models import folder_sha
     from submissions.tables import ModelEntry
 
     tmp = Path(tempfile.mkdtemp())

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from evaluator.scoring import ItemOutcome
-from evaluator.scoring.aggregate import (TaskFigures, bootstrap_scores, choice_extras, position_bias,
+from evaluator.benchmark.scoring import ItemOutcome
+from evaluator.benchmark.scoring.aggregate import (TaskFigures, bootstrap_scores, choice_extras, position_bias,
                                          robustness, strict_accuracy)
 
 

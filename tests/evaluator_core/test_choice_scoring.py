@@ -1,9 +1,9 @@
-"""The choice metrics on generated outputs (read by evaluator.scoring.extract) and on letter scores."""
+"""The choice metrics on generated outputs (read by evaluator.benchmark.scoring.extract) and on letter scores."""
 import pytest
 
-from evaluator.items import Item
-from evaluator.scoring import get_metric
-from evaluator.tasks import get_task
+from evaluator.benchmark.items import Item
+from evaluator.benchmark.scoring import get_metric
+from evaluator.benchmark.tasks import get_task
 
 LETTERS = list("ABCDE")
 DDX = Item(id="d1", task="DDx-basic", question="q", options=dict(zip(LETTERS, ["哮喘", "肺炎", "胃炎", "心衰", "贫血"])),

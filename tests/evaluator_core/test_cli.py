@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from evaluator.cli import app
+from evaluator.ops.cli import app
 from evaluator.tables import EvalRun
 from submissions.tables import ModelEntry
 from tests.evaluator_core.helpers import make_suite, single_items, yes_no_items

@@ -1,7 +1,7 @@
 """Option orders: original first, seeded, distinct, min(K, n!) of them, and exact mapping back."""
 import pytest
 
-from evaluator.permutations import item_orders, option_orders, shown_letters, to_original, to_shown
+from evaluator.benchmark.permutations import item_orders, option_orders, shown_letters, to_original, to_shown
 
 
 def test_five_distinct_orders_original_first_and_reproducible():

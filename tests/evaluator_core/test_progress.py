@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator.progress import GENERATION_STEP_WEIGHT, RunProgress
-from evaluator.run import RunSpec, WorkUnit
-from evaluator.tasks import get_task
+from evaluator.engine.progress import GENERATION_STEP_WEIGHT, RunProgress
+from evaluator.engine.run import RunSpec, WorkUnit
+from evaluator.benchmark.tasks import get_task
 from tests.evaluator_core.helpers import ddx_items, single_items
 
 MAX_NEW = 64

@@ -3,10 +3,10 @@ import os
 
 from transformers import AutoTokenizer
 
-from evaluator.items import Item
-from evaluator.permutations import option_orders
-from evaluator.prompts import PROMPT_TEMPLATE_VERSION, build_message, build_prompt
-from evaluator.tasks import get_task
+from evaluator.benchmark.items import Item
+from evaluator.benchmark.permutations import option_orders
+from evaluator.benchmark.prompts import PROMPT_TEMPLATE_VERSION, build_message, build_prompt
+from evaluator.benchmark.tasks import get_task
 
 ITEM = Item(id="q1", task="Med-Exam", passage="男，60岁。", question="首选哪项检查？",
             options={"A": "心电图", "B": "胸片", "C": "血常规", "D": "CT", "E": "MRI"}, answer=["A"])
@@ -42,9 +42,9 @@ def test_cloze_lists_candidates_in_the_given_order():
 
 
 def test_extraction_prompts_list_the_closed_label_sets() -> None:
-    from evaluator.items import Item
-    from evaluator.prompts import build_message
-    from evaluator.tasks import get_task
+    from evaluator.benchmark.items import Item
+    from evaluator.benchmark.prompts import build_message
+    from evaluator.benchmark.tasks import get_task
 
     item = Item(id="ie-1", task="CMeIE", question="患者因高血压服用氨氯地平。",
                 other={"predicates": ["药物治疗", "临床表现"]})

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
-from evaluator.run import RunSpecError, RunStopped, create_run, execute_run, export_run, score_run
-from evaluator.runners import ModelLoadError
+from evaluator.engine.run import RunSpecError, RunStopped, create_run, execute_run, export_run, score_run
+from evaluator.engine.runners import ModelLoadError
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, SuiteItem, TaskScore
 from tests.evaluator_core.content_model import MARKER, build_content_model, content_items
 from tests.evaluator_core.helpers import ddx_items, make_model, make_suite, single_items, yes_no_items
@@ -211,7 +211,7 @@ def test_score_run_is_idempotent_and_export_holds_everything(engine, tmp_path, t
 
 
 def test_cloze_and_text_tasks_run_with_their_orders_and_a_scoring_bug_stays_on_its_item(engine, tmp_path, tiny_models):
-    from evaluator.items import Item
+    from evaluator.benchmark.items import Item
 
     cloze = Item(id="hg-1", task="MedHG", question="胸痛三小时，伴大汗。", answer=["心内科"],
                  other={"candidates": ["心内科", "骨科", "眼科", "皮肤科"]})
@@ -260,7 +260,7 @@ def test_garbage_scores_mark_the_items_and_the_run_goes_on(engine, tmp_path, tin
 
 
 def test_an_unset_chunk_size_follows_the_device():
-    from evaluator.run import BatchPolicy
+    from evaluator.engine.run import BatchPolicy
 
     assert BatchPolicy().chunk_items_on("cpu:x86_64") == 16
     assert BatchPolicy().chunk_items_on("cuda:NVIDIA H100 80GB HBM3") == 256

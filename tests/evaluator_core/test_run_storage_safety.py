@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from evaluator.items import Item
-from evaluator.run import create_run, execute_run, score_run
+from evaluator.benchmark.items import Item
+from evaluator.engine.run import create_run, execute_run, score_run
 from evaluator.tables import ItemResult
-from evaluator.tiny_models import build_tiny_model
+from evaluator.engine.tiny_models import build_tiny_model
 from tests.evaluator_core.helpers import make_model, make_suite
 
 TRIAGE = Item(id="hg-1", task="MedHG", question="胸痛两小时，伴大汗。应就诊哪个科室？", answer=["心内科"],
@@ -54,7 +54,7 @@ def test_rescoring_keeps_judge_verdicts(engine, tmp_path, tiny_models) -> None:
 
 
 def test_tensor_parallel_is_part_of_the_spec_and_needs_vllm(engine, tmp_path, tiny_models) -> None:
-    from evaluator.runners import ModelLoadError
+    from evaluator.engine.runners import ModelLoadError
     from evaluator.tables import EvalRun
 
     with Session(engine) as session:

@@ -6,9 +6,9 @@ import random
 import pytest
 import torch
 
-from evaluator.runners import ChoiceRequest, ModelLoadError, RequestError, load_runner
-from evaluator.runners.batching import group_by_prefix
-from evaluator.runners.transformers_backend import TransformersRunner
+from evaluator.engine.runners import ChoiceRequest, ModelLoadError, RequestError, load_runner
+from evaluator.engine.runners.batching import group_by_prefix
+from evaluator.engine.runners.transformers_backend import TransformersRunner
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,7 @@ def test_tensor_parallelism_is_refused_without_vllm(tiny_models):
 def test_letter_plan_by_prompt_tails_equals_encoding_every_prompt_whole(runner):
     """letter_plan checks each distinct prompt tail once; that must give exactly what encoding every prompt plus
     every letter whole gives, also for prompts shorter than a tail and endings where a letter merges."""
-    from evaluator.runners.base import encode_prompts, letter_plan
+    from evaluator.engine.runners.base import encode_prompts, letter_plan
 
     tok = runner.tokenizer
     requests = [*mixed_requests(4, 3), ChoiceRequest("短题\n答案：", list("AB")),

@@ -1,4 +1,4 @@
-"""A task of each kind registered at run time (``evaluator.tasks.register_task``, no other edit) is imported from a
+"""A task of each kind registered at run time (``evaluator.benchmark.tasks.register_task``, no other edit) is imported from a
 MedBench file named by its alias, prompted, parsed, scored, tagged and shown by the leaderboard; the registry refuses
 inconsistent specs with one line and is left as it was."""
 from __future__ import annotations
@@ -13,13 +13,13 @@ import pytest
 from sqlmodel import Session, select
 
 from common.db import session_scope
-from evaluator.permutations import shown_letters
-from evaluator.prompts import build_prompt
-from evaluator.run import RunSpec, create_run, plan_units, score_run, select_items
-from evaluator.suites.importer import import_suite, load_items
+from evaluator.benchmark.permutations import shown_letters
+from evaluator.benchmark.prompts import build_prompt
+from evaluator.engine.run import RunSpec, create_run, plan_units, score_run, select_items
+from evaluator.benchmark.suites.importer import import_suite, load_items
 from evaluator.tables import ItemResult, TaskScore
-from evaluator.tasks import CHOICE_KINDS, TASKS, Dimension, Kind, TaskSpec, get_task, register_task, unregister_task
-from evaluator.taxonomy import CATEGORIES
+from evaluator.benchmark.tasks import CHOICE_KINDS, TASKS, Dimension, Kind, TaskSpec, get_task, register_task, unregister_task
+from evaluator.benchmark.taxonomy import CATEGORIES
 from leaderboard import ranking
 from leaderboard.model_report import model_report
 from submissions.tables import ModelEntry

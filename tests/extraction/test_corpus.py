@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from evaluator.scoring.extract import CORPUS_AGREEMENT, REASONS, extract, split_reasoning
+from evaluator.benchmark.scoring.extract import CORPUS_AGREEMENT, REASONS, extract, split_reasoning
 from tests.extraction.opencompass_rule import opencompass_letters
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator.scoring.extract import Extraction, extract, split_reasoning
+from evaluator.benchmark.scoring.extract import Extraction, extract, split_reasoning
 
 LETTERS = list("ABCDE")
 OPTIONS = ["假性神经递质学说", "氨中毒学说", "γ-氨基丁酸学说", "氨基酸失衡学说", "锰中毒学说"]

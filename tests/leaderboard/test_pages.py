@@ -10,7 +10,7 @@ import pytest
 
 from bench.seed_results import ModelProfile, add_model, new_run, seed_run_results
 from common.db import session_scope
-from evaluator.review import record_review
+from evaluator.ops.review import record_review
 from evaluator.tables import ItemResult, SuiteItem, TaskScore
 from submissions.tables import ModelEntry
 from leaderboard import cache, sections
@@ -53,7 +53,7 @@ def test_methodology_without_reviews(engine):
     tasks, formulas, _extractor_rules, _examples, rules = (t.value for t in app.table[:5])  # static tables wrap
     assert len(tasks) == 20 and tasks.loc["DrugCA", "Instruction (zero-shot)"]  # every task, whole instruction
     assert "micro_f1" in formulas.index and "2·TP" in formulas.loc["micro_f1", "Formula"]
-    from evaluator.scoring import all_metrics  # each formula is the metric's own text, choice metrics too
+    from evaluator.benchmark.scoring import all_metrics  # each formula is the metric's own text, choice metrics too
 
     assert formulas["Formula"].to_dict() == {name: m.formula for name, m in all_metrics().items()}
     assert list(rules.columns) == ["Rule", "Category", "What triggers it", "Also unscored", "Hard case"]
@@ -67,7 +67,7 @@ def test_methodology_without_reviews(engine):
 
 
 def test_methodology_explains_the_answer_extractor_with_live_examples_and_measured_agreement(engine):
-    from evaluator.scoring.extract import CORPUS_AGREEMENT, RULES
+    from evaluator.benchmark.scoring.extract import CORPUS_AGREEMENT, RULES
 
     app = page("methodology")
     assert not app.exception

@@ -9,10 +9,10 @@ from sqlmodel import Session, select
 
 from common.db import session_scope
 from common.timeutil import utcnow
-from evaluator.run import create_run, execute_run, score_run
-from evaluator.suites.importer import import_suite
+from evaluator.engine.run import create_run, execute_run, score_run
+from evaluator.benchmark.suites.importer import import_suite
 from evaluator.tables import DimensionScore, EvalRun
-from evaluator.tiny_models import folder_sha
+from evaluator.engine.tiny_models import folder_sha
 from leaderboard import ranking
 from leaderboard.model_report import model_report
 from submissions.tables import ModelEntry

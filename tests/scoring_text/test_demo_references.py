@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.items import Item
-from evaluator.scoring import get_metric
-from evaluator.tasks import Kind, get_task
-from evaluator.taxonomy import tag_item
+from evaluator.benchmark.items import Item
+from evaluator.benchmark.scoring import get_metric
+from evaluator.benchmark.tasks import Kind, get_task
+from evaluator.benchmark.taxonomy import tag_item
 
 DEMO = Path(__file__).resolve().parents[2] / "evaluator" / "suites" / "demo"
 TEXT_KINDS = {Kind.OPEN_ENDED, Kind.RECORD, Kind.EXTRACTION, Kind.CLASSIFICATION}

@@ -1,11 +1,11 @@
 """Every text metric on constructed answers: item outcomes and task aggregation, with hand-computed values."""
 import pytest
 
-from evaluator.items import Item
-from evaluator.scoring import get_metric
-from evaluator.scoring.base import ItemOutcome
-from evaluator.scoring.rouge import rouge_l
-from evaluator.tasks import get_task
+from evaluator.benchmark.items import Item
+from evaluator.benchmark.scoring import get_metric
+from evaluator.benchmark.scoring.base import ItemOutcome
+from evaluator.benchmark.scoring.rouge import rouge_l
+from evaluator.benchmark.tasks import get_task
 
 
 def _score(metric: str, task: str, item: Item, output: str | None) -> ItemOutcome:
@@ -175,8 +175,8 @@ def test_field_f1_aggregate_and_extras() -> None:
 
 
 def test_every_metric_defines_its_formula_for_the_methodology_page() -> None:
-    from evaluator.scoring import all_metrics
-    from evaluator.tasks import TASKS
+    from evaluator.benchmark.scoring import all_metrics
+    from evaluator.benchmark.tasks import TASKS
 
     metrics = all_metrics()
     assert {spec.metric for spec in TASKS.values()} <= set(metrics)

@@ -1,8 +1,8 @@
 """Normalisation cases a Chinese answer meets: width, punctuation, traditional forms, numbered classes."""
 import pytest
 
-from evaluator.scoring.normalize import contains_any, normalize
-from evaluator.scoring.points import covered_points, recall
+from evaluator.benchmark.scoring.normalize import contains_any, normalize
+from evaluator.benchmark.scoring.points import covered_points, recall
 
 
 @pytest.mark.parametrize("variant, canonical", [

@@ -1,5 +1,5 @@
 """Lenient parsing of generated structures: numbering, bullets, widths, separators, headers, 'none' answers."""
-from evaluator.scoring.parse import clean_lines, find_label, gold_tuples, parse_extraction, parse_record
+from evaluator.benchmark.scoring.parse import clean_lines, find_label, gold_tuples, parse_extraction, parse_record
 
 
 def test_clean_lines_strips_numbering_and_bullets_but_not_numbers() -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.tiny_models import model_info as local_model_info
+from evaluator.engine.tiny_models import model_info as local_model_info
 from submissions.checks import check_validity
 from tests.hub_stub import HubStub
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
-from evaluator.tiny_models import model_info as local_model_info
+from evaluator.engine.tiny_models import model_info as local_model_info
 from submissions.accounts import create_user
 from submissions.checks import check_validity
 from submissions.intake import submit_model

@@ -13,7 +13,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from evaluator.tiny_models import model_info as local_model_info
+from evaluator.engine.tiny_models import model_info as local_model_info
 from tests.hub_stub import HubStub, header_only_safetensors
 
 

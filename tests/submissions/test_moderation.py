@@ -107,7 +107,7 @@ def test_cancel_marks_the_running_evaluation_and_rerun_requeues(any_engine, peop
     with Session(any_engine) as s:
         cancelled = s.get(EvalRun, run)
         assert cancelled.cancel_requested is True
-        assert f"cancel requested by {org.username}" in cancelled.log  # through evaluator.leases.flag_cancel
+        assert f"cancel requested by {org.username}" in cancelled.log  # through evaluator.ops.leases.flag_cancel
     assert state(any_engine, sub) == "cancelled"
     with pytest.raises(ModerationError, match="already ended"):
         moderate(org.id, "cancel", [sub])

@@ -8,8 +8,8 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from common.settings import SettingsError, get_settings
-from evaluator.planner import get_profile
-from evaluator.suites.bundled import ensure_demo_suite
+from evaluator.engine.planner import get_profile
+from evaluator.benchmark.suites.bundled import ensure_demo_suite
 from submissions.accounts import create_user
 from submissions.planning import PlannerDevice, planner_device
 from tests.pages import shown

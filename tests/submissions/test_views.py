@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from evaluator.leases import request_cancel
+from evaluator.ops.leases import request_cancel
 from evaluator.tables import EvalRun
 from submissions.accounts import create_user
 from submissions.moderation import moderate

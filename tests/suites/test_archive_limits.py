@@ -15,10 +15,10 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from common.settings import get_settings
-from evaluator.cli import app
-from evaluator.suites.bundled import DEMO_SUITE_DIR
-from evaluator.suites.problems import SuiteError
-from evaluator.suites.uploads import STALE_AFTER_S, new_upload_dir, stage_uploads, sweep_stale_uploads, uploads_root
+from evaluator.ops.cli import app
+from evaluator.benchmark.suites.bundled import DEMO_SUITE_DIR
+from evaluator.benchmark.suites.problems import SuiteError
+from evaluator.benchmark.suites.uploads import STALE_AFTER_S, new_upload_dir, stage_uploads, sweep_stale_uploads, uploads_root
 from tests.pages import PAGES, add_user, open_page, shown
 from tests.suites.conftest import item, write_jsonl
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.suites.reader import read_suite
+from evaluator.benchmark.suites.reader import read_suite
 from tests.suites.conftest import write_lines
 
 CEVAL = ["id,question,A,B,C,D,answer,explanation",

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from evaluator.cli import app
+from evaluator.ops.cli import app
 from evaluator.tables import Suite
 from tests.suites.conftest import item, write_jsonl, write_lines
 

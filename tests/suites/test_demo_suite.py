@@ -7,11 +7,11 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from evaluator.suites.bundled import DEMO_SUITE_DIR, ensure_demo_suite
-from evaluator.suites.importer import export_suite, get_active_suite, load_items
-from evaluator.suites.preview import preview_suite
-from evaluator.suites.reader import read_suite
-from evaluator.tasks import CHOICE_KINDS, TASKS, Dimension, Kind
+from evaluator.benchmark.suites.bundled import DEMO_SUITE_DIR, ensure_demo_suite
+from evaluator.benchmark.suites.importer import export_suite, get_active_suite, load_items
+from evaluator.benchmark.suites.preview import preview_suite
+from evaluator.benchmark.suites.reader import read_suite
+from evaluator.benchmark.tasks import CHOICE_KINDS, TASKS, Dimension, Kind
 
 
 def test_the_demo_suite_loads_with_zero_problems_and_covers_everything() -> None:

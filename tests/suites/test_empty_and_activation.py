@@ -9,8 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from evaluator.cli import app
-from evaluator.suites.importer import (ActivationRefused, activate_suite, get_active_suite, import_suite,
+from evaluator.ops.cli import app
+from evaluator.benchmark.suites.importer import (ActivationRefused, activate_suite, get_active_suite, import_suite,
                                        missing_ranked_tasks)
 from evaluator.tables import Suite
 from submissions.tables import AuditLog

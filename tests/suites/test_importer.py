@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from evaluator.suites.importer import (
+from evaluator.benchmark.suites.importer import (
     SuiteError,
     activate_suite,
     export_suite,
@@ -19,7 +19,7 @@ from evaluator.suites.importer import (
     load_items,
     suite_tasks,
 )
-from evaluator.suites.preview import preview_suite
+from evaluator.benchmark.suites.preview import preview_suite
 from evaluator.tables import Suite, SuiteItem, SuiteTask
 from submissions.tables import AuditLog, User
 from tests.suites.conftest import item, write_jsonl, write_lines

@@ -6,8 +6,8 @@ from typing import Any, Callable
 
 import pytest
 
-from evaluator.suites.formats.medbench import strip_instruction
-from evaluator.suites.reader import read_suite
+from evaluator.benchmark.suites.formats.medbench import strip_instruction
+from evaluator.benchmark.suites.reader import read_suite
 
 
 def row(question: str, answer: Any = None, **fields: Any) -> dict[str, Any]:

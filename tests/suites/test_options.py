@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator.suites.options import options_from_list, split_options
+from evaluator.benchmark.suites.options import options_from_list, split_options
 
 EXPECTED = {"A": "高血压", "B": "糖尿病", "C": "冠心病", "D": "慢性肾病"}
 STEM = "下列哪项是脑卒中最重要的可控危险因素？"

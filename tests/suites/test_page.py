@@ -87,7 +87,7 @@ def test_upload_a_zip_and_a_csv_then_commit(engine: Engine) -> None:
 
 
 def test_activate_switches_the_active_suite(engine: Engine, tmp_path: Path) -> None:
-    from evaluator.suites.importer import import_suite
+    from evaluator.benchmark.suites.importer import import_suite
 
     with Session(engine) as session:
         import_suite(session, write_jsonl(tmp_path / "a.jsonl", [item("a-1")]), "first", activate=True)

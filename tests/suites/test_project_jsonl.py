@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import pytest
 
-from evaluator.suites.reader import read_suite
+from evaluator.benchmark.suites.reader import read_suite
 from tests.suites.conftest import item
 
 

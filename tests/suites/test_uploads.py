@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.suites.problems import SuiteError
-from evaluator.suites.uploads import stage_uploads
+from evaluator.benchmark.suites.problems import SuiteError
+from evaluator.benchmark.suites.uploads import stage_uploads
 
 
 def test_uploads_keep_only_base_names(tmp_path: Path) -> None:

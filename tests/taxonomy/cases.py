@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from evaluator.items import Item
-from evaluator.scoring import get_metric
-from evaluator.scoring.base import ItemOutcome
-from evaluator.tasks import get_task
-from evaluator.taxonomy import Case
+from evaluator.benchmark.items import Item
+from evaluator.benchmark.scoring import get_metric
+from evaluator.benchmark.scoring.base import ItemOutcome
+from evaluator.benchmark.tasks import get_task
+from evaluator.benchmark.taxonomy import Case
 
 HYPERTENSION = Item(
     id="hc1", task="MedHC", question="高血压患者平时生活中要注意什么？",

@@ -9,13 +9,13 @@ import pytest
 from sqlmodel import Session, select
 
 from common.db import session_scope
-from evaluator.judge import JUDGED_KINDS, JudgeError, judge_run
-from evaluator.run import create_run, execute_run, score_run
-from evaluator.suites.importer import import_suite
+from evaluator.engine.judge import JUDGED_KINDS, JudgeError, judge_run
+from evaluator.engine.run import create_run, execute_run, score_run
+from evaluator.benchmark.suites.importer import import_suite
 from evaluator.tables import DimensionScore, ItemResult, TaskScore
-from evaluator.tasks import Kind, get_task
-from evaluator.taxonomy import CATEGORIES
-from evaluator.tiny_models import folder_sha
+from evaluator.benchmark.tasks import Kind, get_task
+from evaluator.benchmark.taxonomy import CATEGORIES
+from evaluator.engine.tiny_models import folder_sha
 from submissions.tables import ModelEntry
 
 DEMO = Path(__file__).resolve().parents[2] / "evaluator" / "suites" / "demo"
@@ -144,7 +144,7 @@ def test_judge_command(engine, scored_run, tiny_models, tmp_path) -> None:  # ty
     import typer
     from typer.testing import CliRunner
 
-    from evaluator.judge_commands import register
+    from evaluator.ops.judge_commands import register
 
     app = typer.Typer()
     register(app)

@@ -1,8 +1,8 @@
 """Judge prompts, verdicts, and how a judge's category takes precedence over the string-matching rules."""
 from __future__ import annotations
 
-from evaluator.judge import CATEGORY_LETTERS, category_prompt, point_prompt, verdict
-from evaluator.taxonomy import CATEGORIES, tag
+from evaluator.engine.judge import CATEGORY_LETTERS, category_prompt, point_prompt, verdict
+from evaluator.benchmark.taxonomy import CATEGORIES, tag
 from tests.taxonomy.cases import CASE_REASONING, HYPERTENSION, text_case
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from evaluator.agreement import agreement_summary, cohen_kappa, confusion
-from evaluator.review import ReviewError, draw_sample, record_review, reviewable_runs
+from evaluator.benchmark.agreement import agreement_summary, cohen_kappa, confusion
+from evaluator.ops.review import ReviewError, draw_sample, record_review, reviewable_runs
 from evaluator.tables import ItemResult, TagReview
 from tests.pages import add_user
 from tests.taxonomy.rows import SEEDED, seed_run

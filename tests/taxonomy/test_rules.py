@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator.taxonomy import RULES, Case
+from evaluator.benchmark.taxonomy import RULES, Case
 from tests.taxonomy.cases import CASE_REASONING, CTC, DDX, HYPERTENSION, NER, RECORD, SINGLE, choice_case, text_case
 
 RULE = {rule.name: rule for rule in RULES}
@@ -64,7 +64,7 @@ def test_english_terms_inside_a_chinese_answer_are_not_wrong_language() -> None:
 
 
 def test_a_parsed_answer_with_an_uncertain_state_is_no_refusal() -> None:
-    from evaluator.items import Item
+    from evaluator.benchmark.items import Item
 
     event = Item(id="cd", task="CHIP-CDEE", question="可疑肺炎支原体感染，伴低热。",
                  answer=[{"core_name": "肺炎支原体感染", "tendency": "不确定", "character": "", "anatomy": ""},
@@ -94,7 +94,7 @@ def test_reasoning_choice_with_no_correct_option_is_a_wrong_conclusion() -> None
 def test_generated_choice_answers_are_tagged_by_the_extractors_verdict() -> None:
     """Several letters for a single-choice item: Format Mismatch; no pick: Unanswered; a refusal at any length:
     Unanswered; reasoning never closed: Output Error. Letter-scored rows (no text) get none of these."""
-    from evaluator.taxonomy import tag
+    from evaluator.benchmark.taxonomy import tag
 
     several = text_case(SINGLE, "答案：A或B")
     assert tag(several)["primary"] == "Format Mismatch" and tag(several)["method"] == "rule:no_parsable_answer"
@@ -108,7 +108,7 @@ def test_generated_choice_answers_are_tagged_by_the_extractors_verdict() -> None
 
 def test_every_rule_says_in_plain_words_what_triggers_it():
     """The Methodology page's rules table shows Rule.trigger: every rule has one, without code markup."""
-    from evaluator.taxonomy import RULES
+    from evaluator.benchmark.taxonomy import RULES
 
     assert len({rule.name for rule in RULES}) == len(RULES) == 19
     assert all(rule.trigger and "``" not in rule.trigger and ":mod:" not in rule.trigger and "  " not in rule.trigger

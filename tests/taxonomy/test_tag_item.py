@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator.items import Item
-from evaluator.scoring import get_metric
-from evaluator.scoring.base import ItemOutcome
-from evaluator.tasks import get_task
-from evaluator.taxonomy import CATEGORIES, tag, tag_item
+from evaluator.benchmark.items import Item
+from evaluator.benchmark.scoring import get_metric
+from evaluator.benchmark.scoring.base import ItemOutcome
+from evaluator.benchmark.tasks import get_task
+from evaluator.benchmark.taxonomy import CATEGORIES, tag, tag_item
 from tests.taxonomy.cases import CASE_REASONING, DDX, HYPERTENSION, RECORD, SINGLE, choice_case, text_case
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from evaluator.leases import claim_next_run, end_run
-from evaluator.worker import Worker
+from evaluator.ops.leases import claim_next_run, end_run
+from evaluator.ops.worker import Worker
 from submissions.accounts import create_user
 from submissions.moderation import moderate
 from submissions.tables import SubmissionEvent, User

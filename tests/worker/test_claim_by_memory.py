@@ -1,7 +1,7 @@
 """Workers with different GPUs share one queue: each claims only runs whose weights fit its memory."""
 from __future__ import annotations
 
-from evaluator.leases import claim_next_run
+from evaluator.ops.leases import claim_next_run
 from tests.worker.factories import add_model, add_pending_run, add_suite, demo_items
 
 

@@ -7,7 +7,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from evaluator import EVALUATOR_VERSION
-from evaluator.cli import app
+from evaluator.ops.cli import app
 from evaluator.tables import EvalRun
 from tests.worker.factories import add_model, add_suite, approve, demo_items, run_row, runs_of
 

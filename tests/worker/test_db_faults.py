@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from common.db import make_engine, upgrade
 from common.retry import is_transient
 from evaluator.tables import EvalRun, ItemResult, SuiteItem, TaskScore
-from evaluator.worker import Worker
+from evaluator.ops.worker import Worker
 from tests.worker.factories import add_model, add_suite, approve, demo_items, runs_of, submission_state, \
     worker_settings
 

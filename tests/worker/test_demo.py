@@ -9,10 +9,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from common.settings import get_settings
-from evaluator.demo import bootstrap_demo
-from evaluator.leases import end_run
+from evaluator.ops.demo import bootstrap_demo
+from evaluator.ops.leases import end_run
 from evaluator.tables import EvalRun, Suite
-from evaluator.tiny_models import folder_sha
+from evaluator.engine.tiny_models import folder_sha
 from submissions.tables import ModelEntry, Submission, SubmissionEvent
 from tests.hub_stub import HubStub
 from tests.worker.factories import add_model, add_pending_run

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from common.db import make_engine
 from common.timeutil import utcnow
-from evaluator.leases import (
+from evaluator.ops.leases import (
     LeaseError,
     append_log,
     claim_next_run,

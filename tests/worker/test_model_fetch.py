@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.model_fetch import DiskSpaceError, ModelFetchError, fetch_model, folder_size
+from evaluator.engine.model_fetch import DiskSpaceError, ModelFetchError, fetch_model, folder_size
 from tests.hub_stub import HubStub
 
 
@@ -87,7 +87,7 @@ def _fetched(hub: HubStub) -> set[str]:
 
 
 def test_pickle_beside_safetensors_is_never_downloaded_nor_loaded(hub, hostile, tmp_path: Path) -> None:
-    from evaluator.runners.transformers_backend import TransformersRunner
+    from evaluator.engine.runners.transformers_backend import TransformersRunner
 
     repo = hostile["pickle_beside"]
     path = fetch_model(repo, hub.repos[repo].branches["main"].sha, None, tmp_path / "cache", min_free_gb=0)
@@ -115,7 +115,7 @@ def test_hostile_weights_are_refused_before_any_weight_is_fetched(hub, hostile, 
 
 def test_sharded_model_is_fetched_whole_and_loads_like_the_single_file(hub, hostile, tiny_models,
                                                                        tmp_path: Path) -> None:
-    from evaluator.runners.transformers_backend import TransformersRunner
+    from evaluator.engine.runners.transformers_backend import TransformersRunner
 
     repo = hostile["sharded"]
     path = fetch_model(repo, hub.repos[repo].branches["main"].sha, None, tmp_path / "cache", min_free_gb=0)
@@ -127,8 +127,8 @@ def test_sharded_model_is_fetched_whole_and_loads_like_the_single_file(hub, host
 
 
 def test_remote_code_is_fetched_but_never_run_without_permission(hub, hostile, tmp_path: Path) -> None:
-    from evaluator.runners.base import ModelLoadError
-    from evaluator.runners.transformers_backend import TransformersRunner
+    from evaluator.engine.runners.base import ModelLoadError
+    from evaluator.engine.runners.transformers_backend import TransformersRunner
 
     repo = hostile["remote_code"]
     path = fetch_model(repo, hub.repos[repo].branches["main"].sha, None, tmp_path / "cache", min_free_gb=0)
@@ -146,8 +146,8 @@ def test_gated_repo_is_a_plain_reason(hub, hostile, tmp_path: Path) -> None:
 def test_runner_never_loads_a_pickle_checkpoint(hostile_files, tmp_path: Path) -> None:
     """A local folder (demo or organizer import) with a real pickle checkpoint only: transformers must not fall
     back to it (``use_safetensors=True``)."""
-    from evaluator.runners.base import ModelLoadError
-    from evaluator.runners.transformers_backend import TransformersRunner
+    from evaluator.engine.runners.base import ModelLoadError
+    from evaluator.engine.runners.transformers_backend import TransformersRunner
 
     folder = tmp_path / "pickled"
     shutil.copytree(hostile_files.folder, folder, ignore=shutil.ignore_patterns("model.safetensors"))

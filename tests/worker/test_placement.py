@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from evaluator.leases import claim_next_run
-from evaluator.placement import Accelerators, PlacementError, detect_accelerators, place
-from evaluator.planner import Estimate
+from evaluator.ops.leases import claim_next_run
+from evaluator.engine.placement import Accelerators, PlacementError, detect_accelerators, place
+from evaluator.engine.planner import Estimate
 from tests.distributed.conftest import estimate_run
-from evaluator.run import RunSpec
+from evaluator.engine.run import RunSpec
 from evaluator.tables import EvalRun
-from evaluator.worker import Worker
+from evaluator.ops.worker import Worker
 from submissions.tables import ModelEntry
 from tests.worker.factories import add_model, add_pending_run, add_suite, demo_items, run_row, worker_settings
 

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from evaluator.leases import claim_next_run, end_run
-from evaluator.run_admin import cancel_run, list_runs
+from evaluator.ops.leases import claim_next_run, end_run
+from evaluator.ops.run_admin import cancel_run, list_runs
 from submissions.accounts import NotAuthorized
 from submissions.tables import AuditLog
 from tests.pages import PAGES, add_user, open_page, shown

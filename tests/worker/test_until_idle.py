@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from evaluator.leases import claim_next_run
-from evaluator.worker import Worker, serve
+from evaluator.ops.leases import claim_next_run
+from evaluator.ops.worker import Worker, serve
 from tests.worker.factories import add_model, add_suite, approve, demo_items, run_row, runs_of, submission_state, \
     worker_settings
 

@@ -11,10 +11,10 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from evaluator import EVALUATOR_VERSION
-from evaluator.leases import request_cancel
-from evaluator.suites.importer import activate_suite
+from evaluator.ops.leases import request_cancel
+from evaluator.benchmark.suites.importer import activate_suite
 from evaluator.tables import EvalRun, ItemResult, TaskScore
-from evaluator.worker import Worker
+from evaluator.ops.worker import Worker
 from submissions.tables import SubmissionEvent
 from tests.worker.factories import (
     add_model,

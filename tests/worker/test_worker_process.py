@@ -1,4 +1,4 @@
-"""The worker as real processes (``python -m evaluator.worker``) on a real tiny model: killed with SIGKILL mid-run
+"""The worker as real processes (``python -m evaluator.ops.worker``) on a real tiny model: killed with SIGKILL mid-run
 and resumed by another process with the same results as an uninterrupted run; two processes on one queue."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, TaskScore
-from evaluator.worker import Worker
+from evaluator.ops.worker import Worker
 from submissions.tables import SubmissionEvent
 from tests.worker.factories import (
     add_model,
@@ -35,7 +35,7 @@ def start_worker(engine, tmp_path: Path, name: str, *args: str, lease_s: float =
            "MEDBENCH_MIN_FREE_DISK_GB": "0", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     log_path = tmp_path / f"{name}.log"
     with open(log_path, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "evaluator.worker", *args], cwd=REPO, env=env,
+        process = subprocess.Popen([sys.executable, "-m", "evaluator.ops.worker", *args], cwd=REPO, env=env,
                                    stdout=out, stderr=subprocess.STDOUT)
     return process, log_path
 

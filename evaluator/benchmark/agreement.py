@@ -1,0 +1,83 @@
+"""How well the automatic error tags agree with organizer reviews: a read model over ``TagReview`` rows.
+
+Kept apart from ``evaluator.ops.review`` (which writes reviews) because the public Methodology page shows these figures
+and ``leaderboard/`` may import only the benchmark's definition and read models (docs/architecture.md). Agreement is
+Cohen's kappa between automatic and human primary categories, with a per-category confusion table; kappa is
+computed here (a dozen lines) rather than pulling in scikit-learn.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlmodel import Session, select
+
+from evaluator.tables import TagReview
+from evaluator.benchmark.taxonomy import CATEGORIES
+
+
+def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
+    """Cohen's kappa of (automatic, human) label pairs; None when undefined (no pairs, or one label only)."""
+    if not pairs:
+        return None
+    n = len(pairs)
+    observed = sum(a == h for a, h in pairs) / n
+    auto, human = Counter(a for a, _ in pairs), Counter(h for _, h in pairs)
+    expected = sum(auto[label] * human[label] for label in auto) / (n * n)
+    if expected == 1.0:
+        return None
+    return (observed - expected) / (1 - expected)
+
+
+def confusion(pairs: list[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """Counts of automatic (rows) against human (columns) primary tags, over the eight categories."""
+    counts = Counter(pairs)
+    return {auto: {human: counts[(auto, human)] for human in CATEGORIES} for auto in CATEGORIES}
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def agreement_summary(session: Session, run_id: int | None = None) -> dict[str, Any]:
+    """Agreement of automatic tags with organizer reviews, over all runs or one run.
+
+    Shape::
+
+        {"n_reviewed": int, "n_accepted": int, "n_changed": int,
+         "observed_agreement": float | None,          # share of reviews that accepted the tag
+         "kappa": float | None,                       # Cohen's kappa, automatic vs human primary
+         "categories": [the eight category names],
+         "confusion": {auto: {human: count}},         # every category on both axes
+         "per_category": {category: {"auto": n, "human": n, "agreed": n,
+                                     "precision": float | None,   # agreed / auto
+                                     "recall": float | None}},    # agreed / human
+         "by_method": {"rule" | "judge" | "unknown": {"n": int, "agreement": float | None,
+                                                      "kappa": float | None}},
+         "runs": [run ids with reviews]}
+    """
+    query = select(TagReview)
+    if run_id is not None:
+        query = query.where(TagReview.run_id == run_id)
+    reviews = [r for r in session.exec(query.order_by(TagReview.id)) if r.auto_primary and r.human_primary]
+    pairs = [(r.auto_primary, r.human_primary) for r in reviews]
+    agreed = sum(a == h for a, h in pairs)
+    auto_counts, human_counts = Counter(a for a, _ in pairs), Counter(h for _, h in pairs)
+    per_category = {}
+    for category in CATEGORIES:
+        hits = sum(1 for a, h in pairs if a == h == category)
+        per_category[category] = {"auto": auto_counts[category], "human": human_counts[category], "agreed": hits,
+                                  "precision": _share(hits, auto_counts[category]),
+                                  "recall": _share(hits, human_counts[category])}
+    by_method: dict[str, list[tuple[str, str]]] = {}
+    for review, pair in zip(reviews, pairs):
+        family = (review.auto_method or "unknown").split(":", 1)[0]
+        by_method.setdefault(family, []).append(pair)
+    return {
+        "n_reviewed": len(pairs), "n_accepted": agreed, "n_changed": len(pairs) - agreed,
+        "observed_agreement": _share(agreed, len(pairs)), "kappa": cohen_kappa(pairs),
+        "categories": list(CATEGORIES), "confusion": confusion(pairs), "per_category": per_category,
+        "by_method": {family: {"n": len(group), "agreement": _share(sum(a == h for a, h in group), len(group)),
+                               "kappa": cohen_kappa(group)} for family, group in sorted(by_method.items())},
+        "runs": sorted({r.run_id for r in reviews}),
+    }

@@ -1,0 +1,1 @@
+"""Operations: the worker, leases, run administration, tag review and the command line."""
