@@ -30,7 +30,7 @@ from tests.scoring_text.test_demo_references import TEXT_KINDS, render_reference
 
 def stored_rows() -> list[tuple[Item, str]]:
     rows = []
-    for path in sorted((ROOT / "evaluator" / "suites" / "demo").glob("*.jsonl")):
+    for path in sorted((ROOT / "evaluator" / "benchmark" / "suites" / "demo").glob("*.jsonl")):
         if get_task(path.stem).kind not in TEXT_KINDS:
             continue
         for line in path.read_text(encoding="utf-8").splitlines():

@@ -65,7 +65,7 @@ def small_suite(folder: Path) -> Path:
     """The first items of a few short-answer tasks of the bundled demo suite (keeps the worker's run short)."""
     folder.mkdir(parents=True)
     for task, count in SUITE_TASKS.items():
-        lines = (ROOT / "evaluator" / "suites" / "demo" / f"{task}.jsonl").read_text(encoding="utf-8").splitlines()
+        lines = (ROOT / "evaluator" / "benchmark" / "suites" / "demo" / f"{task}.jsonl").read_text(encoding="utf-8").splitlines()
         (folder / f"{task}.jsonl").write_text("\n".join(lines[:count]) + "\n", encoding="utf-8")
     return folder
 

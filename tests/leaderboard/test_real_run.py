@@ -18,7 +18,7 @@ from leaderboard.model_report import model_report
 from submissions.tables import ModelEntry
 from tests.leaderboard.conftest import ROOT, page
 
-DEMO_SUITE = ROOT / "evaluator" / "suites" / "demo"
+DEMO_SUITE = ROOT / "evaluator" / "benchmark" / "suites" / "demo"
 TASKS_RUN = ["Med-Exam", "MedHG", "MedDG", "CHIP-CTC", "CHIP-CDN", "DDx-basic", "DDx-advanced", "MedSafety", "DrugCA"]
 
 

@@ -12,7 +12,7 @@ from evaluator.benchmark.scoring import get_metric
 from evaluator.benchmark.tasks import Kind, get_task
 from evaluator.benchmark.taxonomy import tag_item
 
-DEMO = Path(__file__).resolve().parents[2] / "evaluator" / "suites" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "evaluator" / "benchmark" / "suites" / "demo"
 TEXT_KINDS = {Kind.OPEN_ENDED, Kind.RECORD, Kind.EXTRACTION, Kind.CLASSIFICATION}
 
 

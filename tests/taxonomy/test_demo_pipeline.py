@@ -18,7 +18,7 @@ from evaluator.benchmark.taxonomy import CATEGORIES
 from evaluator.engine.tiny_models import folder_sha
 from submissions.tables import ModelEntry
 
-DEMO = Path(__file__).resolve().parents[2] / "evaluator" / "suites" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "evaluator" / "benchmark" / "suites" / "demo"
 TEXT_KINDS = {Kind.OPEN_ENDED, Kind.RECORD, Kind.EXTRACTION, Kind.CLASSIFICATION}
 TEXT_TASKS = sorted(p.stem for p in DEMO.glob("*.jsonl") if get_task(p.stem).kind in TEXT_KINDS)
 

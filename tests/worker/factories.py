@@ -85,7 +85,7 @@ def submission_state(engine: Engine, sub_id: int) -> str:
         return session.exec(select(Submission.state).where(Submission.id == sub_id)).one()
 
 
-DEMO_DIR = Path(__file__).resolve().parents[2] / "evaluator" / "suites" / "demo"
+DEMO_DIR = Path(__file__).resolve().parents[2] / "evaluator" / "benchmark" / "suites" / "demo"
 
 
 def demo_items(task: str, n: int) -> list[dict]:
