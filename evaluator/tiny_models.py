@@ -40,9 +40,9 @@ _BASE_CORPUS = (
 
 
 def build_tokenizer(out_dir: Path, corpus: list[str] | None = None, vocab_size: int = 1024,  # type: ignore[no-untyped-def]
-                    chat_template: str = CHAT_TEMPLATE, think_tokens: bool = False):
+                    chat_template: str = CHAT_TEMPLATE, added_tokens: list[str] | None = None):
     """Train a byte-level BPE on ``corpus`` (plus a small built-in text) and save it as a fast tokenizer;
-    ``think_tokens`` adds ``<think>``/``</think>`` as single tokens."""
+    ``added_tokens`` (e.g. ``<think>``) become single ordinary tokens."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -56,10 +56,10 @@ def build_tokenizer(out_dir: Path, corpus: list[str] | None = None, vocab_size: 
         show_progress=False,
     )
     tok.train_from_iterator([_BASE_CORPUS, *(corpus or [])], trainer=trainer)
-    if think_tokens:
+    if added_tokens:
         from tokenizers import AddedToken
 
-        tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in THINK_TOKENS])
+        tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in added_tokens])
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
@@ -139,10 +139,11 @@ def build_tiny_model(
 
 
 def build_script_model(out_dir: Path | str, text: str, *, loop: bool = False, thinking_template: bool = False,
-                       corpus: list[str] | None = None, seed: int = 0) -> Path:
+                       corpus: list[str] | None = None, whole: list[str] | None = None, seed: int = 0) -> Path:
     """A chat model that answers every prompt by writing ``text`` and ending its turn (``loop``: repeating the last
     token of ``text`` forever instead, e.g. reasoning that never closes). ``thinking_template`` gives it a chat
-    template with a reasoning switch (:data:`THINKING_CHAT_TEMPLATE`).
+    template with a reasoning switch (:data:`THINKING_CHAT_TEMPLATE`). ``whole``: pieces of ``text`` made single
+    tokens (e.g. lines ending in a line break, which the prompt's own last token is).
 
     How: with every layer's output projections zeroed, a position's logits depend on its own token only. The last
     token of the generation prompt and each token of ``text`` get their own embedding dimension, and the lm_head
@@ -156,8 +157,9 @@ def build_script_model(out_dir: Path | str, text: str, *, loop: bool = False, th
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     template = THINKING_CHAT_TEMPLATE if thinking_template else CHAT_TEMPLATE
+    think = THINK_TOKENS if "<think>" in text or thinking_template else []
     tokenizer = build_tokenizer(out, [*(corpus or []), text], 1024, chat_template=template,
-                                think_tokens="<think>" in text or thinking_template)
+                                added_tokens=[*think, *(whole or [])])
     prompt = tokenizer.apply_chat_template([{"role": "user", "content": "问题"}], tokenize=False,
                                            add_generation_prompt=True)
     trigger = encode_prompts(tokenizer, [prompt])[0][-1]
