@@ -31,6 +31,7 @@ from sqlmodel import Session, select
 
 from common.retry import retry_transient
 from evaluator import EVALUATOR_VERSION
+from evaluator.cost import generation_cost
 from evaluator.items import Item
 from evaluator.permutations import item_orders, shown_letters
 from evaluator.progress import RunProgress, progress_detail
@@ -727,6 +728,7 @@ def score_run(run_id: int, *, engine: Engine | None = None) -> None:
             extras = _dimension_extras(all_choice, list(rows))
             extras["dimensions"] = sorted(dim_ci)
             extras["dimensions_missing"] = sorted({str(t.dimension) for t in TASKS.values()} - set(dim_ci))
+            extras["cost"] = generation_cost((r.generation for r in rows), run.environment)
             session.add(DimensionScore(run_id=run_id, dimension="overall", score=overall.score,
                                        ci_low=overall.ci_low, ci_high=overall.ci_high, **_pooled(all_choice),
                                        extras=extras))

@@ -145,7 +145,7 @@ class ItemResult(SQLModel, table=True):
     raw_output: Optional[str] = text_field(default=None)  # generated answer; a reasoning model's text after it
     reasoning: Optional[str] = text_field(default=None)  # a reasoning model's reasoning (inside <think>…</think>)
     # how generation ended: finish_reason ("stop" | "length"), tokens, reasoning_tokens, reasoning_closed
-    generation: dict[str, Any] = json_field()
+    generation: Optional[dict[str, Any]] = json_field(nullable=True)  # None: letter-scored or stored before
     parsed_answer: Any = json_field(default_factory=lambda: None, nullable=True)  # in original option keys
     correct: Optional[bool] = Field(default=None)  # None: unscored (no reference answer) or failed item
     score: Optional[float] = Field(default=None)  # item-level metric value (1/0 for choice, recall for open)

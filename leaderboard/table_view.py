@@ -18,12 +18,24 @@ from leaderboard.ranking import DIMENSIONS
 Cells = Literal["score", "score_ci", "numeric"]
 
 OVERVIEW = "overview"
+STRICT = "Strict accuracy"  # shown beside robustness: consistency alone would read as quality
 # optional columns of the overview: label -> frame column it is built from
 OPTIONAL_COLUMNS: dict[str, str] = {
     **{dimension_label(d, short=True): d for d in DIMENSIONS},
-    ROBUSTNESS: "robustness", "Params": "params", "Type": "type", "Precision": "precision",
+    STRICT: "strict_accuracy", ROBUSTNESS: "robustness", "Params": "params", "Type": "type",
+    "Precision": "precision",
     "License": "license", "Submitted": "submitted", "Flags": "flag", "n": "n_scored",
 }
+
+
+COST_LABEL = "Tokens/answer"  # generation cost column of the dimension views
+COST_EXPORT = {"tokens_p95": "Tokens/answer p95", "reasoning_tokens": "Reasoning tokens/answer",
+               "device_seconds": "Device seconds"}  # further cost columns in exports
+
+
+def strict_label(view: str) -> str:
+    """The strict-accuracy column's name in a view (as :func:`robustness_label`)."""
+    return STRICT if view == OVERVIEW else f"{dimension_label(view, short=True)} {STRICT.lower()}"
 
 
 def robustness_label(view: str) -> str:
@@ -36,7 +48,8 @@ def sort_options(view: str) -> dict[str, str]:
     """Sortable labels of a view -> the frame column behind each (the first is the view's default)."""
     if view == OVERVIEW:
         return {"Overall": "overall", **{k: v for k, v in OPTIONAL_COLUMNS.items() if k != "Flags"}, "Model": "model"}
-    options = {dimension_label(view, short=True): view, robustness_label(view): f"{view}_robustness"}
+    options = {dimension_label(view, short=True): view, strict_label(view): f"{view}_strict_accuracy",
+               robustness_label(view): f"{view}_robustness", COST_LABEL: "tokens_per_answer"}
     options.update({task: task for task, spec in TASKS.items() if spec.dimension == view})
     return {**options, "Model": "model"}
 
@@ -90,7 +103,7 @@ def overview_table(frame: pd.DataFrame, columns: list[str], cells: Cells) -> pd.
             continue
         if column in DIMENSIONS:
             table = table.assign(**_score_columns(frame, column, label, cells))
-        elif column == "robustness":
+        elif column in ("robustness", "strict_accuracy"):
             table[label] = _figure_column(frame[column], cells)
         elif column == "params":
             table[label] = frame[column].astype("Int64") if cells == "numeric" else frame[column].map(params_label)
@@ -115,12 +128,20 @@ def dimension_table(merged: pd.DataFrame, dimension: str, cells: Cells) -> pd.Da
     (:func:`robustness_label`), one column per task of the dimension and n (the dimension's scored items)."""
     table = pd.DataFrame({"#": merged["rank"], "Model": model_labels(merged),
                           **_score_columns(merged, dimension, dimension_label(dimension, short=True), cells)})
-    if merged[f"{dimension}_robustness"].notna().any():
+    if merged[f"{dimension}_robustness"].notna().any():  # consistency only beside strict accuracy
+        table[strict_label(dimension)] = _figure_column(merged[f"{dimension}_strict_accuracy"], cells)
         table[robustness_label(dimension)] = _figure_column(merged[f"{dimension}_robustness"], cells)
     tasks = [t for t, spec in TASKS.items() if spec.dimension == dimension and t in merged.columns]
     for task in tasks:
         table = table.assign(**_score_columns(merged, task, task, cells))
     table["n"] = merged[[f"{t}_n" for t in tasks]].sum(axis=1, min_count=1).astype("Int64") if tasks else pd.NA
+    if "tokens_per_answer" in merged.columns:
+        cost = merged["tokens_per_answer"].astype("float64")
+        table[COST_LABEL] = cost.round(1) if cells == "numeric" else cost.map(
+            lambda v: "—" if pd.isna(v) else f"{v:.1f}")
+        if cells == "numeric":
+            for column, label in COST_EXPORT.items():
+                table[label] = merged[column].astype("float64")
     table["Flags"] = merged.apply(flags_text, axis=1) if len(merged) else pd.Series(dtype="string")
     return table
 

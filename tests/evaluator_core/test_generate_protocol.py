@@ -70,6 +70,14 @@ def test_written_answers_map_back_through_every_order(any_engine, tmp_path, scri
     assert score.extras["position_bias"]["B"]["chosen"] == 1.0
     drug = task_score(any_engine, run_id, "DrugCA")  # B under the original order, A under the swapped one
     assert drug.score == 0.5 and drug.extras["robustness"] == 0.0
+    with Session(any_engine) as session:  # what the answers cost, stored with the run
+        overall = session.exec(select(DimensionScore).where(DimensionScore.run_id == run_id,
+                                                            DimensionScore.dimension == "overall")).one()
+        compute = session.get(EvalRun, run_id).environment["compute"]
+    cost = overall.extras["cost"]
+    assert cost["answers"] == 29 and cost["tokens_mean"] == 3.0 and cost["tokens_p95"] == 3.0
+    assert cost["reasoning_tokens_total"] == 0 and cost["device"] == "cpu" == compute["device"]
+    assert cost["device_seconds"] == compute["seconds"] > 0
 
 
 def test_known_answers_score_as_expected(engine, tmp_path, scripted):
@@ -90,6 +98,10 @@ def test_reasoning_is_stored_apart_and_the_answer_read_after_it(engine, tmp_path
         assert row.reasoning == "分析题干与选项" and row.raw_output == "答案：C"
         assert row.generation["reasoning_closed"] is True and row.generation["reasoning_tokens"] > 0
         assert row.parsed_answer == [row.permutation[2]] and row.details["reasoning"] == "closed"
+    with Session(engine) as session:
+        cost = session.exec(select(DimensionScore).where(DimensionScore.run_id == run_id,
+                                                         DimensionScore.dimension == "overall")).one().extras["cost"]
+    assert cost["reasoning_tokens_total"] > 0 and cost["reasoning_tokens_mean"] > 0
 
 
 def test_reasoning_that_never_closes_is_an_output_error_not_an_answer(engine, tmp_path, scripted):

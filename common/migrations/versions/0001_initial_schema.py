@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 23:24:29.908227
+Create Date: 2026-12-02 23:36:05.768567
 """
 from typing import Sequence, Union
 
@@ -240,7 +240,7 @@ def upgrade() -> None:
     sa.Column('prompt', sa.Text(), nullable=False),
     sa.Column('raw_output', sa.Text(), nullable=True),
     sa.Column('reasoning', sa.Text(), nullable=True),
-    sa.Column('generation', sa.JSON(), nullable=False),
+    sa.Column('generation', sa.JSON(), nullable=True),
     sa.Column('parsed_answer', sa.JSON(), nullable=True),
     sa.Column('correct', sa.Boolean(), nullable=True),
     sa.Column('score', sa.Float(), nullable=True),
