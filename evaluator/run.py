@@ -159,7 +159,7 @@ OVERRIDABLE = {"dtype", "use_chat_template", "tasks", "limit_per_task", "k", "se
                "reasoning_budget", "chat_template_kwargs"}
 
 
-def _default_generation(protocol: str) -> dict[str, Any]:
+def _default_generation(protocol: str = OFFICIAL_PROTOCOL) -> dict[str, Any]:
     tokens = {name: spec.max_new_tokens for name, spec in TASKS.items()}
     if protocol == "generate":  # a written answer needs more than the one letter the cue asks for
         tokens.update({name: max(n, GENERATE_SHORT_ANSWER_TOKENS) for name, n in tokens.items()
