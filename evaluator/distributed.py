@@ -131,7 +131,7 @@ class ShardActor:
                                       backend=self.spec.backend, trust_remote_code=self.spec.trust_remote_code,
                                       token_budget=self.spec.batch_policy.token_budget,
                                       tensor_parallel_size=self.spec.tensor_parallel)
-            self.spec = resolve_reasoning(self.spec, self.runner.tokenizer)  # as execute_run: same template, same answer
+            self.spec = resolve_reasoning(self.spec, self.runner.tokenizer)  # as execute_run does
         except ModelLoadError as exc:
             self.error = str(exc)
 
