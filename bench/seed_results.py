@@ -306,14 +306,15 @@ def add_model(session: Session, profile: ModelProfile, created_at: datetime = BA
 
 
 def new_run(session: Session, model: ModelEntry, suite: Suite, *, status: str = "finished",
-            finished_at: datetime | None = BASE_TIME, seed: int = 1234) -> EvalRun:
-    """A run row (with a submission) whose run spec and environment are complete."""
+            finished_at: datetime | None = BASE_TIME, seed: int = 1234, protocol: str = "generate") -> EvalRun:
+    """A run row (with a submission) whose run spec and environment are complete, under answer ``protocol``."""
     submission = Submission(model_id=model.id, state=status if status in ("finished", "failed") else "pending",
                             created_at=(finished_at or BASE_TIME) - timedelta(hours=2))
     session.add(submission)
     session.flush()
     run = EvalRun(submission_id=submission.id, model_id=model.id, suite_id=suite.id, suite_version=suite.version,
-                  run_spec=build_run_spec(model, suite, set(TASKS), seed=seed).model_dump(),
+                  run_spec=build_run_spec(model, suite, set(TASKS), seed=seed, protocol=protocol).model_dump(),
+                  protocol=protocol,
                   environment={"python": "3.11.9", "platform": "Linux-x86_64", "torch": "2.13.0",
                                "transformers": "5.24.0", "tokenizers": "0.23.3",
                                "evaluator_version": EVALUATOR_VERSION, "backend": "transformers", "device": "cpu",

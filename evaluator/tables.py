@@ -65,6 +65,8 @@ class EvalRun(SQLModel, table=True):
     suite_id: int = Field(foreign_key="suites.id", index=True)
     suite_version: str = Field(max_length=64)
     run_spec: dict[str, Any] = json_field()  # model, revision, dtype, K, seed, prompt version, generation, batching
+    # the answer protocol of run_spec ("generate" | "logprob"), as a column: the leaderboard ranks one at a time
+    protocol: str = Field(default="generate", max_length=16, index=True)
     environment: dict[str, Any] = json_field()  # library versions, device, evaluator version at run time
     evaluator_version: str = Field(max_length=32)
     status: str = Field(default="pending", max_length=16)  # pending | running | finished | failed | cancelled
@@ -140,7 +142,10 @@ class ItemResult(SQLModel, table=True):
     order_index: int = Field(default=0)  # 0 = original order
     permutation: list[str] = json_field(default_factory=list)  # shown letter i -> original option key
     prompt: str = text_field(default="", nullable=False)
-    raw_output: Optional[str] = text_field(default=None)
+    raw_output: Optional[str] = text_field(default=None)  # generated answer; a reasoning model's text after it
+    reasoning: Optional[str] = text_field(default=None)  # a reasoning model's reasoning (inside <think>…</think>)
+    # how generation ended: finish_reason ("stop" | "length"), tokens, reasoning_tokens, reasoning_closed
+    generation: Optional[dict[str, Any]] = json_field(nullable=True)  # None: letter-scored or stored before
     parsed_answer: Any = json_field(default_factory=lambda: None, nullable=True)  # in original option keys
     correct: Optional[bool] = Field(default=None)  # None: unscored (no reference answer) or failed item
     score: Optional[float] = Field(default=None)  # item-level metric value (1/0 for choice, recall for open)

@@ -13,6 +13,7 @@ import streamlit as st
 
 from common.db import session_scope
 from common.settings import get_settings
+from evaluator.benchmark.protocols import OFFICIAL_PROTOCOL
 from leaderboard import item_browser, model_report, ranking, runs
 
 VERSION_TTL_S = 5
@@ -36,22 +37,23 @@ def suite_facts(data_version: str) -> dict[str, Any] | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def leaderboard_frame(data_version: str) -> pd.DataFrame:
+def leaderboard_frame(data_version: str, protocol: str = OFFICIAL_PROTOCOL) -> pd.DataFrame:
     with session_scope() as session:
-        return ranking.leaderboard_frame(session)
+        return ranking.leaderboard_frame(session, protocol)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def task_frame(data_version: str, dimension: str) -> pd.DataFrame:
+def task_frame(data_version: str, dimension: str, protocol: str = OFFICIAL_PROTOCOL) -> pd.DataFrame:
     with session_scope() as session:
-        return ranking.task_frame(session, dimension)
+        return ranking.task_frame(session, dimension, protocol)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def report(data_version: str, ref: str) -> model_report.ModelReport:
-    """The model report; raises ModelNotFound (not cached) when ``ref`` names no public model."""
+def report(data_version: str, ref: str, protocol: str | None = None) -> model_report.ModelReport:
+    """The model report (``protocol`` None: the official protocol's run, else the model's other one); raises
+    ModelNotFound (not cached) when ``ref`` names no public model."""
     with session_scope() as session:
-        return model_report.model_report(session, ref)
+        return model_report.model_report(session, ref, protocol)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

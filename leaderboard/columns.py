@@ -16,7 +16,7 @@ from typing import Literal
 import pandas as pd
 
 from evaluator.benchmark.tasks import Dimension
-from leaderboard.labels import RANK_RULE, ROBUSTNESS, ROBUSTNESS_HELP, dimension_label
+from leaderboard.labels import RANK_RULE, ROBUSTNESS, ROBUSTNESS_HELP, STRICT, STRICT_HELP, dimension_label
 
 # How a cell is written: "score" (with its key_low / key_high interval), "figure" (0–1 without interval), "count",
 # "params" (3B on the page, a count in exports), "date", "flags" (demo / flagged notes), "model" (name, precision
@@ -71,6 +71,7 @@ for _column in [
     Column("Overall", "overall", "Mean of the five dimension scores.", "score", fixed=True),
     *[Column(dimension_label(d, short=True), d.value, f"{dimension_label(d)}: mean of its task scores.", "score")
       for d in Dimension],
+    Column(STRICT, "strict_accuracy", STRICT_HELP, "figure"),
     Column(ROBUSTNESS, "robustness", ROBUSTNESS_HELP, "figure"),
     Column("Params", "params", "", "params"),
     Column("Type", "type", "", "text"),

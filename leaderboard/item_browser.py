@@ -65,6 +65,7 @@ class OrderAnswer:
     status: str
     error_message: str | None
     letter_scores: dict[str, float] = field(default_factory=dict)  # shown letter -> log-prob; {} when generated
+    reasoning: str | None = None  # a reasoning model's reasoning, stored apart from its answer (never read for it)
 
     @property
     def tag_text(self) -> str:
@@ -171,6 +172,7 @@ def load_items(session: Session, run_id: int, item_ids: list[int]) -> list[ItemV
         views[r.item_id].orders.append(OrderAnswer(
             r.order_index, list(r.permutation or []), r.prompt, r.raw_output, r.parsed_answer, r.correct, r.score,
             r.error_primary, dict(r.error_tags or {}), r.status, r.error_message, dict(r.letter_scores or {}),
+            r.reasoning,
         ))
     return [views[i] for i in item_ids]
 

@@ -15,7 +15,17 @@ SHORT_DIMENSION = {
 }
 ROBUSTNESS = "Robustness"  # the one name of the figure, on every page; ROBUSTNESS_HELP says what it is
 ROBUSTNESS_HELP = ("Consistency under option shuffling: the share of choice questions answered identically under "
-                   "all K option orders, right or wrong.")
+                   "all K option orders. Consistent wrong answers count too, so this is not a quality score on its "
+                   "own: read it beside strict accuracy. A question without a readable answer under some order is "
+                   "never consistent.")
+STRICT = "Strict accuracy"  # shown beside robustness: consistency alone would read as quality
+STRICT_HELP = "Strict accuracy: the share of choice questions answered correctly under every one of the K option orders."
+COST_HELP = ("Generation cost of this run: mean generated tokens per answer (95th percentile in exports and on the "
+             "model page); reasoning models' thinking included.")
+PROTOCOL_HELP = ("How answers were obtained. generate (official, as MedBench): the model writes its answer to the "
+                 "zero-shot prompt and the answer is extracted from the text; the only protocol for reasoning models. "
+                 "logprob (fast): the next-token scores of the option letters after 答案： decide. Runs of the two "
+                 "protocols are ranked apart.")
 RANK_RULE = ("Rank (#) = 1 + the number of models whose overall 95% interval lies entirely above this one's, so "
              "models whose intervals overlap share a rank; the table stays sorted by score.")
 RESEARCH_NOTICE = ("Research use only — not for clinical decisions. Scores describe behaviour on a benchmark, not "
@@ -67,3 +77,29 @@ def arxiv_link(paper_id: str) -> str:
 def params_label(params: Any) -> str:
     """A parameter count as people say it: '7.2B', '160K', 'unknown'."""
     return "unknown" if is_missing(params) else compact_count(float(params))
+
+
+def protocol_line(protocol: str, reasoning: dict[str, Any] | None) -> str:
+    """The sentence that names how a run's answers were obtained (model page, compare page)."""
+    official = protocol == "generate"
+    text = (f"Answer protocol: **{protocol}** " + ("(official: the model wrote its answers, which were extracted)"
+                                                   if official else "(fast: option letters scored by log-probs)"))
+    reasoning = reasoning or {}
+    if reasoning.get("thinks"):
+        source = {"template": "its chat template", "organizer": "the organizers", "run": "the run"}.get(
+            str(reasoning.get("source")), "the run")
+        text += (f"; reasoning model (per {source}): thinking budget {reasoning.get('budget')} tokens, answers read "
+                 "only after the reasoning")
+    return text + "."
+
+
+def cost_line(cost: dict[str, Any] | None) -> str | None:
+    """Generation cost in one line (None when the run generated nothing)."""
+    if not cost or not cost.get("answers"):
+        return None
+    parts = [f"{cost['tokens_mean']:.1f} generated tokens per answer (95th percentile {cost['tokens_p95']:.0f})"]
+    if cost.get("reasoning_tokens_total"):
+        parts.append(f"{cost['reasoning_tokens_mean']:.1f} of them reasoning")
+    if cost.get("device_seconds") is not None:
+        parts.append(f"{cost['device_seconds']:.1f} {str(cost.get('device') or 'device').upper()}-seconds in all")
+    return "Generation cost: " + ", ".join(parts) + f" ({cost['answers']} generated answers)."

@@ -13,11 +13,12 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
+from evaluator.benchmark.protocols import DEFAULT_REASONING_BUDGET, OFFICIAL_PROTOCOL, PROTOCOLS
 from evaluator.tables import DimensionScore, EvalRun, Suite, TaskScore
 from evaluator.benchmark.tasks import TASKS, Kind
 from leaderboard.labels import is_missing
 from leaderboard.ranking import SCORE_KEYS, size_bucket
-from leaderboard.runs import active_suite, latest_runs
+from leaderboard.runs import active_suite, check_protocol, latest_runs
 from submissions.tables import ModelEntry
 
 
@@ -34,6 +35,8 @@ class ModelReport:
     suite: dict[str, Any] | None
     tasks: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per task
     dimensions: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per dimension + "overall"
+    protocol: str = OFFICIAL_PROTOCOL  # the answer protocol of ``run``
+    protocols: list[str] = field(default_factory=list)  # protocols this model has a finished run under
 
     @property
     def unscored_items(self) -> int:
@@ -107,29 +110,39 @@ def model_facts(model: ModelEntry) -> dict[str, Any]:
     }
 
 
-def model_report(session: Session, ref: str | int | None) -> ModelReport:
-    """The report of the model ``ref`` names, from its latest finished run on the active suite."""
+def model_report(session: Session, ref: str | int | None, protocol: str | None = None) -> ModelReport:
+    """The report of the model ``ref`` names, from its latest finished run on the active suite under ``protocol``
+    (None: the official protocol where the model has such a run, else its other one). Raises ValueError for an
+    unknown protocol."""
+    if protocol is not None:
+        check_protocol(protocol)
     model = resolve_model(session, ref)
     suite = active_suite(session)
     facts = model_facts(model)
     if suite is None:
-        return ModelReport(facts, None, None)
-    latest = latest_runs(suite.id)
-    run = session.execute(
-        select(EvalRun).join(latest, latest.c.run_id == EvalRun.id).where(latest.c.model_id == model.id)
-    ).scalars().first()
+        return ModelReport(facts, None, None, protocol=protocol or OFFICIAL_PROTOCOL)
+    runs = {}
+    for candidate in PROTOCOLS:
+        latest = latest_runs(suite.id, candidate)
+        found = session.execute(
+            select(EvalRun).join(latest, latest.c.run_id == EvalRun.id).where(latest.c.model_id == model.id)
+        ).scalars().first()
+        if found is not None:
+            runs[candidate] = found
+    chosen = protocol or (OFFICIAL_PROTOCOL if OFFICIAL_PROTOCOL in runs or not runs else next(iter(runs)))
+    run = runs.get(chosen)
     suite_facts = {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count}
     if run is None:
-        return ModelReport(facts, None, suite_facts)
+        return ModelReport(facts, None, suite_facts, protocol=chosen, protocols=list(runs))
     return ModelReport(facts, run_facts(run, suite), suite_facts, task_scores(session, run.id),
-                       dimension_scores(session, run.id))
+                       dimension_scores(session, run.id), protocol=chosen, protocols=list(runs))
 
 
 def run_facts(run: EvalRun, suite: Suite) -> dict[str, Any]:
     """The reproducibility card of a run: exactly what determined its numbers."""
     spec = dict(run.run_spec or {})
     return {
-        "id": run.id, "suite_name": suite.name, "suite_version": run.suite_version,
+        "id": run.id, "protocol": run.protocol, "reasoning": spec.get("reasoning") or {}, "suite_name": suite.name, "suite_version": run.suite_version,
         "evaluator_version": run.evaluator_version, "finished_at": run.finished_at, "started_at": run.started_at,
         "run_spec": spec, "environment": dict(run.environment or {}),
         "command": reproduce_command(spec, suite.name, run.suite_version, dict(run.environment or {})),
@@ -164,7 +177,13 @@ def reproduce_command(spec: dict[str, Any], suite_name: str, suite_version: str,
     parts = ["python", "cli.py", "eval", "run", "--model", str(spec.get("model", "?")),
              "--revision", str(spec.get("revision", "main")), "--suite", str(spec.get("suite_name", suite_name)),
              "--dtype", str(spec.get("dtype", "auto")), "--seed", str(spec.get("seed", 0)),
-             "--k", str(spec.get("k", 5)), "--backend", str(backend), "--device", str(device)]
+             "--k", str(spec.get("k", 5)), "--backend", str(backend), "--device", str(device),
+             "--protocol", str(spec.get("protocol", OFFICIAL_PROTOCOL))]
+    reasoning = spec.get("reasoning") or {}
+    if reasoning.get("source") in ("organizer", "run"):  # decided by people, not by the model's template
+        parts.append("--thinks" if reasoning.get("thinks") else "--no-thinks")
+    if reasoning.get("budget", DEFAULT_REASONING_BUDGET) != DEFAULT_REASONING_BUDGET:
+        parts += ["--reasoning-budget", str(reasoning["budget"])]
     if spec.get("use_chat_template") is False:
         parts.append("--no-chat-template")
     if spec.get("tasks"):
@@ -203,6 +222,7 @@ def dimension_scores(session: Session, run_id: int) -> pd.DataFrame:
             "strict_accuracy": r.strict_accuracy if r else None, "robustness": r.robustness if r else None,
             "position_bias": extras.get("position_bias") or {}, "error_counts": extras.get("error_counts") or {},
             "n_wrong": extras.get("n_wrong", sum((extras.get("error_counts") or {}).values())),
+            "cost": extras.get("cost") or {},
         })
     return pd.DataFrame(records)
 

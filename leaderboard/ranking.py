@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select
 from sqlmodel import Session
 
+from evaluator.benchmark.protocols import OFFICIAL_PROTOCOL
 from evaluator.tables import DimensionScore, EvalRun, TaskScore
 from evaluator.benchmark.tasks import TASKS, Dimension
 from leaderboard.columns import computed_columns
@@ -34,19 +35,21 @@ def size_bucket(params: float | None) -> str:
     return next(label for label, low, high in SIZE_BUCKETS if low <= billions < high)
 
 
-def leaderboard_frame(session: Session) -> pd.DataFrame:
+def leaderboard_frame(session: Session, protocol: str = OFFICIAL_PROTOCOL) -> pd.DataFrame:
     """One row per model: identity, listing facts, overall and dimension scores with CIs, robustness, n, rank.
 
     Columns: model_id, run_id, model, precision, type, params, params_b, size, license, demo, flag, submitted,
     finished, n_scored, n_items, robustness (overall), ``dim_robustness`` per dimension, for each key in
     SCORE_KEYS ``key``, ``key_low``, ``key_high``, and the key of every computed column (leaderboard.columns).
     Sorted by overall score (best first); ``rank`` is :func:`interval_rank` among all visible models, so filters
-    do not renumber it.
+    do not renumber it. Only runs of ``protocol`` are ranked (one protocol at a time); ``strict_accuracy`` (and
+    ``dim_strict_accuracy``) stand beside robustness, ``tokens_per_answer`` / ``tokens_p95`` /
+    ``reasoning_tokens`` / ``device_seconds`` give the generation cost.
     """
     suite = active_suite(session)
     if suite is None:
         return _empty_frame()
-    latest = latest_runs(suite.id)
+    latest = latest_runs(suite.id, protocol)
     base = session.execute(
         select(
             latest.c.model_id, latest.c.run_id, ModelEntry.hub_id, ModelEntry.precision, ModelEntry.model_type,
@@ -63,10 +66,11 @@ def leaderboard_frame(session: Session) -> pd.DataFrame:
                                         "demo", "flag", "submitted", "finished"])
     scores = session.execute(
         select(DimensionScore.run_id, DimensionScore.dimension, DimensionScore.score, DimensionScore.ci_low,
-               DimensionScore.ci_high, DimensionScore.robustness)
+               DimensionScore.ci_high, DimensionScore.robustness, DimensionScore.strict_accuracy)
         .join(latest, latest.c.run_id == DimensionScore.run_id)
     ).all()
-    wide = _widen(pd.DataFrame(scores, columns=["run_id", "dimension", "score", "low", "high", "robustness"]))
+    wide = _widen(pd.DataFrame(scores, columns=["run_id", "dimension", "score", "low", "high", "robustness",
+                                                "strict_accuracy"]))
     counts = session.execute(
         select(TaskScore.run_id, func.sum(TaskScore.n_scored), func.sum(TaskScore.n_items))
         .join(latest, latest.c.run_id == TaskScore.run_id)
@@ -74,7 +78,7 @@ def leaderboard_frame(session: Session) -> pd.DataFrame:
     ).all()
     frame = frame.merge(wide, on="run_id", how="left").merge(
         pd.DataFrame(counts, columns=["run_id", "n_scored", "n_items"]), on="run_id", how="left"
-    )
+    ).merge(_cost_frame(session, latest), on="run_id", how="left")
     frame["params_b"] = frame["params"].astype("float64") / 1e9
     frame["size"] = frame["params"].map(size_bucket)
     frame["license"] = frame["license"].fillna("unknown")
@@ -84,6 +88,21 @@ def leaderboard_frame(session: Session) -> pd.DataFrame:
     for column in computed_columns():  # leaderboard.columns: columns whose value is computed from the others
         frame[column.key] = column.value(frame)
     return frame.reset_index(drop=True)
+
+
+COST_COLUMNS = {"tokens_per_answer": "tokens_mean", "tokens_p95": "tokens_p95",
+                "reasoning_tokens": "reasoning_tokens_mean", "device_seconds": "device_seconds"}
+
+
+def _cost_frame(session: Session, latest: Subquery) -> pd.DataFrame:
+    """Per run, the generation cost stored in the overall row's extras (``evaluator.engine.cost``)."""
+    rows = session.execute(select(DimensionScore.run_id, DimensionScore.extras)
+                           .join(latest, latest.c.run_id == DimensionScore.run_id)
+                           .where(DimensionScore.dimension == "overall")).all()
+    return pd.DataFrame([{"run_id": run_id, **{column: ((extras or {}).get("cost") or {}).get(key)
+                                               for column, key in COST_COLUMNS.items()}}
+                         for run_id, extras in rows], columns=["run_id", *COST_COLUMNS]).astype(
+        {column: "float64" for column in COST_COLUMNS})
 
 
 def interval_rank(score: pd.Series, low: pd.Series, high: pd.Series) -> pd.Series:
@@ -108,7 +127,8 @@ def interval_rank(score: pd.Series, low: pd.Series, high: pd.Series) -> pd.Serie
 def _widen(scores: pd.DataFrame) -> pd.DataFrame:
     """Long (run, dimension) scores to one row per run with ``dim``, ``dim_low``, ``dim_high`` columns."""
     columns = ["run_id", *[f"{k}{s}" for k in SCORE_KEYS for s in ("", "_low", "_high")], "robustness",
-               *[f"{d}_robustness" for d in DIMENSIONS]]
+               *[f"{d}_robustness" for d in DIMENSIONS], "strict_accuracy",
+               *[f"{d}_strict_accuracy" for d in DIMENSIONS]]
     if scores.empty:
         return pd.DataFrame(columns=columns)
     pivot = scores.pivot_table(index="run_id", columns="dimension", values=["score", "low", "high"], aggfunc="first",
@@ -118,20 +138,22 @@ def _widen(scores: pd.DataFrame) -> pd.DataFrame:
         for value, suffix in (("score", ""), ("low", "_low"), ("high", "_high")):
             wide[f"{key}{suffix}"] = pivot[(value, key)] if (value, key) in pivot.columns else float("nan")
     for key in SCORE_KEYS:
-        part = scores[scores["dimension"] == key].set_index("run_id")["robustness"]
-        wide["robustness" if key == "overall" else f"{key}_robustness"] = part.reindex(wide.index)
+        for figure in ("robustness", "strict_accuracy"):
+            part = scores[scores["dimension"] == key].set_index("run_id")[figure]
+            wide[figure if key == "overall" else f"{key}_{figure}"] = part.reindex(wide.index)
     return wide.reset_index()[columns]
 
 
 def _empty_frame() -> pd.DataFrame:
     columns = ["rank", "model_id", "run_id", "model", "precision", "type", "params", "license", "demo", "flag",
                "submitted", "finished", *[f"{k}{s}" for k in SCORE_KEYS for s in ("", "_low", "_high")],
-               "robustness", *[f"{d}_robustness" for d in DIMENSIONS], "n_scored", "n_items", "params_b", "size",
+               "robustness", *[f"{d}_robustness" for d in DIMENSIONS], "strict_accuracy",
+               *[f"{d}_strict_accuracy" for d in DIMENSIONS], "n_scored", "n_items", *COST_COLUMNS, "params_b", "size",
                *[c.key for c in computed_columns()]]
     return pd.DataFrame(columns=columns)
 
 
-def task_frame(session: Session, dimension: str) -> pd.DataFrame:
+def task_frame(session: Session, dimension: str, protocol: str = OFFICIAL_PROTOCOL) -> pd.DataFrame:
     """The tasks of one dimension for every ranked model: run_id plus ``task``, ``task_low``, ``task_high``,
     ``task_n`` columns (tasks in registry order). Raises ValueError for an unknown dimension."""
     if dimension not in DIMENSIONS:
@@ -141,7 +163,7 @@ def task_frame(session: Session, dimension: str) -> pd.DataFrame:
     columns = ["run_id", *[f"{t}{s}" for t in tasks for s in ("", "_low", "_high", "_n")]]
     if suite is None:
         return pd.DataFrame(columns=columns)
-    latest = latest_runs(suite.id)
+    latest = latest_runs(suite.id, protocol)
     rows = session.execute(
         select(TaskScore.run_id, TaskScore.task, TaskScore.score, TaskScore.ci_low, TaskScore.ci_high,
                TaskScore.n_scored)

@@ -1,7 +1,10 @@
-"""Which run stands for a model: its latest finished run on the active suite, for models that are not hidden.
+"""Which run stands for a model: its latest finished run on the active suite under one answer protocol, for models
+that are not hidden.
 
-Every public view goes through :func:`latest_runs` so that a model is shown once and always from the same run,
-and through :func:`data_version` so that cached views refresh as soon as a run finishes or a moderator acts.
+Every public view goes through :func:`latest_runs` so that a model is shown once per protocol and always from the
+same run, and through :func:`data_version` so that cached views refresh as soon as a run finishes or a moderator
+acts. Runs of both protocols of one model coexist: the leaderboard ranks one protocol at a time (the official
+``generate`` by default, :data:`evaluator.engine.run.OFFICIAL_PROTOCOL`).
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from sqlalchemy import Subquery, case, func, select
 from sqlmodel import Session
 
 from common.settings import get_settings
+from evaluator.benchmark.protocols import OFFICIAL_PROTOCOL, PROTOCOLS
 from evaluator.tables import EvalRun, Suite
 from submissions.tables import ModelEntry
 
@@ -26,8 +30,17 @@ def active_suite_facts(session: Session) -> dict[str, object] | None:
     return {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count}
 
 
-def latest_runs(suite_id: int) -> Subquery:
-    """A subquery (run_id, model_id) with each visible model's newest finished run on ``suite_id``."""
+def check_protocol(protocol: str) -> str:
+    """``protocol`` when it is one of :data:`PROTOCOLS`; raises ValueError naming the accepted ones otherwise."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown answer protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
+    return protocol
+
+
+def latest_runs(suite_id: int, protocol: str = OFFICIAL_PROTOCOL) -> Subquery:
+    """A subquery (run_id, model_id) with each visible model's newest finished run on ``suite_id`` under
+    ``protocol``."""
+    check_protocol(protocol)
     ranked = (
         select(
             EvalRun.id.label("run_id"),
@@ -37,7 +50,8 @@ def latest_runs(suite_id: int) -> Subquery:
             .label("recency"),
         )
         .join(ModelEntry, ModelEntry.id == EvalRun.model_id)
-        .where(EvalRun.suite_id == suite_id, EvalRun.status == "finished", ModelEntry.hidden == False)  # noqa: E712
+        .where(EvalRun.suite_id == suite_id, EvalRun.status == "finished", EvalRun.protocol == protocol,
+               ModelEntry.hidden == False)  # noqa: E712
         .subquery("ranked_runs")
     )
     return select(ranked.c.run_id, ranked.c.model_id).where(ranked.c.recency == 1).subquery("latest_runs")

@@ -99,7 +99,9 @@ def robustness(report: ModelReport, key: str = "bias_dimension") -> None:
     """Accuracy vs strict accuracy vs consistency per dimension, and the position-bias chart."""
     st.markdown("Every choice question is asked under K option orders. **Accuracy** averages over (question, order);"
                 " **strict accuracy** counts questions right under every order; **robustness** (consistency under "
-                "option shuffling) counts questions answered identically under every order, right or wrong.")
+                "option shuffling) counts questions answered identically under every order, right or wrong, and a "
+                "question without a readable answer under some order is never consistent. Read robustness beside "
+                "strict accuracy: a model that is consistently wrong is robust.")
     dims = report.dimensions
     choice = dims.dropna(subset=["accuracy"])
     if choice.empty:
@@ -231,6 +233,9 @@ def question_card(item: ItemView, show_orders: bool = True) -> None:
             if order.letter_scores and not order.raw_output:
                 tab.caption(LETTER_SCORED)
             else:
+                if order.reasoning is not None:
+                    tab.caption("Reasoning (stored apart; the answer is read only from what follows it):")
+                    tab.code(order.reasoning or "(empty)", language=None, wrap_lines=True)
                 tab.caption("Raw output:")
                 tab.code(order.raw_output or "(empty)", language=None, wrap_lines=True)
 
@@ -262,8 +267,13 @@ def reproducibility(report: ModelReport, *, organizer: bool = False) -> None:
     details of this server are for organizers only (``public_run_facts``)."""
     run, model = (report.run if organizer else public_run_facts(report.run)), report.model
     spec = run["run_spec"]
+    reasoning = spec.get("reasoning") or {}
     card = {
         "Model": model["hub_id"], "Revision (commit SHA)": spec.get("revision", model["commit_sha"]),
+        "Answer protocol": run.get("protocol", spec.get("protocol")),
+        "Reasoning model": (f"yes (per {reasoning.get('source')}), budget {reasoning.get('budget')} tokens"
+                            if reasoning.get("thinks") else "no"),
+        "Chat-template arguments": reasoning.get("chat_template_kwargs") or "none",
         "Suite": f"{run['suite_name']} · version {run['suite_version']}",
         "Dtype": spec.get("dtype", model["precision"]),
         "Seed": spec.get("seed"), "Option orders (K)": spec.get("k"),

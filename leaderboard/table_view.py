@@ -10,7 +10,7 @@ import pandas as pd
 
 from evaluator.benchmark.tasks import TASKS
 from leaderboard.columns import COLUMNS, Column, optional_columns
-from leaderboard.labels import ROBUSTNESS, dimension_label, fmt_score, params_label, score_with_ci
+from leaderboard.labels import ROBUSTNESS, STRICT, dimension_label, fmt_score, params_label, score_with_ci
 
 # How score cells are written. "score": '0.083'; "score_ci": '0.083 [0.076, 0.090]' (Show 95% CI);
 # "numeric": exports, where a spreadsheet needs numbers, so every score becomes three numeric columns
@@ -18,6 +18,16 @@ from leaderboard.labels import ROBUSTNESS, dimension_label, fmt_score, params_la
 Cells = Literal["score", "score_ci", "numeric"]
 
 OVERVIEW = "overview"
+
+
+COST_LABEL = "Tokens/answer"  # generation cost column of the dimension views
+COST_EXPORT = {"tokens_p95": "Tokens/answer p95", "reasoning_tokens": "Reasoning tokens/answer",
+               "device_seconds": "Device seconds"}  # further cost columns in exports
+
+
+def strict_label(view: str) -> str:
+    """The strict-accuracy column's name in a view (as :func:`robustness_label`)."""
+    return STRICT if view == OVERVIEW else f"{dimension_label(view, short=True)} {STRICT.lower()}"
 
 
 def robustness_label(view: str) -> str:
@@ -32,7 +42,8 @@ def sort_options(view: str) -> dict[str, str]:
         sortable = {label: column.key for label, column in COLUMNS.items() if column.sortable}
         return {"Overall": sortable.pop("Overall"), **{k: v for k, v in sortable.items() if k != "Model"},
                 "Model": "model"}
-    options = {dimension_label(view, short=True): view, robustness_label(view): f"{view}_robustness"}
+    options = {dimension_label(view, short=True): view, strict_label(view): f"{view}_strict_accuracy",
+               robustness_label(view): f"{view}_robustness", COST_LABEL: "tokens_per_answer"}
     options.update({task: task for task, spec in TASKS.items() if spec.dimension == view})
     return {**options, "Model": "model"}
 
@@ -116,12 +127,20 @@ def dimension_table(merged: pd.DataFrame, dimension: str, cells: Cells) -> pd.Da
     (:func:`robustness_label`), one column per task of the dimension and n (the dimension's scored items)."""
     table = pd.DataFrame({"#": merged["rank"], "Model": model_labels(merged),
                           **_score_columns(merged, dimension, dimension_label(dimension, short=True), cells)})
-    if merged[f"{dimension}_robustness"].notna().any():
+    if merged[f"{dimension}_robustness"].notna().any():  # consistency only beside strict accuracy
+        table[strict_label(dimension)] = _figure_column(merged[f"{dimension}_strict_accuracy"], cells)
         table[robustness_label(dimension)] = _figure_column(merged[f"{dimension}_robustness"], cells)
     tasks = [t for t, spec in TASKS.items() if spec.dimension == dimension and t in merged.columns]
     for task in tasks:
         table = table.assign(**_score_columns(merged, task, task, cells))
     table["n"] = merged[[f"{t}_n" for t in tasks]].sum(axis=1, min_count=1).astype("Int64") if tasks else pd.NA
+    if "tokens_per_answer" in merged.columns:
+        cost = merged["tokens_per_answer"].astype("float64")
+        table[COST_LABEL] = cost.round(1) if cells == "numeric" else cost.map(
+            lambda v: "—" if pd.isna(v) else f"{v:.1f}")
+        if cells == "numeric":
+            for column, label in COST_EXPORT.items():
+                table[label] = merged[column].astype("float64")
     table["Flags"] = merged.apply(flags_text, axis=1) if len(merged) else pd.Series(dtype="string")
     return table
 

@@ -126,6 +126,21 @@ def _allow_remote_code(session: Session, actor: User, sub: Submission, model: Mo
     return "; ".join(done)
 
 
+def _reasoning(value: bool | None) -> Callable[[Session, User, Submission, ModelEntry, str | None], str]:
+    """An action setting whether the model reasons before answering (None: read it from its chat template).
+    Runs created afterwards follow it (their run spec records ``reasoning.source = "organizer"``)."""
+
+    def apply(session: Session, actor: User, sub: Submission, model: ModelEntry, reason: str | None) -> str:
+        if model.reasoning is value:
+            raise ValueError(f"is already marked {_REASONING_WORDS[value]}")
+        return _audit_model(session, actor, "set_reasoning", model, reasoning=value)
+
+    return apply
+
+
+_REASONING_WORDS = {True: "as a reasoning model", False: "as not reasoning", None: "as read from its chat template"}
+
+
 ACTIONS: dict[str, ActionSpec] = {
     "approve": ActionSpec("Approve", False, _approve),
     "reject": ActionSpec("Reject (reason required)", True, _reject),
@@ -136,6 +151,9 @@ ACTIONS: dict[str, ActionSpec] = {
     "unhide": ActionSpec("Unhide", False, _unhide),
     "rerun": ActionSpec("Re-run", False, _rerun),
     "cancel": ActionSpec("Cancel (stops a running evaluation)", False, _cancel),
+    "reasoning_on": ActionSpec("Mark as a reasoning model (thinks before answering)", False, _reasoning(True)),
+    "reasoning_off": ActionSpec("Mark as not reasoning", False, _reasoning(False)),
+    "reasoning_auto": ActionSpec("Reasoning: read it from the chat template", False, _reasoning(None)),
 }
 
 

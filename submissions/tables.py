@@ -67,6 +67,7 @@ class ModelEntry(SQLModel, table=True):
     local_path: Optional[str] = Field(default=None, max_length=500)  # demo / offline models: no download
     needs_remote_code: bool = Field(default=False)
     allow_remote_code: bool = Field(default=False)  # organizer decision for this pinned SHA
+    reasoning: Optional[bool] = Field(default=None)  # organizers: the model thinks (True) or not; None: from template
     hidden: bool = Field(default=False, index=True)
     flag_reason: Optional[str] = text_field(default=None)
     card_data: dict[str, Any] = json_field()

@@ -55,25 +55,46 @@ def build_message(task: TaskSpec, item: Item, permutation: Sequence[str]) -> str
     return "\n".join(parts)
 
 
-def final_prompt(message: str, task: TaskSpec, tokenizer: Any | None, use_chat_template: bool) -> str:
+def final_prompt(message: str, task: TaskSpec, tokenizer: Any | None, use_chat_template: bool, *,
+                 protocol: str = "logprob", template_kwargs: dict[str, Any] | None = None) -> str:
     """The exact text sent to the model.
 
     With a chat template (the model has one and the run asks for it) the message is the user turn and the
-    assistant turn is opened; short-answer kinds that are scored by letter log-probs also get "答案：" so that
-    the next token is the letter. Without a chat template every kind gets a cue line.
+    assistant turn is opened (``template_kwargs``, e.g. ``enable_thinking``, go to the template); under the
+    ``logprob`` protocol short-answer kinds scored by letter log-probs also get "答案：" so that the next token is
+    the letter, while under ``generate`` the model writes its whole answer. Without a chat template every kind
+    gets a cue line (a base model needs it to answer at all).
     """
     template = getattr(tokenizer, "chat_template", None) if tokenizer is not None else None
     if use_chat_template and template:
         text = tokenizer.apply_chat_template(
-            [{"role": "user", "content": message}], tokenize=False, add_generation_prompt=True
+            [{"role": "user", "content": message}], tokenize=False, add_generation_prompt=True,
+            **(template_kwargs or {}),
         )
-        return text + (ANSWER_CUE if task.kind in LOGPROB_KINDS else "")
+        return text + (ANSWER_CUE if protocol == "logprob" and task.kind in LOGPROB_KINDS else "")
     cue = ANSWER_CUE if task.kind in SHORT_ANSWER_KINDS else OPEN_CUE
     return f"{message}\n{cue}"
 
 
 def build_prompt(
-    task: TaskSpec, item: Item, permutation: Sequence[str], tokenizer: Any | None, use_chat_template: bool
+    task: TaskSpec, item: Item, permutation: Sequence[str], tokenizer: Any | None, use_chat_template: bool, *,
+    protocol: str = "logprob", template_kwargs: dict[str, Any] | None = None,
 ) -> str:
     """:func:`build_message` then :func:`final_prompt`."""
-    return final_prompt(build_message(task, item, permutation), task, tokenizer, use_chat_template)
+    return final_prompt(build_message(task, item, permutation), task, tokenizer, use_chat_template,
+                        protocol=protocol, template_kwargs=template_kwargs)
+
+
+def template_thinks(tokenizer: Any | None) -> bool:
+    """Whether the model's chat template has a reasoning block: a ``<think>`` tag or an ``enable_thinking``
+    switch (Qwen3, DeepSeek-R1 distills, HuatuoGPT-o1 style). Organizers may override this at moderation."""
+    template = getattr(tokenizer, "chat_template", None) if tokenizer is not None else None
+    if isinstance(template, dict):  # several named templates
+        template = " ".join(str(t) for t in template.values())
+    return bool(template) and ("<think>" in template or "enable_thinking" in template)
+
+
+def opens_reasoning(prompt: str) -> bool:
+    """The prompt itself opened the reasoning block (a template ending its generation prompt with ``<think>``):
+    the model's output is reasoning until it writes ``</think>``."""
+    return prompt.rstrip().endswith("<think>")

@@ -227,8 +227,13 @@ def _refusal(case: Case) -> bool:
     return output_checks.is_refusal(case.raw) and not (parsed and case.details.get("format_ok", True))
 
 
+def _reasoning_unclosed(case: Case) -> bool:
+    """A reasoning model that never closed its reasoning within the budget: no answer text exists at all."""
+    return case.details.get("reasoning") == "unclosed"
+
+
 def _truncated(case: Case) -> bool:
-    if _extraction(case) == "truncated":
+    if _extraction(case) == "truncated" or _reasoning_unclosed(case):
         return True
     finish_reason = case.details.get("finish_reason")
     if finish_reason is None and case.task.kind not in FREE_TEXT_KINDS:
@@ -237,7 +242,8 @@ def _truncated(case: Case) -> bool:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("empty_output", UNANSWERED, lambda c: output_checks.is_empty(c.raw) or _extraction(c) == "empty",
+    Rule("empty_output", UNANSWERED,
+         lambda c: not _reasoning_unclosed(c) and (output_checks.is_empty(c.raw) or _extraction(c) == "empty"),
          "the output is empty or whitespace (for a reasoning model: nothing after its reasoning)", surface=True),
     Rule("refusal", UNANSWERED, _refusal,
          ("an output that declines (抱歉, 无法回答, 不知道, 作为AI…请咨询医生) and holds no answer; outside choice "

@@ -46,11 +46,12 @@ from evaluator.engine.run import (
     load_pending,
     mark_finished,
     resolve_model_path,
+    resolve_reasoning,
     run_units,
+    unit_prompt,
     update_run,
 )
 from evaluator.engine.runners import ModelLoadError, load_runner
-from evaluator.benchmark.tasks import LOGPROB_KINDS
 
 RAY_NAMESPACE = "medbench"
 RAY_MISSING = "the Ray backend needs Ray: pip install -r requirements-ray.txt"
@@ -80,7 +81,7 @@ def shard_cost(units: list[WorkUnit], spec: RunSpec) -> int:
     cost = 0
     for unit in units:
         cost += len(build_prompt(unit.task, unit.item, unit.permutation, None, spec.use_chat_template))
-        if unit.task.kind not in LOGPROB_KINDS:
+        if not spec.letter_scored(unit.task):
             cost += spec.max_new_tokens_for(unit.task)
     return cost
 
@@ -130,6 +131,7 @@ class ShardActor:
                                       backend=self.spec.backend, trust_remote_code=self.spec.trust_remote_code,
                                       token_budget=self.spec.batch_policy.token_budget,
                                       tensor_parallel_size=self.spec.tensor_parallel)
+            self.spec = resolve_reasoning(self.spec, self.runner.tokenizer)  # as execute_run does
         except ModelLoadError as exc:
             self.error = str(exc)
 
@@ -145,8 +147,7 @@ class ShardActor:
         if self.runner is None:  # a replacement actor that could not load the model
             raise ModelLoadError(self.error or "the model is not loaded")
         wall, cpu = time.perf_counter(), time.process_time()
-        prompts = [build_prompt(u.task, u.item, u.permutation, self.runner.tokenizer, self.spec.use_chat_template)
-                   for u in units]
+        prompts = [unit_prompt(self.spec, u, self.runner.tokenizer) for u in units]
         rows = list(zip(prompts, run_units(self.runner, self.spec, units, prompts)))
         return ChunkResult(rows, time.perf_counter() - wall, time.process_time() - cpu)
 

@@ -75,7 +75,6 @@ from evaluator.engine.run import (
 from evaluator.engine.runners.batching import PrefixGroup, ScoreRow, budget_batches, group_by_prefix, length_batches
 from evaluator.engine.runners.transformers_backend import DEFAULT_BUDGET
 from evaluator.tables import Suite, SuiteItem
-from evaluator.benchmark.tasks import LOGPROB_KINDS
 
 CHARS_PER_TOKEN = 1.4
 TP_EFFICIENCY = 0.85  # share of linear speed-up kept by tensor parallelism (all-reduce per layer)
@@ -419,7 +418,7 @@ def _walk(plan: list[tuple[list[WorkUnit], float]], seq_of: dict[int, Sequence[A
     for chunk, weight in plan:
         groups: dict[int, list[WorkUnit]] = defaultdict(list)  # max_new_tokens (0: letter scoring) -> units
         for unit in chunk:
-            new = 0 if unit.task.kind in LOGPROB_KINDS else spec.max_new_tokens_for(unit.task)
+            new = 0 if spec.letter_scored(unit.task) else spec.max_new_tokens_for(unit.task)
             groups[new].append(unit)
         for max_new, members in groups.items():
             part = _Tally()

@@ -16,7 +16,6 @@ import time
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from evaluator.benchmark.tasks import LOGPROB_KINDS
 
 if TYPE_CHECKING:
     from evaluator.engine.run import RunSpec, WorkUnit
@@ -26,7 +25,7 @@ GENERATION_STEP_WEIGHT = 1 / 8  # prior: one decoding step of one answer ≈ 1/8
 
 def unit_cost(spec: "RunSpec", unit: "WorkUnit") -> tuple[str, float]:
     """(mode, weight in letter-question equivalents) of one unit under the prior."""
-    if unit.task.kind in LOGPROB_KINDS:
+    if spec.letter_scored(unit.task):
         return "letters", 1.0
     return "generate", max(1.0, spec.max_new_tokens_for(unit.task) * GENERATION_STEP_WEIGHT)
 

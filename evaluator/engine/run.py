@@ -14,10 +14,12 @@ import json
 import math
 import platform
 import sys
+import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,14 +31,26 @@ from sqlmodel import Session, select
 
 from common.retry import retry_transient
 from evaluator import EVALUATOR_VERSION
+from evaluator.engine.cost import generation_cost
 from evaluator.benchmark.items import Item
+from evaluator.benchmark.protocols import DEFAULT_REASONING_BUDGET, OFFICIAL_PROTOCOL, PROTOCOLS, AnswerProtocol
 from evaluator.benchmark.permutations import item_orders, shown_letters
 from evaluator.engine.progress import RunProgress, progress_detail
-from evaluator.benchmark.prompts import PROMPT_TEMPLATE_VERSION, build_prompt, candidates_of
-from evaluator.engine.runners import ChoiceRequest, Interrupted, ModelLoadError, RequestError, Runner, load_runner
+from evaluator.benchmark.prompts import PROMPT_TEMPLATE_VERSION, build_prompt, candidates_of, opens_reasoning
+from evaluator.engine.runners import (
+    ChoiceRequest,
+    Generation,
+    GenerationRequest,
+    Interrupted,
+    ModelLoadError,
+    RequestError,
+    Runner,
+    load_runner,
+)
 from evaluator.benchmark.scoring import ItemOutcome, get_metric
 from evaluator.benchmark.scoring.aggregate import TaskFigures, bootstrap_scores, choice_extras, position_bias
 from evaluator.benchmark.scoring.aggregate import accuracy as pooled_accuracy
+from evaluator.benchmark.scoring.extract import EXTRACT_KINDS, answer_settled, split_reasoning
 from evaluator.benchmark.scoring.aggregate import robustness as pooled_robustness
 from evaluator.benchmark.scoring.aggregate import strict_accuracy as pooled_strict
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, Suite, SuiteItem, TaskScore
@@ -77,6 +91,24 @@ class BatchPolicy(BaseModel):
         return self.chunk_items or DEFAULT_CHUNK_ITEMS["cuda" if device.startswith("cuda") else "cpu"]
 
 
+GENERATE_SHORT_ANSWER_TOKENS = 32  # single-choice / yes-no under `generate`: room for "答案：B. <option text>"
+
+
+class ReasoningSpec(BaseModel):
+    """Whether the model reasons before answering (``<think>…</think>``), and within what budget.
+
+    ``thinks`` None: decided when the model loads, from its chat template (``source`` "template"); an organizer's
+    decision at moderation (``ModelEntry.reasoning``) wins (``source`` "organizer"). ``chat_template_kwargs`` are
+    passed to the chat template (e.g. ``enable_thinking``; set from ``thinks`` when the template has that switch
+    and the run does not say)."""
+
+    model_config = ConfigDict(extra="forbid")
+    thinks: bool | None = None
+    source: Literal["unknown", "template", "organizer", "run"] = "unknown"
+    budget: int = Field(default=DEFAULT_REASONING_BUDGET, ge=1, le=131072)
+    chat_template_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
 class RunSpec(BaseModel):
     """Everything that determines a run's numbers."""
 
@@ -94,6 +126,8 @@ class RunSpec(BaseModel):
     k: int = Field(default=5, ge=1, le=24)
     seed: int = 0
     prompt_template_version: str = PROMPT_TEMPLATE_VERSION
+    protocol: AnswerProtocol = OFFICIAL_PROTOCOL  # how a choice answer is obtained (spec section 7)
+    reasoning: ReasoningSpec = Field(default_factory=ReasoningSpec)
     generation: dict[str, Any] = Field(default_factory=dict)
     batch_policy: BatchPolicy = Field(default_factory=BatchPolicy)
     backend: Literal["auto", "transformers", "vllm"] = "auto"
@@ -101,18 +135,33 @@ class RunSpec(BaseModel):
     tensor_parallel: int = Field(default=1, ge=1, description="GPUs one model replica spans (vLLM; e.g. 70B)")
 
     def max_new_tokens_for(self, task: TaskSpec) -> int:
-        """The generation length limit of ``task`` in this run (the spec's, else the task's default)."""
-        return int(self.generation.get("max_new_tokens", {}).get(task.name, task.max_new_tokens))
+        """The generation length limit of ``task`` in this run (the spec's, else the task's default), plus the
+        thinking budget for a reasoning model."""
+        answer = int(self.generation.get("max_new_tokens", {}).get(task.name, task.max_new_tokens))
+        return answer + (self.reasoning.budget if self.reasoning.thinks else 0)
+
+    def letter_scored(self, task: TaskSpec) -> bool:
+        """Whether ``task``'s answers come from letter log-probs (``logprob`` protocol, single choice and yes/no)
+        rather than from generated text."""
+        return self.protocol == "logprob" and task.kind in LOGPROB_KINDS
+
+    def template_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for the chat template (``chat_template_kwargs``)."""
+        return dict(self.reasoning.chat_template_kwargs)
     evaluator_version: str = EVALUATOR_VERSION
 
 
 OVERRIDABLE = {"dtype", "use_chat_template", "tasks", "limit_per_task", "k", "seed", "backend", "device",
-               "token_budget", "chunk_items", "trust_remote_code", "tensor_parallel"}
+               "token_budget", "chunk_items", "trust_remote_code", "tensor_parallel", "protocol", "thinks",
+               "reasoning_budget", "chat_template_kwargs"}
 
 
-def _default_generation() -> dict[str, Any]:
-    return {"do_sample": False, "num_beams": 1, "stop": STOP_STRINGS,
-            "max_new_tokens": {name: spec.max_new_tokens for name, spec in TASKS.items()}}
+def _default_generation(protocol: str = OFFICIAL_PROTOCOL) -> dict[str, Any]:
+    tokens = {name: spec.max_new_tokens for name, spec in TASKS.items()}
+    if protocol == "generate":  # a written answer needs more than the one letter the cue asks for
+        tokens.update({name: max(n, GENERATE_SHORT_ANSWER_TOKENS) for name, n in tokens.items()
+                       if TASKS[name].kind in LOGPROB_KINDS})
+    return {"do_sample": False, "num_beams": 1, "stop": STOP_STRINGS, "max_new_tokens": tokens}
 
 
 def build_run_spec(model: ModelEntry, suite: Suite, suite_tasks: set[str], **overrides: Any) -> RunSpec:
@@ -120,6 +169,7 @@ def build_run_spec(model: ModelEntry, suite: Suite, suite_tasks: set[str], **ove
     problems = [f"unknown setting {key!r} (allowed: {', '.join(sorted(OVERRIDABLE))})"
                 for key in overrides if key not in OVERRIDABLE]
     batch = {key: overrides.pop(key) for key in ("token_budget", "chunk_items") if key in overrides}
+    reasoning = _reasoning_spec(model, overrides)
     tasks = overrides.get("tasks")
     if tasks is not None:
         if isinstance(tasks, str) or not tasks:
@@ -132,12 +182,46 @@ def build_run_spec(model: ModelEntry, suite: Suite, suite_tasks: set[str], **ove
     fields.setdefault("dtype", model.precision if model.precision in ("float32", "bfloat16", "float16") else "auto")
     fields.setdefault("use_chat_template", model.use_chat_template)
     fields.setdefault("trust_remote_code", bool(model.needs_remote_code and model.allow_remote_code))
+    fields.setdefault("protocol", OFFICIAL_PROTOCOL)
     try:
         return RunSpec(model=model.hub_id, revision=model.commit_sha, local_path=model.local_path,
-                       suite_name=suite.name, suite_version=suite.version, generation=_default_generation(),
+                       suite_name=suite.name, suite_version=suite.version,
+                       generation=_default_generation(fields["protocol"]), reasoning=ReasoningSpec(**reasoning),
                        batch_policy=BatchPolicy(**batch), **fields)
     except ValidationError as exc:
         raise RunSpecError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+
+
+def _reasoning_spec(model: ModelEntry, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The reasoning part of a new spec: the run's own setting, else the organizers' (``ModelEntry.reasoning``),
+    else undecided until the model's chat template is read (:func:`resolve_reasoning`)."""
+    reasoning: dict[str, Any] = {}
+    thinks = overrides.pop("thinks", None)
+    organizer = getattr(model, "reasoning", None)
+    if thinks is not None:
+        reasoning.update(thinks=thinks, source="run")
+    elif organizer is not None:
+        reasoning.update(thinks=organizer, source="organizer")
+    if "reasoning_budget" in overrides:
+        reasoning["budget"] = overrides.pop("reasoning_budget")
+    if "chat_template_kwargs" in overrides:
+        reasoning["chat_template_kwargs"] = overrides.pop("chat_template_kwargs") or {}
+    return reasoning
+
+
+def resolve_reasoning(spec: RunSpec, tokenizer: Any) -> RunSpec:
+    """``spec`` with ``reasoning.thinks`` decided: an undecided spec reads the chat template (a ``<think>`` tag or
+    an ``enable_thinking`` switch). A template with ``enable_thinking`` is told the decision unless the run set
+    it. Deterministic, so every executor (single process, Ray actors) resolves a run alike."""
+    from evaluator.benchmark.prompts import template_thinks
+
+    reasoning = spec.reasoning.model_copy(deep=True)
+    if reasoning.thinks is None:
+        reasoning.thinks, reasoning.source = template_thinks(tokenizer), "template"
+    template = getattr(tokenizer, "chat_template", None)
+    if spec.use_chat_template and isinstance(template, str) and "enable_thinking" in template:
+        reasoning.chat_template_kwargs.setdefault("enable_thinking", reasoning.thinks)
+    return spec.model_copy(update={"reasoning": reasoning})
 
 
 # ----- work planning ---------------------------------------------------------------------------------------------
@@ -201,7 +285,8 @@ def create_run(session: Session, model: ModelEntry, suite: Suite, *, submission_
     if not units:
         raise RunSpecError(f"suite {suite.name!r} has no items for this run")
     run = EvalRun(submission_id=submission_id, model_id=model.id, suite_id=suite.id, suite_version=suite.version,
-                  run_spec=spec.model_dump(mode="json"), evaluator_version=EVALUATOR_VERSION, status="pending",
+                  run_spec=spec.model_dump(mode="json"), protocol=spec.protocol, evaluator_version=EVALUATOR_VERSION,
+                  status="pending",
                   priority=priority, progress_total=len(units), progress_detail=progress_detail(units, set()))
     session.add(run)
     session.flush()
@@ -256,7 +341,7 @@ def run_units(runner: Runner, spec: RunSpec, units: list[WorkUnit], prompts: lis
     out: list[dict[str, Any]] = [{} for _ in units]
     by_mode: dict[tuple[str, int], list[int]] = defaultdict(list)
     for i, unit in enumerate(units):
-        if unit.task.kind in LOGPROB_KINDS:
+        if spec.letter_scored(unit.task):
             by_mode[("letters", 0)].append(i)
         else:
             by_mode[("generate", spec.max_new_tokens_for(unit.task))].append(i)
@@ -265,7 +350,7 @@ def run_units(runner: Runner, spec: RunSpec, units: list[WorkUnit], prompts: lis
             if mode == "letters":
                 return runner.letter_scores([ChoiceRequest(prompts[i], shown_letters(len(units[i].permutation)),
                                                            prefix_group=str(units[i].suite_item_id)) for i in batch])
-            return runner.generate([prompts[i] for i in batch], max_new, spec.generation.get("stop"))
+            return runner.generate_requests([generation_request(spec, units[i], prompts[i], max_new) for i in batch])
 
         try:
             results = list(zip(indices, call(indices)))
@@ -288,9 +373,45 @@ def run_units(runner: Runner, spec: RunSpec, units: list[WorkUnit], prompts: lis
                 else:
                     out[i] = {"letter_scores": {k: str(v) for k, v in value.items()}, "status": "error",
                               "error_message": "model returned non-finite letter scores (NaN or inf)"}
-            else:  # PostgreSQL text cannot hold NUL; U+FFFD keeps the garbage visible to the taxonomy
-                out[i] = {"raw_output": value.replace("\x00", "\ufffd")}
+            else:
+                out[i] = generated_values(value, prompts[i], runner.tokenizer)
     return out
+
+
+def generation_request(spec: RunSpec, unit: WorkUnit, prompt: str, max_new: int) -> GenerationRequest:
+    """The request of one generated (item, order). A non-reasoning model's choice, yes/no or cloze answer may
+    stop as soon as the extractor's reading is settled (``answer_settled``): the stored text reads the same."""
+    settled = None
+    if unit.task.kind in EXTRACT_KINDS and not spec.reasoning.thinks and not opens_reasoning(prompt):
+        kind = unit.task.kind
+        if kind is Kind.CLOZE:
+            letters, options = [], list(unit.permutation) or candidates_of(unit.item)
+        else:
+            letters = shown_letters(len(unit.permutation))
+            options = [unit.item.options[key] for key in unit.permutation]
+        settled = partial(answer_settled, kind=kind, letters=letters, options=options)
+    return GenerationRequest(prompt, max_new, spec.generation.get("stop"), prefix_group=str(unit.suite_item_id),
+                             settled=settled)
+
+
+def generated_values(generation: Generation, prompt: str, tokenizer: Any) -> dict[str, Any]:
+    """ItemResult values of one generation: the final answer text (``raw_output``) apart from the reasoning
+    (``reasoning``), and ``generation`` facts: finish reason, tokens, reasoning tokens and whether the reasoning
+    was closed (a reasoning block never closed leaves no answer text: the extractor calls it truncated)."""
+    text = generation.text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL; U+FFFD keeps it visible
+    reasoning, answer, closed = split_reasoning(text, thinking=opens_reasoning(prompt))
+    facts: dict[str, Any] = {"finish_reason": generation.finish_reason, "tokens": generation.tokens}
+    if reasoning is not None:
+        facts["reasoning_closed"] = closed
+        facts["reasoning_tokens"] = (len(tokenizer(reasoning, add_special_tokens=False)["input_ids"])
+                                     if reasoning and tokenizer is not None else 0)
+    return {"raw_output": answer, "reasoning": reasoning, "generation": facts}
+
+
+def unit_prompt(spec: RunSpec, unit: WorkUnit, tokenizer: Any) -> str:
+    """The exact prompt of one (item, order) under the run's protocol and chat-template arguments."""
+    return build_prompt(unit.task, unit.item, unit.permutation, tokenizer, spec.use_chat_template,
+                        protocol=spec.protocol, template_kwargs=spec.template_kwargs())
 
 
 def chunk_units(units: list[WorkUnit], items_per_chunk: int) -> list[list[WorkUnit]]:
@@ -355,14 +476,35 @@ def execute_run(run_id: int, *, engine: Engine | None = None, should_stop: Calla
                                  token_budget=spec.batch_policy.token_budget,
                                  tensor_parallel_size=spec.tensor_parallel)
         try:
+            spec = pending.spec = resolve_reasoning(spec, runner.tokenizer)
             env = {**environment(runner), "chunk_items": spec.batch_policy.chunk_items_on(runner.info.device)}
-            update_run(engine, run_id, environment=env)
-            _execute(ChunkCommitter(engine, pending, on_progress), spec, runner, todo, should_stop)
-            update_run(engine, run_id, environment={**env, "runner_counters": dict(runner.info.counters)})
+            update_run(engine, run_id, environment=env, run_spec=spec.model_dump(mode="json"))
+            clock = ComputeClock(runner.info.device, (pending.run.environment or {}).get("compute"))
+            try:
+                _execute(ChunkCommitter(engine, pending, on_progress), spec, runner, todo, should_stop)
+            finally:  # seconds spent count also for a stopped run: it resumes from them
+                env["compute"] = clock.stop()
+                update_run(engine, run_id, environment={**env, "runner_counters": dict(runner.info.counters)})
         finally:
             if owned:
                 runner.close()
     mark_finished(engine, pending, on_progress)
+
+
+class ComputeClock:
+    """Seconds a run held its model on one device kind (``cuda`` or ``cpu``): wall seconds of the model stage and
+    this process's CPU seconds, added to those of earlier attempts (a resumed run keeps counting). The generation
+    cost the leaderboard shows (device-seconds per run) comes from here."""
+
+    def __init__(self, device: str, before: dict[str, Any] | None):
+        self.device = "cuda" if str(device).startswith("cuda") else "cpu"
+        self.before = before if isinstance(before, dict) and before.get("device") == self.device else {}
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def stop(self) -> dict[str, Any]:
+        return {"device": self.device,
+                "seconds": round(float(self.before.get("seconds", 0.0)) + time.perf_counter() - self.wall, 3),
+                "cpu_seconds": round(float(self.before.get("cpu_seconds", 0.0)) + time.process_time() - self.cpu, 3)}
 
 
 def _execute(committer: ChunkCommitter, spec: RunSpec, runner: Runner, todo: list[WorkUnit],
@@ -375,8 +517,7 @@ def _execute(committer: ChunkCommitter, spec: RunSpec, runner: Runner, todo: lis
             reason = should_stop()
             if reason:
                 raise RunStopped(reason)
-            prompts = [build_prompt(u.task, u.item, u.permutation, runner.tokenizer, spec.use_chat_template)
-                       for u in chunk]
+            prompts = [unit_prompt(spec, u, runner.tokenizer) for u in chunk]
             committer.commit(chunk, list(zip(prompts, run_units(runner, spec, chunk, prompts))))
     except Interrupted as stop:
         raise RunStopped(stop.reason) from None
@@ -479,19 +620,37 @@ def _score_rows(task: TaskSpec, item: Item, rows: list[ItemResult], metric: Any)
     outcomes = []
     for row in rows:
         ok = row.status == "ok"
+        facts = row.generation or {}
+        flags: dict[str, bool] = {}
+        if task.kind in EXTRACT_KINDS and facts:  # the extractor reads generated answers with how they ended
+            flags = {"truncated": facts.get("finish_reason") == "length",
+                     "thinking": facts.get("reasoning_closed") is False}
         try:
             outcome = metric.score(task, item, row.raw_output if ok else None,
-                                   (row.letter_scores or None) if ok else None, row.permutation or None)
+                                   (row.letter_scores or None) if ok else None, row.permutation or None, **flags)
         except Exception as exc:  # noqa: BLE001 - a scoring bug on one item leaves it unscored, visibly
             outcome = ItemOutcome(details={"scoring_error": _failure(exc)})
         if not ok:
             outcome.details = {**outcome.details, "failed": row.error_message}
+        if ok and facts:
+            outcome.details = {**outcome.details, **_generation_details(task, facts)}
         if judged := (row.details or {}).get("judge"):  # a judge's verdicts are kept when rules re-score a row
             outcome.details = {**outcome.details, "judge": judged}
         row.parsed_answer, row.correct, row.score, row.details = (
             outcome.parsed_answer, outcome.correct, outcome.score, outcome.details)
         outcomes.append(outcome)
     return outcomes
+
+
+def _generation_details(task: TaskSpec, facts: dict[str, Any]) -> dict[str, Any]:
+    """What the taxonomy needs of how a generation ended: the runner's finish reason for free text (a choice
+    answer's cut is the extractor's verdict instead) and whether the reasoning was closed."""
+    details: dict[str, Any] = {}
+    if task.kind not in EXTRACT_KINDS and "finish_reason" in facts:
+        details["finish_reason"] = facts["finish_reason"]
+    if "reasoning_closed" in facts:
+        details["reasoning"] = "closed" if facts["reasoning_closed"] else "unclosed"
+    return details
 
 
 @retry_transient
@@ -563,6 +722,7 @@ def score_run(run_id: int, *, engine: Engine | None = None) -> None:
             extras = _dimension_extras(all_choice, list(rows))
             extras["dimensions"] = sorted(dim_ci)
             extras["dimensions_missing"] = sorted({str(t.dimension) for t in TASKS.values()} - set(dim_ci))
+            extras["cost"] = generation_cost((r.generation for r in rows), run.environment)
             session.add(DimensionScore(run_id=run_id, dimension="overall", score=overall.score,
                                        ci_low=overall.ci_low, ci_high=overall.ci_high, **_pooled(all_choice),
                                        extras=extras))

@@ -7,6 +7,9 @@ chat template and a model card, so it loads exactly like a hub model. Behaviours
 - ``letter``: weights set so that the next token is always one letter (e.g. "A") whatever the prompt: a model
   with total position bias. It zeroes every layer's output projections, puts a large constant in dimension 0 of
   every embedding, and gives only that letter's lm_head row a weight on dimension 0.
+- :func:`build_script_model`: a known-answer chat model that always writes one fixed text (``答案：B``,
+  ``<think>…</think>答案：C``, a refusal, nothing at all, or reasoning that never ends), whatever it is asked:
+  the ``generate`` protocol's end-to-end tests and the demo's answer-writing model.
 """
 from __future__ import annotations
 
@@ -20,6 +23,14 @@ CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+# A Qwen3-style template with a reasoning switch: the model thinks unless enable_thinking is false, when the
+# template writes an empty reasoning block itself.
+THINKING_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}{% endif %}"
+)
+THINK_TOKENS = ["<think>", "</think>"]  # added as ordinary tokens (decoded like text), as Qwen3 does
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 _BASE_CORPUS = (
     "请回答以下单选题。要求只输出选项，不输出解释。答案：A B C D E F G H I 是 否 患者 医生 诊断 治疗 症状 检查 "
@@ -28,8 +39,10 @@ _BASE_CORPUS = (
 )
 
 
-def build_tokenizer(out_dir: Path, corpus: list[str] | None = None, vocab_size: int = 1024):  # type: ignore[no-untyped-def]
-    """Train a byte-level BPE on ``corpus`` (plus a small built-in text) and save it as a fast tokenizer."""
+def build_tokenizer(out_dir: Path, corpus: list[str] | None = None, vocab_size: int = 1024,  # type: ignore[no-untyped-def]
+                    chat_template: str = CHAT_TEMPLATE, added_tokens: list[str] | None = None):
+    """Train a byte-level BPE on ``corpus`` (plus a small built-in text) and save it as a fast tokenizer;
+    ``added_tokens`` (e.g. ``<think>``) become single ordinary tokens."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -43,13 +56,17 @@ def build_tokenizer(out_dir: Path, corpus: list[str] | None = None, vocab_size: 
         show_progress=False,
     )
     tok.train_from_iterator([_BASE_CORPUS, *(corpus or [])], trainer=trainer)
+    if added_tokens:
+        from tokenizers import AddedToken
+
+        tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in added_tokens])
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         bos_token=None,
     )
-    fast.chat_template = CHAT_TEMPLATE
+    fast.chat_template = chat_template
     fast.save_pretrained(out_dir)
     return fast
 
@@ -118,6 +135,64 @@ def build_tiny_model(
         f"leaderboard; {sum(p.numel() for p in model.parameters())} parameters; not a real medical model.\n"
     )
     (out / "README.md").write_text(card, encoding="utf-8")
+    return out
+
+
+def build_script_model(out_dir: Path | str, text: str, *, loop: bool = False, thinking_template: bool = False,
+                       corpus: list[str] | None = None, whole: list[str] | None = None, seed: int = 0) -> Path:
+    """A chat model that answers every prompt by writing ``text`` and ending its turn (``loop``: repeating the last
+    token of ``text`` forever instead, e.g. reasoning that never closes). ``thinking_template`` gives it a chat
+    template with a reasoning switch (:data:`THINKING_CHAT_TEMPLATE`). ``whole``: pieces of ``text`` made single
+    tokens (e.g. lines ending in a line break, which the prompt's own last token is).
+
+    How: with every layer's output projections zeroed, a position's logits depend on its own token only. The last
+    token of the generation prompt and each token of ``text`` get their own embedding dimension, and the lm_head
+    row of the token that follows reads that dimension; every other token leads to the end of the turn. So the
+    tokens of ``text`` must be distinct (raises ValueError otherwise: reword it)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from evaluator.engine.runners.base import encode_prompts
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    template = THINKING_CHAT_TEMPLATE if thinking_template else CHAT_TEMPLATE
+    think = THINK_TOKENS if "<think>" in text or thinking_template else []
+    tokenizer = build_tokenizer(out, [*(corpus or []), text], 1024, chat_template=template,
+                                added_tokens=[*think, *(whole or [])])
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "问题"}], tokenize=False,
+                                           add_generation_prompt=True)
+    trigger = encode_prompts(tokenizer, [prompt])[0][-1]
+    chain = [trigger, *tokenizer.encode(text, add_special_tokens=False)]
+    if len(set(chain)) != len(chain):
+        raise ValueError(f"the tokens of {text!r} (after the prompt's last token) are not distinct: "
+                         f"{tokenizer.convert_ids_to_tokens(chain)}")
+    hidden = max(64, 8 * ((len(chain) + 8) // 8))
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 2,
+                         num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=4096, tie_word_embeddings=False, bos_token_id=None,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    model = LlamaForCausalLM(config)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        model.model.embed_tokens.weight.zero_()
+        model.model.embed_tokens.weight[:, 0] = 100.0  # any other token: end the turn
+        model.lm_head.weight.zero_()
+        model.lm_head.weight[tokenizer.eos_token_id, 0] = 10.0
+        successors = chain[1:] + [chain[-1] if loop and len(chain) > 1 else tokenizer.eos_token_id]
+        for dim, (token, following) in enumerate(zip(chain, successors), start=1):
+            model.model.embed_tokens.weight[token] = 0.0
+            model.model.embed_tokens.weight[token, dim] = 100.0
+            model.lm_head.weight[following, dim] = 10.0
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.save_pretrained(out, safe_serialization=True)
+    (out / "README.md").write_text(
+        f"---\nlicense: apache-2.0\ntags:\n- medbench-demo\n---\n# Tiny scripted model (demo)\n\nBuilt locally by "
+        f"evaluator.engine.tiny_models; always writes a fixed text. Not a real medical model.\n", encoding="utf-8")
     return out
 
 

@@ -79,6 +79,11 @@ def run_command(
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     backend: str = typer.Option("auto", help="auto, transformers or vllm."),
     chat_template: bool = typer.Option(True, help="Use the model's chat template when it has one."),
+    protocol: str = typer.Option("generate", help="generate (official: the model writes its answer, which is "
+                                                   "extracted) or logprob (fast: letter log-probs after 答案：)."),
+    thinks: Optional[bool] = typer.Option(None, "--thinks/--no-thinks",
+                                          help="The model reasons before answering (default: read its chat template)."),
+    reasoning_budget: Optional[int] = typer.Option(None, help="Tokens a reasoning model may think (default 4096)."),
     token_budget: Optional[int] = typer.Option(None, help="Padded tokens per forward pass."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Results file (default: data/runs/run-<id>.json)."),
 ) -> None:
@@ -92,7 +97,11 @@ def run_command(
 
     engine = get_engine()
     overrides = {"k": k, "seed": seed, "dtype": dtype, "device": device, "backend": backend,
-                 "use_chat_template": chat_template}
+                 "use_chat_template": chat_template, "protocol": protocol}
+    if thinks is not None:
+        overrides["thinks"] = thinks
+    if reasoning_budget is not None:
+        overrides["reasoning_budget"] = reasoning_budget
     if tasks:
         overrides["tasks"] = [t.strip() for t in tasks.split(",") if t.strip()]
     if limit is not None:
@@ -108,7 +117,7 @@ def run_command(
         run.status, run.started_at = "running", utcnow()
         run_id = run.id
     typer.echo(f"run {run_id}: {entry.hub_id}@{entry.commit_sha[:12]} on suite {run.run_spec['suite_name']!r}, "
-               f"{run.progress_total} questions")
+               f"{run.progress_total} questions, protocol {run.protocol}")
     bar = tqdm(total=run.progress_total, unit="q", desc=f"run {run_id}", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:

@@ -5,6 +5,11 @@ has finished (and ``settings.demo_models`` is on), it imports and activates the 
 tiny local models (two random seeds and an always-"A" model, tokenizers trained on the demo suite's own text) and
 queues them as approved demo submissions; where the hub answers, it also queues ``settings.demo_hub_model``, a
 real small model. Every step looks before it writes, so running it again creates nothing new.
+
+Protocols: the worker runs submissions under the official ``generate`` protocol, where the random tiny models write
+noise (their choice answers are mostly Unanswered: the taxonomy at work) and the always-"A" model writes "AAAA…",
+read as A. So that the fast ``logprob`` view is not empty, the bootstrap also queues one ``logprob`` run of each
+tiny model directly (no submission), and both protocols' leaderboards show the demo.
 """
 from __future__ import annotations
 
@@ -119,6 +124,16 @@ def _queue(session: Session, entry: ModelEntry, reason: str) -> bool:
     return True
 
 
+def _queue_logprob(session: Session, entry: ModelEntry, suite: Suite) -> bool:
+    """A pending ``logprob`` run of ``entry`` unless it has one already; True when queued now."""
+    from evaluator.engine.run import create_run
+
+    if session.exec(select(EvalRun.id).where(EvalRun.model_id == entry.id, EvalRun.protocol == "logprob")).first():
+        return False
+    create_run(session, entry, suite, protocol="logprob")
+    return True
+
+
 def queue_tiny_models(session: Session, suite: Suite, settings: Settings, report: DemoReport) -> None:
     root = Path(settings.model_cache_dir) / "demo"
     corpus = suite_corpus(session, suite)
@@ -133,6 +148,8 @@ def queue_tiny_models(session: Session, suite: Suite, settings: Settings, report
                        card_data={"license": card_license(folder), "tags": ["medbench-demo"]})
         if _queue(session, entry, "demo model"):
             report.queued.append(entry.hub_id)
+        if _queue_logprob(session, entry, suite):
+            report.queued.append(f"{entry.hub_id} (logprob)")
 
 
 def queue_hub_model(session: Session, settings: Settings, report: DemoReport) -> None:

@@ -10,7 +10,8 @@ import streamlit as st
 from common.display import md_escape
 from evaluator.benchmark.tasks import TASKS
 from leaderboard import cache, charts
-from leaderboard.labels import RESEARCH_NOTICE, dimension_label, fmt_score, score_with_ci
+from evaluator.benchmark.protocols import PROTOCOLS
+from leaderboard.labels import PROTOCOL_HELP, RESEARCH_NOTICE, dimension_label, fmt_score, score_with_ci
 from leaderboard.ranking import DIMENSIONS, SCORE_KEYS
 from leaderboard.sections import question_card
 from leaderboard.table_view import model_labels
@@ -22,7 +23,10 @@ ALL = "all"
 st.title("Compare models · 模型对比")
 st.caption(RESEARCH_NOTICE)
 version = cache.version()
-frame = cache.leaderboard_frame(version)
+warn_unknown("protocol", list(PROTOCOLS))
+protocol = st.selectbox("Answer protocol", PROTOCOLS, key="protocol",
+                        bind="query-params", help=PROTOCOL_HELP)
+frame = cache.leaderboard_frame(version, protocol)
 if frame.empty:
     st.info("No results yet: models can be compared once their evaluations finish.")
     st.stop()
@@ -51,7 +55,8 @@ if len(selection) < 2:
     st.info("Choose two to four models to compare.")
     st.stop()
 
-reports = {labels[m]: cache.report(version, m) for m in selection}
+reports = {labels[m]: cache.report(version, m, protocol) for m in selection}
+st.caption(f"Every model below is compared on its latest run under the **{protocol}** answer protocol.")
 names = list(reports)
 
 dimension_rows = {name: rep.dimensions.set_index("dimension") for name, rep in reports.items()}

@@ -12,7 +12,9 @@ from common.display import md_escape
 from leaderboard import cache, search, table_view
 from leaderboard.columns import COLUMNS, optional_columns
 from leaderboard.url_state import warn_unknown
-from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS_HELP, dimension_label, plural
+from evaluator.benchmark.protocols import OFFICIAL_PROTOCOL, PROTOCOLS
+from leaderboard.labels import (COST_HELP, PROTOCOL_HELP, RESEARCH_NOTICE, ROBUSTNESS_HELP, STRICT_HELP,
+                                dimension_label, plural)
 from leaderboard.ranking import DIMENSIONS, RANK_RULE, SIZE_BUCKETS, UNKNOWN_SIZE
 from submissions.views import queue_overview
 
@@ -31,7 +33,14 @@ st.caption(RESEARCH_NOTICE)
 
 version = cache.version()
 suite = cache.suite_facts(version)
-frame = cache.leaderboard_frame(version)
+warn_unknown("protocol", list(PROTOCOLS))
+protocol = st.selectbox("Answer protocol", PROTOCOLS, key="protocol",
+                        bind="query-params", help=PROTOCOL_HELP)
+frame = cache.leaderboard_frame(version, protocol)
+if suite is not None and frame.empty and protocol != OFFICIAL_PROTOCOL:
+    st.info(f"No model has a finished run under the {protocol} protocol yet. The official ranking uses "
+            f"{OFFICIAL_PROTOCOL}: choose it above.")
+    st.stop()
 if suite is None or frame.empty:
     queue = queue_overview()
     no_suite = "No benchmark suite is active. " if suite is None else ""
@@ -47,7 +56,8 @@ if suite is None or frame.empty:
 n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
 st.markdown(f"Ranked on suite **{md_escape(suite['name'])}** (version `{suite['version'][:12]}`, "
             f"{suite['item_count']} items): "
-            f"**{plural(len(frame), 'model')}**, each by its latest finished run. "
+            f"**{plural(len(frame), 'model')}**, each by its latest finished run under the **{protocol}** protocol"
+            f"{' (official)' if protocol == OFFICIAL_PROTOCOL else ' (fast, not the official ranking)'}. "
             "Overall = mean of the five dimension scores; "
             "every score carries a 95% bootstrap interval (toggle *Show 95% CI*); *n* = scored items. "
             f"{RANK_RULE}"
@@ -95,7 +105,7 @@ except search.QueryError as exc:
     shown = frame
 shown = search.apply_filters(shown, sizes=sizes, types=types, precisions=precisions, hide_flagged=hide_flagged)
 if view != table_view.OVERVIEW:
-    shown = table_view.with_tasks(shown, cache.task_frame(version, view))
+    shown = table_view.with_tasks(shown, cache.task_frame(version, view, protocol))
 shown = table_view.sort_frame(shown, sort_choices[sort_label], ascending)
 
 table = table_view.view_table(shown, view, columns, "score_ci" if show_ci else "score")
@@ -112,6 +122,8 @@ column_help = {
     **{label: column.help + (ci_hint if column.format == "score" else "") for label, column in COLUMNS.items()
        if column.help},
     table_view.robustness_label(view): ROBUSTNESS_HELP,
+    table_view.strict_label(view): STRICT_HELP,
+    table_view.COST_LABEL: COST_HELP,
 }
 scores = table_view.score_labels(view)  # with CIs, wide enough for "0.081 [0.075, 0.087]"
 event = st.dataframe(
@@ -129,11 +141,13 @@ if selected:
 stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d")
 export = st.columns(4)
 # exports hold numbers (score, ci_low, ci_high), whatever the CI toggle; built on click, not on every rerun
-def numeric() -> pd.DataFrame:
-    return table_view.view_table(shown, view, columns, "numeric")
+def numeric() -> pd.DataFrame:  # exports name the protocol their scores were obtained under
+    table = table_view.view_table(shown, view, columns, "numeric")
+    table.insert(0, "Protocol", protocol)
+    return table
 
 
-export[0].download_button("Export CSV", lambda: table_view.to_csv(numeric()), f"medbench-leaderboard-{stamp}.csv",
+export[0].download_button("Export CSV", lambda: table_view.to_csv(numeric()), f"medbench-leaderboard-{protocol}-{stamp}.csv",
                           "text/csv", key="export_csv", help="Scores as numbers, each with its ci_low and ci_high columns.")
-export[1].download_button("Export JSON", lambda: table_view.to_json(numeric()), f"medbench-leaderboard-{stamp}.json",
+export[1].download_button("Export JSON", lambda: table_view.to_json(numeric()), f"medbench-leaderboard-{protocol}-{stamp}.json",
                           "application/json", key="export_json")

@@ -40,6 +40,34 @@ st.header("Metrics and formulas")
 # st.table wraps long cells; a dataframe cut every formula at the column's width.
 st.table(pd.DataFrame({"Metric": list(METRIC_FORMULAS), "Formula": list(METRIC_FORMULAS.values())}).set_index("Metric"))
 
+st.header("Answer protocols · which one ranks")
+st.markdown("""How a choice, yes/no or triage answer is obtained is the run's **answer protocol**, stored in its run
+spec and named wherever its scores are shown (leaderboard, model and compare pages, exports, reproducibility card).
+
+- **generate** (official; the leaderboard ranks it by default): as MedBench and OpenCompass, the model *writes* its
+  answer to the zero-shot prompt (its chat template applied, greedy decoding) under each of the K option orders, and
+  the answer extractor below reads it; the answer is then mapped back through that order's permutation. This is the
+  only protocol that works for every chat model and for reasoning models, and the only one under which Format
+  Mismatch, Unanswered and Output Error can occur on choice questions.
+- **logprob** (fast, for base models and quick offline runs): after the prompt and "答案：" the next-token scores
+  of the option letters decide. A model never fails to answer under it, so it flatters models that cannot follow
+  the instruction.
+
+Runs of both protocols of one model may coexist; the leaderboard ranks one protocol at a time (choose it above the
+table, or `?protocol=logprob` in the URL). Multi-choice, open and structured tasks are generated under both.
+
+**Reasoning models** (Qwen3, DeepSeek-R1 distills, HuatuoGPT-o1: a `<think>…</think>` block before the answer) are
+detected from the chat template (a `<think>` tag or an `enable_thinking` switch, which is then set to on), and
+organizers may override the detection at moderation. A reasoning model gets a **thinking budget** (4,096 new
+tokens by default, on top of the task's answer length). Its reasoning is stored apart from its answer, the answer
+is read only from what follows `</think>`, and reasoning that does not end within the budget is tagged **Output
+Error (truncated)**, never read as an answer. A non-reasoning model's generation stops as soon as its answer can no
+longer change (a leading answer line followed by a complete other line), which reads exactly as the full output.
+
+**Generation cost** per run — generated tokens per answer (mean and 95th percentile), reasoning tokens, and the
+device- (GPU or CPU) seconds the run held its model — is shown on the model page and in the leaderboard's
+dimension views: equal scores can hide a hundredfold difference in what an answer costs.""")
+
 # ----- How a written answer is read (the one answer extractor, evaluator.benchmark.scoring.extract) -----
 st.header("How a written answer is read")
 st.markdown("When a model writes its answer to a choice, yes/no or triage (cloze) question, one rule-based "
@@ -76,13 +104,17 @@ st.header("Robustness under option shuffling")
 st.markdown("""Every choice question is asked under **K = 5 option orders**: the original first, then four
 seeded shuffles (distinct where the option count allows: a yes/no question has only **2** orders, so it is asked
 twice). Answers are mapped back to the original options. An answer the model failed to produce (a crash, non-finite
-scores) counts as wrong; robustness also counts questions without a reference answer, since consistency needs none.
+scores, nothing readable) counts as wrong; robustness also counts questions without a reference answer, since
+consistency needs none.
 
 - **Accuracy** = mean correctness over all (question, order) pairs.
 - **Strict accuracy** = share of questions answered correctly under *all* K orders (OpenCompass's CircularEval).
-- **Robustness** (consistency under option shuffling) = share of questions whose mapped-back answer is identical
-  under all K orders, right or wrong. MedBench publishes no formula for its robustness score (the paper reports 0.79 in
-  safety & ethics), so all three figures are shown.
+- **Robustness** (consistency under option shuffling) = share of questions that have a readable answer under every
+  order and whose mapped-back answer is identical under all K orders, right or wrong. A question with no readable
+  answer under one or more orders (nothing extracted, a refusal, reasoning never closed) is **not** robust: five
+  unanswered orders are not "consistent". Consistent wrong answers do count, so robustness is never a quality score
+  on its own: the site always shows it beside strict accuracy. MedBench publishes no formula for its robustness score
+  (the paper reports 0.79 in safety & ethics), so all three figures are shown.
 - **Position bias** = how often each shown letter is chosen, against how often it is the right one.""")
 
 st.header("Error taxonomy · how tags are made")

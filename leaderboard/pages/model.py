@@ -9,8 +9,11 @@ import streamlit as st
 
 from common.display import md_escape
 from leaderboard import cache, sections
-from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS, ROBUSTNESS_HELP, dimension_label, fmt_score, is_missing
+from evaluator.benchmark.protocols import PROTOCOLS
+from leaderboard.labels import (PROTOCOL_HELP, RESEARCH_NOTICE, ROBUSTNESS, ROBUSTNESS_HELP, STRICT_HELP,
+                                cost_line, dimension_label, fmt_score, is_missing, protocol_line)
 from leaderboard.model_report import ModelNotFound
+from leaderboard.url_state import warn_unknown
 from submissions.session import is_organizer
 
 TITLE = "Model · 模型详情"  # until a model is chosen; then its name
@@ -32,8 +35,10 @@ if not ref:
     st.query_params["model"] = ids[choice]
     st.rerun()  # render the chosen model's page from its URL, as a shared link would
 
+warn_unknown("protocol", list(PROTOCOLS))
+asked = st.query_params.get("protocol")
 try:
-    report = cache.report(version, ref)
+    report = cache.report(version, ref, asked if asked in PROTOCOLS else None)
 except ModelNotFound as exc:
     st.title(TITLE)
     st.error(md_escape(exc))
@@ -47,15 +52,23 @@ if report.run is None:
             + ". See the Queue page for its progress.")
     st.stop()
 
+if len(report.protocols) > 1:  # runs of both protocols: the official one unless the URL asks for the other
+    st.radio("Answer protocol", report.protocols, key="protocol",
+             bind="query-params", horizontal=True, help=PROTOCOL_HELP)
+st.caption(protocol_line(report.protocol, report.run["reasoning"]))
+
 overall = report.dimensions.set_index("dimension").loc["overall"]
-metrics = st.columns(4)
+metrics = st.columns(5)
 metrics[0].metric("Overall score", fmt_score(overall["score"]))
 if not is_missing(overall["ci_low"]) and not is_missing(overall["ci_high"]):
     metrics[0].caption(f"95% CI [{fmt_score(overall['ci_low'])}, {fmt_score(overall['ci_high'])}]")
-metrics[1].metric(ROBUSTNESS, fmt_score(overall["robustness"]), help=ROBUSTNESS_HELP)
-metrics[2].metric("Scored items (n)", report.scored_items)
-metrics[3].metric("Suite", md_escape(report.run["suite_name"]))  # a long name · version was cut to "demo · a767…"
-metrics[3].caption(f"version {report.run['suite_version'][:12]}")
+metrics[1].metric("Strict accuracy", fmt_score(overall["strict_accuracy"]), help=STRICT_HELP)
+metrics[2].metric(ROBUSTNESS, fmt_score(overall["robustness"]), help=ROBUSTNESS_HELP)
+metrics[3].metric("Scored items (n)", report.scored_items)
+metrics[4].metric("Suite", md_escape(report.run["suite_name"]))  # a long name · version was cut to "demo · a767…"
+metrics[4].caption(f"version {report.run['suite_version'][:12]}")
+if cost := cost_line(overall["cost"]):
+    st.caption(cost)
 
 if report.missing_dimensions:
     st.caption(f"Overall averages {5 - len(report.missing_dimensions)} of the 5 dimensions: this run has no score "

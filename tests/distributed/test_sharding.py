@@ -64,7 +64,7 @@ def test_shards_are_balanced_by_tokens_not_by_item_count():
 
 
 def test_a_long_open_ended_item_outweighs_several_short_choice_items():
-    run_spec = spec()
+    run_spec = spec(protocol="logprob", generation=_default_generation("logprob"))  # letter-scored yes/no items
     chosen = [pair for pair in items() if pair[1].task in ("DrugCA", "MedHC")][:7]  # 6 yes/no, 1 open-ended
     shards = shard_units(plan_units(chosen, run_spec), run_spec, 2)
     counts = sorted(s.item_count for s in shards)

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from evaluator.benchmark.scoring import ItemOutcome
-from evaluator.benchmark.scoring.aggregate import (TaskFigures, bootstrap_scores, choice_extras, position_bias,
-                                         robustness, strict_accuracy)
+from evaluator.benchmark.scoring.aggregate import (TaskFigures, answered_every_order, bootstrap_scores, choice_extras,
+                                         position_bias, robustness, strict_accuracy)
 
 
 def row(answer, correct, chosen, right):
@@ -31,6 +31,20 @@ def test_failed_rows_count_as_different_answers_and_unscored_items_as_robust_onl
     assert robustness([[row(["A"], True, ["A"], ["A"]), failed]]) == 0.0
     unscored = [[ItemOutcome(["A"], None, None, {}), ItemOutcome(["A"], None, None, {})]]
     assert robustness(unscored) == 1.0 and strict_accuracy(unscored) is None
+
+
+def test_an_item_unreadable_under_any_order_is_never_robust():
+    """Spec section 3: consistency counts only items answered under every order; 'no answer' five times (a model
+    that writes garbage, refuses or never closes its reasoning) is not a consistent answer."""
+    none = ItemOutcome(None, False, 0.0, {"extraction": "no_answer"})
+    groups = [
+        [none, none],  # consistently unanswered: not robust (the old rule counted it robust)
+        [row(["B"], False, ["B"], ["A"]), row(["B"], False, ["A"], ["B"])],  # consistently wrong: robust
+        [row(["A"], True, ["A"], ["A"]), none],  # answered once only: not robust
+    ]
+    assert robustness(groups) == pytest.approx(1 / 3)
+    assert answered_every_order(groups) == pytest.approx(1 / 3)
+    assert choice_extras(groups)["answered_every_order"] == pytest.approx(1 / 3)
 
 
 def test_bootstrap_is_seeded_and_brackets_the_point():

@@ -20,7 +20,7 @@ def units_of(items, first_id: int = 0) -> list[WorkUnit]:  # type: ignore[no-unt
 
 @pytest.fixture
 def spec() -> RunSpec:
-    return RunSpec(model="m", revision="r", suite_name="s", suite_version="v",
+    return RunSpec(model="m", revision="r", suite_name="s", suite_version="v", protocol="logprob",
                    generation={"max_new_tokens": {"DDx-basic": MAX_NEW}})
 
 

@@ -44,7 +44,7 @@ def task_score(engine, run_id: int, task: str) -> TaskScore:
 
 def test_always_letter_a_model_gives_the_known_figures(any_engine, tmp_path, tiny_models):
     items = yes_no_items("ABAB") + single_items("ABCDEA") + ddx_items([["A"], ["B", "C"]])
-    run_id = new_run(any_engine, tmp_path, items, tiny_models["letter_a"])
+    run_id = new_run(any_engine, tmp_path, items, tiny_models["letter_a"], protocol="logprob")
     execute_run(run_id, engine=any_engine)
     score_run(run_id, engine=any_engine)
 
@@ -100,7 +100,7 @@ def test_always_same_content_model_is_robust_whatever_the_order(engine, tmp_path
     items = content_items(12, seed=5, marker_share=0.5)
     marker_answers = [i.options[i.answer[0]] == MARKER for i in items]
     assert 0 < sum(marker_answers) < 12
-    run_id = new_run(engine, tmp_path, items, content_model, use_chat_template=False)
+    run_id = new_run(engine, tmp_path, items, content_model, use_chat_template=False, protocol="logprob")
     execute_run(run_id, engine=engine)
     score_run(run_id, engine=engine)
     rows = rows_of(engine, run_id)
@@ -158,7 +158,7 @@ def test_a_cancel_stops_generation_between_decoding_steps(engine, tmp_path, tiny
 def test_a_bad_item_is_marked_and_the_run_goes_on(engine, tmp_path, tiny_models):
     items = single_items("AB")
     items.append(items[0].model_copy(update={"id": "huge", "question": "患者" * 5000}))
-    run_id = new_run(engine, tmp_path, items, tiny_models["random"])
+    run_id = new_run(engine, tmp_path, items, tiny_models["random"], protocol="logprob")
     execute_run(run_id, engine=engine)
     score_run(run_id, engine=engine)
     rows = rows_of(engine, run_id)
@@ -250,7 +250,7 @@ def test_garbage_scores_mark_the_items_and_the_run_goes_on(engine, tmp_path, tin
         model.lm_head.weight[:, :4] = float("nan")
     model.save_pretrained(broken)
     AutoTokenizer.from_pretrained(tiny_models["random"]).save_pretrained(broken)
-    run_id = new_run(engine, tmp_path, single_items("AB"), broken)
+    run_id = new_run(engine, tmp_path, single_items("AB"), broken, protocol="logprob")
     execute_run(run_id, engine=engine)
     score_run(run_id, engine=engine)
     rows = rows_of(engine, run_id)

@@ -69,7 +69,7 @@ def test_reproducibility_card_and_command(engine, world):
     options = dict(zip(args[4::2], args[5::2]))
     assert options == {"--model": "zhyi/clinic-14b", "--revision": model.commit_sha, "--suite": "seed",
                        "--dtype": "bfloat16", "--seed": "1234", "--k": "5", "--backend": "transformers",
-                       "--device": "cpu"}  # the spec said auto: what the run used (its environment)
+                       "--device": "cpu", "--protocol": "generate"}  # device: what the run used (environment)
     assert comment == f"expects suite 'seed' at version {world.suite.version}"
 
 

@@ -110,8 +110,9 @@ def test_leaderboard_view_comes_from_the_url(world):
     assert sorted(table(app)["Model"]) == ["open/base-1.5b", "zhyi/clinic-14b"]
     app = page("leaderboard", view="Reasoning", sort_reasoning="DDx-basic", asc="true")
     shown = table(app)
-    assert list(shown.columns) == ["#", "Model", "Open", "Reasoning", "Reasoning robustness", "DDx-basic",
-                                   "DDx-advanced", "CMB-Clin", "MedTreat", "n", "Flags"]
+    assert list(shown.columns) == ["#", "Model", "Open", "Reasoning", "Reasoning strict accuracy",
+                                   "Reasoning robustness", "DDx-basic", "DDx-advanced", "CMB-Clin", "MedTreat", "n",
+                                   "Tokens/answer", "Flags"]
     values = shown["DDx-basic"].tolist()
     assert values == sorted(values)
     for column in ("Reasoning", "Reasoning robustness", "DDx-basic", "CMB-Clin"):  # one format: 0.600, never 0.6 or 0

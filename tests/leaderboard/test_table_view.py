@@ -40,8 +40,8 @@ def test_dimension_view_has_task_columns(engine, frame):
         merged = table_view.with_tasks(frame, ranking.task_frame(session, "safety"))
         understanding_tasks = ranking.task_frame(session, "understanding")
     table = table_view.dimension_table(merged, "safety", "score")
-    assert list(table.columns) == ["#", "Model", "Safety & Ethics", "Safety & Ethics robustness", "MedSafety",
-                                   "DrugCA", "n", "Flags"]
+    assert list(table.columns) == ["#", "Model", "Safety & Ethics", "Safety & Ethics strict accuracy",
+                                   "Safety & Ethics robustness", "MedSafety", "DrugCA", "n", "Tokens/answer", "Flags"]
     assert table["n"].tolist() == [4] * len(table)  # two scored items in each of the two tasks
     understanding = table_view.dimension_table(
         table_view.with_tasks(frame, understanding_tasks), "understanding", "score")
@@ -55,7 +55,8 @@ def test_sorting_keeps_missing_values_last(frame):
     assert by_name["model"].iloc[0] == "zhyi/clinic-14b"
     with pytest.raises(ValueError, match="cannot sort by 'nope'"):
         table_view.sort_frame(frame, "nope", True)
-    assert list(table_view.sort_options("reasoning"))[:3] == ["Reasoning", "Reasoning robustness", "DDx-basic"]
+    assert list(table_view.sort_options("reasoning"))[:5] == ["Reasoning", "Reasoning strict accuracy",
+                                                              "Reasoning robustness", "Tokens/answer", "DDx-basic"]
     assert "Robustness" in table_view.sort_options(table_view.OVERVIEW)  # the overall figure keeps its bare name
 
 

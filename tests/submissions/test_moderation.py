@@ -138,6 +138,27 @@ def test_flag_hide_and_their_reversal(any_engine, people) -> None:
         ("unhide", "model", {"hidden": True}, {"hidden": False})]
 
 
+def test_organizers_decide_whether_a_model_reasons(any_engine, people) -> None:
+    """The reasoning override (issue 15): audited, refused when it changes nothing, and what new runs follow."""
+    from evaluator.engine.run import build_run_spec
+    from evaluator.tables import Suite
+
+    org, user = people
+    sub = add_submission(any_engine, user.id)
+    moderate(org.id, "reasoning_on", [sub])
+    with pytest.raises(ModerationError, match="already marked as a reasoning model"):
+        moderate(org.id, "reasoning_on", [sub])
+    with Session(any_engine) as s:
+        model = s.get(ModelEntry, s.get(Submission, sub).model_id)
+    assert model.reasoning is True
+    spec = build_run_spec(model, Suite(name="s", version="v"), set())
+    assert (spec.reasoning.thinks, spec.reasoning.source) == (True, "organizer")
+    moderate(org.id, "reasoning_auto", [sub])
+    assert [(r.action, r.before, r.after) for r in audit_rows(any_engine)] == [
+        ("set_reasoning", {"reasoning": None}, {"reasoning": True}),
+        ("set_reasoning", {"reasoning": True}, {"reasoning": None})]
+
+
 def test_unknown_action_and_empty_selection(any_engine, people) -> None:
     org, _ = people
     with pytest.raises(ModerationError, match="Unknown action 'delete'"):

@@ -94,6 +94,7 @@ def test_judge_mode_with_a_tiny_local_model(engine, scored_run, tiny_models) -> 
     with session_scope(engine) as session:  # a plausible partial answer, so that a hard case exists
         stored = session.get(ItemResult, first.id)
         stored.raw_output = "建议到医院就诊，遵医嘱规律治疗，注意休息，保持良好的生活习惯。"
+        stored.generation = {**(stored.generation or {}), "finish_reason": "stop"}  # a complete answer, not cut
         session.add(stored)
     score_run(scored_run, engine=engine)
     before = {r.id: r for r in _rows(engine, scored_run)}

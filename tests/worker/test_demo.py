@@ -36,7 +36,10 @@ def counts(engine) -> tuple[int, int, int, int]:  # type: ignore[no-untyped-def]
 def test_bootstrap_queues_three_tiny_models_once(engine, no_hub) -> None:
     report = bootstrap_demo(engine)
 
-    assert report.queued == ["demo/tiny-random-1", "demo/tiny-random-2", "demo/tiny-always-a"]
+    names = ["demo/tiny-random-1", "demo/tiny-random-2", "demo/tiny-always-a"]
+    # each as an approved submission (the worker runs it under the official generate protocol) and as a pending
+    # logprob run, so that both protocols' leaderboards show the demo
+    assert report.queued == [x for name in names for x in (name, f"{name} (logprob)")]
     assert report.hub_model.endswith("skipped (hub not reachable: ConnectError)")
     cache = Path(get_settings().model_cache_dir) / "demo"
     with Session(engine) as s:
@@ -53,6 +56,9 @@ def test_bootstrap_queues_three_tiny_models_once(engine, no_hub) -> None:
             event = s.exec(select(SubmissionEvent).where(SubmissionEvent.submission_id == sub.id)).one()
             assert (sub.state, event.to_state, event.actor_name) == ("approved", "approved", "system")
         assert len({m.commit_sha for m in models}) == 3  # three different models
+        runs = s.exec(select(EvalRun)).all()
+        assert sorted((r.model_id, r.protocol, r.status, r.submission_id) for r in runs) == [
+            (m.id, "logprob", "pending", None) for m in models]
     before = counts(engine)
 
     again = bootstrap_demo(engine)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 22:55:02.035660
+Create Date: 2026-12-02 23:55:47.955685
 """
 from typing import Sequence, Union
 
@@ -33,6 +33,7 @@ def upgrade() -> None:
     sa.Column('local_path', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('needs_remote_code', sa.Boolean(), nullable=False),
     sa.Column('allow_remote_code', sa.Boolean(), nullable=False),
+    sa.Column('reasoning', sa.Boolean(), nullable=True),
     sa.Column('hidden', sa.Boolean(), nullable=False),
     sa.Column('flag_reason', sa.Text(), nullable=True),
     sa.Column('card_data', sa.JSON(), nullable=False),
@@ -172,6 +173,7 @@ def upgrade() -> None:
     sa.Column('suite_id', sa.Integer(), nullable=False),
     sa.Column('suite_version', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('run_spec', sa.JSON(), nullable=False),
+    sa.Column('protocol', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('environment', sa.JSON(), nullable=False),
     sa.Column('evaluator_version', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -200,6 +202,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_eval_runs_finished_at'), ['finished_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_eval_runs_lease_expires_at'), ['lease_expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_eval_runs_model_id'), ['model_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_eval_runs_protocol'), ['protocol'], unique=False)
         batch_op.create_index('ix_eval_runs_status_priority', ['status', 'priority'], unique=False)
         batch_op.create_index(batch_op.f('ix_eval_runs_submission_id'), ['submission_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_eval_runs_suite_id'), ['suite_id'], unique=False)
@@ -248,6 +251,8 @@ def upgrade() -> None:
     sa.Column('permutation', sa.JSON(), nullable=False),
     sa.Column('prompt', sa.Text(), nullable=False),
     sa.Column('raw_output', sa.Text(), nullable=True),
+    sa.Column('reasoning', sa.Text(), nullable=True),
+    sa.Column('generation', sa.JSON(), nullable=True),
     sa.Column('parsed_answer', sa.JSON(), nullable=True),
     sa.Column('correct', sa.Boolean(), nullable=True),
     sa.Column('score', sa.Float(), nullable=True),
@@ -340,6 +345,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_eval_runs_suite_id'))
         batch_op.drop_index(batch_op.f('ix_eval_runs_submission_id'))
         batch_op.drop_index('ix_eval_runs_status_priority')
+        batch_op.drop_index(batch_op.f('ix_eval_runs_protocol'))
         batch_op.drop_index(batch_op.f('ix_eval_runs_model_id'))
         batch_op.drop_index(batch_op.f('ix_eval_runs_lease_expires_at'))
         batch_op.drop_index(batch_op.f('ix_eval_runs_finished_at'))

@@ -5,8 +5,11 @@ once). Definitions (spec section 3, fixed here where MedBench publishes no formu
 
 - accuracy: mean correctness over all (item, order) pairs of scored items;
 - strict accuracy: share of scored items correct under every order (OpenCompass "perf_circular");
-- robustness: share of items (scored or not) asked under at least two orders whose mapped-back answers are
-  identical under all of them, right or wrong; a missing answer is an answer ("none") like any other;
+- robustness (consistency): share of items (scored or not) asked under at least two orders that have a readable
+  answer under every order and whose mapped-back answers are identical under all of them, right or wrong. An item
+  with no readable answer under one or more orders (nothing extracted, a refusal, a failed row) is not robust: it
+  can never count as "consistently unanswered". ``answered_every_order`` is the share of those items that have a
+  readable answer under every order, so a reader can tell consistency from coverage;
 - position bias: per shown letter, the share of rows that chose it against the share of rows where it is
   correct (a multi-choice row counts every letter of its set).
 
@@ -43,11 +46,25 @@ def strict_accuracy(groups: Groups) -> float | None:
     return float(np.mean([all(o.correct for o in g) for g in scored])) if scored else None
 
 
+def _readable(outcome: ItemOutcome) -> bool:
+    return outcome.parsed_answer not in (None, "", [], {})
+
+
 def robustness(groups: Groups) -> float | None:
+    """Spec section 3: identical readable answers under every order (see the module docstring)."""
     asked_twice = [g for g in groups if len(g) >= 2]
     if not asked_twice:
         return None
-    return float(np.mean([len({_answer_key(o) for o in g}) == 1 for g in asked_twice]))
+    return float(np.mean([all(_readable(o) for o in g) and len({_answer_key(o) for o in g}) == 1
+                          for g in asked_twice]))
+
+
+def answered_every_order(groups: Groups) -> float | None:
+    """Share of items asked under at least two orders that have a readable answer under every one of them."""
+    asked_twice = [g for g in groups if len(g) >= 2]
+    if not asked_twice:
+        return None
+    return float(np.mean([all(_readable(o) for o in g) for g in asked_twice]))
 
 
 def position_bias(groups: Groups) -> dict[str, dict[str, float]]:
@@ -77,6 +94,7 @@ def choice_extras(groups: Groups, multi: bool = False) -> dict[str, Any]:
         "accuracy": accuracy(groups),
         "strict_accuracy": strict_accuracy(groups),
         "robustness": robustness(groups),
+        "answered_every_order": answered_every_order(groups),
         "position_bias": position_bias(groups),
         "orders_per_item": max((len(g) for g in groups), default=0),
     }

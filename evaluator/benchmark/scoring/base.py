@@ -42,7 +42,9 @@ class Metric(Protocol):
         letter_scores: dict[str, float] | None,
         permutation: list[str] | None,
     ) -> ItemOutcome:
-        """Score one (item, order). ``permutation[i]`` is the original option key shown at letter i."""
+        """Score one (item, order). ``permutation[i]`` is the original option key shown at letter i. Metrics of
+        generated choice, yes/no and cloze answers also take keyword-only ``truncated`` and ``thinking`` (how the
+        generation ended, for the answer extractor)."""
 
     def aggregate(self, groups: list[list[ItemOutcome]]) -> float | None:
         """The task score from scored items' outcomes (one inner list per item); None when nothing is scored."""

@@ -8,7 +8,9 @@ extractable) counts as wrong on a scored item: a model never gains from crashing
 Generated answers are read by the one answer extractor, :func:`evaluator.benchmark.scoring.extract.extract`; its verdict is
 kept in ``details``: ``rule`` (the rule that decided), ``extraction`` (``answer`` or why there is none:
 ``no_answer``, ``several_answers``, ``refusal``, ``truncated``, ``empty``) and ``invalid_letters`` (letters
-written that were not shown). The error taxonomy reads them. Letter log-prob scoring is untouched.
+written that were not shown). The error taxonomy reads them. ``truncated`` (the generation hit its budget) and
+``thinking`` (the reasoning block was never closed) come from ``evaluator.engine.run._score_rows``, which reads the
+stored finish reason. Letter log-prob scoring (the ``logprob`` protocol) is untouched.
 """
 from __future__ import annotations
 
@@ -29,10 +31,13 @@ def _verdict(result: Extraction) -> dict[str, Any]:
     return details
 
 
-def extract_choice(task: TaskSpec, item: Item, raw_output: str, permutation: list[str]) -> tuple[list[str], dict]:
-    """Shown letters of a generated choice answer (``permutation[i]`` is the original key shown at letter i)."""
+def extract_choice(task: TaskSpec, item: Item, raw_output: str, permutation: list[str], *, truncated: bool = False,
+                   thinking: bool = False) -> tuple[list[str], dict]:
+    """Shown letters of a generated choice answer (``permutation[i]`` is the original key shown at letter i);
+    ``truncated``/``thinking`` as for :func:`~evaluator.benchmark.scoring.extract.extract`."""
     letters = shown_letters(len(permutation))
-    result = extract(raw_output, task.kind, letters, [item.options[key] for key in permutation])
+    result = extract(raw_output, task.kind, letters, [item.options[key] for key in permutation],
+                     truncated=truncated, thinking=thinking)
     return list(result.answer), _verdict(result)
 
 
@@ -51,10 +56,11 @@ class AccuracyMetric:
     """Single choice and yes/no: the best-scored shown letter (or, for generated output, the extracted letter)."""
 
     name = "accuracy"
-    formula = "share of (question, option order) pairs answered with the right letter (next-token letter scores)"
+    formula = ("share of (question, option order) pairs answered with the right option: the extracted answer "
+               "(generate protocol) or the best-scored letter (logprob protocol)")
 
     def score(self, task: TaskSpec, item: Item, raw_output: str | None, letter_scores: dict[str, float] | None,
-              permutation: list[str] | None) -> ItemOutcome:
+              permutation: list[str] | None, *, truncated: bool = False, thinking: bool = False) -> ItemOutcome:
         perm = list(permutation or item.options)
         details: dict[str, Any] = {}
         chosen: list[str] = []
@@ -64,7 +70,7 @@ class AccuracyMetric:
             details["margin"] = ranked[0][1] - ranked[1][1] if len(ranked) > 1 else None
             details["rule"] = "letter_logprob"
         elif raw_output is not None:
-            chosen, details = extract_choice(task, item, raw_output, perm)
+            chosen, details = extract_choice(task, item, raw_output, perm, truncated=truncated, thinking=thinking)
         else:
             details["rule"] = "no_output"
         parsed = to_original(chosen, perm) if chosen else None
@@ -88,9 +94,10 @@ class ExactSetAccuracyMetric:
                "|chosen ∩ gold| / |chosen ∪ gold| reported beside it")
 
     def score(self, task: TaskSpec, item: Item, raw_output: str | None, letter_scores: dict[str, float] | None,
-              permutation: list[str] | None) -> ItemOutcome:
+              permutation: list[str] | None, *, truncated: bool = False, thinking: bool = False) -> ItemOutcome:
         perm = list(permutation or item.options)
-        chosen, details = extract_choice(task, item, raw_output, perm) if raw_output is not None else (
+        chosen, details = extract_choice(task, item, raw_output, perm, truncated=truncated,
+                                         thinking=thinking) if raw_output is not None else (
             [], {"rule": "no_output"})
         parsed = sorted(to_original(chosen, perm)) if chosen else None
         answer = _answer_keys(item)
@@ -119,14 +126,14 @@ class ClozeAccuracyMetric:
                "candidate outside them (hedging with several departments is wrong)")
 
     def score(self, task: TaskSpec, item: Item, raw_output: str | None, letter_scores: dict[str, float] | None,
-              permutation: list[str] | None) -> ItemOutcome:
+              permutation: list[str] | None, *, truncated: bool = False, thinking: bool = False) -> ItemOutcome:
         from evaluator.benchmark.prompts import candidates_of
 
         gold = [str(a) for a in item.answer] if isinstance(item.answer, list) else (
             [str(item.answer)] if item.answer is not None else None)
         shown = list(permutation) if permutation else candidates_of(item)
         phrases = shown + [g for g in gold or [] if g not in shown]  # an accepted synonym may be written too
-        result = extract(raw_output or "", task.kind, [], phrases)
+        result = extract(raw_output or "", task.kind, [], phrases, truncated=truncated, thinking=thinking)
         named = list(result.answer)
         details = {**_verdict(result), "named": named}
         parsed = named or None

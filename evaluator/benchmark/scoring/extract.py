@@ -502,6 +502,21 @@ def extract(output: str | None, kind: Kind | str, letters: list[str], options: l
     return Extraction(reason="no_answer", rule="no_answer")
 
 
+def answer_settled(text: str, kind: Kind | str, letters: list[str], options: list[str]) -> bool:
+    """Whether no continuation of ``text`` can change what :func:`extract` reads from it: the output starts with an
+    answer (rule ``leading``) and a complete line that is no answer line has ended that block.
+
+    Why: generation may stop there (early stop for non-reasoning models) and the stored, shorter output reads
+    exactly as the full one would. Anything else (an answer still to come, reasoning) is not settled."""
+    if THINK_OPEN in text or THINK_CLOSE in text or "\n" not in text:
+        return False
+    ctx = _Context(Kind(kind), list(letters), [str(o) for o in options])
+    complete = normalize_output(text[: text.rindex("\n")])
+    lines = [line.strip() for line in complete.splitlines() if line.strip()]
+    block = _leading_block(lines, ctx)
+    return block is not None and bool(block[0] or block[1]) and block[2] < len(lines)
+
+
 def _finish(ctx: _Context, found: list[str], invalid: list[str], rule: str) -> Extraction:
     order = ctx.letters if ctx.kind is not Kind.CLOZE else ctx.options
     answer = tuple(sorted(_dedupe(found), key=order.index))

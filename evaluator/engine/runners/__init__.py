@@ -3,10 +3,19 @@ from __future__ import annotations
 
 import importlib.util
 
-from evaluator.engine.runners.base import ChoiceRequest, Interrupted, ModelLoadError, RequestError, Runner, RunnerInfo
+from evaluator.engine.runners.base import (
+    ChoiceRequest,
+    Generation,
+    GenerationRequest,
+    Interrupted,
+    ModelLoadError,
+    RequestError,
+    Runner,
+    RunnerInfo,
+)
 
-__all__ = ["ChoiceRequest", "Interrupted", "ModelLoadError", "RequestError", "Runner", "RunnerInfo", "load_runner",
-           "pick_backend"]
+__all__ = ["ChoiceRequest", "Generation", "GenerationRequest", "Interrupted", "ModelLoadError", "RequestError",
+           "Runner", "RunnerInfo", "load_runner", "pick_backend"]
 
 
 def pick_backend(backend: str, device: str) -> str:

@@ -56,6 +56,32 @@ class ChoiceRequest:
 
 
 @dataclass
+class GenerationRequest:
+    """One prompt to answer in text, greedily.
+
+    ``prefix_group`` as for :class:`ChoiceRequest` (the K orders of one item share their stem). ``settled``
+    (optional) is asked, at each completed line, whether the text so far already fixes the answer (the extractor's
+    :func:`~evaluator.benchmark.scoring.extract.answer_settled`); when it says so the row stops early, as at a stop string.
+    """
+
+    prompt: str
+    max_new_tokens: int
+    stop: list[str] | None = None
+    prefix_group: str | None = None
+    settled: Callable[[str], bool] | None = None
+
+
+@dataclass
+class Generation:
+    """A generated text and how generation ended: ``finish_reason`` "stop" (end of turn, stop string, answer
+    settled) or "length" (the budget ran out: the text may be cut); ``tokens`` generated."""
+
+    text: str
+    finish_reason: str
+    tokens: int
+
+
+@dataclass
 class RunnerInfo:
     """What the run stores about how numbers were made: backend, device, dtype, batching and its counters."""
 
@@ -79,6 +105,9 @@ class Runner(Protocol):
 
     def generate(self, prompts: list[str], max_new_tokens: int, stop: list[str] | None = None) -> list[str]:
         """Greedy continuations of ``prompts`` (new text only), cut at the first stop string."""
+
+    def generate_requests(self, requests: list[GenerationRequest]) -> list[Generation]:
+        """Greedy answers with their finish reason and token count (the ``generate`` protocol's call)."""
 
     def close(self) -> None:
         """Free the model's memory."""

@@ -16,6 +16,8 @@ from typing import Any
 
 from evaluator.engine.runners.base import (
     ChoiceRequest,
+    Generation,
+    GenerationRequest,
     Interrupted,
     ModelLoadError,
     RequestError,
@@ -93,6 +95,39 @@ class _InterruptCheck:
 
         check_interrupt(self.interrupt)
         return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+class _SettledCheck:
+    """A stopping criterion that ends a row once its ``settled`` check says the answer can no longer change.
+
+    Checked only when a row's newest token holds a line break (the extractor settles whole lines), so the cost is
+    one decode per completed line, not per step."""
+
+    def __init__(self, tokenizer: Any, width: int, checks: list[Callable[[str], bool] | None]):
+        self.tokenizer, self.width, self.checks = tokenizer, width, checks
+        self.active = any(c is not None for c in checks)
+        self.stopped: set[int] = set()
+        self._newline: dict[int, bool] = {}
+
+    def _has_newline(self, token: int) -> bool:
+        if token not in self._newline:
+            self._newline[token] = "\n" in self.tokenizer.decode([token])
+        return self._newline[token]
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        if input_ids.shape[1] <= self.width:
+            return done
+        last = input_ids[:, -1].tolist()
+        for ri, check in enumerate(self.checks):
+            if check is None or ri in self.stopped or not self._has_newline(last[ri]):
+                continue
+            if check(self.tokenizer.decode(input_ids[ri, self.width:].tolist(), skip_special_tokens=True)):
+                self.stopped.add(ri)
+                done[ri] = True
+        return done
 
 
 class TransformersRunner:
@@ -263,59 +298,88 @@ class TransformersRunner:
 
     # ----- generation ---------------------------------------------------------------------------------------
     def generate(self, prompts: list[str], max_new_tokens: int, stop: list[str] | None = None) -> list[str]:
-        import torch
-        from transformers import GenerationConfig
+        return [g.text for g in self.generate_requests(
+            [GenerationRequest(p, max_new_tokens, stop) for p in prompts])]
 
-        if not prompts:
+    def generate_requests(self, requests: list[GenerationRequest]) -> list[Generation]:
+        """Greedy answers, batched by token budget (longest first) among requests with the same limit and stop
+        strings; a row ends at end of turn, at a stop string, or once its ``settled`` check says so."""
+        import torch
+
+        if not requests:
             return []
-        contexts = self.encode(prompts)
-        for i, ctx in enumerate(contexts):
-            if len(ctx) + max_new_tokens > self.max_len:
-                raise RequestError(i, f"prompt of {len(ctx)} tokens plus {max_new_tokens} new tokens exceeds "
-                                      f"the model's context of {self.max_len}")
-        config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                                  pad_token_id=self.pad_id, eos_token_id=self.model.generation_config.eos_token_id,
-                                  stop_strings=stop or None)
-        outputs: list[str] = [""] * len(prompts)
-        lengths = [len(c) + max_new_tokens for c in contexts]
-        pending = length_batches(lengths, self.token_budget)
-        while pending:
-            check_interrupt(self.interrupt)
-            batch = pending.pop(0)
-            texts: list[str] | None = None
-            try:
-                texts = self._generate_batch([contexts[i] for i in batch], config, stop)
-            except Exception as exc:
-                if not is_out_of_memory(exc) or len(batch) == 1:
-                    raise
-            if texts is None:  # out of memory: split outside the except block (see _score_with_oom_split)
-                self.info.counters["oom_splits"] += 1
-                self.token_budget = max(256, self.token_budget // 2)
-                if self.device == "cuda":
-                    torch.cuda.empty_cache()
-                pending[:0] = [batch[: len(batch) // 2], batch[len(batch) // 2:]]
-                continue
-            for i, text in zip(batch, texts):
-                outputs[i] = cut_at_stop(text, stop)
-        return outputs
+        contexts = self.encode([r.prompt for r in requests])
+        for i, (ctx, request) in enumerate(zip(contexts, requests)):
+            if len(ctx) + request.max_new_tokens > self.max_len:
+                raise RequestError(i, f"prompt of {len(ctx)} tokens plus {request.max_new_tokens} new tokens "
+                                      f"exceeds the model's context of {self.max_len}")
+        outputs: list[Generation | None] = [None] * len(requests)
+        by_setting: dict[tuple[int, tuple[str, ...]], list[int]] = {}
+        for i, request in enumerate(requests):
+            by_setting.setdefault((request.max_new_tokens, tuple(request.stop or ())), []).append(i)
+        for (max_new, stop), members in by_setting.items():
+            lengths = [len(contexts[i]) + max_new for i in members]
+            pending = [[members[j] for j in batch] for batch in length_batches(lengths, self.token_budget)]
+            while pending:
+                check_interrupt(self.interrupt)
+                batch = pending.pop(0)
+                done: list[Generation] | None = None
+                try:
+                    done = self._generate_batch([contexts[i] for i in batch], [requests[i] for i in batch],
+                                                max_new, list(stop))
+                except Exception as exc:
+                    if not is_out_of_memory(exc) or len(batch) == 1:
+                        raise
+                if done is None:  # out of memory: split outside the except block (see _score_with_oom_split)
+                    self.info.counters["oom_splits"] += 1
+                    self.token_budget = max(256, self.token_budget // 2)
+                    if self.device == "cuda":
+                        torch.cuda.empty_cache()
+                    pending[:0] = [batch[: len(batch) // 2], batch[len(batch) // 2:]]
+                    continue
+                for i, generation in zip(batch, done):
+                    outputs[i] = generation
+        return [g for g in outputs if g is not None]
 
-    def _generate_batch(self, contexts: list[list[int]], config: Any, stop: list[str] | None) -> list[str]:
-        """Greedy generation of one left-padded batch; stop strings end a row early (cut again afterwards)."""
+    def _generate_batch(self, contexts: list[list[int]], requests: list[GenerationRequest], max_new: int,
+                        stop: list[str]) -> list[Generation]:
+        """Greedy generation of one left-padded batch; stop strings and settled answers end a row early (the
+        text is cut at the stop string afterwards)."""
         import torch
-        from transformers import StoppingCriteriaList
+        from transformers import GenerationConfig, StoppingCriteriaList
 
+        eos = self.model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+        config = GenerationConfig(max_new_tokens=max_new, do_sample=False, num_beams=1, pad_token_id=self.pad_id,
+                                  eos_token_id=eos, stop_strings=stop or None)
         width = max(len(c) for c in contexts)
         ids = torch.full((len(contexts), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(contexts), width), dtype=torch.long)
         for ri, c in enumerate(contexts):
             ids[ri, width - len(c):] = torch.tensor(c)
             mask[ri, width - len(c):] = 1
+        criteria = [_InterruptCheck(self.interrupt)]
+        settled = _SettledCheck(self.tokenizer, width, [r.settled for r in requests])
+        if settled.active:
+            criteria.append(settled)
         with torch.inference_mode():
             out = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
                                       generation_config=config, tokenizer=self.tokenizer,
-                                      stopping_criteria=StoppingCriteriaList([_InterruptCheck(self.interrupt)]))
+                                      stopping_criteria=StoppingCriteriaList(criteria))
         self.info.counters["forward_passes"] += 1
-        return self.tokenizer.batch_decode(out[:, width:].cpu(), skip_special_tokens=True)
+        new = out[:, width:].cpu().tolist()
+        results = []
+        for ri, row in enumerate(new):
+            ended = next((j for j, tok in enumerate(row) if tok in eos_ids), None)
+            kept = row[: ended] if ended is not None else row
+            while ended is None and kept and kept[-1] == self.pad_id:  # a row stopped early is padded
+                kept = kept[:-1]
+            text = self.tokenizer.decode(kept, skip_special_tokens=True)
+            cut = cut_at_stop(text, stop)
+            # the budget ran out only for a row that used all of it without an end of turn or a stop
+            stopped = ended is not None or cut != text or ri in settled.stopped or len(kept) < max_new
+            results.append(Generation(cut, "stop" if stopped else "length", len(kept)))
+        return results
 
     def close(self) -> None:
         import gc

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from evaluator.engine.runners.base import (
     ChoiceRequest,
+    Generation,
+    GenerationRequest,
     ModelLoadError,
     RunnerInfo,
     check_interrupt,
@@ -93,13 +95,24 @@ class VllmRunner:
         return float(sum(p[t].logprob for p, t in zip(positions, tokens)))
 
     def generate(self, prompts: list[str], max_new_tokens: int, stop: list[str] | None = None) -> list[str]:
+        return [g.text for g in self.generate_requests(
+            [GenerationRequest(p, max_new_tokens, stop) for p in prompts])]
+
+    def generate_requests(self, requests: list[GenerationRequest]) -> list[Generation]:
+        """One vLLM call for the whole list: prefix caching shares the K orders' stems, vLLM's own scheduler
+        batches. ``settled`` is not used (vLLM offers no per-step callback); stop strings are."""
         from vllm import SamplingParams, TokensPrompt
 
         check_interrupt(self.interrupt)
-        params = SamplingParams(max_tokens=max_new_tokens, temperature=0.0, stop=stop or None)
-        outputs = self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in encode_prompts(self.tokenizer, prompts)],
-                                    params, use_tqdm=False)
-        return [cut_at_stop(o.outputs[0].text, stop) for o in outputs]
+        if not requests:
+            return []
+        params = [SamplingParams(max_tokens=r.max_new_tokens, temperature=0.0, stop=r.stop or None)
+                  for r in requests]
+        ids = encode_prompts(self.tokenizer, [r.prompt for r in requests])
+        outputs = self.llm.generate([TokensPrompt(prompt_token_ids=x) for x in ids], params, use_tqdm=False)
+        return [Generation(cut_at_stop(o.outputs[0].text, r.stop),
+                           "length" if o.outputs[0].finish_reason == "length" else "stop",
+                           len(o.outputs[0].token_ids)) for o, r in zip(outputs, requests)]
 
     def close(self) -> None:
         del self.llm
