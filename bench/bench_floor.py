@@ -25,6 +25,7 @@ import argparse
 import json
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -355,6 +356,7 @@ print(json.dumps(marks))
 def startup(model_dir: Path, work: Path, rounds: int) -> None:
     """Each part of ``cli.py eval run`` before scoring, in fresh processes (fastest of ``rounds``); then the
     whole command on a 1-item suite, where scoring is negligible, to see the total."""
+    shutil.rmtree(work / "startup-data", ignore_errors=True)
     env = {"MEDBENCH_DATA_DIR": str(work / "startup-data"), "OMP_NUM_THREADS": "2", "PYTHONPATH": str(ROOT),
            "TOKENIZERS_PARALLELISM": "false", "PATH": "/usr/bin:/bin"}
     py = sys.executable
@@ -412,11 +414,12 @@ def main() -> None:
           f"{runner.model.config.vocab_size} ({len(runner.tokenizer)} tokens in the tokenizer), fp32, cpu, "
           f"torch threads {torch.get_num_threads()}, K={args.k}, floor batch {args.floor_batch}")
     sets = {"short": lambda: short_items(args.short), "case": lambda: case_items(args.case)}
-    results = [compare(work, name, sets[name](), runner, clock, args) for name in re.split(r"[, ]+", args.sets)]
-    print_comparison(results, args)
+    results = [compare(work, name, sets[name](), runner, clock, args) for name in re.split(r"[, ]+", args.sets) if name]
+    if results:
+        print_comparison(results, args)
     if args.startup:
-        print("\nstart-up of `cli.py eval run` (fresh processes, fastest of 3):")
-        startup(model_dir, work, 3)
+        print(f"\nstart-up of `cli.py eval run` (fresh processes, fastest of {args.rounds}):")
+        startup(model_dir, work, args.rounds)
 
 
 if __name__ == "__main__":
