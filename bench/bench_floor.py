@@ -284,6 +284,7 @@ def compare(work: Path, name: str, items: list[dict[str, Any]], runner: Any, clo
     from evaluator.run import execute_run
 
     side = EvaluatorSide(work, name, items, runner, args.k)
+    calls0 = dict(runner.info.counters)
     best: dict[str, dict[str, float]] = {}
     prompts: list[str] = []
     ours_scores: dict[str, list[float]] = {}
@@ -310,7 +311,8 @@ def compare(work: Path, name: str, items: list[dict[str, Any]], runner: Any, clo
     per_prompt, shared = prefix_stats(runner.tokenizer, prompts, args.k)
     return {"set": name, "prompts": len(prompts), "ours": best["ours"], "floor": best["floor"], "agree": agree,
             "max_diff": max_diff, "tokens": per_prompt, "shared": shared,
-            "settings": dict(runner.info.settings), "passes": runner.info.counters["forward_passes"]}
+            "passes": runner.info.counters["forward_passes"], "calls": {
+                k: runner.info.counters[k] - calls0[k] for k in ("shared_prefix_calls", "plain_calls")}}
 
 
 def print_comparison(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
@@ -323,8 +325,7 @@ def print_comparison(results: list[dict[str, Any]], args: argparse.Namespace) ->
               f"{100 * (1 - ours['model'] / ours['total']):9.1f}%{100 * (1 - floor['model'] / floor['total']):9.1f}%")
     for r in results:
         print(f"{r['set']}: {r['prompts']} prompts, largest |log-prob difference| {r['max_diff']:.1e}, "
-              f"runner {r['settings'].get('prefix_sharing_used', r['settings'].get('prefix_sharing'))} "
-              f"({r['passes']} forward passes in the last round)")
+              f"runner calls over all rounds: {r['calls']} ({r['passes']} forward passes in the last round)")
     print("shared: share of tokens in the prefix an item's K prompts share; overhead: share of the stage's wall time "
           "outside the model's forward calls (database, tokenization, batching, chunk bookkeeping)")
 
