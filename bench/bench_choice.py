@@ -46,7 +46,7 @@ def peak_rss_mb() -> float:
 def corpus_texts() -> list[str]:
     """Tokenizer training text: the demo suite and the project's own documents and code (Chinese + English)."""
     files = [*(ROOT / "evaluator/benchmark/suites/demo").glob("*.jsonl"), *ROOT.glob("docs/*.md"), ROOT / "README.md",
-             *Path("/work/shared").glob("*.md"), *[p for p in ROOT.rglob("*.py") if ".venv" not in p.parts]]
+             *(ROOT.parent / "shared").glob("*.md"), *[p for p in ROOT.rglob("*.py") if ".venv" not in p.parts]]
     return [f.read_text(encoding="utf-8", errors="ignore") for f in files if f.is_file()]
 
 

@@ -18,7 +18,8 @@ How it counts (the same work the evaluator does, pass by pass)
 3. Passes, per backend:
    - ``transformers`` (CPU, or GPU without vLLM): exactly the runner's layout. Letter items: one shared-prefix
      group per item (``runners.batching.group_by_prefix`` with the item keys ``run_units`` passes) packed into
-     token-budget batches (``budget_batches``), two passes per batch (prefix, then every order's suffix).
+     token-budget batches (``budget_batches``), two passes per batch (prefix, then every order's suffix), where
+     sharing pays; otherwise one left-padded pass per batch (``letter_batches``, the runner's own choice).
      Generation: ``length_batches`` of prompt + ``max_new_tokens``; one prefill pass per batch, then
      ``max_new_tokens * decode_fill`` decode steps (``decode_fill`` 1.0: every answer runs to its budget).
    - ``vllm`` (GPU): prefix caching reads an item's shared prefix once; prefill passes of up to
@@ -72,7 +73,7 @@ from evaluator.engine.run import (
     plan_units,
     selected_items,
 )
-from evaluator.engine.runners.batching import PrefixGroup, ScoreRow, budget_batches, group_by_prefix, length_batches
+from evaluator.engine.runners.batching import PrefixGroup, ScoreRow, group_by_prefix, length_batches, letter_batches
 from evaluator.engine.runners.transformers_backend import DEFAULT_BUDGET
 from evaluator.tables import Suite, SuiteItem
 
@@ -451,26 +452,27 @@ def _add_pass(tally: _Tally, costs: _Costs, tokens: float, rows: float, kv_resid
 
 def _letter_passes(seqs: list[Sequence[Any]], keys: list[str], backend: str, budget: int, scale: float,
                    costs: _Costs, tally: _Tally) -> None:
-    prefix_groups = []
-    for prefix_len, members in group_by_prefix(seqs, keys=keys):  # the runner's own grouping of an item's orders
-        group = PrefixGroup(prefix=list(seqs[members[0]][:prefix_len]))
-        group.rows = [ScoreRow(i, list(seqs[i][prefix_len:])) for i in members]
-        prefix_groups.append(group)
     before = tally.passes
-    _letter_pass_list(prefix_groups, backend, budget, scale, costs, tally)
+    if backend == "vllm":  # prefix caching: vLLM always shares
+        batches = [[PrefixGroup(prefix=list(seqs[m[0]][:p]), rows=[ScoreRow(i, list(seqs[i][p:])) for i in m])
+                    for p, m in group_by_prefix(seqs, keys=keys)]]
+    else:  # the runner's own plan: shared prefixes only where they pay
+        batches, _ = letter_batches([list(s) for s in seqs], keys, budget)
+    _letter_pass_list(batches, backend, scale, costs, tally)
     tally.letter_passes += tally.passes - before
 
 
-def _letter_pass_list(prefix_groups: list[PrefixGroup], backend: str, budget: int, scale: float, costs: _Costs,
+def _letter_pass_list(batches: list[list[PrefixGroup]], backend: str, scale: float, costs: _Costs,
                       tally: _Tally) -> None:
-    if backend == "vllm":  # prefix caching: every distinct token once, in steps of VLLM_BATCHED_TOKENS
+    if backend == "vllm":
+        prefix_groups = batches[0]  # prefix caching: every distinct token once, in steps of VLLM_BATCHED_TOKENS
         unique = sum(len(g.prefix) + sum(len(r.suffix) for r in g.rows) for g in prefix_groups) / scale
         steps = max(1, math.ceil(unique / VLLM_BATCHED_TOKENS))
         for _ in range(steps):
             _add_pass(tally, costs, unique / steps, sum(len(g.rows) for g in prefix_groups), unique,
                       context=unique / sum(len(g.rows) for g in prefix_groups) / 2)
         return
-    for batch in budget_batches(prefix_groups, budget):
+    for batch in batches:
         prefix_max = max(len(g.prefix) for g in batch)
         rows = sum(len(g.rows) for g in batch)
         suffix_max = max(g.suffix_len for g in batch)

@@ -154,6 +154,7 @@ def test_other_architectures_share_prefixes_exactly(arch, tmp_path, tiny_models)
                               prefix_group=str(k // 2)) for k in range(6)]
     assert_close(arch_runner.letter_scores(requests), [reference_scores(arch_runner, r) for r in requests])
     assert arch_runner.prefix_sharing and arch_runner.decoder is not arch_runner.model  # prefix pass: no head
+    assert arch_runner.info.counters["shared_prefix_calls"] == 1  # the shared path really ran
 
 
 def test_out_of_memory_halves_the_batch_and_retries(tiny_models):

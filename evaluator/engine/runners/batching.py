@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MIN_SHARED_TOKENS = 8  # below this a shared prefix saves less than the extra pass costs
+# A shared-prefix plan must compute at most this share of the padded tokens of the plain plan (one left-padded
+# pass per batch): the second pass, the cache copied to every row and the attention over it cost about 5-10% of
+# the tokens on a 34M model on CPU (bench/bench_floor.py: at 11% of the tokens shared, sharing gained 4%).
+SHARING_PAYS_BELOW = 0.9
 
 
 @dataclass
@@ -100,6 +104,51 @@ def budget_batches(groups: list[PrefixGroup], token_budget: int, max_rows: int =
     if current:
         batches.append(current)
     return batches
+
+
+def padded_tokens(batches: list[list[PrefixGroup]]) -> int:
+    """Tokens the batches compute with padding: each batch's prefix pass plus its suffix pass."""
+    total = 0
+    for batch in batches:
+        prefix_max = max(len(g.prefix) for g in batch)
+        total += len(batch) * prefix_max + sum(len(g.rows) for g in batch) * max(g.suffix_len for g in batch)
+    return total
+
+
+def sharing_pays(shared: list[list[PrefixGroup]], plain: list[list[PrefixGroup]]) -> bool:
+    """Whether the shared-prefix batches compute few enough padded tokens, against the plain batches of the same
+    rows, to pay for their second pass (``SHARING_PAYS_BELOW``). Decided per call (a chunk of a run), so a suite
+    of short stems runs plain while its long case items in other chunks still share their cases."""
+    return padded_tokens(shared) <= SHARING_PAYS_BELOW * padded_tokens(plain)
+
+
+def letter_batches(contexts: list[list[int]], keys: list[str | None] | None, token_budget: int, *,
+                   continuations: list[dict[str, list[int]]] | None = None,
+                   sharing: bool = True) -> tuple[list[list[PrefixGroup]], bool]:
+    """The batches of one letter-scoring call and whether they share prefixes.
+
+    Plain batches (every prompt one row of one left-padded pass) unless ``sharing`` is allowed and
+    :func:`sharing_pays`. ``continuations[i]`` holds request i's letters that are not one token (letter ->
+    tokens): each gets its own row, scored as a continuation. The transformers runner and the planner both
+    plan with this, so the planner's pass counts are the runner's."""
+    def groups(planned: list[tuple[int, list[int]]]) -> list[PrefixGroup]:
+        out = []
+        for prefix_len, members in planned:
+            group = PrefixGroup(prefix=list(contexts[members[0]][:prefix_len]))
+            for i in members:
+                suffix = list(contexts[i][prefix_len:])
+                group.rows.append(ScoreRow(i, suffix))
+                if continuations is not None:
+                    group.rows += [ScoreRow(i, suffix, list(tokens), letter)
+                                   for letter, tokens in continuations[i].items()]
+            out.append(group)
+        return out
+
+    plain = budget_batches(groups([(0, [i]) for i in range(len(contexts))]), token_budget)
+    if not sharing:
+        return plain, False
+    shared = budget_batches(groups(group_by_prefix(contexts, keys)), token_budget)
+    return (shared, True) if sharing_pays(shared, plain) else (plain, False)
 
 
 def length_batches(lengths: list[int], token_budget: int, max_rows: int = 256) -> list[list[int]]:

@@ -5,8 +5,11 @@ query row is fully masked), then every member's suffix on top of its group's cac
 so that the last position of every row is real and only that position's logits are computed). Position ids
 are given explicitly from the attention mask, so padding never shifts positions.
 
-With ``prefix_sharing=False`` (chosen automatically, once, when a model's cache cannot be shared across rows)
-every prompt is one left-padded row of a single pass.
+Sharing is decided per call (one chunk of a run): only where the shared plan computes at most 90% of the padded
+tokens of the plain one (``batching.sharing_pays``): on short exam stems the second pass and the copied cache
+cost more than the few shared tokens save, on long case items the case is computed once instead of K times.
+Otherwise, and always with ``prefix_sharing=False`` (also chosen automatically, once, when a model's cache
+cannot be shared across rows), every prompt is one left-padded row of a single pass.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from evaluator.engine.runners.base import (
     encode_prompts,
     letter_plan,
 )
-from evaluator.engine.runners.batching import PrefixGroup, ScoreRow, budget_batches, group_by_prefix, length_batches
+from evaluator.engine.runners.batching import PrefixGroup, length_batches, letter_batches
 
 DEFAULT_BUDGET = {"cpu": 4096, "cuda": 32768}  # padded tokens per forward pass
 
@@ -164,9 +167,11 @@ class TransformersRunner:
         self.interrupt: Callable[[], str | None] | None = None
         self.info = RunnerInfo(
             backend=self.name, device=self._device_name(), dtype=self.dtype, model_path=str(model_path),
-            settings={"token_budget": self.token_budget, "requested_dtype": dtype, "prefix_sharing": prefix_sharing,
+            settings={"token_budget": self.token_budget, "requested_dtype": dtype,
+                      "prefix_sharing": "auto (where it pays)" if prefix_sharing else False,
                       "padding": "prefix right, suffix left", "logits": "last positions only"},
-            counters={"forward_passes": 0, "oom_splits": 0, "multi_token_letters": 0},
+            counters={"forward_passes": 0, "oom_splits": 0, "multi_token_letters": 0, "shared_prefix_calls": 0,
+                      "plain_calls": 0},
         )
 
     def _device_name(self) -> str:
@@ -191,28 +196,18 @@ class TransformersRunner:
             if not requests[i].letters:
                 raise RequestError(i, "request shows no letters")
         plans = letter_plan(self.tokenizer, requests, contexts)
-        if self.prefix_sharing:
-            planned = group_by_prefix(contexts, [r.prefix_group for r in requests])
-        else:
-            planned = [(0, [i]) for i in range(len(requests))]
-        groups: list[PrefixGroup] = []
-        for prefix_len, members in planned:
-            group = PrefixGroup(prefix=contexts[members[0]][:prefix_len])
-            for i in members:
-                suffix = contexts[i][prefix_len:]
-                group.rows.append(ScoreRow(i, suffix))
-                for letter, tokens in plans[i].items():
-                    if len(tokens) != 1:
-                        self.info.counters["multi_token_letters"] += 1
-                        group.rows.append(ScoreRow(i, suffix, list(tokens), letter))
-            groups.append(group)
+        multi = [{letter: tokens for letter, tokens in plan.items() if len(tokens) != 1} for plan in plans]
+        batches, sharing = letter_batches(contexts, [r.prefix_group for r in requests], self.token_budget,
+                                          continuations=multi, sharing=self.prefix_sharing)
+        self.info.counters["shared_prefix_calls" if sharing else "plain_calls"] += 1
+        self.info.counters["multi_token_letters"] += sum(map(len, multi))
         results: list[dict[str, float]] = [{} for _ in requests]
         try:
-            for batch in budget_batches(groups, self.token_budget):
+            for batch in batches:
                 check_interrupt(self.interrupt)
                 self._score_with_oom_split(batch, plans, results)
         except Exception as exc:
-            if not self.prefix_sharing or is_out_of_memory(exc) or isinstance(exc, Interrupted):
+            if not sharing or is_out_of_memory(exc) or isinstance(exc, Interrupted):
                 raise
             # an architecture whose cache cannot be shared across rows: score whole prompts from now on
             self.prefix_sharing = False
