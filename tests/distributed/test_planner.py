@@ -62,8 +62,9 @@ def test_forward_passes_match_what_the_transformers_runner_counts(engine, tiny_m
 
 
 def test_prefix_sharing_reads_an_items_stem_once(engine, suite_id):
-    one = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam"], k=1)
-    five = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam"], k=5)
+    # letter scoring (logprob): one forward pass per (item, order), where the shared stem pays
+    one = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam"], k=1, protocol="logprob")
+    five = estimate_run(SEVEN_B, suite_id, engine=engine, tasks=["Med-Exam"], k=5, protocol="logprob")
     assert five.units == 5 * one.units
     assert five.prompt_tokens == pytest.approx(5 * one.prompt_tokens, rel=0.02)
     # the stem is computed once per item, only the options five times: a quarter or more of the tokens saved
@@ -123,7 +124,7 @@ def test_a_projection_keeps_the_task_mix_at_another_size(engine, suite_id):
 def test_bigger_chunks_let_vllm_decode_more_sequences_at_once_within_memory(engine, suite_id):
     def estimate(chunk_items: int, params: int = SEVEN_B):  # type: ignore[no-untyped-def]
         return estimate_run(params, suite_id, engine=engine, tasks=["MedHC", "Med-Exam"], target_items=30_000,
-                            chunk_items=chunk_items)
+                            chunk_items=chunk_items, protocol="logprob")
 
     small, large = estimate(16), estimate(256)
     assert large.computed_tokens == pytest.approx(small.computed_tokens, rel=0.02)
