@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from evaluator.review import MIN_REVIEWS_FOR_KAPPA, kappa_text
 from evaluator.scoring import extract as answer_extractor
 from evaluator.scoring.text import DEFINITIONS as TEXT_METRIC_DEFINITIONS
 from evaluator.tasks import TASKS
@@ -27,7 +28,7 @@ METRIC_FORMULAS = {
 }
 
 st.title("Methodology · 评测方法")
-st.error(RESEARCH_NOTICE, icon="⚕️")
+st.caption(RESEARCH_NOTICE)
 
 st.header("Dimensions and tasks")
 st.markdown(f"Five dimensions after MedBench ({arxiv_link('2407.10990')}). **Task score** = the task's metric over "
@@ -115,7 +116,10 @@ else:
     cols = st.columns(3)
     cols[0].metric("Reviewed tags", summary["n_reviewed"])
     cols[1].metric("Observed agreement", "—" if agreement is None else f"{agreement:.1%}")
-    cols[2].metric("Cohen's κ", "—" if kappa is None else f"{kappa:.2f}")
+    cols[2].metric("Cohen's κ", kappa_text(kappa, summary.get("kappa_ci"), summary["n_reviewed"]))
+    st.caption(f"Cohen's κ is published from {MIN_REVIEWS_FOR_KAPPA} reviews on, with a 95% percentile bootstrap "
+               "interval that resamples the reviewed tags: with fewer reviews the interval is wider than the "
+               "0.2-wide bands κ is read by (Landis & Koch: slight, fair, moderate, substantial, almost perfect).")
     per_category = summary.get("per_category") or {}
     st.dataframe(pd.DataFrame([{"Category": c, "automatic": v.get("auto"), "human": v.get("human"),
                                 "agreed": v.get("agreed"), "precision": fmt_score(v.get("precision")),

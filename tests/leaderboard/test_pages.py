@@ -319,6 +319,7 @@ def test_methodology_shows_tag_agreement_once_reviewed(engine, world):
     assert not app.exception
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Reviewed tags"] == "4" and metrics["Observed agreement"] == "75.0%"
+    assert metrics["Cohen's κ"] == "not enough reviews yet (4 of 30)"
 
 
 def test_empty_leaderboard_names_the_evaluations_in_progress(engine):
