@@ -5,7 +5,7 @@ Adding a task is one ``register(TaskSpec(...))`` line here plus, where its metri
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -50,6 +50,9 @@ class TaskSpec:
     instruction: str  # zero-shot Chinese instruction placed before the stem
     max_new_tokens: int = 256
     description: str = ""
+    # --- reference lines (evaluator.reference_lines): a real exam's pass line on this task's score scale ---
+    pass_line: float | None = None  # None: no defined pass line
+    pass_line_source: str = ""  # which exam defines it, with a citation
 
 
 TASKS: dict[str, TaskSpec] = {}
@@ -114,6 +117,18 @@ for _spec in [
              "请判断以下用药是否存在禁忌，只输出选项。", 8, "药物禁忌判断（是/否）"),
 ]:
     register(_spec)
+
+# Pass lines of exam-style tasks where the real exam defines one (a separate block: TaskSpec lines stay short).
+# 国家执业医师资格考试 (China's National Medical Licensing Examination), 医学综合笔试 of 临床执业医师: 600 points
+# (4 units × 150 single-best-answer questions), pass mark 360 as fixed by the 国家医学考试中心 (NMEC) in recent
+# years; cited e.g. by "Multiple Large Language Models' Performance on the Chinese Medical Licensing Examination"
+# (2025, PubMed 41401211: "passing score: 360/600"). MedSafety and DrugCA are no exams: no pass line.
+PASS_LINES: dict[str, tuple[float, str]] = {
+    "Med-Exam": (360 / 600, "国家执业医师资格考试 医学综合笔试 pass mark 360/600, set by the National Medical "
+                            "Examination Center (NMEC); see PubMed 41401211"),
+}
+for _name, (_line, _source) in PASS_LINES.items():
+    TASKS[_name] = replace(TASKS[_name], pass_line=_line, pass_line_source=_source)
 
 # The fields of one gold record of each extraction task, in the order a model writes them: what the suite checks
 # require of an answer and what the scorer compares.

@@ -83,3 +83,13 @@ def agreement(data_version: str) -> dict[str, Any] | None:
     with session_scope() as session:
         summary = agreement_summary(session)
     return summary if summary.get("n_reviewed") else None
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def reference_lines(suite_id: int, k: int) -> dict[str, Any]:
+    """Chance levels and pass lines per task (evaluator.reference_lines). A suite's items never change (its
+    version is their hash), so the suite id and K are the whole key."""
+    from evaluator.reference_lines import suite_reference_lines
+
+    with session_scope() as session:
+        return suite_reference_lines(session, suite_id, k)

@@ -65,14 +65,42 @@ def score_tables(report: ModelReport) -> None:
                       f"{'is' if report.unscored_items == 1 else 'are'} unscored: run and browsable below, but "
                       "counted in no score.")
     st.subheader("Tasks")
-    st.dataframe(task_table(report.tasks), hide_index=True,
-                 column_config={"Score [95% CI]": st.column_config.Column(help=YES_NO_NOTE)})
+    lines = report_reference_lines(report)
+    st.dataframe(task_table(report.tasks, lines), hide_index=True,
+                 column_config={"Score [95% CI]": st.column_config.Column(help=YES_NO_NOTE),
+                                REFERENCE: st.column_config.Column(help=REFERENCE_HELP)})
     if report.position_only_tasks:
         st.caption(f"{', '.join(report.position_only_tasks)}: {YES_NO_NOTE}")
-    st.plotly_chart(charts.task_scores(report.tasks), key="task_scores")
+    st.plotly_chart(charts.task_scores(report.tasks, lines), key="task_scores")
+    st.caption(f"Marks: {REFERENCE_HELP}")
 
 
-def task_table(tasks: pd.DataFrame) -> pd.DataFrame:
+REFERENCE = "Chance · pass line"
+REFERENCE_HELP = ("Chance: the expected score of a random guesser, from each question's option count and the K "
+                  "option orders (single choice 1/n, yes/no 1/2, multi-choice exact set 1/(2^n − 1)); none for tasks "
+                  "that are not a pick from listed options. Pass line: where a real exam defines one (Med-Exam: "
+                  "国家执业医师资格考试, 360/600 = 0.600); other tasks have no defined pass line.")
+
+
+def report_reference_lines(report: ModelReport) -> dict[str, Any]:
+    """The reference lines of the report's suite at the K its run used."""
+    from evaluator.reference_lines import default_k
+
+    if report.suite is None or report.run is None:
+        return {}
+    return cache.reference_lines(int(report.suite["id"]), int(report.run["run_spec"].get("k") or default_k()))
+
+
+def reference_text(line: Any) -> str:
+    """'chance 0.200 · pass 0.600', 'chance 0.500', or '—' for a task with neither."""
+    if line is None:
+        return "—"
+    parts = ([f"chance {fmt_score(line.chance)}"] if line.chance is not None else []) + (
+        [f"pass {fmt_score(line.pass_line)}"] if line.pass_line is not None else [])
+    return " · ".join(parts) or "—"
+
+
+def task_table(tasks: pd.DataFrame, lines: dict[str, Any] | None = None) -> pd.DataFrame:
     def secondary(row: pd.Series) -> str:
         parts = [f"{name} {fmt_score(row[col])}" for col, name in (
             ("accuracy", "acc"), ("strict_accuracy", "strict"), ("robustness", "robustness"), ("jaccard", "Jaccard"),
@@ -85,6 +113,7 @@ def task_table(tasks: pd.DataFrame) -> pd.DataFrame:
         "Score [95% CI]": [score_with_ci(s, lo, hi) for s, lo, hi in zip(tasks["score"], tasks["ci_low"],
                                                                           tasks["ci_high"])],
         "n scored / items": [f"{s} / {n}" for s, n in zip(tasks["n_scored"], tasks["n_items"])],
+        REFERENCE: [reference_text((lines or {}).get(t)) for t in tasks["task"]],
         "Secondary": [secondary(row) for _, row in tasks.iterrows()],
     })
 

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape
+from evaluator.reference_lines import default_k
 from leaderboard import cache, search, table_view
 from leaderboard.url_state import warn_unknown
 from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS_HELP, dimension_label, plural
@@ -113,6 +114,7 @@ column_help = {
     table_view.robustness_label(view): ROBUSTNESS_HELP,
     "n": "Scored items (questions with a reference answer).",
     "#": RANK_RULE,
+    **{task: line.help() for task, line in cache.reference_lines(int(suite["id"]), default_k()).items()},
 }
 scores = table_view.score_labels(view)  # with CIs, wide enough for "0.081 [0.075, 0.087]"
 event = st.dataframe(

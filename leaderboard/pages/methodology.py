@@ -92,6 +92,14 @@ scores) counts as wrong; robustness also counts questions without a reference an
   safety & ethics), so all three figures are shown.
 - **Position bias** = how often each shown letter is chosen, against how often it is the right one.""")
 
+st.header("Reference lines: chance and pass lines")
+st.markdown(f"""Model pages mark two reference lines on each task's score. **Chance** is the expected score of a
+random guesser, from each question's option count *n* and the option orders asked: single choice 1/n (averaged
+over questions), yes/no 1/2, multi-choice exact set 1/(2^n − 1); for strict accuracy, the chance of being right
+under all K orders, (1/n)^K. Tasks that are not a pick from listed options (triage, extraction, records, open
+answers) have none. A **pass line** is shown where a real exam defines one: Med-Exam
+{TASKS['Med-Exam'].pass_line:.2f} — {TASKS['Med-Exam'].pass_line_source}. Other tasks have no defined pass line.""")
+
 st.header("Error taxonomy · how tags are made")
 st.markdown("Every wrong or incomplete answer gets one **primary** category of the paper's eight (and maybe "
             "secondary ones). The paper tagged by three-expert consensus; this site tags **automatically**, and "

@@ -175,6 +175,16 @@ def test_model_opened_by_url_id(world):
     assert any("unscored" in t for t in texts(app.caption))
 
 
+def test_model_page_task_table_gives_chance_and_pass_line(world):
+    app = page("model", model="zhyi/clinic-14b")
+    tasks = next(d.value for d in app.dataframe if "Chance · pass line" in d.value.columns).set_index("Task")
+    assert tasks.loc["Med-Exam", "Chance · pass line"] == "chance 0.200 · pass 0.600"  # five options, 360/600
+    assert tasks.loc["DrugCA", "Chance · pass line"] == "chance 0.500"
+    assert tasks.loc["DDx-basic", "Chance · pass line"] == "chance 0.032"  # 1/31: one of 31 non-empty sets
+    assert tasks.loc["MedHC", "Chance · pass line"] == "—"
+    assert any(t.startswith("Marks: Chance: the expected score of a random guesser") for t in texts(app.caption))
+
+
 def test_model_page_explains_a_position_only_yes_no_score(engine, world):
     run_id = world.runs["tiny/demo-random@float32"].id
     with session_scope(engine) as session:
