@@ -13,7 +13,7 @@ import streamlit as st
 
 from common.db import session_scope
 from common.settings import get_settings
-from leaderboard import item_browser, model_report, ranking, runs
+from leaderboard import item_browser, model_facts, model_report, ranking, runs
 
 VERSION_TTL_S = 5
 
@@ -37,8 +37,9 @@ def suite_facts(data_version: str) -> dict[str, Any] | None:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def leaderboard_frame(data_version: str) -> pd.DataFrame:
+    """The ranking frame with the model-fact columns (leaderboard.model_facts) the overview may show."""
     with session_scope() as session:
-        return ranking.leaderboard_frame(session)
+        return model_facts.with_model_facts(session, ranking.leaderboard_frame(session))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -17,6 +17,7 @@ from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
 from leaderboard.labels import (CATEGORIES, ROBUSTNESS, ROBUSTNESS_HELP, arxiv_link, dimension_label, fmt_score,
                                 is_missing, params_label, plural, score_with_ci)
+from leaderboard.model_facts import fact_line, fact_link
 from leaderboard.model_report import ModelReport, format_when, public_run_facts
 from leaderboard.ranking import DIMENSIONS
 from leaderboard.url_state import warn_unknown
@@ -44,6 +45,11 @@ def header(report: ModelReport) -> None:
              f"revision {md_escape(model['commit_sha'][:12])}"]
     # the card URL is built from the hub id percent-encoded (model_report.model_facts): no ")" can end it early
     st.markdown(" · ".join(facts) + (f" · [model card]({model['url']})" if model["url"] else ""))
+    card_facts = model.get("facts") or {}
+    if line := fact_line(card_facts):
+        st.markdown(line)
+    if link := fact_link(card_facts):  # an https URL from the card: a button, never Markdown from the card
+        st.link_button("Paper / homepage", link, icon=":material/open_in_new:")
 
 
 def score_tables(report: ModelReport) -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from evaluator.tasks import TASKS
 from leaderboard.labels import ROBUSTNESS, dimension_label, fmt_score, params_label, score_with_ci
+from leaderboard.model_facts import FACT_COLUMNS
 from leaderboard.ranking import DIMENSIONS
 
 # How score cells are written. "score": '0.083'; "score_ci": '0.083 [0.076, 0.090]' (Show 95% CI);
@@ -24,6 +25,9 @@ OPTIONAL_COLUMNS: dict[str, str] = {
     ROBUSTNESS: "robustness", "Params": "params", "Type": "type", "Precision": "precision",
     "License": "license", "Submitted": "submitted", "Flags": "flag", "n": "n_scored",
 }
+# model facts from the card and config: optional, off unless chosen
+OPTIONAL_COLUMNS.update(FACT_COLUMNS)
+DEFAULT_COLUMNS: list[str] = [label for label in OPTIONAL_COLUMNS if label not in FACT_COLUMNS]
 
 
 def robustness_label(view: str) -> str:
@@ -98,7 +102,7 @@ def overview_table(frame: pd.DataFrame, columns: list[str], cells: Cells) -> pd.
             table[label] = pd.to_datetime(frame[column], utc=True).dt.strftime("%Y-%m-%d")
         elif column == "flag":
             table[label] = frame.apply(flags_text, axis=1) if len(frame) else pd.Series(dtype="string")
-        elif column == "n_scored":
+        elif column in ("n_scored", "context_length"):
             table[label] = frame[column].astype("Int64")
         else:
             table[label] = frame[column]

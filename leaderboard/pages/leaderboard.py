@@ -77,7 +77,7 @@ with st.expander("Filters, columns and sorting", expanded=False):
                                     bind="query-params")
     hide_flagged = row[3].toggle("Hide flagged models", key="hide_flagged", bind="query-params")
     show_ci = row[3].toggle("Show 95% CI", key="ci", bind="query-params")
-    columns = st.multiselect("Columns", list(table_view.OPTIONAL_COLUMNS), default=list(table_view.OPTIONAL_COLUMNS),
+    columns = st.multiselect("Columns", list(table_view.OPTIONAL_COLUMNS), default=table_view.DEFAULT_COLUMNS,
                              key="cols", bind="query-params", disabled=view != table_view.OVERVIEW,
                              help="Used by the overview; a dimension view shows that dimension's tasks.")
     sort_choices = table_view.sort_options(view)

@@ -185,6 +185,28 @@ def test_model_page_task_table_gives_chance_and_pass_line(world):
     assert any(t.startswith("Marks: Chance: the expected score of a random guesser") for t in texts(app.caption))
 
 
+def test_model_page_shows_the_model_facts_escaped_with_a_safe_link(engine, world):
+    model_id = world.models["zhyi/clinic-14b@bfloat16"].id
+    with session_scope(engine) as session:
+        model = session.get(ModelEntry, model_id)
+        model.card_data = {**model.card_data, "facts": {
+            "organisation": "[点我](https://evil.example)", "base_model": ["Qwen/Qwen2.5-14B"],
+            "finetune": "adapter (LoRA/PEFT)", "languages": ["zh"], "link": "https://arxiv.org/abs/2407.10990",
+            "context_length": 32768}}
+    app = page("model", model=str(model_id))
+    line = next(m.value for m in app.markdown if "organisation" in m.value)
+    assert "](" not in line.replace("\\](", "")  # no Markdown link survives
+    assert shown(line) == ("organisation **[点我](https://evil.example)** · base model **Qwen/Qwen2.5-14B** · "
+                           "fine-tuning **adapter (LoRA/PEFT)** · languages **zh** · context **32,768 tokens**")
+    (button,) = app.get("link_button")
+    assert button.proto.url == "https://arxiv.org/abs/2407.10990"
+    with session_scope(engine) as session:  # a stored non-https link is never offered
+        model = session.get(ModelEntry, model_id)
+        model.card_data = {**model.card_data, "facts": {**model.card_data["facts"], "link": "javascript:alert(1)"}}
+    cache.st.cache_data.clear()
+    assert not page("model", model=str(model_id)).get("link_button")
+
+
 def test_model_page_explains_a_position_only_yes_no_score(engine, world):
     run_id = world.runs["tiny/demo-random@float32"].id
     with session_scope(engine) as session:

@@ -9,13 +9,32 @@ import pytest
 
 from common.db import session_scope
 from leaderboard import ranking, table_view
+from leaderboard.model_facts import with_model_facts
 from leaderboard.labels import fmt_score, params_label, plural, score_with_ci
 
 
 @pytest.fixture
 def frame(engine, world) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The frame the leaderboard page builds from: the ranking plus the model-fact columns."""
     with session_scope(engine) as session:
-        return ranking.leaderboard_frame(session)
+        return with_model_facts(session, ranking.leaderboard_frame(session))
+
+
+def test_model_fact_columns_are_optional_and_read_from_the_stored_facts(engine, world):
+    from submissions.tables import ModelEntry
+
+    with session_scope(engine) as session:
+        model = session.get(ModelEntry, world.models["zhyi/clinic-14b@bfloat16"].id)
+        model.card_data = {**model.card_data, "facts": {
+            "organisation": "zhyi", "base_model": ["Qwen/Qwen2.5-14B"], "finetune": "full fine-tune",
+            "languages": ["zh", "en"], "link": "https://arxiv.org/abs/2407.10990", "context_length": 32768}}
+    with session_scope(engine) as session:
+        frame = with_model_facts(session, ranking.leaderboard_frame(session))
+    assert not set(table_view.FACT_COLUMNS) & set(table_view.DEFAULT_COLUMNS)  # optional: off by default
+    table = table_view.overview_table(frame, ["Organisation", "Base model", "Fine-tuning", "Languages", "Context"],
+                                      "score").set_index("Model")
+    assert table.loc["zhyi/clinic-14b"].tolist()[-5:] == ["zhyi", "Qwen/Qwen2.5-14B", "full fine-tune", "zh, en", 32768]
+    assert table.loc["tiny/demo-random", "Organisation"] == "" and pd.isna(table.loc["tiny/demo-random", "Context"])
 
 
 def test_overview_columns_follow_the_choice(frame):
