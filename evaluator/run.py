@@ -39,6 +39,7 @@ from evaluator.scoring.aggregate import TaskFigures, bootstrap_scores, choice_ex
 from evaluator.scoring.aggregate import accuracy as pooled_accuracy
 from evaluator.scoring.aggregate import robustness as pooled_robustness
 from evaluator.scoring.aggregate import strict_accuracy as pooled_strict
+from evaluator.score_history import keep_scores
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, Suite, SuiteItem, TaskScore
 from evaluator.tasks import CHOICE_KINDS, LOGPROB_KINDS, TASKS, Kind, TaskSpec, get_task
 from submissions.tables import ModelEntry
@@ -544,6 +545,7 @@ def score_run(run_id: int, *, engine: Engine | None = None) -> None:
             figures.append(TaskFigures(name, str(task.dimension), scored_groups[name], metric.aggregate,
                                        mean_of_scores=task.metric in MEAN_METRICS))
         task_ci, dim_ci, overall = bootstrap_scores(figures, seed=spec.seed)
+        keep_scores(session, run)  # a re-scoring: keep the scores being replaced (evaluator.score_history)
         session.execute(delete(TaskScore).where(TaskScore.run_id == run_id))
         session.execute(delete(DimensionScore).where(DimensionScore.run_id == run_id))
         for name, task_groups in groups.items():

@@ -30,22 +30,46 @@ def version() -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def suite_facts(data_version: str) -> dict[str, Any] | None:
+def suite_facts(data_version: str, suite_id: int | None = None) -> dict[str, Any] | None:
     with session_scope() as session:
-        return runs.active_suite_facts(session)
+        return runs.active_suite_facts(session, suite_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def leaderboard_frame(data_version: str) -> pd.DataFrame:
-    """The ranking frame with the model-fact columns (leaderboard.model_facts) the overview may show."""
+def leaderboard_frame(data_version: str, suite_id: int | None = None) -> pd.DataFrame:
+    """The ranking frame (of the active suite, or of suite ``suite_id``) with the model-fact columns
+    (leaderboard.model_facts) the overview may show."""
     with session_scope() as session:
-        return model_facts.with_model_facts(session, ranking.leaderboard_frame(session))
+        return model_facts.with_model_facts(session, ranking.leaderboard_frame(session, suite_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def task_frame(data_version: str, dimension: str) -> pd.DataFrame:
+def task_frame(data_version: str, dimension: str, suite_id: int | None = None) -> pd.DataFrame:
     with session_scope() as session:
-        return ranking.task_frame(session, dimension)
+        return ranking.task_frame(session, dimension, suite_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def ranked_suites(data_version: str) -> list[dict[str, Any]]:
+    with session_scope() as session:
+        return runs.ranked_suites(session)
+
+
+def resolve_suite(ref: str) -> dict[str, Any]:
+    """The suite a ``?suite=`` value names, as facts; raises runs.SuiteNotFound (not cached: cheap, and an
+    error is not a value)."""
+    with session_scope() as session:
+        suite = runs.resolve_suite(session, ref)
+        return {"id": suite.id, "name": suite.name, "version": suite.version, "active": suite.active}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def history(data_version: str, model_id: int) -> list[dict[str, Any]]:
+    """A model's scores on every suite version and evaluator version (evaluator.score_history)."""
+    from evaluator.score_history import model_history
+
+    with session_scope() as session:
+        return model_history(session, model_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

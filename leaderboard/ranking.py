@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from evaluator.tables import DimensionScore, EvalRun, TaskScore
+from evaluator.tables import DimensionScore, EvalRun, Suite, TaskScore
 from evaluator.tasks import TASKS, Dimension
 from leaderboard.runs import active_suite, latest_runs
 from submissions.tables import ModelEntry, Submission
@@ -34,16 +34,16 @@ def size_bucket(params: float | None) -> str:
     return next(label for label, low, high in SIZE_BUCKETS if low <= billions < high)
 
 
-def leaderboard_frame(session: Session) -> pd.DataFrame:
+def leaderboard_frame(session: Session, suite_id: int | None = None) -> pd.DataFrame:
     """One row per model: identity, listing facts, overall and dimension scores with CIs, robustness, n, rank.
 
     Columns: model_id, run_id, model, precision, type, params, params_b, size, license, demo, flag, submitted,
     finished, n_scored, n_items, robustness (overall), ``dim_robustness`` per dimension, and for each key in
     SCORE_KEYS ``key``, ``key_low``, ``key_high``.
     Sorted by overall score (best first); ``rank`` is :func:`interval_rank` among all visible models, so filters
-    do not renumber it.
+    do not renumber it. ``suite_id``: an earlier suite's ranking (default: the active suite).
     """
-    suite = active_suite(session)
+    suite = session.get(Suite, suite_id) if suite_id is not None else active_suite(session)
     if suite is None:
         return _empty_frame()
     latest = latest_runs(suite.id)
@@ -128,13 +128,13 @@ def _empty_frame() -> pd.DataFrame:
     return pd.DataFrame(columns=columns)
 
 
-def task_frame(session: Session, dimension: str) -> pd.DataFrame:
+def task_frame(session: Session, dimension: str, suite_id: int | None = None) -> pd.DataFrame:
     """The tasks of one dimension for every ranked model: run_id plus ``task``, ``task_low``, ``task_high``,
     ``task_n`` columns (tasks in registry order). Raises ValueError for an unknown dimension."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
     tasks = [name for name, spec in TASKS.items() if spec.dimension == dimension]
-    suite = active_suite(session)
+    suite = session.get(Suite, suite_id) if suite_id is not None else active_suite(session)
     columns = ["run_id", *[f"{t}{s}" for t in tasks for s in ("", "_low", "_high", "_n")]]
     if suite is None:
         return pd.DataFrame(columns=columns)

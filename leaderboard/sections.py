@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
@@ -20,6 +21,7 @@ from leaderboard.labels import (CATEGORIES, ROBUSTNESS, ROBUSTNESS_HELP, arxiv_l
 from leaderboard.model_facts import fact_line, fact_link
 from leaderboard.model_report import ModelReport, format_when, public_run_facts
 from leaderboard.ranking import DIMENSIONS
+from leaderboard.runs import suite_label
 from leaderboard.url_state import warn_unknown
 
 YES_NO_NOTE = ("Yes/no tasks (DrugCA) ask every question under both option orders, so a model that always picks the "
@@ -79,6 +81,36 @@ def score_tables(report: ModelReport) -> None:
         st.caption(f"{', '.join(report.position_only_tasks)}: {YES_NO_NOTE}")
     st.plotly_chart(charts.task_scores(report.tasks, lines), key="task_scores")
     st.caption(f"Marks: {REFERENCE_HELP}")
+    score_history(report)
+
+
+def history_table(history: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per (run, evaluator version) of a model's history: suite version, evaluator version, whether the
+    scores are current or were replaced by a re-scoring, when the run finished, overall and dimension scores,
+    and the link to that suite version's leaderboard."""
+    return pd.DataFrame([{
+        "Suite version": suite_label(h["suite"], h["suite_version"]),
+        "Evaluator": h["evaluator_version"],
+        "Scores": "current" if h["current"] else "before re-scoring",
+        "Run": h["run_id"], "Finished": format_when(h["finished_at"]),
+        "Overall [95% CI]": score_with_ci(*(h["scores"].get("overall", {}).get(k) for k in ("score", "ci_low",
+                                                                                        "ci_high"))),
+        **{dimension_label(d, short=True): fmt_score(h["scores"].get(d, {}).get("score")) for d in DIMENSIONS},
+        "Leaderboard": f"/?suite={quote(suite_label(h['suite'], h['suite_version']))}",
+    } for h in history])
+
+
+def score_history(report: ModelReport) -> None:
+    """The model's scores across suite versions and evaluator versions, newest first (shown when there is more
+    than the current run), each with a link to the leaderboard of its suite version."""
+    history = cache.history(cache.version(), int(report.model["id"]))
+    if len(history) < 2:
+        return
+    st.subheader("History")
+    st.caption("Every finished run of this model on every suite version, and the scores a run had before it was "
+               "re-scored by a newer evaluator version: follow a link to see that suite version's ranking.")
+    st.dataframe(history_table(history), hide_index=True, key="history",
+                 column_config={"Leaderboard": st.column_config.LinkColumn("Leaderboard", display_text="ranking ›")})
 
 
 REFERENCE = "Chance · pass line"

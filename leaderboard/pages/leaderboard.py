@@ -11,6 +11,7 @@ import streamlit as st
 from common.display import md_escape
 from evaluator.reference_lines import default_k
 from leaderboard import cache, search, table_view
+from leaderboard.runs import SuiteNotFound, suite_label
 from leaderboard.url_state import warn_unknown
 from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS_HELP, dimension_label, plural
 from leaderboard.ranking import DIMENSIONS, RANK_RULE, SIZE_BUCKETS, UNKNOWN_SIZE
@@ -26,12 +27,43 @@ def view_label(view: str) -> str:
     return "Overview" if view == table_view.OVERVIEW else dimension_label(view, short=True)
 
 
+def chosen_suite(data_version: str) -> int | None:
+    """The suite version this view ranks on: ``?suite=<id or name@version>`` when it names an earlier one, else
+    the active suite (None). A bad value is explained and ignored; with several ranked suite versions a selector
+    lets the visitor pick one (written to the URL, so the view can be shared)."""
+    wanted: dict | None = None
+    if ref := st.query_params.get("suite", ""):
+        try:
+            wanted = cache.resolve_suite(ref)
+        except SuiteNotFound as exc:
+            st.warning(f"{md_escape(exc)} Showing the active suite.")
+    suites = cache.ranked_suites(data_version)
+    if len(suites) > 1:
+        ids = [s["id"] for s in suites]
+        active_id = next((s["id"] for s in suites if s["active"]), ids[0])
+        current = wanted["id"] if wanted and wanted["id"] in ids else active_id
+        labels = {s["id"]: f"{s['label']}" + (" (active)" if s["active"] else "") + f" · {plural(s['n_models'], 'model')}"
+                  for s in suites}
+        pick = st.selectbox("Suite version", ids, index=ids.index(current), format_func=labels.get,
+                            key="suite_pick", help="Rankings of earlier suite versions, to trace how a ranking changed.")
+        if pick != current:
+            if pick == active_id:
+                del st.query_params["suite"]
+            else:
+                st.query_params["suite"] = next(s["label"] for s in suites if s["id"] == pick)
+            st.rerun()
+    if wanted is None or wanted["active"]:
+        return None
+    return int(wanted["id"])
+
+
 st.title("MedBench Leaderboard · 中文医疗大模型评测榜")
 st.caption(RESEARCH_NOTICE)
 
 version = cache.version()
-suite = cache.suite_facts(version)
-frame = cache.leaderboard_frame(version)
+suite_id = chosen_suite(version)  # None: the active suite
+suite = cache.suite_facts(version, suite_id)
+frame = cache.leaderboard_frame(version, suite_id)
 if suite is None or frame.empty:
     queue = queue_overview()
     no_suite = "No benchmark suite is active. " if suite is None else ""
@@ -45,6 +77,10 @@ if suite is None or frame.empty:
     st.stop()
 
 n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
+if not suite.get("active", True):
+    st.info(f"An earlier suite version: **{md_escape(suite_label(suite['name'], suite['version']))}**, not the "
+            "active one. Remove `suite` from the URL (or pick the active version) for the current ranking.",
+            icon=":material/history:")
 st.markdown(f"Ranked on suite **{md_escape(suite['name'])}** (version `{suite['version'][:12]}`, "
             f"{suite['item_count']} items): "
             f"**{plural(len(frame), 'model')}**, each by its latest finished run. "
@@ -94,7 +130,7 @@ except search.QueryError as exc:
     shown = frame
 shown = search.apply_filters(shown, sizes=sizes, types=types, precisions=precisions, hide_flagged=hide_flagged)
 if view != table_view.OVERVIEW:
-    shown = table_view.with_tasks(shown, cache.task_frame(version, view))
+    shown = table_view.with_tasks(shown, cache.task_frame(version, view, suite_id))
 shown = table_view.sort_frame(shown, sort_choices[sort_label], ascending)
 
 table = table_view.view_table(shown, view, columns, "score_ci" if show_ci else "score")
