@@ -50,6 +50,7 @@ public = [
     st.Page("submissions/pages/queue.py", title="Queue", icon=":material/hourglass_top:", url_path="queue"),
     st.Page("leaderboard/pages/methodology.py", title="Methodology", icon=":material/menu_book:", url_path="methodology"),
     st.Page("submissions/pages/account.py", title="Account", icon=":material/person:", url_path="account"),
+    st.Page("leaderboard/pages/about.py", title="About", icon=":material/info:", url_path="about"),
 ]
 organizer = [
     st.Page("submissions/pages/moderation.py", title="Moderation", icon=":material/gavel:", url_path="moderation"),

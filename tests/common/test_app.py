@@ -15,6 +15,8 @@ def test_anonymous_visitor_gets_public_pages_only(engine) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert not at.error
+    at.switch_page("leaderboard/pages/about.py").run()  # the About page is in the public navigation
+    assert not at.exception and at.title[0].value == "About · 关于"
 
 
 def test_bad_database_url_shows_one_clear_error(monkeypatch, settings_env) -> None:
