@@ -4,7 +4,7 @@ shown rows and columns; only the cells differ (see :data:`Cells`)."""
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -43,6 +43,18 @@ def sort_options(view: str) -> dict[str, str]:
     options = {dimension_label(view, short=True): view, robustness_label(view): f"{view}_robustness"}
     options.update({task: task for task, spec in TASKS.items() if spec.dimension == view})
     return {**options, "Model": "model"}
+
+
+def clicked_row(selection: Any) -> int | None:
+    """The row a visitor clicked in the ranking (a selected row, else the row of a selected cell); None when
+    nothing is selected. ``selection``: st.dataframe's ``event.selection`` ({"rows", "columns", "cells"})."""
+    if not selection:
+        return None
+    rows = list(selection.get("rows") or [])
+    cells = list(selection.get("cells") or [])
+    if rows:
+        return int(rows[0])
+    return int(cells[0][0]) if cells else None
 
 
 def sort_frame(frame: pd.DataFrame, column: str, ascending: bool) -> pd.DataFrame:

@@ -16,13 +16,9 @@ from evaluator.suites.problems import SuiteError
 from evaluator.suites.roots import check_import_path, import_roots
 from evaluator.suites.uploads import UPLOAD_SUFFIXES, discard_upload, new_upload_dir, stage_uploads
 from evaluator.tasks import CHOICE_KINDS, DIMENSION_LABELS, TASKS
-from submissions.session import current_user, is_organizer
+from submissions.ui import require_organizer_page
 
-if not is_organizer():
-    st.error("This page is for organizers. 仅限组织者访问。")
-    st.stop()
-
-user = current_user()
+user = require_organizer_page()
 SERVER, UPLOAD = "Server folder or file", "Upload files"
 NO_TASK = "(from the file name)"
 

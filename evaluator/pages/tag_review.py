@@ -21,13 +21,9 @@ from evaluator.review import (
     reviews_of,
 )
 from evaluator.taxonomy import CATEGORIES
-from submissions.session import current_user, is_organizer
+from submissions.ui import require_organizer_page
 
-if not is_organizer():
-    st.error("This page is for organizers. 仅限组织者访问。")
-    st.stop()
-
-reviewer = current_user()
+reviewer = require_organizer_page()
 st.title("Tag review · 错误标签复核")
 st.caption("Each automatic tag says how it was made (rule or judge model). Accept it, or change the primary "
            "category; agreement with the reviews is shown below and on the methodology page.")

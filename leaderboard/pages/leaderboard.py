@@ -153,17 +153,18 @@ column_help = {
     **{task: line.help() for task, line in cache.reference_lines(int(suite["id"]), default_k()).items()},
 }
 scores = table_view.score_labels(view)  # with CIs, wide enough for "0.081 [0.075, 0.087]"
+# one click on a row's box or on any cell (the model's name, "details ›") opens the model page in this tab
 event = st.dataframe(
-    linked, hide_index=True, key="ranking", on_select="rerun", selection_mode="single-row",
+    linked, hide_index=True, key="ranking", on_select="rerun", selection_mode=["single-row", "single-cell"],
     column_config={"Open": st.column_config.LinkColumn("Open", display_text="details ›",
-                                                       help="Open the model page (or click a row)"),
+                                                       help="Open the model page (or click the model's row or name)"),
                    **{name: st.column_config.Column(help=column_help.get(name),
                                                     width="medium" if show_ci and name in scores else None)
                       for name in linked.columns if name in column_help or name in scores}},
 )
-selected = event.selection.rows if event is not None and hasattr(event, "selection") else []
-if selected:
-    st.switch_page(MODEL_PAGE, query_params={"model": str(int(shown["model_id"].iloc[selected[0]]))})
+clicked = table_view.clicked_row(event.selection if event is not None and hasattr(event, "selection") else None)
+if clicked is not None and clicked < len(shown):
+    st.switch_page(MODEL_PAGE, query_params={"model": str(int(shown["model_id"].iloc[clicked]))})
 
 stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d")
 export = st.columns(4)

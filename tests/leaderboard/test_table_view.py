@@ -126,3 +126,10 @@ def test_a_model_listed_in_two_precisions_is_told_apart(frame):
     assert "zhyi/clinic-14b" in set(table["Model"])  # listed once: the bare name
     only_fp16 = frame[frame["precision"] == "float16"]
     assert "acme/med-7b-chat" in set(table_view.overview_table(only_fp16, [], "score")["Model"])
+
+
+def test_clicked_row_from_a_row_or_a_cell_selection():
+    assert table_view.clicked_row(None) is None
+    assert table_view.clicked_row({"rows": [], "columns": [], "cells": []}) is None
+    assert table_view.clicked_row({"rows": [3], "columns": [], "cells": []}) == 3
+    assert table_view.clicked_row({"rows": [], "columns": [], "cells": [[2, "Model"]]}) == 2
