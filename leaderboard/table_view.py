@@ -71,6 +71,19 @@ def model_labels(frame: pd.DataFrame) -> pd.Series:
     return frame["model"].where(~twice, frame["model"] + " (" + frame["precision"].astype(str) + ")")
 
 
+FLAG_MARK = "⚠ "  # before a flagged model's name in the shown table (the reason is in Flags and on its page)
+
+
+def marked_labels(frame: pd.DataFrame, cells: Cells) -> pd.Series:
+    """Model names as the table shows them: flagged models marked, so a flag is visible without the off-screen
+    Flags column. Exports ("numeric") keep the bare names, which other tools match on."""
+    labels = model_labels(frame)
+    if cells == "numeric" or "flag" not in frame.columns:
+        return labels
+    flagged = frame["flag"].map(lambda reason: isinstance(reason, str) and bool(reason))
+    return labels.where(~flagged.astype(bool), FLAG_MARK + labels)
+
+
 def flags_text(row: pd.Series) -> str:
     notes = []
     if row.get("demo"):
@@ -99,7 +112,7 @@ def _figure_column(values: pd.Series, cells: Cells) -> pd.Series:
 
 def overview_table(frame: pd.DataFrame, columns: list[str], cells: Cells) -> pd.DataFrame:
     """The overview table: #, Model, Overall, then the chosen optional columns in their fixed order."""
-    table = pd.DataFrame({"#": frame["rank"], "Model": model_labels(frame),
+    table = pd.DataFrame({"#": frame["rank"], "Model": marked_labels(frame, cells),
                           **_score_columns(frame, "overall", "Overall", cells)})
     for label, column in OPTIONAL_COLUMNS.items():
         if label not in columns:
@@ -129,7 +142,7 @@ def with_tasks(frame: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
 def dimension_table(merged: pd.DataFrame, dimension: str, cells: Cells) -> pd.DataFrame:
     """The per-dimension view of :func:`with_tasks`' frame: #, Model, the dimension score, its robustness
     (:func:`robustness_label`), one column per task of the dimension and n (the dimension's scored items)."""
-    table = pd.DataFrame({"#": merged["rank"], "Model": model_labels(merged),
+    table = pd.DataFrame({"#": merged["rank"], "Model": marked_labels(merged, cells),
                           **_score_columns(merged, dimension, dimension_label(dimension, short=True), cells)})
     if merged[f"{dimension}_robustness"].notna().any():
         table[robustness_label(dimension)] = _figure_column(merged[f"{dimension}_robustness"], cells)

@@ -27,6 +27,19 @@ def view_label(view: str) -> str:
     return "Overview" if view == table_view.OVERVIEW else dimension_label(view, short=True)
 
 
+def active_filters(query: str, sizes: list[str], types: list[str], precisions: list[str], hide_flagged: bool,
+                   view: str) -> list[str]:
+    """The filters narrowing the table, in words, for the summary line above it (empty: nothing filtered)."""
+    parts = [f"search “{query.strip()}”"] if query and query.strip() else []
+    parts += [f"{name} {', '.join(values)}" for name, values in (("size", sizes), ("type", types),
+                                                                  ("precision", precisions)) if values]
+    if hide_flagged:
+        parts.append("flagged models hidden")
+    if view != table_view.OVERVIEW:
+        parts.append(f"view {view_label(view)}")
+    return parts
+
+
 def chosen_suite(data_version: str) -> int | None:
     """The suite version this view ranks on: ``?suite=<id or name@version>`` when it names an earlier one, else
     the active suite (None). A bad value is explained and ignored; with several ranked suite versions a selector
@@ -123,6 +136,9 @@ with st.expander("Filters, columns and sorting", expanded=False):
                                      bind="query-params")
     ascending = sort_row[1].toggle("Ascending", key="asc", bind="query-params")
 
+if active := active_filters(query_text, sizes, types, precisions, hide_flagged, view):
+    st.caption("Active filters: " + " · ".join(map(md_escape, active)))  # a shared link's view says what it hides
+
 try:
     shown = search.apply_search(frame, search.parse_query(query_text))
 except search.QueryError as exc:
@@ -148,6 +164,8 @@ column_help = {
     **{dimension_label(d, short=True): f"{dimension_label(d)}: mean of its task scores." + ci_hint
        for d in DIMENSIONS},
     table_view.robustness_label(view): ROBUSTNESS_HELP,
+    "Model": "⚠ marks a model flagged by the organizers (the reason is in Flags and on its page). Click a row or "
+             "a model's name to open its page.",
     "n": "Scored items (questions with a reference answer).",
     "#": RANK_RULE,
     **{task: line.help() for task, line in cache.reference_lines(int(suite["id"]), default_k()).items()},

@@ -88,7 +88,7 @@ def test_leaderboard_ranks_visible_models_with_flags_and_unscored_note(world):
     assert any(RANK_RULE in t for t in texts(app.markdown))  # the rank rule is stated above the table
     assert "gone/hidden-7b" not in set(shown["Model"])
     flags = dict(zip(shown["Model"], shown["Flags"]))
-    assert flags["sus/leaky-3b"].startswith("⚠ flagged: test items found")
+    assert flags["⚠ sus/leaky-3b"].startswith("⚠ flagged: test items found")  # marked in the default columns
     assert flags["tiny/demo-random"] == "demo model"
     assert list(shown.columns)[:4] == ["#", "Model", "Open", "Overall"]
     assert "Robustness" in shown.columns  # the overall figure; a dimension view names its own
@@ -100,11 +100,14 @@ def test_leaderboard_ranks_visible_models_with_flags_and_unscored_note(world):
 def test_leaderboard_view_comes_from_the_url(world):
     app = page("leaderboard", q="license:mit", ci="true", cols=["Knowledge", "License"])
     shown = table(app)
-    assert sorted(shown["Model"]) == ["sus/leaky-3b", "zhyi/clinic-14b"]
+    assert sorted(shown["Model"]) == ["zhyi/clinic-14b", "⚠ sus/leaky-3b"]
     assert list(shown.columns) == ["#", "Model", "Open", "Overall", "Knowledge", "License"]
     assert all("[" in value for value in shown["Overall"])
+    assert "Active filters: search “license:mit”" in texts(app.caption)
     app = page("leaderboard", hide_flagged="true", size=["9–15B", "1–4B"])
     assert sorted(table(app)["Model"]) == ["open/base-1.5b", "zhyi/clinic-14b"]
+    # a view restored from a shared link says what it filters
+    assert "Active filters: size 9–15B, 1–4B · flagged models hidden" in texts(app.caption)
     app = page("leaderboard", view="Reasoning", sort_reasoning="DDx-basic", asc="true")
     shown = table(app)
     assert list(shown.columns) == ["#", "Model", "Open", "Reasoning", "Reasoning robustness", "DDx-basic",

@@ -42,8 +42,10 @@ def test_overview_columns_follow_the_choice(frame):
     assert list(table.columns) == ["#", "Model", "Overall", "Safety & Ethics", "License", "Flags"]
     assert table["Overall"].tolist() == [f"{v:.3f}" for v in frame["overall"]]
     flags = dict(zip(table["Model"], table["Flags"]))
-    assert flags["sus/leaky-3b"] == "⚠ flagged: test items found in training data"
+    assert flags["⚠ sus/leaky-3b"] == "⚠ flagged: test items found in training data"  # marked beside its name too
     assert flags["tiny/demo-random"] == "demo model"
+    bare = table_view.overview_table(frame, [], "numeric")["Model"]  # exports keep the bare names
+    assert "sus/leaky-3b" in set(bare) and not any(name.startswith("⚠") for name in bare)
 
 
 def test_ci_toggle_shows_intervals(frame):
@@ -86,12 +88,13 @@ def test_exports_hold_the_shown_rows_and_columns_as_numbers(frame):
     assert list(back.columns) == list(table.columns)
     assert [c for c in back.columns if c.startswith("Overall")] == ["Overall", "Overall ci_low", "Overall ci_high"]
     assert set(shown.columns) <= set(back.columns)  # every shown column, scores split into three
-    assert back["Model"].tolist() == shown["Model"].tolist()
+    # the same rows; the export names carry no flag mark (the Flags column says it)
+    assert back["Model"].tolist() == [name.removeprefix(table_view.FLAG_MARK) for name in shown["Model"]]
     assert back["Overall"].tolist() == pytest.approx(frame["overall"].tolist())
     assert back["Knowledge ci_high"].tolist() == pytest.approx(frame["knowledge_high"].tolist())
     assert back["Params"].iloc[0] == str(int(frame["params"].iloc[0]))  # a count, not "3B"
     rows = json.loads(table_view.to_json(table))
-    assert len(rows) == len(table) and rows[0]["Model"] == shown["Model"].iloc[0]
+    assert len(rows) == len(table) and rows[0]["Model"] == shown["Model"].iloc[0].removeprefix(table_view.FLAG_MARK)
     assert rows[0]["Overall"] == pytest.approx(frame["overall"].iloc[0])
     assert isinstance(rows[0]["Overall ci_low"], float) and isinstance(rows[0]["Robustness"], float)
 
