@@ -30,15 +30,17 @@ def _joined(value: Any) -> str:
 
 
 def fact_frame(session: Session, model_ids: list[int]) -> pd.DataFrame:
-    """One row per model id: model_id and the FACT_COLUMNS' frame columns (text; context length a count)."""
-    rows = session.execute(select(ModelEntry.id, ModelEntry.card_data).where(ModelEntry.id.in_(model_ids))).all()
+    """One row per model id: model_id, revision (the pinned commit SHA, for exports) and the FACT_COLUMNS' frame
+    columns (text; context length a count)."""
+    rows = session.execute(select(ModelEntry.id, ModelEntry.card_data, ModelEntry.commit_sha)
+                           .where(ModelEntry.id.in_(model_ids))).all()
     records = []
-    for model_id, card_data in rows:
+    for model_id, card_data, commit_sha in rows:
         facts = facts_of(card_data)
-        records.append({"model_id": model_id, "organisation": _joined(facts.get("organisation")),
+        records.append({"model_id": model_id, "revision": commit_sha, "organisation": _joined(facts.get("organisation")),
                         "base_model": _joined(facts.get("base_model")), "finetune": _joined(facts.get("finetune")),
                         "languages": _joined(facts.get("languages")), "context_length": facts.get("context_length")})
-    frame = pd.DataFrame(records, columns=["model_id", *FACT_COLUMNS.values()])
+    frame = pd.DataFrame(records, columns=["model_id", "revision", *FACT_COLUMNS.values()])
     frame["context_length"] = pd.to_numeric(frame["context_length"], errors="coerce").astype("Int64")
     return frame
 

@@ -74,7 +74,7 @@ def score_tables(report: ModelReport) -> None:
                       "counted in no score.")
     st.subheader("Tasks")
     lines = report_reference_lines(report)
-    st.dataframe(task_table(report.tasks, lines), hide_index=True,
+    st.dataframe(task_table(report.tasks, lines), hide_index=True, height="content", width="stretch",
                  column_config={"Score [95% CI]": st.column_config.Column(help=YES_NO_NOTE),
                                 REFERENCE: st.column_config.Column(help=REFERENCE_HELP)})
     if report.position_only_tasks:
@@ -200,11 +200,12 @@ def errors_and_advice(report: ModelReport) -> None:
     else:
         shares = st.toggle("Show shares instead of counts", key="error_shares")
         st.plotly_chart(charts.error_distribution(dims, shares=shares), key="errors_chart")
-        table = pd.DataFrame([{"Dimension": dimension_label(row["dimension"], short=True),
-                               **{c: int((row["error_counts"] or {}).get(c, 0)) for c in CATEGORIES},
-                               "wrong (tagged)": int(sum((row["error_counts"] or {}).values()))}
-                              for _, row in per_dim.iterrows()])
-        st.dataframe(table, hide_index=True)
+        # categories down, dimensions across: ten columns of category names were cut at the page's width
+        table = pd.DataFrame({"Category": [*CATEGORIES, "wrong (tagged)"], **{
+            dimension_label(row["dimension"], short=True): [int((row["error_counts"] or {}).get(c, 0))
+                                                            for c in CATEGORIES]
+            + [int(sum((row["error_counts"] or {}).values()))] for _, row in per_dim.iterrows()}})
+        st.dataframe(table, hide_index=True, height="content", width="stretch")
         st.caption("Tags are made automatically (rules, or a judge model where named) — see Methodology for how "
                    "well they agree with human review.")
     st.subheader(f"Optimisation advice (four-level framework, {arxiv_link('2503.07306')})")
@@ -339,10 +340,13 @@ def reproducibility(report: ModelReport, *, organizer: bool = False) -> None:
         "Evaluator version": run["evaluator_version"],
         "Run": f"#{run['id']}, finished {format_when(run['finished_at'])}",
     }
-    st.dataframe(pd.DataFrame({"Fact": list(card), "Value": [str(v) for v in card.values()]}), hide_index=True)
+    st.dataframe(pd.DataFrame({"Fact": list(card), "Value": [str(v) for v in card.values()]}), hide_index=True,
+                 height="content", width="stretch",
+                 column_config={"Fact": st.column_config.TextColumn(width="medium"),
+                                "Value": st.column_config.TextColumn(width="large")})
     st.markdown("**Environment at run time**")
     st.json(run["environment"], expanded=True)
     st.markdown("**Full run spec**")
     st.json(spec, expanded=False)
     st.markdown("**Reproduce**")
-    st.code(run["command"], language="bash")
+    st.code(run["command"], language="bash", wrap_lines=True)

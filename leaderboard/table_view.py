@@ -168,6 +168,21 @@ def score_labels(view: str) -> list[str]:
     return [dimension_label(view, short=True), *[t for t, spec in TASKS.items() if spec.dimension == view]]
 
 
+EXPORT_DIGITS = 6  # significant digits of exported figures: 0.025, not 0.025000000000000005
+
+
+def for_export(table: pd.DataFrame, shown: pd.DataFrame, suite_version: str) -> pd.DataFrame:
+    """The "numeric" table as exported: figures rounded to EXPORT_DIGITS significant digits, and each row with
+    the model revision (pinned commit) and the suite version its scores come from, so a file stands alone."""
+    out = table.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].map(lambda v: v if pd.isna(v) else float(f"{v:.{EXPORT_DIGITS}g}"))
+    out.insert(2, "Revision", shown["revision"].to_numpy() if "revision" in shown.columns else "")
+    out["Suite version"] = suite_version
+    return out
+
+
 def to_csv(table: pd.DataFrame) -> bytes:
     """A table (the "numeric" cells of the shown view) as UTF-8 CSV with a BOM, so spreadsheet programs read the
     Chinese text correctly."""

@@ -188,7 +188,7 @@ stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d")
 export = st.columns(4)
 # exports hold numbers (score, ci_low, ci_high), whatever the CI toggle; built on click, not on every rerun
 def numeric() -> pd.DataFrame:
-    return table_view.view_table(shown, view, columns, "numeric")
+    return table_view.for_export(table_view.view_table(shown, view, columns, "numeric"), shown, suite["version"])
 
 
 export[0].download_button("Export CSV", lambda: table_view.to_csv(numeric()), f"medbench-leaderboard-{stamp}.csv",

@@ -136,3 +136,16 @@ def test_clicked_row_from_a_row_or_a_cell_selection():
     assert table_view.clicked_row({"rows": [], "columns": [], "cells": []}) is None
     assert table_view.clicked_row({"rows": [3], "columns": [], "cells": []}) == 3
     assert table_view.clicked_row({"rows": [], "columns": [], "cells": [[2, "Model"]]}) == 2
+
+
+def test_exports_round_figures_and_name_revision_and_suite_version(frame):
+    noisy = frame.copy()
+    noisy.loc[noisy.index[0], "overall"] = 0.025000000000000005
+    table = table_view.for_export(table_view.overview_table(noisy, ["Knowledge"], "numeric"), noisy, "abc123" * 4)
+    assert list(table.columns)[:3] == ["#", "Model", "Revision"] and list(table.columns)[-1] == "Suite version"
+    back = pd.read_csv(io.BytesIO(table_view.to_csv(table)), encoding="utf-8-sig", dtype=str)
+    assert back["Overall"].iloc[0] == "0.025"  # not 0.025000000000000005
+    assert back["Revision"].tolist() == frame["revision"].tolist() and set(back["Suite version"]) == {"abc123" * 4}
+    assert all(len(value.rstrip("0").split(".")[-1]) <= 6 for value in back["Knowledge ci_low"])
+    rows = json.loads(table_view.to_json(table))
+    assert rows[0]["Overall"] == 0.025 and rows[0]["Revision"] == frame["revision"].iloc[0]
