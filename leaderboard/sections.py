@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from common.display import md_escape
+from common.display import mark_undecodable, md_escape
 from evaluator.tasks import TASKS
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
@@ -254,11 +254,25 @@ def question_browser(report: ModelReport, version: str) -> None:
             question_card(item)
 
 
+def _fields(record: dict[str, Any]) -> str:
+    """A record or extraction tuple as 'field: value; field: value' (JSON only for nested values)."""
+    return "; ".join(f"{key}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+                     for key, value in record.items())
+
+
 def _answer_text(item: ItemView, answer: Any) -> str:
+    """An answer as a reader reads it: letters with their option text, a record's fields, extraction tuples one
+    after another; an answer in which nothing was read says so (not a bare {} or [])."""
     if answer is None:
         return "—"
+    if answer in ({}, []):
+        return "— (nothing read)"
     if isinstance(answer, list) and all(isinstance(a, str) for a in answer):
         return ", ".join(f"{a}. {item.options[a]}" if a in item.options else a for a in answer)
+    if isinstance(answer, dict):
+        return _fields(answer)
+    if isinstance(answer, list) and all(isinstance(a, dict) for a in answer):
+        return " | ".join(_fields(a) for a in answer)
     return json.dumps(answer, ensure_ascii=False) if not isinstance(answer, str) else answer
 
 
@@ -300,7 +314,7 @@ def question_card(item: ItemView, show_orders: bool = True) -> None:
                 tab.caption(LETTER_SCORED)
             else:
                 tab.caption("Raw output:")
-                tab.code(order.raw_output or "(empty)", language=None, wrap_lines=True)
+                tab.code(mark_undecodable(order.raw_output) or "(empty)", language=None, wrap_lines=True)
 
 
 def _position(item: ItemView, index: int) -> str:
@@ -318,7 +332,7 @@ def orders_table(item: ItemView) -> pd.DataFrame:
                                                        for i, k in enumerate(o.permutation))
         or "—",
         "Answer (original options)": _answer_text(item, o.parsed_answer),
-        "Raw output": (o.raw_output or "")[:200],
+        "Raw output": mark_undecodable(o.raw_output)[:200],
         "Verdict": verdict(o), "Score": fmt_score(o.score),
         "Error tag (how it was made)": o.tag_text,
         "Status": o.status if o.status == "ok" else f"{o.status}: {o.error_message}",

@@ -34,7 +34,13 @@ from huggingface_hub.hf_api import ModelInfo
 
 from common.settings import get_settings
 from submissions.model_facts import FACTS_KEY, card_facts, context_length
-from submissions.hub import fetch_json_file, fetch_model_info, fetch_safetensors_header, hub_endpoint, hub_token
+from submissions.hub import (
+    fetch_json_file,
+    fetch_model_info,
+    fetch_safetensors_header,
+    hub_token,
+    unreachable_reason,
+)
 from submissions.weights import WeightsError, parameter_count, plan_weights
 
 CARD_KEYS = ("license", "license_name", "license_link", "language", "tags", "base_model", "datasets", "pipeline_tag",
@@ -87,9 +93,9 @@ class HubCheckResult:
 
 
 def _unreachable(result: HubCheckResult, exc: BaseException) -> HubCheckResult:
-    reason = type(exc).__name__
-    result.add("hub", False, f"The model hub at {hub_endpoint()} could not be reached or did not answer "
-                             f"({reason}). Nothing was submitted; please try again in a few minutes.")
+    reason = unreachable_reason(exc)
+    result.add("hub", False, f"{reason[0].upper()}{reason[1:]}. Nothing was submitted; please try again in a few "
+                             "minutes.")
     return result
 
 

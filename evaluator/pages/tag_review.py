@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from common.db import session_scope
-from common.display import md_escape
+from common.display import mark_undecodable, md_escape
 from evaluator.review import (
     ReviewError,
     agreement_summary,
@@ -74,7 +74,8 @@ for row in sample:
                        if tags.get("secondary") else ""))
         st.caption(f"Rule: {md_escape(context.rule)}")
         st.text_area("Prompt", row.prompt, height=120, disabled=True, key=f"prompt-{row.id}")
-        st.text_area("Model output", row.raw_output or "(no text: scored by letter probabilities)", height=120,
+        st.text_area("Model output", mark_undecodable(row.raw_output) or "(no text: scored by letter probabilities)",
+                     height=120,
                      disabled=True, key=f"output-{row.id}")
         st.markdown(f"**Answer** (letters of the prompt above): {md_escape(context.answer or '(none read)')} · "
                     f"**Reference:** {md_escape(context.reference or '(no reference answer)')} · correct: "

@@ -249,6 +249,7 @@ def test_question_browser_filters_interact_and_bad_url_values_are_explained(worl
     app = page("model", model="sus/leaky-3b", qo="maybe", qtag="Typos")
     warnings = texts(app.warning)
     assert any("Ignored unknown value 'maybe' for 'qo'" in w for w in warnings)
+    assert any(w.endswith("accepted: all, right, wrong, unscored.") for w in warnings)  # "all" named once
     assert any("Ignored unknown value 'Typos' for 'qtag'" in w for w in warnings)
     assert len(app.expander) == 10  # unfiltered
 
@@ -268,6 +269,25 @@ def test_question_list_shows_the_question_and_extraction_answers_as_tables(engin
     column = "Error tag (how it was made)"
     tags = [t for d in app.dataframe if column in d.value.columns for t in d.value[column] if t]
     assert tags and all(t.endswith(" (rule:seed)") for t in tags)
+
+
+def test_record_answers_read_as_fields_and_undecodable_bytes_show_once(engine, world):
+    run_id = world.runs["zhyi/clinic-14b@bfloat16"].id
+    with session_scope(engine) as session:
+        rows = session.scalars(select(ItemResult).where(ItemResult.run_id == run_id, ItemResult.task == "DBMHG")
+                               .order_by(ItemResult.item_id)).all()
+        rows[0].parsed_answer = {"主诉": "胸痛3天", "现病史": "活动后加重"}
+        rows[0].raw_output = "主诉：胸痛3天\n诊断\ufffd\ufffd\ufffd"
+        if len(rows) > 1:
+            rows[1].parsed_answer = {}
+    app = page("model", model="zhyi/clinic-14b", qt="DBMHG")
+    assert not app.exception
+    answers = [a for d in app.dataframe if "Answer (original options)" in d.value.columns
+               for a in d.value["Answer (original options)"]]
+    assert "主诉: 胸痛3天; 现病史: 活动后加重" in answers and "{}" not in answers
+    assert "— (nothing read)" in answers or len(rows) == 1
+    codes = texts(app.code)
+    assert "主诉：胸痛3天\n诊断\\ufffd×3" in codes and not any("\ufffd" in c for c in codes)
 
 
 def test_a_letter_scored_answer_says_no_text_was_generated(engine, world):

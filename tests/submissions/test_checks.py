@@ -149,3 +149,26 @@ def test_model_facts_keep_only_https_links_and_fall_back_to_the_namespace() -> N
     assert facts["link"] is None and facts["organisation"] == "org" and facts["finetune"] == "adapter (LoRA/PEFT)"
     assert card_facts({}, "org/name") == {"organisation": "org", "base_model": [], "finetune": "", "languages": [],
                                           "link": None, "context_length": None}
+
+
+def test_hub_failures_are_said_in_words(engine, hub: HubStub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hub that accepts the connection but never answers 'did not answer within N s'; a stopped one 'could not
+    be reached' (never an exception class name such as ConnectError)."""
+    import socket
+
+    from submissions.hub import fetch_model_info, unreachable_reason
+
+    stub_url = hub.url
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setenv("HF_ENDPOINT", silent_url)
+        with pytest.raises(Exception) as waited:
+            fetch_model_info("org/good", "main", timeout=0.5)
+        assert unreachable_reason(waited.value, 0.5) == f"the model hub at {silent_url} did not answer within 0.5 s"
+    hub.stop()
+    monkeypatch.setenv("HF_ENDPOINT", stub_url)
+    result = check_validity("org/good", "main")
+    assert result.message == (f"The model hub at {stub_url} could not be reached. Nothing was submitted; please "
+                              "try again in a few minutes.")
