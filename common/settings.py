@@ -96,8 +96,9 @@ class Settings(BaseSettings):
     # about page
     about_operator: str = Field(default="the organizers of this MedBench Leaderboard instance", max_length=300,
                                 description="Who runs this leaderboard, as the About page names them.")
-    about_contact: str = Field(default="", max_length=300,
-                               description="How to reach the organizers: an e-mail address or an https URL (About page).")
+    about_contact: str = Field(
+        default="", max_length=300,
+        description="How to reach the organizers: an e-mail address or an https URL (About page).")
 
     @classmethod
     def settings_customise_sources(

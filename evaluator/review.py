@@ -263,7 +263,8 @@ def review_context(session: Session, row: ItemResult) -> ReviewContext:
     siblings = session.exec(select(ItemResult).where(ItemResult.run_id == row.run_id,
                                                      ItemResult.item_id == row.item_id)
                             .order_by(ItemResult.order_index)).all()
-    orders = [OrderView(other.order_index, _answer_text(other.parsed_answer, list(other.permutation or options), options),
+    orders = [OrderView(other.order_index,
+                        _answer_text(other.parsed_answer, list(other.permutation or options), options),
                         _answer_text(other.parsed_answer, reviewed, options), other.correct) for other in siblings]
     return ReviewContext(answer=_answer_text(row.parsed_answer, reviewed, options),
                          reference=_answer_text(data.get("answer"), reviewed, options), orders=orders,

@@ -37,7 +37,8 @@ def fact_frame(session: Session, model_ids: list[int]) -> pd.DataFrame:
     records = []
     for model_id, card_data, commit_sha in rows:
         facts = facts_of(card_data)
-        records.append({"model_id": model_id, "revision": commit_sha, "organisation": _joined(facts.get("organisation")),
+        records.append({"model_id": model_id, "revision": commit_sha,
+                        "organisation": _joined(facts.get("organisation")),
                         "base_model": _joined(facts.get("base_model")), "finetune": _joined(facts.get("finetune")),
                         "languages": _joined(facts.get("languages")), "context_length": facts.get("context_length")})
     frame = pd.DataFrame(records, columns=["model_id", "revision", *FACT_COLUMNS.values()])

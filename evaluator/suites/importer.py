@@ -30,7 +30,8 @@ MAX_NAME_LENGTH = 100
 _INSERT_CHUNK = 1000
 
 __all__ = [
-    "ActivationRefused", "SuiteError", "activate_suite", "activation_changes", "export_suite", "get_active_suite", "get_suite",
+    "ActivationRefused", "SuiteError", "activate_suite", "activation_changes", "export_suite", "get_active_suite",
+    "get_suite",
     "import_suite", "list_suites", "load_items", "missing_ranked_tasks", "suite_tasks",
 ]
 

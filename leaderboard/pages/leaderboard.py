@@ -55,10 +55,11 @@ def chosen_suite(data_version: str) -> int | None:
         ids = [s["id"] for s in suites]
         active_id = next((s["id"] for s in suites if s["active"]), ids[0])
         current = wanted["id"] if wanted and wanted["id"] in ids else active_id
-        labels = {s["id"]: f"{s['label']}" + (" (active)" if s["active"] else "") + f" · {plural(s['n_models'], 'model')}"
+        labels = {s["id"]: s["label"] + (" (active)" if s["active"] else "") + f" · {plural(s['n_models'], 'model')}"
                   for s in suites}
         pick = st.selectbox("Suite version", ids, index=ids.index(current), format_func=labels.get,
-                            key="suite_pick", help="Rankings of earlier suite versions, to trace how a ranking changed.")
+                            key="suite_pick",
+                            help="Rankings of earlier suite versions, to trace how a ranking changed.")
         if pick != current:
             if pick == active_id:
                 del st.query_params["suite"]

@@ -166,16 +166,18 @@ def test_model_opened_by_url_id(world):
     assert metrics["Scored items (n)"] == "40"
     assert re.fullmatch(r"0\.\d{3}", metrics["Overall score"])
     assert re.fullmatch(r"0\.\d{3}", metrics["Robustness"])
-    choice_rows = next(d.value for d in app.dataframe if "Strict accuracy" in d.value.columns)  # Robustness tab
-    assert choice_rows["Dimension"].iloc[0] == "All choice questions"  # not "Overall": that is the headline score
-    assert "Overall" not in set(choice_rows["Dimension"])
     assert metrics["Suite"] == world.suite.name  # the version goes in a caption: a metric cuts long values
     assert f"version {world.suite.version[:12]}" in texts(app.caption)
     assert any(re.fullmatch(r"95% CI \[0\.\d{3}, [01]\.\d{3}\]", t) for t in texts(app.caption))
-    assert len(app.expander) == 10  # the first page of the question browser
-    codes = texts(app.code)
-    assert any(model.commit_sha in c and "cli.py eval run" in c for c in codes)
     assert any("unscored" in t for t in texts(app.caption))
+    assert not app.expander and not app.code  # only the open tab (Scores) is drawn: the others run when opened
+    app = page("model", model=str(model.id), tab="Robustness")
+    choice_rows = next(d.value for d in app.dataframe if "Strict accuracy" in d.value.columns)
+    assert choice_rows["Dimension"].iloc[0] == "All choice questions"  # not "Overall": that is the headline score
+    assert "Overall" not in set(choice_rows["Dimension"])
+    assert len(page("model", model=str(model.id), tab="Questions").expander) == 10  # the browser's first page
+    codes = texts(page("model", model=str(model.id), tab="Reproducibility").code)
+    assert any(model.commit_sha in c and "cli.py eval run" in c for c in codes)
 
 
 def test_model_page_task_table_gives_chance_and_pass_line(world):
@@ -218,11 +220,12 @@ def test_model_page_explains_a_position_only_yes_no_score(engine, world):
     app = page("model", model="tiny/demo-random")
     assert any(t.startswith("DrugCA: Yes/no tasks (DrugCA) ask every question under both option orders")
                for t in texts(app.caption))
+    app = page("model", model="tiny/demo-random", tab="Robustness")
     assert any("Each series sums to 100%" in t for t in texts(app.caption))  # the position-bias chart
 
 
 def test_model_opened_by_hub_id_shows_flag_and_questions_filtered_by_url(world):
-    app = page("model", model="sus/leaky-3b", qo="wrong", qd="Reasoning")
+    app = page("model", model="sus/leaky-3b", qo="wrong", qd="Reasoning", tab="Questions")
     assert not app.exception
     assert any("Flagged by the organizers: test items found in training data" in t for t in texts(app.warning))
     labels = [e.label for e in app.expander]
@@ -231,7 +234,7 @@ def test_model_opened_by_hub_id_shows_flag_and_questions_filtered_by_url(world):
 
 
 def test_model_page_question_browser_pages(world):
-    app = page("model", model="tiny/demo-random")
+    app = page("model", model="tiny/demo-random", tab="Questions")
     assert any("Demo model" in t for t in texts(app.info))
     first = [e.label for e in app.expander]
     app.get("pagination")[0].set_value(2).run()
@@ -241,12 +244,12 @@ def test_model_page_question_browser_pages(world):
 
 
 def test_question_browser_filters_interact_and_bad_url_values_are_explained(world):
-    app = page("model", model="sus/leaky-3b", qd="Reasoning", qt="DDx-basic")
+    app = page("model", model="sus/leaky-3b", qd="Reasoning", qt="DDx-basic", tab="Questions")
     assert {e.label.split(" · ")[1] for e in app.expander} == {"DDx-basic"}
     app.selectbox(key="qd").select("safety").run()  # the task no longer fits: back to all tasks of Safety
     assert app.selectbox(key="qt").value == "all"
     assert {e.label.split(" · ")[1] for e in app.expander} == {"MedSafety", "DrugCA"}
-    app = page("model", model="sus/leaky-3b", qo="maybe", qtag="Typos")
+    app = page("model", model="sus/leaky-3b", qo="maybe", qtag="Typos", tab="Questions")
     warnings = texts(app.warning)
     assert any("Ignored unknown value 'maybe' for 'qo'" in w for w in warnings)
     assert any(w.endswith("accepted: all, right, wrong, unscored.") for w in warnings)  # "all" named once
@@ -255,7 +258,7 @@ def test_question_browser_filters_interact_and_bad_url_values_are_explained(worl
 
 
 def test_question_list_shows_the_question_and_extraction_answers_as_tables(engine, world):
-    app = page("model", model="zhyi/clinic-14b", qt="CMeEE")
+    app = page("model", model="zhyi/clinic-14b", qt="CMeEE", tab="Questions")
     assert not app.exception
     with session_scope(engine) as session:
         first = session.scalars(select(SuiteItem).where(SuiteItem.suite_id == world.suite.id,
@@ -280,7 +283,7 @@ def test_record_answers_read_as_fields_and_undecodable_bytes_show_once(engine, w
         rows[0].raw_output = "主诉：胸痛3天\n诊断\ufffd\ufffd\ufffd"
         if len(rows) > 1:
             rows[1].parsed_answer = {}
-    app = page("model", model="zhyi/clinic-14b", qt="DBMHG")
+    app = page("model", model="zhyi/clinic-14b", qt="DBMHG", tab="Questions")
     assert not app.exception
     answers = [a for d in app.dataframe if "Answer (original options)" in d.value.columns
                for a in d.value["Answer (original options)"]]
@@ -297,7 +300,7 @@ def test_a_letter_scored_answer_says_no_text_was_generated(engine, world):
         for row in rows:
             if row.letter_scores and session.get(SuiteItem, row.item_id).task == "Med-Exam":
                 row.raw_output = None
-    app = page("model", model="zhyi/clinic-14b", qt="Med-Exam")
+    app = page("model", model="zhyi/clinic-14b", qt="Med-Exam", tab="Questions")
     assert not app.exception
     assert sections.LETTER_SCORED in texts(app.caption)
     assert "(empty)" not in texts(app.code) and "Raw output:" not in texts(app.caption)
@@ -415,7 +418,7 @@ def test_run_spec_paths_and_hosts_are_shown_to_organizers_only(engine, world):
     def shown(app) -> str:  # type: ignore[no-untyped-def]
         return " ".join(str(j.value) for j in app.json) + " ".join(texts(app.code))
 
-    public = page("model", model=str(model.id))
+    public = page("model", model=str(model.id), tab="Reproducibility")
     assert not public.exception
     visible = shown(public)
     assert "/srv/secret-models" not in visible and "secret-kernel" not in visible and "gpu-node-7" not in visible
@@ -423,6 +426,7 @@ def test_run_spec_paths_and_hosts_are_shown_to_organizers_only(engine, world):
 
     app = AppTest.from_file(str(PAGES / "model.py"), default_timeout=30)  # signed in as an organizer
     app.query_params["model"] = str(model.id)
+    app.query_params["tab"] = "Reproducibility"
     app.session_state["user_id"] = organizer_id
     app.run()
     visible = shown(app)
