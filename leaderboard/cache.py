@@ -63,9 +63,10 @@ def resolve_suite(ref: str) -> dict[str, Any]:
         return {"id": suite.id, "name": suite.name, "version": suite.version, "active": suite.active}
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, ttl=60, max_entries=256)
 def history(data_version: str, model_id: int) -> list[dict[str, Any]]:
-    """A model's scores on every suite version and evaluator version (evaluator.score_history)."""
+    """A model's scores on every suite version and evaluator version (evaluator.score_history). A re-scoring
+    does not change the data version, hence the short time-to-live."""
     from evaluator.score_history import model_history
 
     with session_scope() as session:
