@@ -47,16 +47,29 @@ public = [
     st.Page("submissions/pages/queue.py", title="Queue", icon=":material/hourglass_top:", url_path="queue"),
     st.Page("leaderboard/pages/methodology.py", title="Methodology", icon=":material/menu_book:", url_path="methodology"),
     st.Page("submissions/pages/account.py", title="Account", icon=":material/person:", url_path="account"),
+    st.Page("leaderboard/pages/about.py", title="About", icon=":material/info:", url_path="about"),
 ]
+# Organizer pages are always registered, so their URLs answer everyone: a visitor who is not an organizer gets the
+# page's own "sign in as an organizer" notice (submissions.ui.require_organizer_page) instead of "Page not found",
+# and does not see them in the navigation.
+signed_in_organizer = is_organizer()
+organizer_visibility = "visible" if signed_in_organizer else "hidden"
 organizer = [
-    st.Page("submissions/pages/moderation.py", title="Moderation", icon=":material/gavel:", url_path="moderation"),
-    st.Page("evaluator/pages/runs.py", title="Runs", icon=":material/settings:", url_path="runs"),
-    st.Page("evaluator/pages/suites.py", title="Suites", icon=":material/library_books:", url_path="suites"),
-    st.Page("evaluator/pages/tag_review.py", title="Tag review", icon=":material/label:", url_path="tag-review"),
-    st.Page("submissions/pages/audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
+    st.Page("submissions/pages/moderation.py", title="Moderation", icon=":material/gavel:", url_path="moderation",
+            visibility=organizer_visibility),
+    st.Page("evaluator/pages/runs.py", title="Runs", icon=":material/settings:", url_path="runs",
+            visibility=organizer_visibility),
+    st.Page("evaluator/pages/suites.py", title="Suites", icon=":material/library_books:", url_path="suites",
+            visibility=organizer_visibility),
+    st.Page("evaluator/pages/tag_review.py", title="Tag review", icon=":material/label:", url_path="tag-review",
+            visibility=organizer_visibility),
+    st.Page("submissions/pages/audit.py", title="Audit log", icon=":material/history:", url_path="audit",
+            visibility=organizer_visibility),
 ]
 pages: dict[str, list] = {"MedBench": public}
-if is_organizer():
+if signed_in_organizer:
     pages["Organizers"] = organizer
+else:  # registered but hidden: reachable by URL, where the page explains who may use it
+    public.extend(organizer)
 sync_cookie()  # after is_organizer(): a new session has restored a remembered sign-in by now
 st.navigation(pages).run()

@@ -70,3 +70,14 @@ def plotly_escape(text: object) -> str:
     """``text`` for a Plotly trace name, axis title or hover label: Plotly renders a subset of HTML there
     (``<a href>``, ``<b>``, ``<br>``...), so ``&``, ``<`` and ``>`` become entities, which it shows literally."""
     return html.escape(str(text), quote=False)
+
+
+_UNDECODABLE = re.compile("\ufffd+")
+
+
+def mark_undecodable(text: str | None) -> str:
+    """A model's output with each run of U+FFFD (bytes the tokenizer could not decode as UTF-8, e.g. a character
+    cut by the length limit) written once as an escape, ``\\ufffd×3``: rows of "�" read as broken page text."""
+    if not text:
+        return text or ""
+    return _UNDECODABLE.sub(lambda m: "\\ufffd" + (f"×{len(m.group(0))}" if len(m.group(0)) > 1 else ""), text)

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         default="Qwen/Qwen2.5-0.5B-Instruct", description="Real small model used as a demo where the hub is reachable."
     )
     demo_suite: str = Field(default="demo", description="Name of the bundled suite imported on first start.")
+    # about page
+    about_operator: str = Field(default="the organizers of this MedBench Leaderboard instance", max_length=300,
+                                description="Who runs this leaderboard, as the About page names them.")
+    about_contact: str = Field(
+        default="", max_length=300,
+        description="How to reach the organizers: an e-mail address or an https URL (About page).")
 
     @classmethod
     def settings_customise_sources(

@@ -173,3 +173,17 @@ class TagReview(SQLModel, table=True):
     note: Optional[str] = text_field(default=None)
     at: datetime = created_at_field()
     auto_method: Optional[str] = Field(default=None, max_length=64)  # how the reviewed tag was made: rule:<name> | judge:<model>
+
+
+class ScoreSnapshot(SQLModel, table=True):
+    """A run's overall and dimension scores as one evaluator version made them, kept when the run is re-scored
+    (``score_run`` replaces TaskScore/DimensionScore in place), so a model's history shows how re-scoring moved
+    it. One row per (run, evaluator version): the scores that version gave first."""
+
+    __tablename__ = "score_snapshots"
+    __table_args__ = (UniqueConstraint("run_id", "evaluator_version", name="uq_score_snapshot"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="eval_runs.id", index=True)
+    evaluator_version: str = Field(max_length=32)
+    scores: dict[str, Any] = json_field()  # {dimension or "overall": {"score", "ci_low", "ci_high"}}
+    taken_at: datetime = created_at_field()

@@ -14,7 +14,7 @@ import streamlit as st
 from common.db import session_scope
 from common.settings import get_settings
 from evaluator.benchmark.protocols import OFFICIAL_PROTOCOL
-from leaderboard import item_browser, model_report, ranking, runs
+from leaderboard import item_browser, model_facts, model_report, ranking, runs
 
 VERSION_TTL_S = 5
 
@@ -31,21 +31,49 @@ def version() -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def suite_facts(data_version: str) -> dict[str, Any] | None:
+def suite_facts(data_version: str, suite_id: int | None = None) -> dict[str, Any] | None:
     with session_scope() as session:
-        return runs.active_suite_facts(session)
+        return runs.active_suite_facts(session, suite_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def leaderboard_frame(data_version: str, protocol: str = OFFICIAL_PROTOCOL) -> pd.DataFrame:
+def leaderboard_frame(data_version: str, protocol: str = OFFICIAL_PROTOCOL,
+                      suite_id: int | None = None) -> pd.DataFrame:
+    """The ranking frame (of the active suite, or of suite ``suite_id``) with the model-fact columns
+    (leaderboard.model_facts) the overview may show."""
     with session_scope() as session:
-        return ranking.leaderboard_frame(session, protocol)
+        return model_facts.with_model_facts(session, ranking.leaderboard_frame(session, protocol, suite_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def task_frame(data_version: str, dimension: str, protocol: str = OFFICIAL_PROTOCOL) -> pd.DataFrame:
+def task_frame(data_version: str, dimension: str, protocol: str = OFFICIAL_PROTOCOL,
+               suite_id: int | None = None) -> pd.DataFrame:
     with session_scope() as session:
-        return ranking.task_frame(session, dimension, protocol)
+        return ranking.task_frame(session, dimension, protocol, suite_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def ranked_suites(data_version: str) -> list[dict[str, Any]]:
+    with session_scope() as session:
+        return runs.ranked_suites(session)
+
+
+def resolve_suite(ref: str) -> dict[str, Any]:
+    """The suite a ``?suite=`` value names, as facts; raises runs.SuiteNotFound (not cached: cheap, and an
+    error is not a value)."""
+    with session_scope() as session:
+        suite = runs.resolve_suite(session, ref)
+        return {"id": suite.id, "name": suite.name, "version": suite.version, "active": suite.active}
+
+
+@st.cache_data(show_spinner=False, ttl=60, max_entries=256)
+def history(data_version: str, model_id: int) -> list[dict[str, Any]]:
+    """A model's scores on every suite version and evaluator version (evaluator.score_history). A re-scoring
+    does not change the data version, hence the short time-to-live."""
+    from evaluator.score_history import model_history
+
+    with session_scope() as session:
+        return model_history(session, model_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -85,3 +113,13 @@ def agreement(data_version: str) -> dict[str, Any] | None:
     with session_scope() as session:
         summary = agreement_summary(session)
     return summary if summary.get("n_reviewed") else None
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def reference_lines(suite_id: int, k: int) -> dict[str, Any]:
+    """Chance levels and pass lines per task (evaluator.benchmark.reference_lines). A suite's items never change (its
+    version is their hash), so the suite id and K are the whole key."""
+    from evaluator.benchmark.reference_lines import suite_reference_lines
+
+    with session_scope() as session:
+        return suite_reference_lines(session, suite_id, k)

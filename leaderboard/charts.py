@@ -53,8 +53,9 @@ def model_color(index: int, opacity: float = 1.0) -> str:
     return f"rgba({red}, {green}, {blue}, {opacity})"
 
 
-def task_scores(tasks: pd.DataFrame) -> go.Figure:
-    """Horizontal bars of per-task scores with their 95% CIs as error bars, coloured by dimension."""
+def task_scores(tasks: pd.DataFrame, reference: dict[str, Any] | None = None) -> go.Figure:
+    """Horizontal bars of per-task scores with their 95% CIs as error bars, coloured by dimension, and the tasks'
+    reference lines (``{task: evaluator.benchmark.reference_lines.ReferenceLine}``) as marks: chance level and pass line."""
     frame = tasks.dropna(subset=["score"])
     figure = go.Figure()
     for dim, part in frame.groupby("dimension", sort=False):
@@ -66,6 +67,15 @@ def task_scores(tasks: pd.DataFrame) -> go.Figure:
             hovertemplate="%{y}: %{x:.3f} [%{customdata[0]:.3f}, %{customdata[1]:.3f}]"
                           " · n=%{customdata[2]} · %{customdata[3]}<extra></extra>",
         ))
+    lines = [reference[t] for t in frame["task"] if t in (reference or {})]
+    for attribute, name, symbol, color in (("chance", "chance (random guess)", "line-ns", "#555555"),
+                                           ("pass_line", "pass line (real exam)", "diamond-tall", "#d62728")):
+        marks = [(line.task, getattr(line, attribute)) for line in lines if getattr(line, attribute) is not None]
+        if marks:
+            figure.add_trace(go.Scatter(
+                y=[t for t, _ in marks], x=[v for _, v in marks], mode="markers", name=name,
+                marker={"symbol": symbol, "size": 16, "color": color, "line": {"width": 3, "color": color}},
+                hovertemplate="%{y}: " + name + " %{x:.3f}<extra></extra>"))
     figure.update_layout(xaxis={"range": SCORE_RANGE, "title": "score (95% CI)"},
                          yaxis={"autorange": "reversed"}, height=max(300, 24 * len(frame) + 80),
                          margin={"l": 10, "r": 10, "t": 30, "b": 30}, legend=LEGEND_ABOVE)

@@ -16,6 +16,7 @@ from typing import Literal
 import pandas as pd
 
 from evaluator.benchmark.tasks import Dimension
+from leaderboard.model_facts import FACT_COLUMNS
 from leaderboard.labels import RANK_RULE, ROBUSTNESS, ROBUSTNESS_HELP, STRICT, STRICT_HELP, dimension_label
 
 # How a cell is written: "score" (with its key_low / key_high interval), "figure" (0–1 without interval), "count",
@@ -67,7 +68,8 @@ def computed_columns() -> list[Column]:
 
 for _column in [
     Column("#", "rank", RANK_RULE, "text", fixed=True, sortable=False),
-    Column("Model", "model", "", "model", fixed=True),
+    Column("Model", "model", "⚠ marks a model flagged by the organizers (the reason is in Flags and on its page). "
+           "Click a row or a model's name to open its page.", "model", fixed=True),
     Column("Overall", "overall", "Mean of the five dimension scores.", "score", fixed=True),
     *[Column(dimension_label(d, short=True), d.value, f"{dimension_label(d)}: mean of its task scores.", "score")
       for d in Dimension],
@@ -80,5 +82,8 @@ for _column in [
     Column("Submitted", "submitted", "", "date"),
     Column("Flags", "flag", "", "flags", sortable=False),
     Column("n", "n_scored", "Scored items (questions with a reference answer).", "count"),
+    # model facts from the card and config (leaderboard.model_facts fills them): optional, off unless chosen
+    *[Column(label, key, "From the model card and config.", "count" if key == "context_length" else "text",
+             visible=False, sortable=False) for label, key in FACT_COLUMNS.items()],
 ]:
     register_column(_column)

@@ -17,6 +17,7 @@ from evaluator.benchmark.protocols import DEFAULT_REASONING_BUDGET, OFFICIAL_PRO
 from evaluator.tables import DimensionScore, EvalRun, Suite, TaskScore
 from evaluator.benchmark.tasks import TASKS, Kind
 from leaderboard.labels import is_missing
+from leaderboard.model_facts import facts_of
 from leaderboard.ranking import SCORE_KEYS, size_bucket
 from leaderboard.runs import active_suite, check_protocol, latest_runs
 from submissions.tables import ModelEntry
@@ -107,6 +108,7 @@ def model_facts(model: ModelEntry) -> dict[str, Any]:
         "size": size_bucket(model.params), "license": model.license or "unknown", "demo": model.is_demo,
         "flag": model.flag_reason, "use_chat_template": model.use_chat_template,
         "url": None if model.is_demo or model.local_path else f"https://huggingface.co/{quote(model.hub_id)}",
+        "facts": facts_of(model.card_data),  # organisation, base model, ... (leaderboard.model_facts)
     }
 
 

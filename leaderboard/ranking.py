@@ -12,7 +12,7 @@ from sqlalchemy import Subquery, func, select
 from sqlmodel import Session
 
 from evaluator.benchmark.protocols import OFFICIAL_PROTOCOL
-from evaluator.tables import DimensionScore, EvalRun, TaskScore
+from evaluator.tables import DimensionScore, EvalRun, Suite, TaskScore
 from evaluator.benchmark.tasks import TASKS, Dimension
 from leaderboard.columns import computed_columns
 from leaderboard.labels import RANK_RULE  # noqa: F401  (re-exported for the pages)
@@ -35,7 +35,7 @@ def size_bucket(params: float | None) -> str:
     return next(label for label, low, high in SIZE_BUCKETS if low <= billions < high)
 
 
-def leaderboard_frame(session: Session, protocol: str = OFFICIAL_PROTOCOL) -> pd.DataFrame:
+def leaderboard_frame(session: Session, protocol: str = OFFICIAL_PROTOCOL, suite_id: int | None = None) -> pd.DataFrame:
     """One row per model: identity, listing facts, overall and dimension scores with CIs, robustness, n, rank.
 
     Columns: model_id, run_id, model, precision, type, params, params_b, size, license, demo, flag, submitted,
@@ -45,8 +45,9 @@ def leaderboard_frame(session: Session, protocol: str = OFFICIAL_PROTOCOL) -> pd
     do not renumber it. Only runs of ``protocol`` are ranked (one protocol at a time); ``strict_accuracy`` (and
     ``dim_strict_accuracy``) stand beside robustness, ``tokens_per_answer`` / ``tokens_p95`` /
     ``reasoning_tokens`` / ``device_seconds`` give the generation cost.
+    ``suite_id``: an earlier suite's ranking (default: the active suite).
     """
-    suite = active_suite(session)
+    suite = session.get(Suite, suite_id) if suite_id is not None else active_suite(session)
     if suite is None:
         return _empty_frame()
     latest = latest_runs(suite.id, protocol)
@@ -153,13 +154,14 @@ def _empty_frame() -> pd.DataFrame:
     return pd.DataFrame(columns=columns)
 
 
-def task_frame(session: Session, dimension: str, protocol: str = OFFICIAL_PROTOCOL) -> pd.DataFrame:
+def task_frame(session: Session, dimension: str, protocol: str = OFFICIAL_PROTOCOL,
+               suite_id: int | None = None) -> pd.DataFrame:
     """The tasks of one dimension for every ranked model: run_id plus ``task``, ``task_low``, ``task_high``,
     ``task_n`` columns (tasks in registry order). Raises ValueError for an unknown dimension."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
     tasks = [name for name, spec in TASKS.items() if spec.dimension == dimension]
-    suite = active_suite(session)
+    suite = session.get(Suite, suite_id) if suite_id is not None else active_suite(session)
     columns = ["run_id", *[f"{t}{s}" for t in tasks for s in ("", "_low", "_high", "_n")]]
     if suite is None:
         return pd.DataFrame(columns=columns)

@@ -22,12 +22,56 @@ def active_suite(session: Session) -> Suite | None:
     return session.scalars(select(Suite).where(Suite.active == True).order_by(Suite.id.desc())).first()  # noqa: E712
 
 
-def active_suite_facts(session: Session) -> dict[str, object] | None:
-    """Name, version and size of the active suite, as the pages state them above every score."""
-    suite = active_suite(session)
+def active_suite_facts(session: Session, suite_id: int | None = None) -> dict[str, object] | None:
+    """Name, version and size of the active suite (or of suite ``suite_id``), as the pages state them above every
+    score; ``active`` says whether it is the active one."""
+    suite = session.get(Suite, suite_id) if suite_id is not None else active_suite(session)
     if suite is None:
         return None
-    return {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count}
+    return {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count,
+            "active": suite.active}
+
+
+class SuiteNotFound(LookupError):
+    """A ``?suite=`` value that names no suite; the message says what is accepted."""
+
+
+def suite_label(name: str, version: str) -> str:
+    """How a suite version is named in URLs and on pages: ``name@<first 12 of the version hash>``."""
+    return f"{name}@{version[:12]}"
+
+
+def resolve_suite(session: Session, ref: str) -> Suite:
+    """The suite ``ref`` names: its id, or ``name@version`` (the version hash or a prefix of at least 6
+    characters, as :func:`suite_label` writes it). Raises SuiteNotFound with a one-line reason."""
+    text = ref.strip()
+    if text.isdigit():
+        suite = session.get(Suite, int(text))
+        if suite is None:
+            raise SuiteNotFound(f"There is no suite with id {text}.")
+        return suite
+    name, _, version = text.rpartition("@")
+    if not name or len(version) < 6:
+        raise SuiteNotFound(f"Unknown suite {text!r}: use a suite id or name@version (at least 6 characters of the "
+                            "version).")
+    found = session.scalars(select(Suite).where(Suite.name == name, Suite.version.startswith(version))).all()
+    if len(found) != 1:
+        raise SuiteNotFound(f"There is no suite {text!r}." if not found else
+                            f"{text!r} names {len(found)} suites: give more of the version.")
+    return found[0]
+
+
+def ranked_suites(session: Session) -> list[dict[str, object]]:
+    """Suites with at least one finished run of a visible model, newest first: id, name, version, label,
+    active, n_models (the versions whose leaderboard can be shown)."""
+    rows = session.execute(
+        select(Suite.id, Suite.name, Suite.version, Suite.active, func.count(func.distinct(EvalRun.model_id)))
+        .join(EvalRun, EvalRun.suite_id == Suite.id).join(ModelEntry, ModelEntry.id == EvalRun.model_id)
+        .where(EvalRun.status == "finished", ModelEntry.hidden == False)  # noqa: E712
+        .group_by(Suite.id, Suite.name, Suite.version, Suite.active).order_by(Suite.id.desc())
+    ).all()
+    return [{"id": i, "name": n, "version": v, "label": suite_label(n, v), "active": bool(a), "n_models": c}
+            for i, n, v, a, c in rows]
 
 
 def check_protocol(protocol: str) -> str:

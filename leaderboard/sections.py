@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
 
-from common.display import md_escape
+from common.display import mark_undecodable, md_escape
 from evaluator.benchmark.tasks import TASKS
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
 from leaderboard.labels import (CATEGORIES, ROBUSTNESS, ROBUSTNESS_HELP, arxiv_link, dimension_label, fmt_score,
                                 is_missing, params_label, plural, score_with_ci)
+from leaderboard.model_facts import fact_line, fact_link
 from leaderboard.model_report import ModelReport, format_when, public_run_facts
 from leaderboard.ranking import DIMENSIONS
+from leaderboard.runs import suite_label
 from leaderboard.url_state import warn_unknown
 
 YES_NO_NOTE = ("Yes/no tasks (DrugCA) ask every question under both option orders, so a model that always picks the "
@@ -44,6 +47,11 @@ def header(report: ModelReport) -> None:
              f"revision {md_escape(model['commit_sha'][:12])}"]
     # the card URL is built from the hub id percent-encoded (model_report.model_facts): no ")" can end it early
     st.markdown(" · ".join(facts) + (f" · [model card]({model['url']})" if model["url"] else ""))
+    card_facts = model.get("facts") or {}
+    if line := fact_line(card_facts):
+        st.markdown(line)
+    if link := fact_link(card_facts):  # an https URL from the card: a button, never Markdown from the card
+        st.link_button("Paper / homepage", link, icon=":material/open_in_new:")
 
 
 def score_tables(report: ModelReport) -> None:
@@ -65,14 +73,72 @@ def score_tables(report: ModelReport) -> None:
                       f"{'is' if report.unscored_items == 1 else 'are'} unscored: run and browsable below, but "
                       "counted in no score.")
     st.subheader("Tasks")
-    st.dataframe(task_table(report.tasks), hide_index=True,
-                 column_config={"Score [95% CI]": st.column_config.Column(help=YES_NO_NOTE)})
+    lines = report_reference_lines(report)
+    st.dataframe(task_table(report.tasks, lines), hide_index=True, height="content", width="stretch",
+                 column_config={"Score [95% CI]": st.column_config.Column(help=YES_NO_NOTE),
+                                REFERENCE: st.column_config.Column(help=REFERENCE_HELP)})
     if report.position_only_tasks:
         st.caption(f"{', '.join(report.position_only_tasks)}: {YES_NO_NOTE}")
-    st.plotly_chart(charts.task_scores(report.tasks), key="task_scores")
+    st.plotly_chart(charts.task_scores(report.tasks, lines), key="task_scores")
+    st.caption(f"Marks: {REFERENCE_HELP}")
+    score_history(report)
 
 
-def task_table(tasks: pd.DataFrame) -> pd.DataFrame:
+def history_table(history: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per (run, evaluator version) of a model's history: suite version, evaluator version, whether the
+    scores are current or were replaced by a re-scoring, when the run finished, overall and dimension scores,
+    and the link to that suite version's leaderboard."""
+    return pd.DataFrame([{
+        "Suite version": suite_label(h["suite"], h["suite_version"]),
+        "Evaluator": h["evaluator_version"],
+        "Scores": "current" if h["current"] else "before re-scoring",
+        "Run": h["run_id"], "Finished": format_when(h["finished_at"]),
+        "Overall [95% CI]": score_with_ci(*(h["scores"].get("overall", {}).get(k) for k in ("score", "ci_low",
+                                                                                        "ci_high"))),
+        **{dimension_label(d, short=True): fmt_score(h["scores"].get(d, {}).get("score")) for d in DIMENSIONS},
+        "Leaderboard": f"/?suite={quote(suite_label(h['suite'], h['suite_version']))}",
+    } for h in history])
+
+
+def score_history(report: ModelReport) -> None:
+    """The model's scores across suite versions and evaluator versions, newest first (shown when there is more
+    than the current run), each with a link to the leaderboard of its suite version."""
+    history = cache.history(cache.version(), int(report.model["id"]))
+    if len(history) < 2:
+        return
+    st.subheader("History")
+    st.caption("Every finished run of this model on every suite version, and the scores a run had before it was "
+               "re-scored by a newer evaluator version: follow a link to see that suite version's ranking.")
+    st.dataframe(history_table(history), hide_index=True, key="history",
+                 column_config={"Leaderboard": st.column_config.LinkColumn("Leaderboard", display_text="ranking ›")})
+
+
+REFERENCE = "Chance · pass line"
+REFERENCE_HELP = ("Chance: the expected score of a random guesser, from each question's option count and the K "
+                  "option orders (single choice 1/n, yes/no 1/2, multi-choice exact set 1/(2^n − 1)); none for tasks "
+                  "that are not a pick from listed options. Pass line: where a real exam defines one (Med-Exam: "
+                  "国家执业医师资格考试, 360/600 = 0.600); other tasks have no defined pass line.")
+
+
+def report_reference_lines(report: ModelReport) -> dict[str, Any]:
+    """The reference lines of the report's suite at the K its run used."""
+    from evaluator.benchmark.reference_lines import default_k
+
+    if report.suite is None or report.run is None:
+        return {}
+    return cache.reference_lines(int(report.suite["id"]), int(report.run["run_spec"].get("k") or default_k()))
+
+
+def reference_text(line: Any) -> str:
+    """'chance 0.200 · pass 0.600', 'chance 0.500', or '—' for a task with neither."""
+    if line is None:
+        return "—"
+    parts = ([f"chance {fmt_score(line.chance)}"] if line.chance is not None else []) + (
+        [f"pass {fmt_score(line.pass_line)}"] if line.pass_line is not None else [])
+    return " · ".join(parts) or "—"
+
+
+def task_table(tasks: pd.DataFrame, lines: dict[str, Any] | None = None) -> pd.DataFrame:
     def secondary(row: pd.Series) -> str:
         parts = [f"{name} {fmt_score(row[col])}" for col, name in (
             ("accuracy", "acc"), ("strict_accuracy", "strict"), ("robustness", "robustness"), ("jaccard", "Jaccard"),
@@ -85,6 +151,7 @@ def task_table(tasks: pd.DataFrame) -> pd.DataFrame:
         "Score [95% CI]": [score_with_ci(s, lo, hi) for s, lo, hi in zip(tasks["score"], tasks["ci_low"],
                                                                           tasks["ci_high"])],
         "n scored / items": [f"{s} / {n}" for s, n in zip(tasks["n_scored"], tasks["n_items"])],
+        REFERENCE: [reference_text((lines or {}).get(t)) for t in tasks["task"]],
         "Secondary": [secondary(row) for _, row in tasks.iterrows()],
     })
 
@@ -135,11 +202,12 @@ def errors_and_advice(report: ModelReport) -> None:
     else:
         shares = st.toggle("Show shares instead of counts", key="error_shares")
         st.plotly_chart(charts.error_distribution(dims, shares=shares), key="errors_chart")
-        table = pd.DataFrame([{"Dimension": dimension_label(row["dimension"], short=True),
-                               **{c: int((row["error_counts"] or {}).get(c, 0)) for c in CATEGORIES},
-                               "wrong (tagged)": int(sum((row["error_counts"] or {}).values()))}
-                              for _, row in per_dim.iterrows()])
-        st.dataframe(table, hide_index=True)
+        # categories down, dimensions across: ten columns of category names were cut at the page's width
+        table = pd.DataFrame({"Category": [*CATEGORIES, "wrong (tagged)"], **{
+            dimension_label(row["dimension"], short=True): [int((row["error_counts"] or {}).get(c, 0))
+                                                            for c in CATEGORIES]
+            + [int(sum((row["error_counts"] or {}).values()))] for _, row in per_dim.iterrows()}})
+        st.dataframe(table, hide_index=True, height="content", width="stretch")
         st.caption("Tags are made automatically (rules, or a judge model where named) — see Methodology for how "
                    "well they agree with human review.")
     st.subheader(f"Optimisation advice (four-level framework, {arxiv_link('2503.07306')})")
@@ -188,11 +256,25 @@ def question_browser(report: ModelReport, version: str) -> None:
             question_card(item)
 
 
+def _fields(record: dict[str, Any]) -> str:
+    """A record or extraction tuple as 'field: value; field: value' (JSON only for nested values)."""
+    return "; ".join(f"{key}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+                     for key, value in record.items())
+
+
 def _answer_text(item: ItemView, answer: Any) -> str:
+    """An answer as a reader reads it: letters with their option text, a record's fields, extraction tuples one
+    after another; an answer in which nothing was read says so (not a bare {} or [])."""
     if answer is None:
         return "—"
+    if answer in ({}, []):
+        return "— (nothing read)"
     if isinstance(answer, list) and all(isinstance(a, str) for a in answer):
         return ", ".join(f"{a}. {item.options[a]}" if a in item.options else a for a in answer)
+    if isinstance(answer, dict):
+        return _fields(answer)
+    if isinstance(answer, list) and all(isinstance(a, dict) for a in answer):
+        return " | ".join(_fields(a) for a in answer)
     return json.dumps(answer, ensure_ascii=False) if not isinstance(answer, str) else answer
 
 
@@ -237,7 +319,7 @@ def question_card(item: ItemView, show_orders: bool = True) -> None:
                     tab.caption("Reasoning (stored apart; the answer is read only from what follows it):")
                     tab.code(order.reasoning or "(empty)", language=None, wrap_lines=True)
                 tab.caption("Raw output:")
-                tab.code(order.raw_output or "(empty)", language=None, wrap_lines=True)
+                tab.code(mark_undecodable(order.raw_output) or "(empty)", language=None, wrap_lines=True)
 
 
 def _position(item: ItemView, index: int) -> str:
@@ -255,7 +337,7 @@ def orders_table(item: ItemView) -> pd.DataFrame:
                                                        for i, k in enumerate(o.permutation))
         or "—",
         "Answer (original options)": _answer_text(item, o.parsed_answer),
-        "Raw output": (o.raw_output or "")[:200],
+        "Raw output": mark_undecodable(o.raw_output)[:200],
         "Verdict": verdict(o), "Score": fmt_score(o.score),
         "Error tag (how it was made)": o.tag_text,
         "Status": o.status if o.status == "ok" else f"{o.status}: {o.error_message}",
@@ -282,10 +364,13 @@ def reproducibility(report: ModelReport, *, organizer: bool = False) -> None:
         "Evaluator version": run["evaluator_version"],
         "Run": f"#{run['id']}, finished {format_when(run['finished_at'])}",
     }
-    st.dataframe(pd.DataFrame({"Fact": list(card), "Value": [str(v) for v in card.values()]}), hide_index=True)
+    st.dataframe(pd.DataFrame({"Fact": list(card), "Value": [str(v) for v in card.values()]}), hide_index=True,
+                 height="content", width="stretch",
+                 column_config={"Fact": st.column_config.TextColumn(width="medium"),
+                                "Value": st.column_config.TextColumn(width="large")})
     st.markdown("**Environment at run time**")
     st.json(run["environment"], expanded=True)
     st.markdown("**Full run spec**")
     st.json(spec, expanded=False)
     st.markdown("**Reproduce**")
-    st.code(run["command"], language="bash")
+    st.code(run["command"], language="bash", wrap_lines=True)

@@ -4,7 +4,7 @@ shown rows and columns; only the cells differ (see :data:`Cells`)."""
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -48,6 +48,18 @@ def sort_options(view: str) -> dict[str, str]:
     return {**options, "Model": "model"}
 
 
+def clicked_row(selection: Any) -> int | None:
+    """The row a visitor clicked in the ranking (a selected row, else the row of a selected cell); None when
+    nothing is selected. ``selection``: st.dataframe's ``event.selection`` ({"rows", "columns", "cells"})."""
+    if not selection:
+        return None
+    rows = list(selection.get("rows") or [])
+    cells = list(selection.get("cells") or [])
+    if rows:
+        return int(rows[0])
+    return int(cells[0][0]) if cells else None
+
+
 def sort_frame(frame: pd.DataFrame, column: str, ascending: bool) -> pd.DataFrame:
     """Rows sorted by ``column``, ties by rank; missing values always last."""
     if column not in frame.columns:
@@ -60,6 +72,19 @@ def model_labels(frame: pd.DataFrame) -> pd.Series:
     in bf16 and fp16 looked like a duplicate row, the Precision column being off-screen)."""
     twice = frame["model"].duplicated(keep=False)
     return frame["model"].where(~twice, frame["model"] + " (" + frame["precision"].astype(str) + ")")
+
+
+FLAG_MARK = "⚠ "  # before a flagged model's name in the shown table (the reason is in Flags and on its page)
+
+
+def marked_labels(frame: pd.DataFrame, cells: Cells) -> pd.Series:
+    """Model names as the table shows them: flagged models marked, so a flag is visible without the off-screen
+    Flags column. Exports ("numeric") keep the bare names, which other tools match on."""
+    labels = model_labels(frame)
+    if cells == "numeric" or "flag" not in frame.columns:
+        return labels
+    flagged = frame["flag"].map(lambda reason: isinstance(reason, str) and bool(reason))
+    return labels.where(~flagged.astype(bool), FLAG_MARK + labels)
 
 
 def flags_text(row: pd.Series) -> str:
@@ -102,7 +127,7 @@ def _cells(frame: pd.DataFrame, column: Column, cells: Cells) -> dict[str, pd.Se
     if column.format == "flags":
         return {column.label: frame.apply(flags_text, axis=1) if len(frame) else pd.Series(dtype="string")}
     if column.format == "model":
-        return {column.label: model_labels(frame)}
+        return {column.label: marked_labels(frame, cells)}
     if column.format == "count":
         return {column.label: values.astype("Int64")}
     return {column.label: values}
@@ -125,7 +150,7 @@ def with_tasks(frame: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
 def dimension_table(merged: pd.DataFrame, dimension: str, cells: Cells) -> pd.DataFrame:
     """The per-dimension view of :func:`with_tasks`' frame: #, Model, the dimension score, its robustness
     (:func:`robustness_label`), one column per task of the dimension and n (the dimension's scored items)."""
-    table = pd.DataFrame({"#": merged["rank"], "Model": model_labels(merged),
+    table = pd.DataFrame({"#": merged["rank"], "Model": marked_labels(merged, cells),
                           **_score_columns(merged, dimension, dimension_label(dimension, short=True), cells)})
     if merged[f"{dimension}_robustness"].notna().any():  # consistency only beside strict accuracy
         table[strict_label(dimension)] = _figure_column(merged[f"{dimension}_strict_accuracy"], cells)
@@ -157,6 +182,21 @@ def score_labels(view: str) -> list[str]:
     if view == OVERVIEW:
         return [label for label, column in COLUMNS.items() if column.format == "score"]
     return [dimension_label(view, short=True), *[t for t, spec in TASKS.items() if spec.dimension == view]]
+
+
+EXPORT_DIGITS = 6  # significant digits of exported figures: 0.025, not 0.025000000000000005
+
+
+def for_export(table: pd.DataFrame, shown: pd.DataFrame, suite_version: str) -> pd.DataFrame:
+    """The "numeric" table as exported: figures rounded to EXPORT_DIGITS significant digits, and each row with
+    the model revision (pinned commit) and the suite version its scores come from, so a file stands alone."""
+    out = table.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].map(lambda v: v if pd.isna(v) else float(f"{v:.{EXPORT_DIGITS}g}"))
+    out.insert(2, "Revision", shown["revision"].to_numpy() if "revision" in shown.columns else "")
+    out["Suite version"] = suite_version
+    return out
 
 
 def to_csv(table: pd.DataFrame) -> bytes:

@@ -9,6 +9,7 @@ from common.display import md_escape
 
 def warn_unknown(key: str, allowed: list[str]) -> None:
     """Warn about the values of URL parameter ``key`` that are not in ``allowed`` (they will be ignored)."""
+    allowed = list(dict.fromkeys(allowed))  # each accepted value named once (callers may add "all" to a list with it)
     unknown = [v for v in st.query_params.get_all(key) if v and v not in allowed]
     if unknown:
         st.warning(f"Ignored unknown {'value' if len(unknown) == 1 else 'values'} "

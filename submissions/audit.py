@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from common.db import session_scope
+from common.timeutil import as_utc
 from submissions.tables import AuditLog, User
 
 
@@ -82,7 +83,8 @@ EXPORT_COLUMNS = ("id", "at", "actor_id", "actor_name", "action", "target_type",
 
 def as_rows(entries: list[AuditLog]) -> list[dict[str, Any]]:
     """Flat rows (before/after as JSON text) for tables and CSV."""
-    return [{"id": e.id, "at": e.at.isoformat() if e.at else "", "actor_id": e.actor_id, "actor_name": e.actor_name,
+    return [{"id": e.id, "at": as_utc(e.at).isoformat() if e.at else "", "actor_id": e.actor_id,  # with +00:00
+             "actor_name": e.actor_name,
              "action": e.action, "target_type": e.target_type, "target_id": e.target_id,
              "before": json.dumps(e.before, ensure_ascii=False, sort_keys=True),
              "after": json.dumps(e.after, ensure_ascii=False, sort_keys=True)} for e in entries]

@@ -8,6 +8,8 @@ many parameters they hold, summed over every shard from the safetensors headers 
 ``license_name``); do config.json and tokenizer_config.json parse, and do they need remote code (``auto_map``: the
 submission is held for organizer review, not refused); is there a chat template when the submitter asked to use
 one. Only small JSON files (config, tokenizer config, the shard index) and the shards' headers are downloaded.
+The facts a reader wants (organisation, base model, fine-tuning type, languages, link, context length:
+``submissions.model_facts``) are kept in ``card_data["facts"]``.
 
 The result lists every check with a plain message, so the Submit page can show all of them at once.
 """
@@ -31,7 +33,14 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import ModelInfo
 
 from common.settings import get_settings
-from submissions.hub import fetch_json_file, fetch_model_info, fetch_safetensors_header, hub_endpoint, hub_token
+from submissions.model_facts import FACTS_KEY, card_facts, context_length
+from submissions.hub import (
+    fetch_json_file,
+    fetch_model_info,
+    fetch_safetensors_header,
+    hub_token,
+    unreachable_reason,
+)
 from submissions.weights import WeightsError, parameter_count, plan_weights
 
 CARD_KEYS = ("license", "license_name", "license_link", "language", "tags", "base_model", "datasets", "pipeline_tag",
@@ -84,9 +93,9 @@ class HubCheckResult:
 
 
 def _unreachable(result: HubCheckResult, exc: BaseException) -> HubCheckResult:
-    reason = type(exc).__name__
-    result.add("hub", False, f"The model hub at {hub_endpoint()} could not be reached or did not answer "
-                             f"({reason}). Nothing was submitted; please try again in a few minutes.")
+    reason = unreachable_reason(exc)
+    result.add("hub", False, f"{reason[0].upper()}{reason[1:]}. Nothing was submitted; please try again in a few "
+                             "minutes.")
     return result
 
 
@@ -181,6 +190,7 @@ def _check_card(result: HubCheckResult, info: ModelInfo) -> None:
         return
     card = info.card_data.to_dict() if info.card_data is not None else {}
     result.card_data = {key: card[key] for key in CARD_KEYS if card.get(key) is not None}
+    result.card_data[FACTS_KEY] = card_facts(card, info.id)  # context length added from config.json below
     license_ = card.get("license")
     if license_ == "other" or (isinstance(license_, list) and "other" in license_):
         if not card.get("license_name"):  # a link alone names nothing a reader of the leaderboard can check
@@ -215,6 +225,8 @@ def _check_config_and_tokenizer(result: HubCheckResult, info: ModelInfo, cache: 
             result.add("config", True, f"config.json: model_type {config.get('model_type') or '(custom)'}.")
         if config.get("auto_map"):
             result.needs_remote_code = True
+        if FACTS_KEY in result.card_data:
+            result.card_data[FACTS_KEY]["context_length"] = context_length(config)
     tokenizer_config: dict[str, Any] = {}
     if "tokenizer_config.json" in files:
         try:

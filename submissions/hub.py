@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.hf_api import ModelInfo
 from huggingface_hub.utils import SafetensorsFileMetadata
@@ -54,3 +55,15 @@ def fetch_safetensors_header(repo_id: str, commit_sha: str, filename: str,
     weights themselves are not downloaded. Raises SafetensorsParsingError for a file that is not safetensors."""
     api = HfApi(endpoint=hub_endpoint(), token=hub_token() or False)
     return api.parse_safetensors_file_metadata(repo_id, filename, revision=commit_sha, timeout=timeout)
+
+
+def unreachable_reason(exc: BaseException, timeout: float = HUB_TIMEOUT_S) -> str:
+    """Why a hub call failed to get an answer, in words a submitter reads (not the exception's class name):
+    "the model hub at <url> did not answer within 10 s" for a timeout anywhere in the exception's chain, else
+    "the model hub at <url> could not be reached"."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (httpx2.TimeoutException, TimeoutError)):
+            return f"the model hub at {hub_endpoint()} did not answer within {timeout:g} s"
+        seen = seen.__cause__ or seen.__context__
+    return f"the model hub at {hub_endpoint()} could not be reached"

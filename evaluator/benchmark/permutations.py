@@ -14,6 +14,8 @@ import math
 import random
 from collections.abc import Sequence
 
+DEFAULT_K = 5  # option orders per choice item (spec section 3): the original order, then 4 seeded ones
+
 SHOWN_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 

@@ -70,7 +70,17 @@ class TaskSpec:
     import_keys: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     # other names of the task in suite files (MedBench 2023 / OpenCompass file names), matched case-insensitively
     aliases: tuple[str, ...] = ()
+    # reference lines (evaluator.benchmark.reference_lines): a real exam's pass line on this task's score scale
+    pass_line: float | None = None  # None: no defined pass line
+    pass_line_source: str = ""  # which exam defines it, with a citation
 
+
+# 国家执业医师资格考试 (China's National Medical Licensing Examination), 医学综合笔试 of 临床执业医师: 600 points
+# (4 units × 150 single-best-answer questions), pass mark 360 as fixed by the 国家医学考试中心 (NMEC) in recent
+# years; cited e.g. by "Multiple Large Language Models' Performance on the Chinese Medical Licensing Examination"
+# (2025, PubMed 41401211: "passing score: 360/600"). MedSafety and DrugCA are no exams: no pass line.
+LICENSING_EXAM_PASS = (360 / 600, "国家执业医师资格考试 医学综合笔试 pass mark 360/600, set by the National Medical "
+                                  "Examination Center (NMEC); see PubMed 41401211")
 
 TASKS: dict[str, TaskSpec] = {}
 
@@ -127,7 +137,7 @@ K, U, G, R, S = Dimension.KNOWLEDGE, Dimension.UNDERSTANDING, Dimension.GENERATI
 
 for _spec in [
     TaskSpec("Med-Exam", K, Kind.SINGLE_CHOICE, "accuracy", _SINGLE, 8, "执业医师资格考试单选题 (licensing exam)",
-             aliases=("health_exam",)),
+             aliases=("health_exam",), pass_line=LICENSING_EXAM_PASS[0], pass_line_source=LICENSING_EXAM_PASS[1]),
     TaskSpec("MedHC", K, Kind.OPEN_ENDED, "answer_point_recall", _OPEN, 384, "健康咨询 (health consultation)",
              aliases=("health_counseling",)),
     TaskSpec("MedMC", K, Kind.OPEN_ENDED, "answer_point_recall", _OPEN, 384, "医疗咨询 (medical consultation)",

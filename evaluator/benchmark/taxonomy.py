@@ -292,6 +292,29 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+# How the tags not made by one of RULES come about, in words (the Tag review page shows them beside a tag).
+OTHER_METHODS: dict[str, str] = {
+    "fallback": "a wrong answer that no rule matched: the kind's default category (Omissions for open answers "
+                "and records, Hallucination otherwise)",
+    "correct": "a correct answer: no tag",
+    "unscored": "no reference answer and no surface rule matched: no tag",
+}
+
+
+def describe_method(method: str | None) -> str:
+    """How a tag was made, in words: a rule's trigger, the fallback, or a judge model's re-tag of a hard case."""
+    if not method:
+        return "unknown: the tag does not say how it was made"
+    family, _, name = method.partition(":")
+    if family == "judge":
+        return (f"judge model {name or '?'} re-tagged a hard case (a rule that approximates meaning by string "
+                "matching, or the fallback); the rule's tag is kept as a secondary tag")
+    rule = next((r for r in RULES if r.name == name), None)
+    if family == "rule" and rule is not None:
+        return f"{rule.trigger} (rule {rule.name} → {rule.category})"
+    return OTHER_METHODS.get(name, f"unknown method {method}")
+
+
 def tag(case: Case) -> dict[str, Any]:
     """The tag of one (item, order): primary category, secondary categories, method, and the rules that matched."""
     verdict = case.outcome.correct

@@ -34,7 +34,7 @@ from evaluator import EVALUATOR_VERSION
 from evaluator.engine.cost import generation_cost
 from evaluator.benchmark.items import Item
 from evaluator.benchmark.protocols import DEFAULT_REASONING_BUDGET, OFFICIAL_PROTOCOL, PROTOCOLS, AnswerProtocol
-from evaluator.benchmark.permutations import item_orders, shown_letters
+from evaluator.benchmark.permutations import DEFAULT_K, item_orders, shown_letters
 from evaluator.engine.progress import RunProgress, progress_detail
 from evaluator.benchmark.prompts import PROMPT_TEMPLATE_VERSION, build_prompt, candidates_of, opens_reasoning
 from evaluator.engine.runners import (
@@ -53,6 +53,7 @@ from evaluator.benchmark.scoring.aggregate import accuracy as pooled_accuracy
 from evaluator.benchmark.scoring.extract import EXTRACT_KINDS, answer_settled, split_reasoning
 from evaluator.benchmark.scoring.aggregate import robustness as pooled_robustness
 from evaluator.benchmark.scoring.aggregate import strict_accuracy as pooled_strict
+from evaluator.score_history import keep_scores
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, Suite, SuiteItem, TaskScore
 from evaluator.benchmark.tasks import CHOICE_KINDS, LOGPROB_KINDS, TASKS, Kind, TaskSpec, get_task
 from submissions.tables import ModelEntry
@@ -123,7 +124,7 @@ class RunSpec(BaseModel):
     suite_version: str
     tasks: list[str] | None = None  # None: every task of the suite
     limit_per_task: int | None = Field(default=None, ge=1)  # quick runs: the first N items of each task
-    k: int = Field(default=5, ge=1, le=24)
+    k: int = Field(default=DEFAULT_K, ge=1, le=24)
     seed: int = 0
     prompt_template_version: str = PROMPT_TEMPLATE_VERSION
     protocol: AnswerProtocol = OFFICIAL_PROTOCOL  # how a choice answer is obtained (spec section 7)
@@ -700,6 +701,7 @@ def score_run(run_id: int, *, engine: Engine | None = None) -> None:
             figures.append(TaskFigures(name, str(task.dimension), scored_groups[name], metric.aggregate,
                                        mean_of_scores=task.metric in MEAN_METRICS))
         task_ci, dim_ci, overall = bootstrap_scores(figures, seed=spec.seed)
+        keep_scores(session, run)  # a re-scoring: keep the scores being replaced (evaluator.score_history)
         session.execute(delete(TaskScore).where(TaskScore.run_id == run_id))
         session.execute(delete(DimensionScore).where(DimensionScore.run_id == run_id))
         for name, task_groups in groups.items():

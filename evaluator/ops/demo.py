@@ -158,12 +158,16 @@ def queue_hub_model(session: Session, settings: Settings, report: DemoReport) ->
     if not hub_id:
         return
     from submissions.checks import check_validity
-    from submissions.hub import fetch_model_info
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from submissions.hub import fetch_model_info, unreachable_reason
 
     try:
         fetch_model_info(hub_id, "main", timeout=HUB_PROBE_TIMEOUT_S)
     except Exception as exc:  # unreachable, unknown, gated: the tiny models are the whole demo then
-        report.hub_model = f"{hub_id} skipped (hub not reachable: {type(exc).__name__})"
+        why = (f"the hub answered: {str(exc).splitlines()[0][:200]}" if isinstance(exc, HfHubHTTPError)
+               else unreachable_reason(exc, HUB_PROBE_TIMEOUT_S))
+        report.hub_model = f"{hub_id} skipped ({why})"
         return
     check = check_validity(hub_id, "main")
     if not check.ok or not check.commit_sha:

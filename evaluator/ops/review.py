@@ -4,17 +4,23 @@ Organizers review a seeded random sample of a run's tagged rows (:func:`draw_sam
 automatic primary tag or changes it (:func:`record_review`). A review keeps the tag it judged (``auto_primary``,
 ``auto_method``), so agreement stays meaningful after the rows are re-tagged by new rules. How well the automatic
 tags agree with the humans is a read model of its own, ``evaluator.benchmark.agreement``, which the public pages may read.
+
+:func:`review_context` gives what a reviewer needs beside a tag: the answer and the reference in the letters of
+the prompt shown (with the option text), every order's answer, and the tag's rule in words.
 """
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
+
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from evaluator.tables import EvalRun, ItemResult, TagReview
-from evaluator.benchmark.taxonomy import CATEGORIES
+from evaluator.benchmark.permutations import SHOWN_LETTERS, to_shown
+from evaluator.tables import EvalRun, ItemResult, SuiteItem, TagReview
+from evaluator.benchmark.taxonomy import CATEGORIES, describe_method
 from submissions.tables import ModelEntry
 
 
@@ -89,3 +95,57 @@ def record_review(session: Session, item_result_id: int, *, human_primary: str |
     session.add(row)
     session.flush()
     return review
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """One option order's answer, in that order's letters and in the letters of the prompt under review."""
+
+    order_index: int
+    answer: str  # "C. 阿司匹林" in this order's letters; "" when none was read
+    answer_in_reviewed: str  # the same options in the letters of the reviewed prompt
+    correct: bool | None
+
+
+@dataclass(frozen=True)
+class ReviewContext:
+    """What a reviewer reads beside an automatic tag."""
+
+    answer: str  # the model's answer in the letters of the prompt shown, with the option text
+    reference: str  # the reference answer likewise ("" when the item has none)
+    orders: list[OrderView]
+    rule: str  # how the tag was made, in words
+
+
+def _lettered(keys: list[str], permutation: list[str], options: dict[str, str]) -> str:
+    """Original option keys as "C. text" in the letters of ``permutation`` (``permutation[i]`` shown at letter i)."""
+    shown = to_shown(keys, permutation)
+    by_letter = dict(zip(SHOWN_LETTERS, permutation))
+    return "; ".join(f"{letter}. {options.get(by_letter[letter], '')}" for letter in sorted(shown))
+
+
+def _answer_text(answer: Any, permutation: list[str], options: dict[str, str]) -> str:
+    """An answer in original keys shown in ``permutation``'s letters (choice items), else as plain text."""
+    if answer is None or answer == "" or answer == []:
+        return ""
+    keys = [answer] if isinstance(answer, str) else list(answer) if isinstance(answer, list) else None
+    if options and keys is not None and all(isinstance(k, str) and k in options for k in keys):
+        return _lettered(keys, permutation or list(options), options)
+    return "、".join(map(str, keys)) if keys is not None else str(answer)
+
+
+def review_context(session: Session, row: ItemResult) -> ReviewContext:
+    """The reviewed row's answer and reference in its prompt's letters, every order's answer and the rule."""
+    suite_item = session.get(SuiteItem, row.item_id)
+    data = suite_item.data if suite_item else {}
+    options: dict[str, str] = data.get("options") or {}
+    reviewed = list(row.permutation or options)
+    siblings = session.exec(select(ItemResult).where(ItemResult.run_id == row.run_id,
+                                                     ItemResult.item_id == row.item_id)
+                            .order_by(ItemResult.order_index)).all()
+    orders = [OrderView(other.order_index,
+                        _answer_text(other.parsed_answer, list(other.permutation or options), options),
+                        _answer_text(other.parsed_answer, reviewed, options), other.correct) for other in siblings]
+    return ReviewContext(answer=_answer_text(row.parsed_answer, reviewed, options),
+                         reference=_answer_text(data.get("answer"), reviewed, options), orders=orders,
+                         rule=describe_method((row.error_tags or {}).get("method")))

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape, plural
+from common.timeutil import format_utc
 from evaluator.ops.leases import LeaseError
 from evaluator.ops.run_admin import ACTIVE_STATUSES, RUN_STATUSES, cancel_run, get_run_detail, list_runs
 from submissions.accounts import NotAuthorized
@@ -19,8 +20,8 @@ user = require_organizer_page()
 
 
 def _when(moment) -> str:  # type: ignore[no-untyped-def]
-    """A time as the other pages show it (to the second), blank when unset (not 'None')."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else ""
+    """A time to the second with its zone (the table's CSV download too), blank when unset (not 'None')."""
+    return format_utc(moment)
 
 
 st.title("Runs · 评测任务")
@@ -61,8 +62,9 @@ middle.metric("Progress", f"{row.progress_done}/{row.progress_total}")
 right.metric("Attempts", row.attempts)
 if row.progress_total:
     eta = format_eta(row.eta_seconds) if row.status == "running" else ""
+    # the count is in the Progress metric above: the bar says the share and the time left
     st.progress(min(1.0, row.progress_done / row.progress_total),
-                text=f"{row.progress_done}/{row.progress_total}" + (f" · about {eta} left" if eta else ""))
+                text=f"{row.progress_done / row.progress_total:.0%} done" + (f" · about {eta} left" if eta else ""))
 if row.error_public:
     st.error(f"Reason shown publicly: {md_escape(row.error_public)}")
 if row.cancel_requested and row.can_cancel:

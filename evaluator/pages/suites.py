@@ -10,19 +10,21 @@ import streamlit as st
 from common.display import md_escape, plural
 from common.db import session_scope
 from evaluator.benchmark.suites.formats import FORMATS
-from evaluator.benchmark.suites.importer import activate_suite, import_suite, list_suites, missing_ranked_tasks, suite_tasks
+from evaluator.benchmark.suites.importer import (
+    activate_suite,
+    activation_changes,
+    import_suite,
+    list_suites,
+    missing_ranked_tasks,
+)
 from evaluator.benchmark.suites.preview import SuitePreview, preview_suite
 from evaluator.benchmark.suites.problems import SuiteError
 from evaluator.benchmark.suites.roots import check_import_path, import_roots
 from evaluator.benchmark.suites.uploads import UPLOAD_SUFFIXES, discard_upload, new_upload_dir, stage_uploads
-from evaluator.benchmark.tasks import CHOICE_KINDS, DIMENSION_LABELS, TASKS
-from submissions.session import current_user, is_organizer
+from evaluator.benchmark.tasks import CHOICE_KINDS, DIMENSION_LABELS, TASKS, Dimension
+from submissions.ui import require_organizer_page
 
-if not is_organizer():
-    st.error("This page is for organizers. 仅限组织者访问。")
-    st.stop()
-
-user = current_user()
+user = require_organizer_page()
 SERVER, UPLOAD = "Server folder or file", "Upload files"
 NO_TASK = "(from the file name)"
 
@@ -44,6 +46,25 @@ def _confirm_dropped(dropped: list[str], key: str) -> bool:
     return st.checkbox("Activate anyway, dropping these tasks from the leaderboard", key=key)
 
 
+def _show_changes(changes: dict, label: str) -> None:
+    """What activating changes against the active suite: tasks and dimensions it lacks, tasks it adds, items."""
+    if changes["active"] is None:
+        st.markdown(f"No suite is active yet: **{md_escape(label)}** becomes the one the leaderboard ranks on.")
+        return
+    before, after = changes["items"]
+    lines = [f"- items: {before} → {after}"]
+    if changes["lacks_dimensions"]:
+        lines.append("- dimensions it lacks (no task left): "
+                     + ", ".join(DIMENSION_LABELS[d][0] for d in map(Dimension, changes["lacks_dimensions"])))
+    if changes["lacks_tasks"]:
+        lines.append(f"- tasks it lacks: {', '.join(map(md_escape, changes['lacks_tasks']))}")
+    if changes["adds_tasks"]:
+        lines.append(f"- tasks it adds: {', '.join(map(md_escape, changes['adds_tasks']))}")
+    if not changes["lacks_tasks"] and not changes["adds_tasks"]:
+        lines.append("- the same tasks")
+    st.markdown(f"Compared with the active suite **{md_escape(changes['active'])}**:\n" + "\n".join(lines))
+
+
 # --- stored suites and activation -----------------------------------------------------------------------------
 with session_scope() as session:
     suites = list_suites(session)
@@ -52,19 +73,30 @@ if suites:
                                 "active": s.active, "imported": s.created_at} for s in suites]),
                  hide_index=True, width="stretch")
     labels = {s.id: f"{s.id} · {s.name} · {s.version[:12]}{' (active)' if s.active else ''}" for s in suites}
-    chosen = st.selectbox("Suite to activate", list(labels), format_func=labels.get, key="activate_choice")
-    with session_scope() as session:
-        dropped = missing_ranked_tasks(session, (t.name for t in suite_tasks(session, chosen)))
-    confirmed = _confirm_dropped(dropped, "activate_confirm")
-    if st.button("Activate", key="activate"):
-        try:
-            with session_scope() as session:
-                activated = activate_suite(session, chosen, actor=user, force=confirmed)
-            st.session_state["suite_flash"] = (f"Active suite: {activated.name} ({activated.version[:12]}). "
-                                               "New runs use it.")
-            st.rerun()
-        except SuiteError as error:
-            _show_errors(error)
+    # no default: the newest import is not necessarily the one to rank on
+    chosen = st.selectbox("Suite to activate", list(labels), format_func=labels.get, key="activate_choice",
+                          index=None, placeholder="Choose a suite")
+    chosen_suite = next((s for s in suites if s.id == chosen), None)
+    if chosen_suite is not None and chosen_suite.active:
+        st.caption("This suite is already the active one.")
+    elif chosen_suite is not None:
+        with session_scope() as session:
+            changes = activation_changes(session, chosen_suite.id)
+        _show_changes(changes, labels[chosen_suite.id])
+        confirmed = _confirm_dropped(changes["lacks_tasks"], "activate_confirm") if changes["lacks_tasks"] else (
+            st.checkbox(f"Yes, make {labels[chosen_suite.id]} the active suite", key="activate_confirm"))
+        if st.button("Activate", key="activate"):
+            if not changes["lacks_tasks"] and not confirmed:
+                st.error("Tick the confirmation first: activating changes what the leaderboard ranks on.")
+            else:
+                try:
+                    with session_scope() as session:
+                        activated = activate_suite(session, chosen_suite.id, actor=user, force=confirmed)
+                    st.session_state["suite_flash"] = (f"Active suite: {activated.name} ({activated.version[:12]}). "
+                                                       "New runs use it.")
+                    st.rerun()
+                except SuiteError as error:
+                    _show_errors(error)
 else:
     st.info("No suites yet: import one below.")
 

@@ -9,17 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from common.db import session_scope
-from common.display import md_escape
-from evaluator.benchmark.agreement import agreement_summary
-from evaluator.ops.review import ReviewError, draw_sample, record_review, reviewable_runs, reviews_of
+from common.display import mark_undecodable, md_escape
+from evaluator.benchmark.agreement import agreement_summary, kappa_text
+from evaluator.ops.review import ReviewError, draw_sample, record_review, review_context, reviewable_runs, reviews_of
 from evaluator.benchmark.taxonomy import CATEGORIES
-from submissions.session import current_user, is_organizer
+from submissions.ui import require_organizer_page
 
-if not is_organizer():
-    st.error("This page is for organizers. 仅限组织者访问。")
-    st.stop()
-
-reviewer = current_user()
+reviewer = require_organizer_page()
 st.title("Tag review · 错误标签复核")
 st.caption("Each automatic tag says how it was made (rule or judge model). Accept it, or change the primary "
            "category; agreement with the reviews is shown below and on the methodology page.")
@@ -42,6 +38,7 @@ seed = int(right.number_input("Seed", min_value=0, max_value=1_000_000, value=0,
 with session_scope() as session:
     sample = draw_sample(session, run_id, size=size, seed=seed)
     done = reviews_of(session, [row.id for row in sample])
+    contexts = {row.id: review_context(session, row) for row in sample}
 st.progress(len(done) / len(sample), text=f"{len(done)} of {len(sample)} sampled tags reviewed (seed {seed})")
 
 
@@ -63,14 +60,24 @@ for row in sample:
               else f"changed to {review.human_primary}" if review else "not reviewed")
     title = f"#{row.id} · {row.task} · order {row.order_index} · {row.error_primary} · {status}"
     with st.expander(md_escape(title)):
+        context = contexts[row.id]
         st.markdown(f"**Automatic tag:** {md_escape(row.error_primary)} · made by {md_escape(tags.get('method', '?'))}"
                     + (f" · secondary: {md_escape(', '.join(map(str, tags.get('secondary') or [])))}"
                        if tags.get("secondary") else ""))
+        st.caption(f"Rule: {md_escape(context.rule)}")
         st.text_area("Prompt", row.prompt, height=120, disabled=True, key=f"prompt-{row.id}")
-        st.text_area("Model output", row.raw_output or "(no text: scored by letter probabilities)", height=120,
+        st.text_area("Model output", mark_undecodable(row.raw_output) or "(no text: scored by letter probabilities)",
+                     height=120,
                      disabled=True, key=f"output-{row.id}")
-        if row.parsed_answer is not None:
-            st.caption(f"Parsed answer: {md_escape(row.parsed_answer)} · correct: {row.correct} · score: {row.score}")
+        st.markdown(f"**Answer** (letters of the prompt above): {md_escape(context.answer or '(none read)')} · "
+                    f"**Reference:** {md_escape(context.reference or '(no reference answer)')} · correct: "
+                    f"{md_escape(row.correct)} · score: {md_escape(row.score)}")
+        if len(context.orders) > 1:
+            st.dataframe(pd.DataFrame([{
+                "Order": o.order_index, "Answer (that order's letters)": o.answer or "(none)",
+                "Same options in this prompt's letters": o.answer_in_reviewed or "(none)",
+                "Correct": {True: "yes", False: "no"}.get(o.correct, "unscored"),
+            } for o in context.orders]), hide_index=True, width="stretch", key=f"orders-{row.id}")
         with st.form(key=f"review-{row.id}"):
             current = review.human_primary if review else row.error_primary
             category = st.selectbox("Primary category", CATEGORIES, key=f"category-{row.id}",
@@ -87,15 +94,14 @@ with session_scope() as session:
     this_run, all_runs = agreement_summary(session, run_id), agreement_summary(session)
 
 
-def _figure(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
-
-
 cols = st.columns(4)
 cols[0].metric("Reviewed (this run)", this_run["n_reviewed"])
 cols[1].metric("Accepted", this_run["n_accepted"])
-cols[2].metric("Cohen's kappa (this run)", _figure(this_run["kappa"]))
-cols[3].metric("Cohen's kappa (all runs)", _figure(all_runs["kappa"]))
+cols[2].metric("Cohen's kappa (this run)", kappa_text(this_run["kappa"], this_run["kappa_ci"], this_run["n_reviewed"]))
+cols[3].metric("Cohen's kappa (all runs)", kappa_text(all_runs["kappa"], all_runs["kappa_ci"], all_runs["n_reviewed"]))
+st.caption(f"Kappa is shown from {this_run['kappa_min_reviews']} reviews on, with a 95% percentile bootstrap "
+           "interval over the reviewed items: with fewer, the interval is wider than the 0.2-wide bands kappa is "
+           "read by.")
 if this_run["n_reviewed"]:
     st.subheader("Confusion: automatic (rows) × human (columns)")
     st.dataframe(pd.DataFrame(this_run["confusion"]).T[list(CATEGORIES)], width="stretch")

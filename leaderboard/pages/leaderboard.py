@@ -9,8 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape
+from evaluator.benchmark.reference_lines import default_k
 from leaderboard import cache, search, table_view
 from leaderboard.columns import COLUMNS, optional_columns
+from leaderboard.runs import SuiteNotFound, suite_label
 from leaderboard.url_state import warn_unknown
 from evaluator.benchmark.protocols import OFFICIAL_PROTOCOL, PROTOCOLS
 from leaderboard.labels import (COST_HELP, PROTOCOL_HELP, RESEARCH_NOTICE, ROBUSTNESS_HELP, STRICT_HELP,
@@ -28,15 +30,60 @@ def view_label(view: str) -> str:
     return "Overview" if view == table_view.OVERVIEW else dimension_label(view, short=True)
 
 
+def active_filters(query: str, sizes: list[str], types: list[str], precisions: list[str], hide_flagged: bool,
+                   view: str) -> list[str]:
+    """The filters narrowing the table, in words, for the summary line above it (empty: nothing filtered)."""
+    parts = [f"search “{query.strip()}”"] if query and query.strip() else []
+    parts += [f"{name} {', '.join(values)}" for name, values in (("size", sizes), ("type", types),
+                                                                  ("precision", precisions)) if values]
+    if hide_flagged:
+        parts.append("flagged models hidden")
+    if view != table_view.OVERVIEW:
+        parts.append(f"view {view_label(view)}")
+    return parts
+
+
+def chosen_suite(data_version: str) -> int | None:
+    """The suite version this view ranks on: ``?suite=<id or name@version>`` when it names an earlier one, else
+    the active suite (None). A bad value is explained and ignored; with several ranked suite versions a selector
+    lets the visitor pick one (written to the URL, so the view can be shared)."""
+    wanted: dict | None = None
+    if ref := st.query_params.get("suite", ""):
+        try:
+            wanted = cache.resolve_suite(ref)
+        except SuiteNotFound as exc:
+            st.warning(f"{md_escape(exc)} Showing the active suite.")
+    suites = cache.ranked_suites(data_version)
+    if len(suites) > 1:
+        ids = [s["id"] for s in suites]
+        active_id = next((s["id"] for s in suites if s["active"]), ids[0])
+        current = wanted["id"] if wanted and wanted["id"] in ids else active_id
+        labels = {s["id"]: s["label"] + (" (active)" if s["active"] else "") + f" · {plural(s['n_models'], 'model')}"
+                  for s in suites}
+        pick = st.selectbox("Suite version", ids, index=ids.index(current), format_func=labels.get,
+                            key="suite_pick",
+                            help="Rankings of earlier suite versions, to trace how a ranking changed.")
+        if pick != current:
+            if pick == active_id:
+                del st.query_params["suite"]
+            else:
+                st.query_params["suite"] = next(s["label"] for s in suites if s["id"] == pick)
+            st.rerun()
+    if wanted is None or wanted["active"]:
+        return None
+    return int(wanted["id"])
+
+
 st.title("MedBench Leaderboard · 中文医疗大模型评测榜")
 st.caption(RESEARCH_NOTICE)
 
 version = cache.version()
-suite = cache.suite_facts(version)
+suite_id = chosen_suite(version)  # None: the active suite
+suite = cache.suite_facts(version, suite_id)
 warn_unknown("protocol", list(PROTOCOLS))
 protocol = st.selectbox("Answer protocol", PROTOCOLS, key="protocol",
                         bind="query-params", help=PROTOCOL_HELP)
-frame = cache.leaderboard_frame(version, protocol)
+frame = cache.leaderboard_frame(version, protocol, suite_id)
 if suite is not None and frame.empty and protocol != OFFICIAL_PROTOCOL:
     st.info(f"No model has a finished run under the {protocol} protocol yet. The official ranking uses "
             f"{OFFICIAL_PROTOCOL}: choose it above.")
@@ -54,6 +101,10 @@ if suite is None or frame.empty:
     st.stop()
 
 n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
+if not suite.get("active", True):
+    st.info(f"An earlier suite version: **{md_escape(suite_label(suite['name'], suite['version']))}**, not the "
+            "active one. Remove `suite` from the URL (or pick the active version) for the current ranking.",
+            icon=":material/history:")
 st.markdown(f"Ranked on suite **{md_escape(suite['name'])}** (version `{suite['version'][:12]}`, "
             f"{suite['item_count']} items): "
             f"**{plural(len(frame), 'model')}**, each by its latest finished run under the **{protocol}** protocol"
@@ -98,6 +149,9 @@ with st.expander("Filters, columns and sorting", expanded=False):
                                      bind="query-params")
     ascending = sort_row[1].toggle("Ascending", key="asc", bind="query-params")
 
+if active := active_filters(query_text, sizes, types, precisions, hide_flagged, view):
+    st.caption("Active filters: " + " · ".join(map(md_escape, active)))  # a shared link's view says what it hides
+
 try:
     shown = search.apply_search(frame, search.parse_query(query_text))
 except search.QueryError as exc:
@@ -105,7 +159,7 @@ except search.QueryError as exc:
     shown = frame
 shown = search.apply_filters(shown, sizes=sizes, types=types, precisions=precisions, hide_flagged=hide_flagged)
 if view != table_view.OVERVIEW:
-    shown = table_view.with_tasks(shown, cache.task_frame(version, view, protocol))
+    shown = table_view.with_tasks(shown, cache.task_frame(version, view, protocol, suite_id))
 shown = table_view.sort_frame(shown, sort_choices[sort_label], ascending)
 
 table = table_view.view_table(shown, view, columns, "score_ci" if show_ci else "score")
@@ -124,25 +178,27 @@ column_help = {
     table_view.robustness_label(view): ROBUSTNESS_HELP,
     table_view.strict_label(view): STRICT_HELP,
     table_view.COST_LABEL: COST_HELP,
+    **{task: line.help() for task, line in cache.reference_lines(int(suite["id"]), default_k()).items()},
 }
 scores = table_view.score_labels(view)  # with CIs, wide enough for "0.081 [0.075, 0.087]"
+# one click on a row's box or on any cell (the model's name, "details ›") opens the model page in this tab
 event = st.dataframe(
-    linked, hide_index=True, key="ranking", on_select="rerun", selection_mode="single-row",
+    linked, hide_index=True, key="ranking", on_select="rerun", selection_mode=["single-row", "single-cell"],
     column_config={"Open": st.column_config.LinkColumn("Open", display_text="details ›",
-                                                       help="Open the model page (or click a row)"),
+                                                       help="Open the model page (or click the model's row or name)"),
                    **{name: st.column_config.Column(help=column_help.get(name),
                                                     width="medium" if show_ci and name in scores else None)
                       for name in linked.columns if name in column_help or name in scores}},
 )
-selected = event.selection.rows if event is not None and hasattr(event, "selection") else []
-if selected:
-    st.switch_page(MODEL_PAGE, query_params={"model": str(int(shown["model_id"].iloc[selected[0]]))})
+clicked = table_view.clicked_row(event.selection if event is not None and hasattr(event, "selection") else None)
+if clicked is not None and clicked < len(shown):
+    st.switch_page(MODEL_PAGE, query_params={"model": str(int(shown["model_id"].iloc[clicked]))})
 
 stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d")
 export = st.columns(4)
 # exports hold numbers (score, ci_low, ci_high), whatever the CI toggle; built on click, not on every rerun
 def numeric() -> pd.DataFrame:  # exports name the protocol their scores were obtained under
-    table = table_view.view_table(shown, view, columns, "numeric")
+    table = table_view.for_export(table_view.view_table(shown, view, columns, "numeric"), shown, suite["version"])
     table.insert(0, "Protocol", protocol)
     return table
 

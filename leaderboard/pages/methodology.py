@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from evaluator.benchmark.agreement import MIN_REVIEWS_FOR_KAPPA, kappa_text
 from evaluator.benchmark.scoring import all_metrics
 from evaluator.benchmark.scoring import extract as answer_extractor
 from evaluator.benchmark.tasks import TASKS
@@ -21,7 +22,7 @@ from leaderboard.ranking import DIMENSIONS, RANK_RULE
 METRIC_FORMULAS = {name: metric.formula for name, metric in all_metrics().items()}  # each metric defines itself
 
 st.title("Methodology · 评测方法")
-st.error(RESEARCH_NOTICE, icon="⚕️")
+st.caption(RESEARCH_NOTICE)
 
 st.header("Dimensions and tasks")
 st.markdown(f"Five dimensions after MedBench ({arxiv_link('2407.10990')}). **Task score** = the task's metric over "
@@ -117,6 +118,14 @@ consistency needs none.
   (the paper reports 0.79 in safety & ethics), so all three figures are shown.
 - **Position bias** = how often each shown letter is chosen, against how often it is the right one.""")
 
+st.header("Reference lines: chance and pass lines")
+st.markdown(f"""Model pages mark two reference lines on each task's score. **Chance** is the expected score of a
+random guesser, from each question's option count *n* and the option orders asked: single choice 1/n (averaged
+over questions), yes/no 1/2, multi-choice exact set 1/(2^n − 1); for strict accuracy, the chance of being right
+under all K orders, (1/n)^K. Tasks that are not a pick from listed options (triage, extraction, records, open
+answers) have none. A **pass line** is shown where a real exam defines one: Med-Exam
+{TASKS['Med-Exam'].pass_line:.2f} — {TASKS['Med-Exam'].pass_line_source}. Other tasks have no defined pass line.""")
+
 st.header("Error taxonomy · how tags are made")
 st.markdown("Every wrong or incomplete answer gets one **primary** category of the paper's eight (and maybe "
             "secondary ones). The paper tagged by three-expert consensus; this site tags **automatically**, and "
@@ -141,7 +150,10 @@ else:
     cols = st.columns(3)
     cols[0].metric("Reviewed tags", summary["n_reviewed"])
     cols[1].metric("Observed agreement", "—" if agreement is None else f"{agreement:.1%}")
-    cols[2].metric("Cohen's κ", "—" if kappa is None else f"{kappa:.2f}")
+    cols[2].metric("Cohen's κ", kappa_text(kappa, summary.get("kappa_ci"), summary["n_reviewed"]))
+    st.caption(f"Cohen's κ is published from {MIN_REVIEWS_FOR_KAPPA} reviews on, with a 95% percentile bootstrap "
+               "interval that resamples the reviewed tags: with fewer reviews the interval is wider than the "
+               "0.2-wide bands κ is read by (Landis & Koch: slight, fair, moderate, substantial, almost perfect).")
     per_category = summary.get("per_category") or {}
     st.dataframe(pd.DataFrame([{"Category": c, "automatic": v.get("auto"), "human": v.get("human"),
                                 "agreed": v.get("agreed"), "precision": fmt_score(v.get("precision")),

@@ -74,14 +74,22 @@ if report.missing_dimensions:
     st.caption(f"Overall averages {5 - len(report.missing_dimensions)} of the 5 dimensions: this run has no score "
                f"in {', '.join(dimension_label(d) for d in report.missing_dimensions)}.")
 
+# Only the open tab's content is computed and sent (tabs bound to the URL run lazily): drawing all five tabs — ten
+# question cards with their tables, five charts — kept a browser busy for ~2.7 s before the scores showed
+# (bench/bench_browser.py). A tab switch reruns the page with the new tab open.
 scores_tab, robustness_tab, errors_tab, questions_tab, repro_tab = st.tabs(TABS, key="tab", bind="query-params")
 with scores_tab:
-    sections.score_tables(report)
+    if scores_tab.open:
+        sections.score_tables(report)
 with robustness_tab:
-    sections.robustness(report)
+    if robustness_tab.open:
+        sections.robustness(report)
 with errors_tab:
-    sections.errors_and_advice(report)
+    if errors_tab.open:
+        sections.errors_and_advice(report)
 with questions_tab:
-    sections.question_browser(report, version)
+    if questions_tab.open:
+        sections.question_browser(report, version)
 with repro_tab:
-    sections.reproducibility(report, organizer=is_organizer())
+    if repro_tab.open:
+        sections.reproducibility(report, organizer=is_organizer())

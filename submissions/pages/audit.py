@@ -25,10 +25,22 @@ st.caption(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, newest fi
 if entries:
     shown = [{k: "" if v is None else v for k, v in row.items()} for row in as_rows(entries)]  # not "None"
     for row in shown:  # to the second, as on the other pages (the exports keep full ISO times)
-        row["at"] = row["at"][:19].replace("T", " ")
-    st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch", key="audit_table",
-                 column_config={"before": st.column_config.TextColumn(width="large"),
-                                "after": st.column_config.TextColumn(width="large")})
+        row["at"] = row["at"][:19].replace("T", " ") + " UTC" if row["at"] else ""
+    event = st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch", key="audit_table",
+                         on_select="rerun", selection_mode="single-row",
+                         column_config={"before": st.column_config.TextColumn(width="large"),
+                                        "after": st.column_config.TextColumn(width="large")})
+    picked = event.selection.rows if event is not None and hasattr(event, "selection") else []
+    if picked:  # long before/after values are cut in their cells: the selected entry in full
+        entry = entries[picked[0]]
+        st.markdown(f"**Entry {entry.id}** (select another row to see it)")
+        before, after = st.columns(2)
+        before.caption("before")
+        before.json(entry.before or {}, expanded=True)
+        after.caption("after")
+        after.json(entry.after or {}, expanded=True)
+    else:
+        st.caption("Select a row to see its before and after values in full.")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     left, right = st.columns(2)
     left.download_button("Export CSV", export_csv(entries), file_name=f"medbench-audit-{stamp}.csv",

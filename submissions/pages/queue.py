@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape
+from common.timeutil import format_utc
 from submissions.views import SubmissionRow, format_eta, queue_overview
 
 st.title("Evaluation queue · 评测队列")
@@ -61,19 +62,19 @@ def show_queue() -> None:
     _table("Waiting", [
         {"position": position, "submission": r.submission_id, "model": r.hub_id, "revision": r.revision,
          "commit": r.commit_sha[:12], "precision": r.precision, "state": r.state, "note": _note(r),
-         "submitted": r.submitted_at} for position, r in enumerate(overview.waiting, start=1)],
+         "submitted": format_utc(r.submitted_at)} for position, r in enumerate(overview.waiting, start=1)],
         "waiting", "The queue is empty.")
     _table("Failed", [
         {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
-         "reason": r.error_public or r.reason or "", "when": r.updated_at or r.submitted_at}
+         "reason": r.error_public or r.reason or "", "when": format_utc(r.updated_at or r.submitted_at)}
         for r in overview.failed], "failed", "No failed evaluations.")
     _table("Recently finished", [
         {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
-         "note": _note(r), "finished": r.updated_at or r.submitted_at} for r in overview.finished],
+         "note": _note(r), "finished": format_utc(r.updated_at or r.submitted_at)} for r in overview.finished],
         "finished", "Nothing finished yet.")
     _table("Recently cancelled", [
         {"submission": r.submission_id, "model": r.hub_id, "commit": r.commit_sha[:12], "precision": r.precision,
-         "by": CANCELLED_BY, "reason": r.reason or "", "cancelled": r.updated_at or r.submitted_at}
+         "by": CANCELLED_BY, "reason": r.reason or "", "cancelled": format_utc(r.updated_at or r.submitted_at)}
         for r in overview.cancelled], "cancelled", "Nothing was cancelled.")
 
 

@@ -15,6 +15,8 @@ def test_anonymous_visitor_gets_public_pages_only(engine) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert not at.error
+    at.switch_page("leaderboard/pages/about.py").run()  # the About page is in the public navigation
+    assert not at.exception and at.title[0].value == "About · 关于"
 
 
 def test_bad_database_url_shows_one_clear_error(monkeypatch, settings_env) -> None:
@@ -37,3 +39,29 @@ def test_organizer_session_runs(engine) -> None:
     at.session_state["user_id"] = org.id
     at.run()
     assert not at.exception
+
+
+def test_clicking_a_model_name_opens_its_page_in_the_same_tab(engine) -> None:
+    """One click on a cell of the ranking (here the Model cell of the first row) switches to the model page."""
+    from bench.seed_results import seed_demo_results
+    from common.db import session_scope
+
+    with session_scope(engine) as session:
+        seed_demo_results(session)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    first = at.dataframe[0].value["Model"].iloc[0].removeprefix("⚠ ")  # a flagged model is marked
+    at.session_state["ranking"] = {"selection": {"rows": [], "columns": [], "cells": [[0, "Model"]]}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value.replace("\\", "") == first  # the model page of the clicked row
+
+
+def test_organizer_urls_ask_a_visitor_to_sign_in_as_an_organizer(engine) -> None:
+    """Organizer pages are registered (hidden) for everyone: their URL explains itself instead of 'Page not found'."""
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    for path in ("evaluator/pages/suites.py", "evaluator/pages/tag_review.py", "submissions/pages/audit.py",
+                 "evaluator/pages/runs.py", "submissions/pages/moderation.py"):
+        at.switch_page(path).run()
+        assert not at.exception
+        assert [e.value for e in at.error] == ["This page is for organizers. Sign in with an organizer account on "
+                                               "the Account page."], path

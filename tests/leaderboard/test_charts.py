@@ -86,3 +86,17 @@ def test_model_names_show_literally_in_legends_titles_and_hovers():
     figure = charts.task_differences(frame, "base/<b>m</b>", [name])
     assert figure.data[0].name == f"{escaped} − base/&lt;b&gt;m&lt;/b&gt;"
     assert figure.layout.xaxis.title.text == "difference to base/&lt;b&gt;m&lt;/b&gt;"
+
+
+def test_task_chart_marks_chance_and_the_pass_line(engine, report):  # type: ignore[no-untyped-def]
+    from evaluator.benchmark.reference_lines import suite_reference_lines
+
+    with session_scope(engine) as session:
+        lines = suite_reference_lines(session, report.suite["id"], 5)
+    figure = charts.task_scores(report.tasks, lines)
+    marks = {trace.name: dict(zip(trace.y, trace.x)) for trace in figure.data if trace.type == "scatter"}
+    assert marks["chance (random guess)"]["Med-Exam"] == pytest.approx(0.2)  # five options per seeded question
+    assert marks["chance (random guess)"]["DrugCA"] == pytest.approx(0.5)
+    assert marks["chance (random guess)"]["DDx-advanced"] == pytest.approx(1 / 511)  # A–I, exact set
+    assert "MedHC" not in marks["chance (random guess)"]  # open answers: no chance level
+    assert marks["pass line (real exam)"] == {"Med-Exam": pytest.approx(0.6)}

@@ -91,7 +91,7 @@ def test_leaderboard_ranks_visible_models_with_flags_and_unscored_note(world):
     assert any(RANK_RULE in t for t in texts(app.markdown))  # the rank rule is stated above the table
     assert "gone/hidden-7b" not in set(shown["Model"])
     flags = dict(zip(shown["Model"], shown["Flags"]))
-    assert flags["sus/leaky-3b"].startswith("⚠ flagged: test items found")
+    assert flags["⚠ sus/leaky-3b"].startswith("⚠ flagged: test items found")  # marked in the default columns
     assert flags["tiny/demo-random"] == "demo model"
     assert list(shown.columns)[:4] == ["#", "Model", "Open", "Overall"]
     assert "Robustness" in shown.columns  # the overall figure; a dimension view names its own
@@ -103,11 +103,14 @@ def test_leaderboard_ranks_visible_models_with_flags_and_unscored_note(world):
 def test_leaderboard_view_comes_from_the_url(world):
     app = page("leaderboard", q="license:mit", ci="true", cols=["Knowledge", "License"])
     shown = table(app)
-    assert sorted(shown["Model"]) == ["sus/leaky-3b", "zhyi/clinic-14b"]
+    assert sorted(shown["Model"]) == ["zhyi/clinic-14b", "⚠ sus/leaky-3b"]
     assert list(shown.columns) == ["#", "Model", "Open", "Overall", "Knowledge", "License"]
     assert all("[" in value for value in shown["Overall"])
+    assert "Active filters: search “license:mit”" in texts(app.caption)
     app = page("leaderboard", hide_flagged="true", size=["9–15B", "1–4B"])
     assert sorted(table(app)["Model"]) == ["open/base-1.5b", "zhyi/clinic-14b"]
+    # a view restored from a shared link says what it filters
+    assert "Active filters: size 9–15B, 1–4B · flagged models hidden" in texts(app.caption)
     app = page("leaderboard", view="Reasoning", sort_reasoning="DDx-basic", asc="true")
     shown = table(app)
     assert list(shown.columns) == ["#", "Model", "Open", "Reasoning", "Reasoning strict accuracy",
@@ -167,16 +170,50 @@ def test_model_opened_by_url_id(world):
     assert metrics["Scored items (n)"] == "40"
     assert re.fullmatch(r"0\.\d{3}", metrics["Overall score"])
     assert re.fullmatch(r"0\.\d{3}", metrics["Robustness"])
-    choice_rows = next(d.value for d in app.dataframe if "Strict accuracy" in d.value.columns)  # Robustness tab
-    assert choice_rows["Dimension"].iloc[0] == "All choice questions"  # not "Overall": that is the headline score
-    assert "Overall" not in set(choice_rows["Dimension"])
     assert metrics["Suite"] == world.suite.name  # the version goes in a caption: a metric cuts long values
     assert f"version {world.suite.version[:12]}" in texts(app.caption)
     assert any(re.fullmatch(r"95% CI \[0\.\d{3}, [01]\.\d{3}\]", t) for t in texts(app.caption))
-    assert len(app.expander) == 10  # the first page of the question browser
-    codes = texts(app.code)
-    assert any(model.commit_sha in c and "cli.py eval run" in c for c in codes)
     assert any("unscored" in t for t in texts(app.caption))
+    assert not app.expander and not app.code  # only the open tab (Scores) is drawn: the others run when opened
+    app = page("model", model=str(model.id), tab="Robustness")
+    choice_rows = next(d.value for d in app.dataframe if "Strict accuracy" in d.value.columns)
+    assert choice_rows["Dimension"].iloc[0] == "All choice questions"  # not "Overall": that is the headline score
+    assert "Overall" not in set(choice_rows["Dimension"])
+    assert len(page("model", model=str(model.id), tab="Questions").expander) == 10  # the browser's first page
+    codes = texts(page("model", model=str(model.id), tab="Reproducibility").code)
+    assert any(model.commit_sha in c and "cli.py eval run" in c for c in codes)
+
+
+def test_model_page_task_table_gives_chance_and_pass_line(world):
+    app = page("model", model="zhyi/clinic-14b")
+    tasks = next(d.value for d in app.dataframe if "Chance · pass line" in d.value.columns).set_index("Task")
+    assert tasks.loc["Med-Exam", "Chance · pass line"] == "chance 0.200 · pass 0.600"  # five options, 360/600
+    assert tasks.loc["DrugCA", "Chance · pass line"] == "chance 0.500"
+    assert tasks.loc["DDx-basic", "Chance · pass line"] == "chance 0.032"  # 1/31: one of 31 non-empty sets
+    assert tasks.loc["MedHC", "Chance · pass line"] == "—"
+    assert any(t.startswith("Marks: Chance: the expected score of a random guesser") for t in texts(app.caption))
+
+
+def test_model_page_shows_the_model_facts_escaped_with_a_safe_link(engine, world):
+    model_id = world.models["zhyi/clinic-14b@bfloat16"].id
+    with session_scope(engine) as session:
+        model = session.get(ModelEntry, model_id)
+        model.card_data = {**model.card_data, "facts": {
+            "organisation": "[点我](https://evil.example)", "base_model": ["Qwen/Qwen2.5-14B"],
+            "finetune": "adapter (LoRA/PEFT)", "languages": ["zh"], "link": "https://arxiv.org/abs/2407.10990",
+            "context_length": 32768}}
+    app = page("model", model=str(model_id))
+    line = next(m.value for m in app.markdown if "organisation" in m.value)
+    assert "](" not in line.replace("\\](", "")  # no Markdown link survives
+    assert shown(line) == ("organisation **[点我](https://evil.example)** · base model **Qwen/Qwen2.5-14B** · "
+                           "fine-tuning **adapter (LoRA/PEFT)** · languages **zh** · context **32,768 tokens**")
+    (button,) = app.get("link_button")
+    assert button.proto.url == "https://arxiv.org/abs/2407.10990"
+    with session_scope(engine) as session:  # a stored non-https link is never offered
+        model = session.get(ModelEntry, model_id)
+        model.card_data = {**model.card_data, "facts": {**model.card_data["facts"], "link": "javascript:alert(1)"}}
+    cache.st.cache_data.clear()
+    assert not page("model", model=str(model_id)).get("link_button")
 
 
 def test_model_page_explains_a_position_only_yes_no_score(engine, world):
@@ -187,11 +224,12 @@ def test_model_page_explains_a_position_only_yes_no_score(engine, world):
     app = page("model", model="tiny/demo-random")
     assert any(t.startswith("DrugCA: Yes/no tasks (DrugCA) ask every question under both option orders")
                for t in texts(app.caption))
+    app = page("model", model="tiny/demo-random", tab="Robustness")
     assert any("Each series sums to 100%" in t for t in texts(app.caption))  # the position-bias chart
 
 
 def test_model_opened_by_hub_id_shows_flag_and_questions_filtered_by_url(world):
-    app = page("model", model="sus/leaky-3b", qo="wrong", qd="Reasoning")
+    app = page("model", model="sus/leaky-3b", qo="wrong", qd="Reasoning", tab="Questions")
     assert not app.exception
     assert any("Flagged by the organizers: test items found in training data" in t for t in texts(app.warning))
     labels = [e.label for e in app.expander]
@@ -200,7 +238,7 @@ def test_model_opened_by_hub_id_shows_flag_and_questions_filtered_by_url(world):
 
 
 def test_model_page_question_browser_pages(world):
-    app = page("model", model="tiny/demo-random")
+    app = page("model", model="tiny/demo-random", tab="Questions")
     assert any("Demo model" in t for t in texts(app.info))
     first = [e.label for e in app.expander]
     app.get("pagination")[0].set_value(2).run()
@@ -210,20 +248,21 @@ def test_model_page_question_browser_pages(world):
 
 
 def test_question_browser_filters_interact_and_bad_url_values_are_explained(world):
-    app = page("model", model="sus/leaky-3b", qd="Reasoning", qt="DDx-basic")
+    app = page("model", model="sus/leaky-3b", qd="Reasoning", qt="DDx-basic", tab="Questions")
     assert {e.label.split(" · ")[1] for e in app.expander} == {"DDx-basic"}
     app.selectbox(key="qd").select("safety").run()  # the task no longer fits: back to all tasks of Safety
     assert app.selectbox(key="qt").value == "all"
     assert {e.label.split(" · ")[1] for e in app.expander} == {"MedSafety", "DrugCA"}
-    app = page("model", model="sus/leaky-3b", qo="maybe", qtag="Typos")
+    app = page("model", model="sus/leaky-3b", qo="maybe", qtag="Typos", tab="Questions")
     warnings = texts(app.warning)
     assert any("Ignored unknown value 'maybe' for 'qo'" in w for w in warnings)
+    assert any(w.endswith("accepted: all, right, wrong, unscored.") for w in warnings)  # "all" named once
     assert any("Ignored unknown value 'Typos' for 'qtag'" in w for w in warnings)
     assert len(app.expander) == 10  # unfiltered
 
 
 def test_question_list_shows_the_question_and_extraction_answers_as_tables(engine, world):
-    app = page("model", model="zhyi/clinic-14b", qt="CMeEE")
+    app = page("model", model="zhyi/clinic-14b", qt="CMeEE", tab="Questions")
     assert not app.exception
     with session_scope(engine) as session:
         first = session.scalars(select(SuiteItem).where(SuiteItem.suite_id == world.suite.id,
@@ -239,6 +278,25 @@ def test_question_list_shows_the_question_and_extraction_answers_as_tables(engin
     assert tags and all(t.endswith(" (rule:seed)") for t in tags)
 
 
+def test_record_answers_read_as_fields_and_undecodable_bytes_show_once(engine, world):
+    run_id = world.runs["zhyi/clinic-14b@bfloat16"].id
+    with session_scope(engine) as session:
+        rows = session.scalars(select(ItemResult).where(ItemResult.run_id == run_id, ItemResult.task == "DBMHG")
+                               .order_by(ItemResult.item_id)).all()
+        rows[0].parsed_answer = {"主诉": "胸痛3天", "现病史": "活动后加重"}
+        rows[0].raw_output = "主诉：胸痛3天\n诊断\ufffd\ufffd\ufffd"
+        if len(rows) > 1:
+            rows[1].parsed_answer = {}
+    app = page("model", model="zhyi/clinic-14b", qt="DBMHG", tab="Questions")
+    assert not app.exception
+    answers = [a for d in app.dataframe if "Answer (original options)" in d.value.columns
+               for a in d.value["Answer (original options)"]]
+    assert "主诉: 胸痛3天; 现病史: 活动后加重" in answers and "{}" not in answers
+    assert "— (nothing read)" in answers or len(rows) == 1
+    codes = texts(app.code)
+    assert "主诉：胸痛3天\n诊断\\ufffd×3" in codes and not any("\ufffd" in c for c in codes)
+
+
 def test_a_letter_scored_answer_says_no_text_was_generated(engine, world):
     run_id = world.runs["zhyi/clinic-14b@bfloat16"].id
     with session_scope(engine) as session:  # as a real run stores choice rows: letter scores, no output text
@@ -246,7 +304,7 @@ def test_a_letter_scored_answer_says_no_text_was_generated(engine, world):
         for row in rows:
             if row.letter_scores and session.get(SuiteItem, row.item_id).task == "Med-Exam":
                 row.raw_output = None
-    app = page("model", model="zhyi/clinic-14b", qt="Med-Exam")
+    app = page("model", model="zhyi/clinic-14b", qt="Med-Exam", tab="Questions")
     assert not app.exception
     assert sections.LETTER_SCORED in texts(app.caption)
     assert "(empty)" not in texts(app.code) and "Raw output:" not in texts(app.caption)
@@ -323,6 +381,7 @@ def test_methodology_shows_tag_agreement_once_reviewed(engine, world):
     assert not app.exception
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Reviewed tags"] == "4" and metrics["Observed agreement"] == "75.0%"
+    assert metrics["Cohen's κ"] == "not enough reviews yet (4 of 30)"
 
 
 def test_empty_leaderboard_names_the_evaluations_in_progress(engine):
@@ -363,7 +422,7 @@ def test_run_spec_paths_and_hosts_are_shown_to_organizers_only(engine, world):
     def shown(app) -> str:  # type: ignore[no-untyped-def]
         return " ".join(str(j.value) for j in app.json) + " ".join(texts(app.code))
 
-    public = page("model", model=str(model.id))
+    public = page("model", model=str(model.id), tab="Reproducibility")
     assert not public.exception
     visible = shown(public)
     assert "/srv/secret-models" not in visible and "secret-kernel" not in visible and "gpu-node-7" not in visible
@@ -371,6 +430,7 @@ def test_run_spec_paths_and_hosts_are_shown_to_organizers_only(engine, world):
 
     app = AppTest.from_file(str(PAGES / "model.py"), default_timeout=30)  # signed in as an organizer
     app.query_params["model"] = str(model.id)
+    app.query_params["tab"] = "Reproducibility"
     app.session_state["user_id"] = organizer_id
     app.run()
     visible = shown(app)

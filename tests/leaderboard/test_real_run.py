@@ -57,11 +57,11 @@ def test_real_results_rank_and_open(engine, evaluated):
 
     app = page("leaderboard")
     assert not app.exception and app.dataframe[0].value["Model"].tolist() == ["local/letter_a"]
-    app = page("model", model="local/letter_a")
+    app = page("model", model="local/letter_a", tab="Questions")
     assert not app.exception
     assert any("Demo model" in i.value for i in app.info)
     assert len(app.expander) == 9
     assert any("Overall averages 4 of the 5 dimensions" in c.value for c in app.caption)
     assert any("答案" in c.value or "A." in c.value for c in app.code)  # the exact prompts are shown
-    app = page("model", model="local/letter_a", qo="wrong", qd="Safety")
+    app = page("model", model="local/letter_a", qo="wrong", qd="Safety", tab="Questions")
     assert not app.exception and all(e.label.startswith("✗") for e in app.expander)

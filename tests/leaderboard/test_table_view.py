@@ -10,13 +10,32 @@ import pytest
 from common.db import session_scope
 from leaderboard import ranking, table_view
 from leaderboard.columns import optional_columns
+from leaderboard.model_facts import with_model_facts
 from leaderboard.labels import fmt_score, params_label, plural, score_with_ci
 
 
 @pytest.fixture
 def frame(engine, world) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The frame the leaderboard page builds from: the ranking plus the model-fact columns."""
     with session_scope(engine) as session:
-        return ranking.leaderboard_frame(session)
+        return with_model_facts(session, ranking.leaderboard_frame(session))
+
+
+def test_model_fact_columns_are_optional_and_read_from_the_stored_facts(engine, world):
+    from submissions.tables import ModelEntry
+
+    with session_scope(engine) as session:
+        model = session.get(ModelEntry, world.models["zhyi/clinic-14b@bfloat16"].id)
+        model.card_data = {**model.card_data, "facts": {
+            "organisation": "zhyi", "base_model": ["Qwen/Qwen2.5-14B"], "finetune": "full fine-tune",
+            "languages": ["zh", "en"], "link": "https://arxiv.org/abs/2407.10990", "context_length": 32768}}
+    with session_scope(engine) as session:
+        frame = with_model_facts(session, ranking.leaderboard_frame(session))
+    assert not set(table_view.FACT_COLUMNS) & set(table_view.DEFAULT_COLUMNS)  # optional: off by default
+    table = table_view.overview_table(frame, ["Organisation", "Base model", "Fine-tuning", "Languages", "Context"],
+                                      "score").set_index("Model")
+    assert table.loc["zhyi/clinic-14b"].tolist()[-5:] == ["zhyi", "Qwen/Qwen2.5-14B", "full fine-tune", "zh, en", 32768]
+    assert table.loc["tiny/demo-random", "Organisation"] == "" and pd.isna(table.loc["tiny/demo-random", "Context"])
 
 
 def test_overview_columns_follow_the_choice(frame):
@@ -24,8 +43,10 @@ def test_overview_columns_follow_the_choice(frame):
     assert list(table.columns) == ["#", "Model", "Overall", "Safety & Ethics", "License", "Flags"]
     assert table["Overall"].tolist() == [f"{v:.3f}" for v in frame["overall"]]
     flags = dict(zip(table["Model"], table["Flags"]))
-    assert flags["sus/leaky-3b"] == "⚠ flagged: test items found in training data"
+    assert flags["⚠ sus/leaky-3b"] == "⚠ flagged: test items found in training data"  # marked beside its name too
     assert flags["tiny/demo-random"] == "demo model"
+    bare = table_view.overview_table(frame, [], "numeric")["Model"]  # exports keep the bare names
+    assert "sus/leaky-3b" in set(bare) and not any(name.startswith("⚠") for name in bare)
 
 
 def test_ci_toggle_shows_intervals(frame):
@@ -69,12 +90,13 @@ def test_exports_hold_the_shown_rows_and_columns_as_numbers(frame):
     assert list(back.columns) == list(table.columns)
     assert [c for c in back.columns if c.startswith("Overall")] == ["Overall", "Overall ci_low", "Overall ci_high"]
     assert set(shown.columns) <= set(back.columns)  # every shown column, scores split into three
-    assert back["Model"].tolist() == shown["Model"].tolist()
+    # the same rows; the export names carry no flag mark (the Flags column says it)
+    assert back["Model"].tolist() == [name.removeprefix(table_view.FLAG_MARK) for name in shown["Model"]]
     assert back["Overall"].tolist() == pytest.approx(frame["overall"].tolist())
     assert back["Knowledge ci_high"].tolist() == pytest.approx(frame["knowledge_high"].tolist())
     assert back["Params"].iloc[0] == str(int(frame["params"].iloc[0]))  # a count, not "3B"
     rows = json.loads(table_view.to_json(table))
-    assert len(rows) == len(table) and rows[0]["Model"] == shown["Model"].iloc[0]
+    assert len(rows) == len(table) and rows[0]["Model"] == shown["Model"].iloc[0].removeprefix(table_view.FLAG_MARK)
     assert rows[0]["Overall"] == pytest.approx(frame["overall"].iloc[0])
     assert isinstance(rows[0]["Overall ci_low"], float) and isinstance(rows[0]["Robustness"], float)
 
@@ -109,3 +131,23 @@ def test_a_model_listed_in_two_precisions_is_told_apart(frame):
     assert "zhyi/clinic-14b" in set(table["Model"])  # listed once: the bare name
     only_fp16 = frame[frame["precision"] == "float16"]
     assert "acme/med-7b-chat" in set(table_view.overview_table(only_fp16, [], "score")["Model"])
+
+
+def test_clicked_row_from_a_row_or_a_cell_selection():
+    assert table_view.clicked_row(None) is None
+    assert table_view.clicked_row({"rows": [], "columns": [], "cells": []}) is None
+    assert table_view.clicked_row({"rows": [3], "columns": [], "cells": []}) == 3
+    assert table_view.clicked_row({"rows": [], "columns": [], "cells": [[2, "Model"]]}) == 2
+
+
+def test_exports_round_figures_and_name_revision_and_suite_version(frame):
+    noisy = frame.copy()
+    noisy.loc[noisy.index[0], "overall"] = 0.025000000000000005
+    table = table_view.for_export(table_view.overview_table(noisy, ["Knowledge"], "numeric"), noisy, "abc123" * 4)
+    assert list(table.columns)[:3] == ["#", "Model", "Revision"] and list(table.columns)[-1] == "Suite version"
+    back = pd.read_csv(io.BytesIO(table_view.to_csv(table)), encoding="utf-8-sig", dtype=str)
+    assert back["Overall"].iloc[0] == "0.025"  # not 0.025000000000000005
+    assert back["Revision"].tolist() == frame["revision"].tolist() and set(back["Suite version"]) == {"abc123" * 4}
+    assert all(len(value.rstrip("0").split(".")[-1]) <= 6 for value in back["Knowledge ci_low"])
+    rows = json.loads(table_view.to_json(table))
+    assert rows[0]["Overall"] == 0.025 and rows[0]["Revision"] == frame["revision"].iloc[0]

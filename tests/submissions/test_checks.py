@@ -105,3 +105,70 @@ def test_hub_errors_are_reported_as_such(engine, hub: HubStub, shapes: dict[str,
     result = check_validity(shapes["good"], "main")
     assert [c.name for c in result.checks] == ["exists"]
     assert result.message == "The hub answered HTTP 503 for org/good. Nothing was submitted; please try again later."
+
+
+FACT_CARD = """---
+license: apache-2.0
+language:
+- zh
+- en
+base_model: Qwen/Qwen2.5-7B-Instruct
+base_model_relation: adapter
+tags:
+- medical
+- arxiv:2407.10990
+model_creator: 上海人工智能实验室
+homepage: javascript:alert(1)
+---
+# A medical adapter
+"""
+
+
+def test_model_facts_are_read_from_the_card_and_config(engine, hub: HubStub, tiny_models: dict[str, Path]) -> None:
+    import json
+
+    config = json.loads((tiny_models["random"] / "config.json").read_text())
+    hub.add_repo("org/facts", tiny_models["random"], card=FACT_CARD,
+                 extra_files={"config.json": json.dumps({**config, "max_position_embeddings": 32768})})
+    result = check_validity("org/facts", "main", use_chat_template=True)
+    assert result.ok, result.message
+    assert result.card_data["facts"] == {
+        "organisation": "上海人工智能实验室", "base_model": ["Qwen/Qwen2.5-7B-Instruct"],
+        "finetune": "adapter (LoRA/PEFT)", "languages": ["zh", "en"],
+        "link": "https://arxiv.org/abs/2407.10990", "context_length": 32768}
+
+
+def test_model_facts_keep_only_https_links_and_fall_back_to_the_namespace() -> None:
+    from submissions.model_facts import card_facts, https_url
+
+    assert https_url("https://example.org/paper") == "https://example.org/paper"
+    for bad in ("javascript:alert(1)", "http://example.org", "https://exa mple.org", "https://a.org/\")x",
+                "https://user@evil.org", "https:///nohost", None, 42):
+        assert https_url(bad) is None, bad
+    facts = card_facts({"homepage": "javascript:alert(1)", "tags": ["lora"], "base_model": "a/b"}, "org/name")
+    assert facts["link"] is None and facts["organisation"] == "org" and facts["finetune"] == "adapter (LoRA/PEFT)"
+    assert card_facts({}, "org/name") == {"organisation": "org", "base_model": [], "finetune": "", "languages": [],
+                                          "link": None, "context_length": None}
+
+
+def test_hub_failures_are_said_in_words(engine, hub: HubStub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hub that accepts the connection but never answers 'did not answer within N s'; a stopped one 'could not
+    be reached' (never an exception class name such as ConnectError)."""
+    import socket
+
+    from submissions.hub import fetch_model_info, unreachable_reason
+
+    stub_url = hub.url
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setenv("HF_ENDPOINT", silent_url)
+        with pytest.raises(Exception) as waited:
+            fetch_model_info("org/good", "main", timeout=0.5)
+        assert unreachable_reason(waited.value, 0.5) == f"the model hub at {silent_url} did not answer within 0.5 s"
+    hub.stop()
+    monkeypatch.setenv("HF_ENDPOINT", stub_url)
+    result = check_validity("org/good", "main")
+    assert result.message == (f"The model hub at {stub_url} could not be reached. Nothing was submitted; please "
+                              "try again in a few minutes.")

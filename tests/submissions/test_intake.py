@@ -44,6 +44,7 @@ def test_accepted_submission_is_pinned_approved_and_recorded(any_engine, hub: Hu
     assert sub.state == "approved" and sub.submitter_id == user.id and sub.contact == "dr.li@example.org"
     assert (entry.commit_sha, entry.revision, entry.license, entry.precision) == (sha, "main", "apache-2.0", "bfloat16")
     assert entry.params and entry.params > 0 and entry.card_data["license"] == "apache-2.0"
+    assert entry.card_data["facts"]["organisation"] == "org"  # the model facts are stored on the entry at intake
     assert [(e.from_state, e.to_state, e.actor_name) for e in events] == [
         (None, "submitted", "alice"), ("submitted", "approved", "system")]
 

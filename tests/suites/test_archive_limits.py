@@ -74,7 +74,7 @@ def test_cli_import_refuses_a_zip_bomb(engine: Engine, limits, tmp_path: Path) -
     archive.write_bytes(bomb())
     result = runner.invoke(app, ["import-suite", str(archive), "--name", "bomb"])
     assert result.exit_code == 1
-    assert "bomb.zip:0: expands to more than 16.0 MiB (MEDBENCH_IMPORT_MAX_BYTES); refused" in result.output
+    assert "bomb.zip: expands to more than 16.0 MiB (MEDBENCH_IMPORT_MAX_BYTES); refused" in result.output
 
 
 def test_a_header_that_lies_about_sizes_is_refused_while_streaming(engine: Engine, limits, tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_a_header_that_lies_about_sizes_is_refused_while_streaming(engine: Engin
     with zipfile.ZipFile(archive) as zf:
         assert sum(i.file_size for i in zf.infolist()) == 100  # the headers alone would let it through
     result = runner.invoke(app, ["import-suite", str(archive), "--name", "liar"])
-    assert result.exit_code == 1 and "liar.zip:0:" in result.output
+    assert result.exit_code == 1 and "liar.zip: " in result.output
 
 
 def test_cli_import_refuses_too_many_files(engine: Engine, limits, tmp_path: Path) -> None:
@@ -91,21 +91,21 @@ def test_cli_import_refuses_too_many_files(engine: Engine, limits, tmp_path: Pat
     archive.write_bytes(many_files(21))
     result = runner.invoke(app, ["import-suite", str(archive), "--name", "flood", "--dry-run"])
     assert result.exit_code == 1
-    assert "flood.zip:0: holds more than 20 files (MEDBENCH_IMPORT_MAX_FILES); refused" in result.output
+    assert "flood.zip: holds more than 20 files (MEDBENCH_IMPORT_MAX_FILES); refused" in result.output
 
 
 def test_staging_refuses_a_bomb_and_leaves_nothing(limits, tmp_path: Path) -> None:
     dest = tmp_path / "stage"
     with pytest.raises(SuiteError) as refused:
         stage_uploads([("bomb.zip", bomb())], dest)
-    assert refused.value.problems == ["bomb.zip:0: expands to more than 16.0 MiB (MEDBENCH_IMPORT_MAX_BYTES); refused"]
+    assert refused.value.problems == ["bomb.zip: expands to more than 16.0 MiB (MEDBENCH_IMPORT_MAX_BYTES); refused"]
     assert not dest.exists()
 
 
 def test_the_budget_is_shared_by_every_uploaded_file(limits, tmp_path: Path) -> None:
     with pytest.raises(SuiteError) as refused:
         stage_uploads([("a.zip", many_files(15)), ("b.zip", many_files(15))], tmp_path / "stage")
-    assert refused.value.problems == ["b.zip:0: holds more than 20 files (MEDBENCH_IMPORT_MAX_FILES); refused"]
+    assert refused.value.problems == ["b.zip: holds more than 20 files (MEDBENCH_IMPORT_MAX_FILES); refused"]
 
 
 def test_page_upload_of_a_bomb_is_refused_and_not_kept(engine: Engine, limits) -> None:
@@ -115,7 +115,9 @@ def test_page_upload_of_a_bomb_is_refused_and_not_kept(engine: Engine, limits) -
     at.text_input(key="suite_name").input("bomb")
     at.button(key="preview").click().run()
     assert not at.exception
-    assert "upload refused" in shown(at.error[0].value) and "MEDBENCH_IMPORT_MAX_BYTES" in shown(at.error[0].value)
+    error = shown(at.error[0].value)  # the problems are escaped (common.display)
+    assert "upload refused" in error and "bomb.zip: expands to more than" in error
+    assert "MEDBENCH_IMPORT_MAX_BYTES" in error
     assert list(uploads_root().iterdir()) == []
 
 

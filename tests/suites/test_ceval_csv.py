@@ -59,9 +59,9 @@ def test_each_kind_of_bad_row_is_reported_with_its_line(kind: str, tmp_path: Pat
 
 
 @pytest.mark.parametrize("task, reason", [
-    (None, "exam.csv:0: a CSV file carries no task: choose one with --task"),
-    ("Med-Quiz", "exam.csv:0: unknown task 'Med-Quiz'"),
-    ("MedHC", "exam.csv:0: CSV rows are choice questions, but task MedHC is open_ended"),
+    (None, "exam.csv: a CSV file carries no task: choose one with --task"),
+    ("Med-Quiz", "exam.csv: unknown task 'Med-Quiz'"),
+    ("MedHC", "exam.csv: CSV rows are choice questions, but task MedHC is open_ended"),
 ])
 def test_the_task_must_be_a_known_choice_task(tmp_path: Path, task: str | None, reason: str) -> None:
     path = write_lines(tmp_path / "exam.csv", CMMLU)

@@ -72,5 +72,5 @@ def test_csv_import_with_task_activate_list_export_and_activate(engine: Engine, 
 def test_a_csv_without_task_is_refused(engine: Engine, tmp_path: Path) -> None:
     csv_file = write_lines(tmp_path / "ceval.csv", ["id,question,A,B,C,D,answer", "0,问题,甲,乙,丙,丁,A"])
     result = runner.invoke(app, ["import-suite", str(csv_file), "--name", "x"])
-    assert result.exit_code == 1 and "ceval.csv:0: a CSV file carries no task" in result.output
+    assert result.exit_code == 1 and "ceval.csv: a CSV file carries no task" in result.output
     assert suites(engine) == []

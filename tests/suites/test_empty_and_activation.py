@@ -92,11 +92,14 @@ def test_page_lists_what_is_dropped_and_needs_the_checkbox(engine: Engine, tmp_p
     at = open_page(PAGE, add_user(engine, "olivia", True))
     at.selectbox(key="activate_choice").set_value(partial).run()
     assert "`MedSafety`" in at.warning[0].value
+    changes = shown(at.markdown[0].value)  # what changes against the active suite, before any click
+    assert "- tasks it lacks: MedSafety" in changes
+    assert "- dimensions it lacks (no task left): Healthcare Safety & Ethics" in changes
     at.button(key="activate").click().run()
     assert "activation refused" in at.error[0].value
     assert stored(engine) == [("full", True), ("partial", False)]
     at.checkbox(key="activate_confirm").check()
     at.button(key="activate").click().run()
-    assert "Active suite: partial" in shown(at.success[0].value)
+    assert "Active suite: partial" in shown(at.success[0].value)  # the flash is escaped (common.display)
     assert stored(engine) == [("full", False), ("partial", True)]
 

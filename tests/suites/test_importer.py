@@ -110,7 +110,7 @@ def test_a_zip_imports_like_its_folder(engine: Engine, tmp_path: Path) -> None:
             zf.write(file, file.relative_to(root).as_posix())
     assert preview_suite(archive).version == preview_suite(root).version
     (tmp_path / "broken.zip").write_bytes(b"not a zip")
-    assert preview_suite(tmp_path / "broken.zip").problems == ["broken.zip:0: not a valid .zip archive"]
+    assert preview_suite(tmp_path / "broken.zip").problems == ["broken.zip: not a valid .zip archive"]
 
 
 def test_activation_keeps_exactly_one_active_suite(any_engine: Engine, tmp_path: Path) -> None:

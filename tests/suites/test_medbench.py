@@ -117,7 +117,7 @@ def test_each_kind_of_bad_row_is_reported_with_its_line(kind: str, jsonl: Callab
 def test_unknown_task_from_the_file_name(jsonl: Callable[..., Path]) -> None:
     path = jsonl("Radiology.jsonl", [row("问题？A. 甲 B. 乙", "A")])
     (problem,) = read_suite(path, fmt="medbench").problems
-    assert str(problem).startswith("Radiology.jsonl:0: unknown task 'Radiology' (taken from the file name)")
+    assert str(problem).startswith("Radiology.jsonl: unknown task 'Radiology' (taken from the file name)")
 
 
 @pytest.mark.parametrize("text, instruction, stem", [

@@ -94,7 +94,16 @@ def test_activate_switches_the_active_suite(engine: Engine, tmp_path: Path) -> N
         import_suite(session, write_jsonl(tmp_path / "b.jsonl", [item("b-1")]), "second")
         session.commit()
     at = open_page(PAGE, add_user(engine, "olivia", True))
-    at.selectbox(key="activate_choice").set_value(2)
+    assert at.selectbox(key="activate_choice").value is None  # no default: not the newest import
+    assert "activate" not in [b.key for b in at.button]  # nothing to activate until a suite is chosen
+    at.selectbox(key="activate_choice").set_value(2).run()
+    text = shown(at.markdown[0].value)
+    assert "Compared with the active suite **first@" in text
+    assert "- items: 1 → 1" in text and "- the same tasks" in text
+    at.button(key="activate").click().run()  # not confirmed yet: nothing changes
+    assert "Tick the confirmation first" in shown(at.error[0].value)
+    assert stored(engine) == [("first", 1, True), ("second", 1, False)]
+    at.checkbox(key="activate_confirm").check()
     at.button(key="activate").click().run()
     assert "Active suite: second" in shown(at.success[0].value)
     assert stored(engine) == [("first", 1, False), ("second", 1, True)]

@@ -93,13 +93,13 @@ def test_every_problem_of_every_file_is_listed(tmp_path: Path, jsonl: Callable[.
 def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "gbk.jsonl"
     path.write_bytes('{"id": "x", "task": "Med-Exam", "question": "高血压"}'.encode("gbk"))
-    assert problems_of(path) == ["gbk.jsonl:0: not UTF-8 text (byte 45): save the file as UTF-8"]
+    assert problems_of(path) == ["gbk.jsonl: not UTF-8 text (byte 45): save the file as UTF-8"]
 
 
 def test_missing_path_and_empty_folder_are_problems(tmp_path: Path) -> None:
-    assert problems_of(tmp_path / "nowhere") == [f"{tmp_path / 'nowhere'}:0: no such file or folder"]
+    assert problems_of(tmp_path / "nowhere") == [f"{tmp_path / 'nowhere'}: no such file or folder"]
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "README.md").write_text("notes")
     loaded = read_suite(tmp_path / "empty")
-    assert [str(p) for p in loaded.problems] == [f"{tmp_path / 'empty'}:0: no suite files found (.jsonl, .json or .csv)"]
+    assert [str(p) for p in loaded.problems] == [f"{tmp_path / 'empty'}: no suite files found (.jsonl, .json or .csv)"]
     assert loaded.skipped == ["README.md"]

@@ -19,6 +19,6 @@ def test_unsupported_files_and_broken_zips_are_refused_by_name(tmp_path: Path) -
     with pytest.raises(SuiteError) as refused:
         stage_uploads([("notes.docx", b"x"), ("data.zip", b"not a zip"), ("ok.csv", b"id\n")], tmp_path / "stage")
     assert refused.value.problems == [
-        "notes.docx:0: not a suite file (expected .jsonl, .json, .csv, .zip)",
-        "data.zip:0: not a valid .zip archive",
+        "notes.docx: not a suite file (expected .jsonl, .json, .csv, .zip)",
+        "data.zip: not a valid .zip archive",
     ]

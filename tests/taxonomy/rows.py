@@ -41,3 +41,37 @@ def seed_run(engine: Engine, copies: int = 1) -> tuple[int, list[int]]:
             session.flush()
             row_ids.append(row.id)
         return run.id, row_ids
+
+
+# A single-choice item asked under two orders: order 1 shows the options as C, A, D, B, E (shown letter -> original
+# key), so the original answer B is shown as D, and the model's original pick D is shown as C.
+SHUFFLED_OPTIONS = {"A": "阿司匹林", "B": "肝素", "C": "华法林", "D": "氯吡格雷", "E": "尿激酶"}
+SHUFFLED_ORDER = ["C", "A", "D", "B", "E"]
+
+
+def seed_shuffled_choice(engine: Engine) -> tuple[int, int]:
+    """A finished run with one Med-Exam item answered B (right) in the original order and D (wrong) in a shuffled
+    order tagged rule:order_dependent_answer; (run id, id of the shuffled order's row)."""
+    with session_scope(engine) as session:
+        suite = Suite(name="review-letters", version=f"letters-{id(engine)}", item_count=1)
+        session.add(suite)
+        session.flush()
+        run = EvalRun(suite_id=suite.id, suite_version=suite.version, evaluator_version="test", status="finished")
+        session.add(run)
+        session.flush()
+        item = SuiteItem(suite_id=suite.id, task="Med-Exam", item_key="exam-1",
+                         data={"id": "exam-1", "task": "Med-Exam", "question": "首选抗凝药？",
+                               "options": SHUFFLED_OPTIONS, "answer": ["B"]})
+        session.add(item)
+        session.flush()
+        session.add(ItemResult(run_id=run.id, item_id=item.id, task="Med-Exam", dimension="knowledge",
+                               order_index=0, permutation=list(SHUFFLED_OPTIONS), prompt="A. 阿司匹林 …",
+                               parsed_answer=["B"], correct=True, score=1.0))
+        shuffled = ItemResult(run_id=run.id, item_id=item.id, task="Med-Exam", dimension="knowledge",
+                              order_index=1, permutation=SHUFFLED_ORDER, prompt="A. 华法林\nB. 阿司匹林 …",
+                              parsed_answer=["D"], correct=False, score=0.0, error_primary="Contextual Inconsistency",
+                              error_tags={"primary": "Contextual Inconsistency", "secondary": ["Hallucination"],
+                                          "method": "rule:order_dependent_answer"})
+        session.add(shuffled)
+        session.flush()
+        return run.id, shuffled.id

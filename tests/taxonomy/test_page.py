@@ -1,13 +1,15 @@
 """The organizer Tag review page, run for real with Streamlit's AppTest against a fresh SQLite database."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from evaluator.tables import TagReview
 from tests.pages import PAGES, add_user, open_page, shown
-from tests.taxonomy.rows import SEEDED, seed_run
+from tests.taxonomy.rows import SEEDED, seed_run, seed_shuffled_choice
 
 PAGE = PAGES / "tag_review.py"
 N_TAGGED = sum(primary is not None for _, _, primary, _ in SEEDED)
@@ -48,7 +50,8 @@ def test_sample_accept_change_and_agreement(engine: Engine) -> None:
     assert reviews(engine) == [(first, "Omissions", "Omissions", True), (second, "Hallucination", "Omissions", False)]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Reviewed (this run)"] == "2" and metrics["Accepted"] == "1"
-    assert metrics["Cohen's kappa (this run)"] == "0.00"  # (O,O), (H,O): observed .5 = expected .5
+    # kappa (O,O), (H,O) would be 0.00 from 2 reviews: too few to publish (issue 17)
+    assert metrics["Cohen's kappa (this run)"] == "not enough reviews yet (2 of 30)"
     confusion = at.dataframe[0].value
     assert confusion.loc["Hallucination", "Omissions"] == 1 and confusion.loc["Omissions", "Omissions"] == 1
 
@@ -62,3 +65,34 @@ def test_sample_size_and_seed_pick_reproducible_rows(engine: Engine) -> None:
     other = [e.label for e in at.expander]
     at.number_input(key="review_seed").set_value(0).run()
     assert len(first) == 4 and [e.label for e in at.expander] == first and other != first
+
+
+def test_a_shuffled_order_shows_answer_and_reference_in_its_prompt_letters(engine: Engine) -> None:
+    """The reviewed row asked the options as C, A, D, B, E: its original pick D reads as C, the reference B as D."""
+    seed_shuffled_choice(engine)
+    at = open_page(PAGE, add_user(engine, "olivia", True))
+    text = shown(" ".join(m.value for m in at.markdown))
+    assert "**Answer** (letters of the prompt above): C. 氯吡格雷 · **Reference:** D. 肝素" in text
+    assert "['D']" not in text
+    orders = at.dataframe[0].value  # the only dataframe before any review
+    assert orders.to_dict("records") == [
+        {"Order": 0, "Answer (that order's letters)": "B. 肝素", "Same options in this prompt's letters": "D. 肝素",
+         "Correct": "yes"},
+        {"Order": 1, "Answer (that order's letters)": "C. 氯吡格雷",
+         "Same options in this prompt's letters": "C. 氯吡格雷", "Correct": "no"}]
+    assert any("mapped-back answer differs between orders" in shown(c.value) for c in at.caption)
+
+
+def test_kappa_with_its_interval_once_enough_reviews(engine: Engine) -> None:
+    run_id, row_ids = seed_run(engine, copies=5)  # 35 tagged rows
+    reviewer = add_user(engine, "olivia", True)
+    from common.db import session_scope
+    from evaluator.ops.review import record_review
+    with session_scope(engine) as session:
+        for index, row_id in enumerate(row_ids):
+            if index % 8 != 2:  # the correct rows carry no tag
+                record_review(session, row_id, human_primary="Omissions" if index % 5 == 0 else None,
+                              reviewer_id=reviewer)
+    at = open_page(PAGE, reviewer)
+    kappa = {m.label: m.value for m in at.metric}["Cohen's kappa (this run)"]
+    assert re.fullmatch(r"0\.\d\d \(95% CI -?\d\.\d\d–\d\.\d\d\)", kappa), kappa

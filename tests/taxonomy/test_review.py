@@ -4,11 +4,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from evaluator.benchmark.agreement import agreement_summary, cohen_kappa, confusion
-from evaluator.ops.review import ReviewError, draw_sample, record_review, reviewable_runs
+from evaluator.benchmark.agreement import (MIN_REVIEWS_FOR_KAPPA, agreement_summary, cohen_kappa, confusion,
+                                          kappa_interval, kappa_text)
+from evaluator.ops.review import ReviewError, draw_sample, record_review, review_context, reviewable_runs
 from evaluator.tables import ItemResult, TagReview
 from tests.pages import add_user
-from tests.taxonomy.rows import SEEDED, seed_run
+from tests.taxonomy.rows import SEEDED, seed_run, seed_shuffled_choice
 
 
 def test_kappa_against_hand_computed_values() -> None:
@@ -113,3 +114,41 @@ def test_reviewable_runs_count_tagged_and_reviewed_rows(engine) -> None:  # type
     assert [(r["run_id"], r["n_tagged"], r["n_reviewed"]) for r in runs] == [(second, 2 * tagged, 0),
                                                                               (first, tagged, 1)]
     assert runs[0]["model"] == "(no model)" and runs[0]["status"] == "finished"
+
+
+def test_review_context_uses_the_letters_of_the_prompt_shown(engine) -> None:  # type: ignore[no-untyped-def]
+    """Order 1 shows C, A, D, B, E at letters A..E: the model's original pick D is shown as C, the reference B
+    as D; each order's answer is given in its own letters and in the reviewed prompt's letters."""
+    run_id, row_id = seed_shuffled_choice(engine)
+    with Session(engine) as session:
+        context = review_context(session, session.get(ItemResult, row_id))
+    assert context.answer == "C. 氯吡格雷" and context.reference == "D. 肝素"
+    assert [(o.order_index, o.answer, o.answer_in_reviewed, o.correct) for o in context.orders] == [
+        (0, "B. 肝素", "D. 肝素", True), (1, "C. 氯吡格雷", "C. 氯吡格雷", False)]
+    assert context.rule.startswith("a choice or cloze item's mapped-back answer differs between orders")
+
+
+def test_every_tag_method_is_described_in_words() -> None:
+    from evaluator.benchmark.taxonomy import RULES, describe_method
+
+    assert all(rule.trigger in describe_method(f"rule:{rule.name}") for rule in RULES)
+    assert "default category" in describe_method("rule:fallback")
+    assert "judge model tiny" in describe_method("judge:tiny")
+    assert describe_method("rule:nonsense") == "unknown method rule:nonsense"
+
+
+def test_kappa_interval_brackets_kappa_and_narrows_with_more_reviews() -> None:
+    pairs = [("O", "O")] * 4 + [("O", "H")] + [("H", "H")] * 3 + [("H", "O")] * 2  # kappa 0.4
+    low, high = kappa_interval(pairs)
+    assert low < 0.4 < high and kappa_interval(pairs) == (low, high)  # seeded: the published figure is stable
+    wide = high - low
+    low10, high10 = kappa_interval(pairs * 10)
+    assert low10 < 0.4 < high10 and high10 - low10 < wide / 2  # ~1/sqrt(10) as wide
+    assert kappa_interval([("O", "O")]) is None and kappa_interval([("O", "O")] * 5) is None  # one label only
+
+
+def test_kappa_is_published_only_from_the_minimum_number_of_reviews() -> None:
+    assert MIN_REVIEWS_FOR_KAPPA == 30
+    assert kappa_text(0.0, [-0.5, 0.5], 2) == "not enough reviews yet (2 of 30)"
+    assert kappa_text(0.4, [0.21, 0.58], 30) == "0.40 (95% CI 0.21–0.58)"
+    assert kappa_text(None, None, 40) == "undefined (one category only)"

@@ -48,6 +48,7 @@ def test_runs_table_log_and_traceback(engine: Engine, three_runs: dict[str, int]
     assert list(table["run"]) == [three_runs["pending"], three_runs["running"], three_runs["failed"]]
     assert list(table["status"]) == ["pending", "running", "failed"]
     assert table.set_index("run").loc[three_runs["running"], "worker"] == "host:2:cuda"
+    assert table.set_index("run").loc[three_runs["failed"], "finished"].endswith(" UTC")  # times name their zone
 
     at.selectbox(key="runs_choice").select(three_runs["failed"]).run()
     assert "cannot load model from /m: bad weights" in shown(at.error[0].value)
@@ -90,3 +91,18 @@ def test_cancel_api_refuses_non_organizers_and_changes_nothing(engine: Engine, t
         cancel_run(visitor, three_runs["pending"], engine=engine)
     assert run_row(engine, three_runs["pending"]).status == "pending"
     assert [r.status for r in list_runs(["pending"], engine=engine)] == ["pending"]
+
+
+def test_progress_count_is_said_once(engine: Engine, three_runs: dict[str, int]) -> None:
+    """The Progress metric gives the count; the bar gives the share, not the same '830/830' again."""
+    from evaluator.tables import EvalRun
+
+    with Session(engine) as session:
+        run = session.get(EvalRun, three_runs["failed"])
+        run.progress_done = run.progress_total = 830
+        session.add(run)
+        session.commit()
+    at = open_page(PAGE, add_user(engine, "olga", True))
+    at.selectbox(key="runs_choice").select(three_runs["failed"]).run()
+    assert {m.label: m.value for m in at.metric}["Progress"] == "830/830"
+    assert at.get("progress")[0].proto.text == "100% done"

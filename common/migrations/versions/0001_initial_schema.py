@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 23:55:47.955685
+Create Date: 2026-12-03 00:18:50.536364
 """
 from typing import Sequence, Union
 
@@ -274,6 +274,19 @@ def upgrade() -> None:
         batch_op.create_index('ix_item_results_run_error', ['run_id', 'error_primary'], unique=False)
         batch_op.create_index('ix_item_results_run_task', ['run_id', 'task'], unique=False)
 
+    op.create_table('score_snapshots',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('evaluator_version', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('scores', sa.JSON(), nullable=False),
+    sa.Column('taken_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['eval_runs.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('run_id', 'evaluator_version', name='uq_score_snapshot')
+    )
+    with op.batch_alter_table('score_snapshots', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_score_snapshots_run_id'), ['run_id'], unique=False)
+
     op.create_table('task_scores',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=False),
@@ -326,6 +339,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_task_scores_run_id'))
 
     op.drop_table('task_scores')
+    with op.batch_alter_table('score_snapshots', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_score_snapshots_run_id'))
+
+    op.drop_table('score_snapshots')
     with op.batch_alter_table('item_results', schema=None) as batch_op:
         batch_op.drop_index('ix_item_results_run_task')
         batch_op.drop_index('ix_item_results_run_error')

@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session, select
@@ -29,7 +30,8 @@ MAX_NAME_LENGTH = 100
 _INSERT_CHUNK = 1000
 
 __all__ = [
-    "ActivationRefused", "SuiteError", "activate_suite", "export_suite", "get_active_suite", "get_suite",
+    "ActivationRefused", "SuiteError", "activate_suite", "activation_changes", "export_suite", "get_active_suite",
+    "get_suite",
     "import_suite", "list_suites", "load_items", "missing_ranked_tasks", "suite_tasks",
 ]
 
@@ -139,6 +141,25 @@ def missing_ranked_tasks(session: Session, task_names: Iterable[str]) -> list[st
         return []
     have = set(task_names)
     return [task.name for task in suite_tasks(session, active.id) if task.name in TASKS and task.name not in have]
+
+
+def activation_changes(session: Session, suite_id: int) -> dict[str, Any]:
+    """What activating ``suite_id`` changes against the active suite, for the confirmation an organizer reads:
+    ``active`` (its name@version, or None), ``lacks_tasks`` (ranked now, absent: dropped from the leaderboard),
+    ``lacks_dimensions`` (dimensions with no task left), ``adds_tasks``, ``items`` (active count, new count)."""
+    suite = get_suite(session, suite_id)
+    active = get_active_suite(session)
+    new_tasks = [t.name for t in suite_tasks(session, suite_id) if t.name in TASKS]
+    old_tasks = [t.name for t in suite_tasks(session, active.id) if t.name in TASKS] if active else []
+    new_dims = {str(TASKS[t].dimension) for t in new_tasks}
+    return {
+        "active": f"{active.name}@{active.version[:12]}" if active else None,
+        "lacks_tasks": [t for t in old_tasks if t not in new_tasks],
+        "lacks_dimensions": list(dict.fromkeys(str(TASKS[t].dimension) for t in old_tasks
+                                               if str(TASKS[t].dimension) not in new_dims)),
+        "adds_tasks": [t for t in new_tasks if t not in old_tasks],
+        "items": (active.item_count if active else 0, suite.item_count),
+    }
 
 
 def activate_suite(session: Session, suite_id: int, *, actor: User | None = None, force: bool = False) -> Suite:

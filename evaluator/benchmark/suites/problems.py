@@ -1,4 +1,5 @@
-"""Why a suite was refused: every problem found in every file, each as ``file:line: reason``.
+"""Why a suite was refused: every problem found in every file, each as ``file:line: reason`` (``file: reason``
+for a problem of the whole file).
 
 Importing is all-or-nothing, so a loader never stops at the first bad row: it collects every problem and the
 importer refuses the whole suite with all of them at once, letting an organizer fix a file in one pass.
@@ -17,7 +18,8 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
+        """``file:line: reason``; a whole-file problem (line 0) reads ``file: reason`` (there is no line 0)."""
+        return f"{self.file}: {self.reason}" if self.line <= 0 else f"{self.file}:{self.line}: {self.reason}"
 
 
 class SuiteError(Exception):

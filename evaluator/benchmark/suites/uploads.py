@@ -15,7 +15,7 @@ from pathlib import Path
 from common.settings import get_settings
 from evaluator.benchmark.suites.archive import Budget, charge_file, unpack_zip
 from evaluator.benchmark.suites.formats import DATA_SUFFIXES
-from evaluator.benchmark.suites.problems import SuiteError
+from evaluator.benchmark.suites.problems import Problem, SuiteError
 
 UPLOAD_SUFFIXES = (*DATA_SUFFIXES, ".zip")
 STALE_AFTER_S = 3600.0  # a preview older than an hour is abandoned; its organizer previews again
@@ -68,7 +68,7 @@ def stage_uploads(files: Iterable[tuple[str, bytes]], dest: Path) -> Path:
         safe = Path(name).name
         suffix = Path(safe).suffix.lower()
         if suffix not in UPLOAD_SUFFIXES:
-            problems.append(f"{safe}:0: not a suite file (expected {', '.join(UPLOAD_SUFFIXES)})")
+            problems.append(str(Problem(safe, 0, f"not a suite file (expected {', '.join(UPLOAD_SUFFIXES)})")))
             continue
         target = dest / safe
         if suffix != ".zip" and (problem := charge_file(budget, safe, len(content))) is not None:

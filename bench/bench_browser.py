@@ -1,0 +1,163 @@
+"""What a reader waits for: each public page timed in a real headless Chromium, from navigation to its figures.
+
+    .venv/bin/python bench/bench_browser.py                 # the demo size (bench.seed_results.seed_demo_results)
+    .venv/bin/python bench/bench_browser.py --models 1000   # the 1,000-model database of bench/bench_render.py
+
+Starts ``streamlit run app.py`` on a seeded SQLite database, then opens every public page in Chromium (Debian's
+/usr/bin/chromium through playwright): *cold* = a new browser context (new Streamlit session, empty browser cache)
+on a server whose data cache was just cleared by a restart for the first round, *warm* = the same page reloaded.
+A MutationObserver installed before the page loads records, relative to navigation start
+(``performance.now()``), when each milestone first appears: the title, the first metric, table and chart, and the
+end of the script run. Server-side render time (bench_render.py) is not what a reader waits for; this is.
+Prints figures only (median of --repeat rounds) against the target: figures within 1.5 s.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+TARGET_S = 1.5
+# Milestones: name -> CSS selector whose first visible match is recorded.
+MARKS = {
+    "title": "h1",
+    "metric": "[data-testid=stMetric]",
+    "table": "[data-testid=stDataFrame], [data-testid=stTable]",
+    "chart": ".js-plotly-plot .main-svg",
+}
+OBSERVER = """
+(() => {
+  window.__marks = {};
+  const marks = %s;
+  const check = () => {
+    for (const [name, selector] of Object.entries(marks)) {
+      if (window.__marks[name] === undefined) {
+        const el = document.querySelector(selector);
+        if (el && el.getBoundingClientRect().height > 0) window.__marks[name] = performance.now();
+      }
+    }
+    const state = document.querySelector('[data-test-script-state]');
+    if (state && state.getAttribute('data-test-script-state') === 'notRunning' && window.__marks.title !== undefined
+        && window.__marks.done === undefined) window.__marks.done = performance.now();
+  };
+  new MutationObserver(check).observe(document, {subtree: true, childList: true, attributes: true});
+  setInterval(check, 20);
+})();
+""" % repr(MARKS).replace("'", '"')
+
+
+def seed(url: str, models: int) -> dict[str, str]:
+    """Seed the database; returns the page paths to time (model and compare pages name real models)."""
+    from sqlmodel import Session
+
+    from common.db import make_engine, upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    if models <= 10:
+        from bench.seed_results import seed_demo_results
+
+        with Session(engine) as session:
+            world = seed_demo_results(session)
+            session.commit()
+            ids = [m.id for key, m in world.models.items() if key in {k for k in world.runs}][:2]
+    else:
+        from bench.bench_render import build
+
+        build(url, models, items_per_task=10)
+        ids = [1, 2]
+    engine.dispose()
+    return {"Leaderboard": "/", "Model": f"/model?model={ids[0]}",
+            "Compare": f"/compare?models={ids[0]}&models={ids[1]}", "Methodology": "/methodology",
+            "Queue": "/queue", "About": "/about"}
+
+
+def start_app(url: str, data: Path) -> tuple[subprocess.Popen, str]:
+    port = 8500 + os.getpid() % 400
+    env = {**os.environ, "MEDBENCH_DATABASE_URL": url, "MEDBENCH_DATA_DIR": str(data),
+           "MEDBENCH_DEMO_MODELS": "false", "OMP_NUM_THREADS": "1"}
+    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                            "--server.port", str(port), "--browser.gatherUsageStats", "false",
+                            "--server.fileWatcherType", "none"], cwd=ROOT, env=env,
+                           stdout=open(data / "app.log", "w"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
+                return app, base
+        except OSError:
+            time.sleep(0.3)
+    app.kill()
+    raise SystemExit(f"the app did not start:\n{(data / 'app.log').read_text()[-3000:]}")
+
+
+def measure(page: Any, url: str, reload: bool = False) -> dict[str, float]:
+    """Seconds from navigation start to each milestone (absent when the page has no such element)."""
+    if reload:
+        page.reload(wait_until="commit")
+    else:
+        page.goto(url, wait_until="commit")
+    page.wait_for_function("() => window.__marks && window.__marks.done !== undefined", timeout=120_000)
+    page.wait_for_timeout(1500)  # late charts
+    return {name: value / 1000 for name, value in page.evaluate("window.__marks").items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=int, default=8, help="8: the demo database; more: bulk-seeded")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--db-dir", type=Path, default=None, help="keep the database here (reused when present)")
+    parser.add_argument("--pages", default="", help="comma-separated page names to time (default: all)")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    folder = args.db_dir or Path(tempfile.mkdtemp(prefix="medbench-browser-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{folder / f'browser-{args.models}.db'}"
+    print(f"seeding {args.models} models at {url} ...")
+    pages = seed(url, args.models)
+    if args.pages:
+        pages = {name: path for name, path in pages.items() if name in args.pages.split(",")}
+    app, base = start_app(url, folder)
+    results: dict[tuple[str, str], list[dict[str, float]]] = {}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for _ in range(args.repeat):
+                for name, path in pages.items():
+                    context = browser.new_context(viewport={"width": 1440, "height": 900})
+                    context.add_init_script(OBSERVER)
+                    page = context.new_page()
+                    results.setdefault((name, "cold"), []).append(measure(page, base + path))
+                    results.setdefault((name, "warm"), []).append(measure(page, base + path, reload=True))
+                    context.close()
+            browser.close()
+    finally:
+        app.terminate()
+        app.wait(timeout=20)
+    print(f"\nmedian of {args.repeat} rounds, seconds from navigation (target: figures within {TARGET_S} s)")
+    print(f"{'page':<12} {'visit':<5} " + " ".join(f"{m:>7}" for m in [*MARKS, "done"]))
+    for (name, visit), rounds in results.items():
+        cells = []
+        for mark in [*MARKS, "done"]:
+            values = [r[mark] for r in rounds if mark in r]
+            cells.append(f"{statistics.median(values):7.2f}" if values else f"{'–':>7}")
+        print(f"{name:<12} {visit:<5} " + " ".join(cells))
+
+
+if __name__ == "__main__":
+    main()

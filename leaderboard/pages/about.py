@@ -1,0 +1,90 @@
+"""About: what this leaderboard is for, who runs it, how to cite it, how to reach the organizers, and the answers
+to the questions submitters ask most (why is my model not ranked yet, why did it fail, how do I reproduce a
+score). Who runs it and the contact come from settings (``MEDBENCH_ABOUT_OPERATOR`` / ``_CONTACT``): they are
+operator-controlled text, shown escaped, and a contact link only when it is an https URL."""
+from __future__ import annotations
+
+import streamlit as st
+
+from common.display import md_escape
+from common.settings import get_settings
+from leaderboard.labels import RESEARCH_NOTICE, arxiv_link
+from submissions.model_facts import https_url
+
+BIBTEX = """@misc{medbench_leaderboard,
+  title        = {MedBench Leaderboard: an open leaderboard for Chinese medical large language models},
+  note         = {Scores, suite version and evaluator version as shown on the model page},
+  year         = {2026}
+}
+@misc{medbench2024,
+  title        = {MedBench: A Comprehensive, Standardized, and Reliable Benchmarking System for Evaluating
+                  Chinese Medical Large Language Models},
+  eprint       = {2407.10990},
+  archivePrefix = {arXiv},
+  year         = {2024}
+}
+@misc{medbench_analysis2025,
+  title        = {Benchmarking Chinese Medical LLMs: A Medbench-based Analysis of Performance Gaps and
+                  Hierarchical Optimization Strategies},
+  eprint       = {2503.07306},
+  archivePrefix = {arXiv},
+  year         = {2025}
+}"""
+
+FAQ: dict[str, str] = {
+    "Why is my model not ranked yet?": (
+        "A model is ranked once its evaluation on the active suite has finished. Until then it waits in the "
+        "queue (the Queue page shows its place, progress and time left), or an organizer reviews it first (models "
+        "that need remote code are held until an organizer allows that exact commit). Hidden models are not "
+        "ranked; flagged models are ranked with their flag shown."),
+    "Why did my evaluation fail?": (
+        "The Queue page gives the reason in plain words: the weights could not be downloaded or loaded (gated or "
+        "deleted repository, unsupported architecture, not enough memory), the run hit the time limit, or the "
+        "worker stopped too often. Fix what it names and submit again, or ask the organizers to re-run it."),
+    "How do I reproduce a score?": (
+        "Open the model page's Reproducibility tab: it shows the exact run specification (model and pinned commit, "
+        "precision, chat template, K option orders, seed, prompt version, generation settings), the environment "
+        "and the command that re-runs it on the same suite version (`python cli.py eval run ...`). Every prompt "
+        "and raw output is browsable on the Questions tab."),
+    "Why do two models with different scores share a rank?": (
+        "Their 95% intervals overlap: on this suite they cannot be told apart. A model's rank is 1 + the number of "
+        "models whose interval lies entirely above its own (see Methodology)."),
+    "Can I see an earlier ranking?": (
+        "Yes: the leaderboard's suite-version selector (or `?suite=<name@version>` in the address) shows the "
+        "ranking of an earlier suite version, and a model page lists its scores across versions."),
+}
+
+settings = get_settings()
+st.title("About · 关于")
+st.caption(RESEARCH_NOTICE)
+
+st.header("What it is for")
+st.markdown(f"""An open leaderboard for Chinese medical large language models. Anyone can submit a model from the
+Hugging Face hub; it is evaluated zero-shot on a MedBench-style suite of five dimensions — medical knowledge QA,
+language understanding, language generation, complex reasoning, and healthcare safety & ethics
+({arxiv_link('2407.10990')}) — with 95% intervals, robustness under option shuffling and an error taxonomy with
+advice ({arxiv_link('2503.07306')}). Every prompt and output is published so that any score can be checked.""")
+
+st.header("Who runs it")
+st.markdown(f"This instance is run by {md_escape(settings.about_operator)}. Organizers moderate submissions, run "
+            "the evaluations and review the automatic error tags; every organizer action is recorded in an audit "
+            "log.")
+
+st.header("Contact")
+if link := https_url(settings.about_contact):
+    st.link_button("Contact the organizers", link, icon=":material/mail:")
+elif settings.about_contact:
+    st.markdown(f"Write to the organizers: {md_escape(settings.about_contact)}")
+else:
+    st.markdown("No contact address is configured for this instance; signed-in submitters see their "
+                "submissions' state and reasons on the Queue page.")
+
+st.header("How to cite")
+st.markdown("Please cite the leaderboard with the suite version and evaluator version of the scores you use "
+            "(both are on every model page and in every export), and the MedBench papers:")
+st.code(BIBTEX, language="bibtex")
+
+st.header("FAQ")
+for question, answer in FAQ.items():
+    with st.expander(question):
+        st.markdown(answer)
