@@ -77,12 +77,26 @@ class BatchPolicy(BaseModel):
         return self.chunk_items or DEFAULT_CHUNK_ITEMS["cuda" if device.startswith("cuda") else "cpu"]
 
 
+class ServedSpec(BaseModel):
+    """A served model's endpoint (``ModelEntry.served``): its URL, the model name it reports, the name of the API
+    key's secret (never the key), and the decoding settings (temperature, top_p, seed, prices per 1M tokens)."""
+
+    model_config = ConfigDict(extra="ignore")
+    endpoint: str
+    model_name: str
+    key_name: str | None = None
+    decoding: dict[str, Any] = Field(default_factory=dict)
+    logprobs: bool = False
+
+
 class RunSpec(BaseModel):
     """Everything that determines a run's numbers."""
 
     model_config = ConfigDict(extra="forbid")
     model: str
     revision: str
+    source: Literal["hf", "modelscope", "api"] = "hf"
+    served: ServedSpec | None = None  # source "api" only
     local_path: str | None = None
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     use_chat_template: bool = True
@@ -133,11 +147,33 @@ def build_run_spec(model: ModelEntry, suite: Suite, suite_tasks: set[str], **ove
     fields.setdefault("use_chat_template", model.use_chat_template)
     fields.setdefault("trust_remote_code", bool(model.needs_remote_code and model.allow_remote_code))
     try:
-        return RunSpec(model=model.hub_id, revision=model.commit_sha, local_path=model.local_path,
+        spec = RunSpec(model=model.hub_id, revision=model.commit_sha, local_path=model.local_path,
+                       source=model.source or "hf", served=model.served if model.source == "api" else None,
                        suite_name=suite.name, suite_version=suite.version, generation=_default_generation(),
                        batch_policy=BatchPolicy(**batch), **fields)
     except ValidationError as exc:
         raise RunSpecError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    _check_served(spec, suite_tasks)
+    return spec
+
+
+def letter_scored(spec: RunSpec, task: TaskSpec) -> bool:
+    """Whether ``task``'s answers come from letter log-probs in this run (single choice and yes/no)."""
+    return task.kind in LOGPROB_KINDS
+
+
+def _check_served(spec: RunSpec, suite_tasks: set[str]) -> None:
+    """A served model is letter-scored only where its endpoint returns top log-probs: refuse the run otherwise."""
+    if spec.source != "api":
+        return
+    if spec.served is None:
+        raise RunSpecError("a served (api) model needs its endpoint settings (ModelEntry.served)")
+    if spec.served.logprobs:
+        return
+    lettered = sorted(name for name in (spec.tasks or suite_tasks) if name in TASKS and letter_scored(spec, TASKS[name]))
+    if lettered:
+        raise RunSpecError(f"{spec.model}: its endpoint returns no top log-probs, so letter scoring "
+                           f"({', '.join(lettered)}) is refused; evaluate it under the generate protocol")
 
 
 # ----- work planning ---------------------------------------------------------------------------------------------
@@ -222,6 +258,26 @@ def environment(runner: Runner) -> dict[str, Any]:
             "dtype": info.dtype, "runner_settings": info.settings}
 
 
+def open_runner(spec: RunSpec, device: str) -> Runner:
+    """The run's runner: a served model's endpoint client, else the model loaded from local disk."""
+    if spec.source == "api" and spec.served is not None:
+        from common.settings import get_settings, served_api_key
+        from evaluator.engine.runners.openai_backend import OpenAIRunner
+
+        settings = get_settings()
+        served = spec.served
+        key = served_api_key(served.key_name) if served.key_name else None
+        if served.key_name and key is None:
+            raise ModelLoadError(f"no API key named {served.key_name}: set MEDBENCH_API_KEY_{served.key_name.upper()} "
+                                 "on the worker")
+        return OpenAIRunner(served.endpoint, served.model_name, key, decoding=served.decoding,
+                            concurrency=settings.api_concurrency, timeout=settings.api_timeout_s,
+                            max_retries=settings.api_max_retries)
+    return load_runner(resolve_model_path(spec), dtype=spec.dtype, device=device, backend=spec.backend,
+                       trust_remote_code=spec.trust_remote_code, token_budget=spec.batch_policy.token_budget,
+                       tensor_parallel_size=spec.tensor_parallel)
+
+
 def resolve_model_path(spec: RunSpec) -> str:
     """The local folder of the run's model: its ``local_path``, else the hub snapshot at the pinned revision."""
     from common.settings import get_settings
@@ -256,7 +312,7 @@ def run_units(runner: Runner, spec: RunSpec, units: list[WorkUnit], prompts: lis
     out: list[dict[str, Any]] = [{} for _ in units]
     by_mode: dict[tuple[str, int], list[int]] = defaultdict(list)
     for i, unit in enumerate(units):
-        if unit.task.kind in LOGPROB_KINDS:
+        if letter_scored(spec, unit.task):
             by_mode[("letters", 0)].append(i)
         else:
             by_mode[("generate", spec.max_new_tokens_for(unit.task))].append(i)
@@ -350,15 +406,17 @@ def execute_run(run_id: int, *, engine: Engine | None = None, should_stop: Calla
             from common.settings import get_settings
 
             device = spec.device if spec.device != "auto" else get_settings().device  # MEDBENCH_DEVICE
-            runner = load_runner(resolve_model_path(spec), dtype=spec.dtype, device=device,
-                                 backend=spec.backend, trust_remote_code=spec.trust_remote_code,
-                                 token_budget=spec.batch_policy.token_budget,
-                                 tensor_parallel_size=spec.tensor_parallel)
+            runner = open_runner(spec, device)
         try:
             env = {**environment(runner), "chunk_items": spec.batch_policy.chunk_items_on(runner.info.device)}
             update_run(engine, run_id, environment=env)
-            _execute(ChunkCommitter(engine, pending, on_progress), spec, runner, todo, should_stop)
-            update_run(engine, run_id, environment={**env, "runner_counters": dict(runner.info.counters)})
+            before = (pending.run.environment or {}).get("api_usage")
+            try:
+                _execute(ChunkCommitter(engine, pending, on_progress), spec, runner, todo, should_stop)
+            finally:  # a served model's tokens and cost count also for a stopped run: it resumes from them
+                if hasattr(runner, "usage"):
+                    env["api_usage"] = runner.usage(before)
+                update_run(engine, run_id, environment={**env, "runner_counters": dict(runner.info.counters)})
         finally:
             if owned:
                 runner.close()
