@@ -8,7 +8,11 @@ import logging
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from sqlmodel import Session, func, select
+from streamlit.testing.v1 import AppTest
+
+import leaderboard.cache  # noqa: F401  (the package first on sys.path: AppTest puts the page's folder there)
 
 from evaluator.engine.run import RunSpecError, create_run, execute_run, export_run
 from evaluator.ops.worker import Worker
@@ -20,6 +24,7 @@ from tests.openai_stub import OpenAIStub
 from tests.served.conftest import STUB_MODEL
 from tests.worker.factories import add_suite, demo_items, runs_of, submission_state, worker_settings
 
+ROOT = Path(__file__).resolve().parents[2]
 ROW_FIELDS = ("prompt", "raw_output", "letter_scores", "parsed_answer", "correct", "score", "status", "error_message")
 PRICES = {"price_input_per_1m": 2.0, "price_output_per_1m": 8.0, "currency": "CNY"}
 
@@ -29,6 +34,31 @@ def served_rows(engine, submission_id: int) -> tuple[EvalRun, dict[tuple[int, in
     with Session(engine) as session:
         rows = session.exec(select(ItemResult).where(ItemResult.run_id == run.id)).all()
     return run, {(r.item_id, r.order_index): {f: getattr(r, f) for f in ROW_FIELDS} for r in rows}
+
+
+def open_public_page(name: str, **query: str | list[str]) -> AppTest:
+    """A public page (leaderboard/pages) run once with ``query`` in its URL."""
+    st.cache_data.clear()
+    app = AppTest.from_file(str(ROOT / "leaderboard" / "pages" / f"{name}.py"), default_timeout=30)
+    for key, value in query.items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception
+    return app
+
+
+def page_source(app: AppTest) -> str:
+    """Everything the page sent to the browser: every element's message, tables' cells included."""
+    parts: list[str] = []
+
+    def walk(node) -> None:  # type: ignore[no-untyped-def]
+        if getattr(node, "proto", None) is not None:
+            parts.append(str(node.proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(app._tree)
+    return "\n".join(parts)
 
 
 def database_bytes(settings) -> bytes:  # type: ignore[no-untyped-def]
@@ -82,6 +112,25 @@ def test_served_model_is_evaluated_by_the_worker_and_faults_change_no_row(engine
     with Session(engine) as session:
         audit = session.exec(select(AuditLog).where(AuditLog.action == "add_served_model")).all()
     assert len(audit) == 2 and audit[0].after["key_name"] == "STUB" and audit[0].actor_name == "CLI"
+
+    # on the site: ranked with their source marked, searchable by source, and the key on no page
+    board = open_public_page("leaderboard", cols=["Source", "Flags"])
+    shown = board.dataframe[0].value
+    assert set(shown["Model"]) == {"vendor/served-clean", "vendor/served-faults"}
+    assert set(shown["Source"]) == {"api"} and set(shown["Flags"]) == {"API: not pinned to a revision"}
+    assert len(open_public_page("leaderboard", q="source:api").dataframe[0].value) == 2
+    hub_only = open_public_page("leaderboard", q="source:hf")
+    assert not hub_only.dataframe or hub_only.dataframe[0].value.empty
+    model_page = open_public_page("model", model=str(clean.model_id))
+    assert any("API: not pinned to a revision" in w.value for w in model_page.warning)
+    card = next(d.value for d in model_page.dataframe if "Fact" in d.value.columns).set_index("Fact")["Value"]
+    assert card["Source"] == "API" and card["Revision (commit SHA)"].startswith("API: not pinned to a revision")
+    assert "re-scored" in card["Reproducible"] and "may give other answers" in card["Reproducible"]
+    assert any("add-served-model" in c.value and STUB_MODEL in c.value for c in model_page.code)
+    for app in (board, model_page):
+        text = page_source(app)
+        assert api_key not in text
+        assert stub.url not in text  # the organizers' endpoint stays off public pages
 
 
 def test_an_endpoint_without_top_logprobs_is_refused_letter_scoring_with_its_reason(engine, api_settings, tiny_models,
