@@ -76,16 +76,17 @@ class Completion:
 
 
 def plain_api_error(exc: BaseException, retries: int) -> str:
-    """An API failure in words (never the request, whose headers hold the key)."""
+    """An API failure in words (never the request, whose headers hold the key); ``retries`` the client made."""
+    tries = f" (tried {retries + 1} times)"
     if isinstance(exc, openai.APITimeoutError):
-        return f"the endpoint did not answer in time, {retries} retries"
+        return "the endpoint did not answer in time" + tries
     if isinstance(exc, openai.APIConnectionError):
-        return f"the endpoint could not be reached, {retries} retries"
+        return "the endpoint could not be reached" + tries
     if isinstance(exc, openai.AuthenticationError):
         return "the endpoint refused the API key (HTTP 401): check MEDBENCH_API_KEY_<NAME>"
     if isinstance(exc, openai.APIStatusError):
-        return f"the endpoint answered HTTP {exc.status_code}" + (f", {retries} retries" if exc.status_code in (
-            408, 409, 429) or exc.status_code >= 500 else "")
+        retried = exc.status_code in (408, 409, 429) or exc.status_code >= 500
+        return f"the endpoint answered HTTP {exc.status_code}" + (tries if retried else "")
     return f"the endpoint's answer could not be read ({type(exc).__name__})"
 
 
