@@ -31,7 +31,14 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import ModelInfo
 
 from common.settings import get_settings
-from submissions.hub import fetch_json_file, fetch_model_info, fetch_safetensors_header, hub_endpoint, hub_token
+from submissions.hub import (
+    fetch_json_file,
+    fetch_model_info,
+    fetch_safetensors_header,
+    hub_endpoint,
+    hub_problem,
+    hub_token,
+)
 from submissions.weights import WeightsError, parameter_count, plan_weights
 
 CARD_KEYS = ("license", "license_name", "license_link", "language", "tags", "base_model", "datasets", "pipeline_tag",
@@ -84,9 +91,9 @@ class HubCheckResult:
 
 
 def _unreachable(result: HubCheckResult, exc: BaseException) -> HubCheckResult:
-    reason = type(exc).__name__
-    result.add("hub", False, f"The model hub at {hub_endpoint()} could not be reached or did not answer "
-                             f"({reason}). Nothing was submitted; please try again in a few minutes.")
+    problem = hub_problem(exc).replace("the model hub", f"the model hub at {hub_endpoint()}", 1)
+    result.add("hub", False, f"{problem[0].upper()}{problem[1:]}. Nothing was submitted; please try again in a few "
+                             "minutes.")
     return result
 
 
