@@ -45,3 +45,20 @@ def test_organizer_adds_a_served_model_from_the_moderation_page(engine, api_sett
     assert (model.source, model.hub_id, sub.state, sub.submitter_id) == ("api", "vendor/chat-pro", "approved", org.id)
     assert model.served["key_name"] == "STUB" and model.served["decoding"]["price_input_per_1m"] == 1.5
     assert api_key not in page_source(app) and api_key not in str(model.served)
+
+
+def test_cli_adds_a_served_model_and_refuses_a_missing_key_in_one_line(engine, api_settings, stub, api_key) -> None:
+    from typer.testing import CliRunner
+
+    from cli import _register_groups, app
+
+    if not app.registered_groups:
+        _register_groups()
+    base = ["users", "add-served-model", "--endpoint", stub.url, "--model-name", STUB_MODEL]
+    missing = CliRunner().invoke(app, [*base, "--key-name", "NOPE"])
+    assert missing.exit_code == 1 and missing.stderr.strip().startswith("error: no API key named NOPE")
+    added = CliRunner().invoke(app, [*base, "--key-name", "STUB", "--price-output", "3"])
+    assert added.exit_code == 0 and "approved" in added.stdout and api_key not in added.stdout + added.stderr
+    with Session(engine) as session:
+        model = session.exec(select(ModelEntry)).one()
+    assert model.served["decoding"]["price_output_per_1m"] == 3.0
