@@ -6,6 +6,7 @@ then from the defaults below. Every field is documented in README.md's "Settings
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -86,6 +87,17 @@ class Settings(BaseSettings):
         "machine has).",
     )
     planner_gpus: int = Field(default=1, ge=1, le=1024, description="GPUs per worker the Moderation page's estimate assumes.")
+    # where models come from (README "Where models come from")
+    hub_endpoint: str = Field(
+        default="", description="The Hugging Face hub (or a mirror) models are checked on and downloaded from. "
+        "Empty: HF_ENDPOINT when set, else https://huggingface.co.",
+    )
+    api_concurrency: int = Field(default=8, ge=1, le=256, description="Requests a served (API) model's run keeps in flight at once.")
+    api_timeout_s: float = Field(default=120.0, gt=0, le=3600, description="Seconds one request to a served model may take before it is retried.")
+    api_max_retries: int = Field(
+        default=8, ge=0, le=100, description="Retries of one request to a served model (429, 5xx, timeouts, dropped "
+        "connections), with exponential backoff.",
+    )
     # demo
     demo_models: bool = Field(default=True, description="On first start with no finished runs, evaluate demo models.")
     demo_hub_model: str = Field(
@@ -131,6 +143,23 @@ def describe_invalid(error: ValidationError) -> str:
         value = value if len(value) <= 60 else value[:57] + "..."
         parts.append(f"{name}={value}: {problem['msg']}")
     return "invalid setting " + "; ".join(parts)
+
+
+API_KEY_ENV_PREFIX = "MEDBENCH_API_KEY_"
+
+
+def served_api_key(name: str) -> str | None:
+    """The API key of a served model, referenced by ``name``: ``MEDBENCH_API_KEY_<NAME>``, else ``api_keys.<name>``
+    in the ``[medbench]`` table of ``.streamlit/secrets.toml``. Why by name: the key is a server-side secret; the
+    database, pages, logs and exports only ever hold the name."""
+    value = os.environ.get(API_KEY_ENV_PREFIX + name.upper())
+    if value:
+        return value
+    keys = _SecretsTomlSource(Settings).toml_data.get("api_keys")
+    if not isinstance(keys, dict):
+        return None
+    value = keys.get(name) or keys.get(name.upper()) or keys.get(name.lower())
+    return str(value) if value else None
 
 
 @lru_cache(maxsize=1)

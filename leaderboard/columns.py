@@ -17,7 +17,8 @@ import pandas as pd
 
 from evaluator.benchmark.tasks import Dimension
 from leaderboard.model_facts import FACT_COLUMNS
-from leaderboard.labels import RANK_RULE, ROBUSTNESS, ROBUSTNESS_HELP, STRICT, STRICT_HELP, dimension_label
+from leaderboard.labels import (RANK_RULE, ROBUSTNESS, ROBUSTNESS_HELP, SOURCE_HELP, STRICT, STRICT_HELP,
+                               dimension_label)
 
 # How a cell is written: "score" (with its key_low / key_high interval), "figure" (0–1 without interval), "count",
 # "params" (3B on the page, a count in exports), "date", "flags" (demo / flagged notes), "model" (name, precision
@@ -79,6 +80,7 @@ for _column in [
     Column("Type", "type", "", "text"),
     Column("Precision", "precision", "", "text"),
     Column("License", "license", "", "text"),
+    Column("Source", "source", SOURCE_HELP, "text"),
     Column("Submitted", "submitted", "", "date"),
     Column("Flags", "flag", "", "flags", sortable=False),
     Column("n", "n_scored", "Scored items (questions with a reference answer).", "count"),

@@ -28,6 +28,10 @@ PROTOCOL_HELP = ("How answers were obtained. generate (official, as MedBench): t
                  "protocols are ranked apart.")
 RANK_RULE = ("Rank (#) = 1 + the number of models whose overall 95% interval lies entirely above this one's, so "
              "models whose intervals overlap share a rank; the table stays sorted by score.")
+SOURCE_LABELS = {"hf": "Hugging Face", "modelscope": "ModelScope", "api": "API"}
+SOURCE_HELP = ("Where the model comes from: Hugging Face or ModelScope (weights pinned to a commit), or API (served "
+               "behind an endpoint, not pinned to a revision: the vendor may change the model behind its name).")
+NOT_PINNED = "API: not pinned to a revision"
 RESEARCH_NOTICE = ("Research use only — not for clinical decisions. Scores describe behaviour on a benchmark, not "
                    "fitness for diagnosis or treatment. 仅供研究使用，不得用于临床决策。")
 

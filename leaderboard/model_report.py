@@ -106,10 +106,31 @@ def model_facts(model: ModelEntry) -> dict[str, Any]:
         "id": model.id, "hub_id": model.hub_id, "revision": model.revision, "commit_sha": model.commit_sha,
         "precision": model.precision, "type": model.model_type, "params": model.params,
         "size": size_bucket(model.params), "license": model.license or "unknown", "demo": model.is_demo,
-        "flag": model.flag_reason, "use_chat_template": model.use_chat_template,
-        "url": None if model.is_demo or model.local_path else f"https://huggingface.co/{quote(model.hub_id)}",
+        "flag": model.flag_reason, "use_chat_template": model.use_chat_template, "source": model.source,
+        "served_model": (model.served or {}).get("model_name"), "served_added": (model.served or {}).get("added"),
+        "url": model_url(model),
         "facts": facts_of(model.card_data),  # organisation, base model, ... (leaderboard.model_facts)
     }
+
+
+def model_url(model: ModelEntry) -> str | None:
+    """The model's page on its hub (the id percent-encoded); None for demo, local and served models."""
+    if model.is_demo or model.local_path or model.source == "api":
+        return None
+    if model.source == "modelscope":
+        return f"https://modelscope.cn/models/{quote(model.hub_id)}"
+    return f"https://huggingface.co/{quote(model.hub_id)}"
+
+
+def reproducibility_note(source: str | None) -> str:
+    """What can and cannot be reproduced of a run of a model from ``source``."""
+    if source == "api":
+        return ("Not pinned: a served model answers through its endpoint, which may change the model behind the same "
+                "name at any time. The prompts, raw outputs and scores stored here are exact and can be re-scored; "
+                "asking the endpoint again may give other answers.")
+    return ("Pinned: the weights at this commit, the suite version, the seed and the settings below fix every "
+            "prompt; re-running the command below reproduces the outputs up to the numerics of the device and "
+            "library versions listed.")
 
 
 def model_report(session: Session, ref: str | int | None, protocol: str | None = None) -> ModelReport:
@@ -152,6 +173,7 @@ def run_facts(run: EvalRun, suite: Suite) -> dict[str, Any]:
 
 
 PRIVATE_SPEC_KEYS = frozenset({"local_path"})  # a folder on this server
+PRIVATE_SERVED_KEYS = frozenset({"endpoint", "key_name"})  # the organizers' endpoint and the name of its secret
 PRIVATE_ENVIRONMENT_KEYS = frozenset({"platform", "pid", "node", "host", "lease_owner"})  # this server's host
 
 
@@ -161,8 +183,13 @@ def public_run_facts(run: dict[str, Any]) -> dict[str, Any]:
     environment = {k: v for k, v in run["environment"].items() if k not in PRIVATE_ENVIRONMENT_KEYS}
     if isinstance(environment.get("distributed"), dict):
         environment["distributed"] = {k: v for k, v in environment["distributed"].items() if k != "nodes"}
-    return {**run, "run_spec": {k: v for k, v in run["run_spec"].items() if k not in PRIVATE_SPEC_KEYS},
-            "environment": environment}
+    if isinstance(environment.get("runner_settings"), dict):
+        environment["runner_settings"] = {k: v for k, v in environment["runner_settings"].items()
+                                          if k not in PRIVATE_SERVED_KEYS}
+    spec = {k: v for k, v in run["run_spec"].items() if k not in PRIVATE_SPEC_KEYS}
+    if isinstance(spec.get("served"), dict):
+        spec["served"] = {k: v for k, v in spec["served"].items() if k not in PRIVATE_SERVED_KEYS}
+    return {**run, "run_spec": spec, "environment": environment}
 
 
 def reproduce_command(spec: dict[str, Any], suite_name: str, suite_version: str,
@@ -171,6 +198,12 @@ def reproduce_command(spec: dict[str, Any], suite_name: str, suite_version: str,
     path on this server) and revision, dtype, seed, option orders, chat-template choice, tasks and suite, and the
     backend and device the run actually used (``environment``) where its spec said "auto". The suite version it
     expects is stated alongside."""
+    if spec.get("source") == "api":  # a served model is re-asked, not re-loaded: add it again, the worker runs it
+        served = spec.get("served") or {}
+        parts = ["python", "cli.py", "users", "add-served-model", "--endpoint", "ENDPOINT", "--model-name",
+                 str(served.get("model_name", "?")), "--label", str(spec.get("model", "?"))]
+        return (f"{shlex.join(parts)}  # then the worker runs it on suite {suite_name!r} at version {suite_version}; "
+                "not pinned: the answers may differ")
     env = environment or {}
     backend = spec.get("backend", "auto")
     backend = env.get("backend", backend) if backend == "auto" else backend

@@ -38,7 +38,8 @@ def size_bucket(params: float | None) -> str:
 def leaderboard_frame(session: Session, protocol: str = OFFICIAL_PROTOCOL, suite_id: int | None = None) -> pd.DataFrame:
     """One row per model: identity, listing facts, overall and dimension scores with CIs, robustness, n, rank.
 
-    Columns: model_id, run_id, model, precision, type, params, params_b, size, license, demo, flag, submitted,
+    Columns: model_id, run_id, model, precision, type, params, params_b, size, license, demo, flag, source
+    (hf | modelscope | api), submitted,
     finished, n_scored, n_items, robustness (overall), ``dim_robustness`` per dimension, for each key in
     SCORE_KEYS ``key``, ``key_low``, ``key_high``, and the key of every computed column (leaderboard.columns).
     Sorted by overall score (best first); ``rank`` is :func:`interval_rank` among all visible models, so filters
@@ -55,7 +56,7 @@ def leaderboard_frame(session: Session, protocol: str = OFFICIAL_PROTOCOL, suite
         select(
             latest.c.model_id, latest.c.run_id, ModelEntry.hub_id, ModelEntry.precision, ModelEntry.model_type,
             ModelEntry.params, ModelEntry.license, ModelEntry.is_demo, ModelEntry.flag_reason,
-            func.coalesce(Submission.created_at, ModelEntry.created_at), EvalRun.finished_at,
+            ModelEntry.source, func.coalesce(Submission.created_at, ModelEntry.created_at), EvalRun.finished_at,
         )
         .join(ModelEntry, ModelEntry.id == latest.c.model_id)
         .join(EvalRun, EvalRun.id == latest.c.run_id)
@@ -64,7 +65,7 @@ def leaderboard_frame(session: Session, protocol: str = OFFICIAL_PROTOCOL, suite
     if not base:
         return _empty_frame()
     frame = pd.DataFrame(base, columns=["model_id", "run_id", "model", "precision", "type", "params", "license",
-                                        "demo", "flag", "submitted", "finished"])
+                                        "demo", "flag", "source", "submitted", "finished"])
     scores = session.execute(
         select(DimensionScore.run_id, DimensionScore.dimension, DimensionScore.score, DimensionScore.ci_low,
                DimensionScore.ci_high, DimensionScore.robustness, DimensionScore.strict_accuracy)
@@ -147,7 +148,7 @@ def _widen(scores: pd.DataFrame) -> pd.DataFrame:
 
 def _empty_frame() -> pd.DataFrame:
     columns = ["rank", "model_id", "run_id", "model", "precision", "type", "params", "license", "demo", "flag",
-               "submitted", "finished", *[f"{k}{s}" for k in SCORE_KEYS for s in ("", "_low", "_high")],
+               "source", "submitted", "finished", *[f"{k}{s}" for k in SCORE_KEYS for s in ("", "_low", "_high")],
                "robustness", *[f"{d}_robustness" for d in DIMENSIONS], "strict_accuracy",
                *[f"{d}_strict_accuracy" for d in DIMENSIONS], "n_scored", "n_items", *COST_COLUMNS, "params_b", "size",
                *[c.key for c in computed_columns()]]

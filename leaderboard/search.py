@@ -17,19 +17,21 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from leaderboard.ranking import SIZE_BUCKETS, UNKNOWN_SIZE
-from submissions.forms import MODEL_TYPES, PRECISIONS
+from submissions.forms import MODEL_TYPES, PRECISIONS, SOURCES
 
 PRECISION_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32", "float": "float32"}
 YES = {"yes", "true", "1", "y"}
 NO = {"no", "false", "0", "n"}
 # search key -> frame column it matches
 FIELD_COLUMNS = {"license": "license", "type": "type", "precision": "precision", "size": "size",
-                 "flagged": "flag", "demo": "demo"}
+                 "flagged": "flag", "demo": "demo", "source": "source"}
+SOURCE_ALIASES = {"huggingface": "hf", "hub": "hf", "ms": "modelscope", "served": "api"}
 SIZE_LABELS = [label for label, _, _ in SIZE_BUCKETS] + [UNKNOWN_SIZE]
 COMPARISONS: dict[str, Callable[[pd.Series, float], pd.Series]] = {
     "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "=": operator.eq}
 HELP = ("Words match model names. Filters: license:apache (a prefix of the licence), type:chat, precision:bf16, "
-        "size:<10 or size:>=7 (billions of parameters) or a bucket such as size:4–9B, flagged:no, demo:no. "
+        "size:<10 or size:>=7 (billions of parameters) or a bucket such as size:4–9B, flagged:no, demo:no, "
+        "source:hf, source:modelscope or source:api (served models). "
         "Repeat a key for alternatives (type:chat type:medical).")
 _COMPARISON = re.compile(r"(<=|>=|<|>|=)\s*(\d+(?:\.\d+)?)\s*b?")
 
@@ -63,6 +65,8 @@ def _normalise(key: str, value: str) -> str:
         return _one_of(key, PRECISION_ALIASES.get(value, value), list(PRECISIONS), "a precision")
     if key == "type":
         return _one_of(key, value, list(MODEL_TYPES), "a model type")
+    if key == "source":
+        return _one_of(key, SOURCE_ALIASES.get(value, value), list(SOURCES), "a model source")
     if key == "size":  # a bucket's own label first: ">15.5B" and "<1B" are buckets, not comparisons
         known = {label.lower(): label for label in SIZE_LABELS}
         if value.replace("-", "–") in known:

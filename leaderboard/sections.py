@@ -16,10 +16,10 @@ from common.display import mark_undecodable, md_escape
 from evaluator.benchmark.tasks import TASKS
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
-from leaderboard.labels import (CATEGORIES, ROBUSTNESS, ROBUSTNESS_HELP, arxiv_link, dimension_label, fmt_score,
-                                is_missing, params_label, plural, score_with_ci)
+from leaderboard.labels import (CATEGORIES, NOT_PINNED, ROBUSTNESS, ROBUSTNESS_HELP, SOURCE_LABELS, arxiv_link,
+                                dimension_label, fmt_score, is_missing, params_label, plural, score_with_ci)
 from leaderboard.model_facts import fact_line, fact_link
-from leaderboard.model_report import ModelReport, format_when, public_run_facts
+from leaderboard.model_report import ModelReport, format_when, public_run_facts, reproducibility_note
 from leaderboard.ranking import DIMENSIONS
 from leaderboard.runs import suite_label
 from leaderboard.url_state import warn_unknown
@@ -42,9 +42,15 @@ def header(report: ModelReport) -> None:
                 icon=":material/science:")
     if model["flag"]:
         st.warning(f"Flagged by the organizers: {md_escape(model['flag'])}", icon=":material/flag:")
-    facts = [f"type **{md_escape(model['type'])}**", f"precision **{md_escape(model['precision'])}**",
+    served = model.get("source") == "api"
+    if served:
+        st.warning(f"{NOT_PINNED}: served as {md_escape(model['served_model'] or '?')}, added "
+                   f"{md_escape(model['served_added'] or '?')}; the endpoint may change the model behind this name.",
+                   icon=":material/cloud:")
+    facts = [f"source **{md_escape(SOURCE_LABELS.get(model.get('source') or 'hf', '?'))}**",
+             f"type **{md_escape(model['type'])}**", f"precision **{md_escape(model['precision'])}**",
              f"params **{params_label(model['params'])}**", f"license **{md_escape(model['license'])}**",
-             f"revision {md_escape(model['commit_sha'][:12])}"]
+             NOT_PINNED if served else f"revision {md_escape(model['commit_sha'][:12])}"]
     # the card URL is built from the hub id percent-encoded (model_report.model_facts): no ")" can end it early
     st.markdown(" · ".join(facts) + (f" · [model card]({model['url']})" if model["url"] else ""))
     card_facts = model.get("facts") or {}
@@ -351,7 +357,11 @@ def reproducibility(report: ModelReport, *, organizer: bool = False) -> None:
     spec = run["run_spec"]
     reasoning = spec.get("reasoning") or {}
     card = {
-        "Model": model["hub_id"], "Revision (commit SHA)": spec.get("revision", model["commit_sha"]),
+        "Model": model["hub_id"], "Source": SOURCE_LABELS.get(model.get("source") or "hf", "?"),
+        "Revision (commit SHA)": (f"{NOT_PINNED} (served as {model.get('served_model')}, added "
+                                  f"{model.get('served_added')})" if model.get("source") == "api"
+                                  else spec.get("revision", model["commit_sha"])),
+        "Reproducible": reproducibility_note(model.get("source")),
         "Answer protocol": run.get("protocol", spec.get("protocol")),
         "Reasoning model": (f"yes (per {reasoning.get('source')}), budget {reasoning.get('budget')} tokens"
                             if reasoning.get("thinks") else "no"),

@@ -10,7 +10,7 @@ import pandas as pd
 
 from evaluator.benchmark.tasks import TASKS
 from leaderboard.columns import COLUMNS, Column, optional_columns
-from leaderboard.labels import ROBUSTNESS, STRICT, dimension_label, fmt_score, params_label, score_with_ci
+from leaderboard.labels import NOT_PINNED, ROBUSTNESS, STRICT, dimension_label, fmt_score, params_label, score_with_ci
 
 # How score cells are written. "score": '0.083'; "score_ci": '0.083 [0.076, 0.090]' (Show 95% CI);
 # "numeric": exports, where a spreadsheet needs numbers, so every score becomes three numeric columns
@@ -91,6 +91,8 @@ def flags_text(row: pd.Series) -> str:
     notes = []
     if row.get("demo"):
         notes.append("demo model")
+    if row.get("source") == "api":
+        notes.append(NOT_PINNED)
     if isinstance(row.get("flag"), str) and row["flag"]:
         notes.append(f"⚠ flagged: {row['flag']}")
     return " · ".join(notes)

@@ -38,8 +38,9 @@ from submissions.hub import (
     fetch_json_file,
     fetch_model_info,
     fetch_safetensors_header,
+    hub_endpoint,
+    hub_problem,
     hub_token,
-    unreachable_reason,
 )
 from submissions.weights import WeightsError, parameter_count, plan_weights
 
@@ -93,8 +94,8 @@ class HubCheckResult:
 
 
 def _unreachable(result: HubCheckResult, exc: BaseException) -> HubCheckResult:
-    reason = unreachable_reason(exc)
-    result.add("hub", False, f"{reason[0].upper()}{reason[1:]}. Nothing was submitted; please try again in a few "
+    problem = hub_problem(exc).replace("the model hub", f"the model hub at {hub_endpoint()}", 1)
+    result.add("hub", False, f"{problem[0].upper()}{problem[1:]}. Nothing was submitted; please try again in a few "
                              "minutes.")
     return result
 

@@ -6,6 +6,7 @@ land in shell history.
 from __future__ import annotations
 
 import sys
+from typing import Optional
 
 import typer
 
@@ -131,3 +132,31 @@ def queue_command() -> None:
             else:
                 extra = r.state
             typer.echo(f"  #{r.submission_id}\t{r.hub_id}@{r.commit_sha[:12]}\t{r.precision}\t{extra}")
+
+
+@app.command("add-served-model")
+def add_served_model_command(
+    endpoint: str = typer.Option(..., help="OpenAI-compatible base URL, e.g. https://api.example.com/v1."),
+    model_name: str = typer.Option(..., "--model-name", help="The model's name as the endpoint lists it (GET /v1/models)."),
+    key_name: str = typer.Option("", "--key-name", help="Name of the API key's secret: MEDBENCH_API_KEY_<NAME> "
+                                 "(or api_keys.<name> in secrets.toml). Empty: the endpoint needs no key."),
+    label: str = typer.Option("", help="How the leaderboard names it (default: the model name)."),
+    temperature: float = typer.Option(0.0, help="Sampling temperature (0: greedy)."),
+    top_p: Optional[float] = typer.Option(None, "--top-p", help="Nucleus sampling (default: the endpoint's)."),
+    seed: Optional[int] = typer.Option(None, help="Seed sent with every request, where the endpoint honours one."),
+    price_input: float = typer.Option(0.0, "--price-input", help="Price of 1M prompt tokens (for the run's cost)."),
+    price_output: float = typer.Option(0.0, "--price-output", help="Price of 1M generated tokens."),
+    currency: str = typer.Option("USD", help="Currency of the prices (ISO code)."),
+) -> None:
+    """Add a model served behind an OpenAI-compatible endpoint (audited): it is checked, then queued for
+    evaluation like a submission. The API key is read from the environment by name, never given here."""
+    from submissions.served import ServedModelError, add_served_model
+
+    decoding = {"temperature": temperature, "top_p": top_p, "seed": seed, "price_input_per_1m": price_input,
+                "price_output_per_1m": price_output, "currency": currency}
+    try:
+        added = add_served_model(None, endpoint=endpoint, model_name=model_name, key_name=key_name or None,
+                                 label=label or None, decoding=decoding)
+    except ServedModelError as exc:
+        _fail(str(exc))
+    typer.echo(added.message)

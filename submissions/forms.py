@@ -9,6 +9,7 @@ from huggingface_hub.utils import validate_repo_id
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 PRECISIONS: tuple[str, ...] = ("bfloat16", "float16", "float32")
+SOURCES: tuple[str, ...] = ("hf", "modelscope", "api")  # ModelEntry.source: where the model comes from
 MODEL_TYPES: dict[str, str] = {
     "base": "base (pretrained only)",
     "chat": "chat / instruction-tuned",

@@ -1,8 +1,9 @@
-"""Talking to the Hugging Face hub: the endpoint, read at call time, and short timeouts.
+"""Talking to the Hugging Face hub: the endpoint, read at call time, short timeouts, failures in words.
 
-Why read ``HF_ENDPOINT`` here: ``huggingface_hub`` reads it once at import, so a deployment (or a test) that sets
-it later would silently talk to huggingface.co. Every call in this project passes ``endpoint=hub_endpoint()``
-explicitly; the worker's ``snapshot_download`` should do the same.
+The endpoint is one setting, ``MEDBENCH_HUB_ENDPOINT`` (a mirror, e.g. for deployments in mainland China, where
+huggingface.co is usually unreachable), falling back to ``HF_ENDPOINT`` and then huggingface.co. Why read it here:
+``huggingface_hub`` reads ``HF_ENDPOINT`` once at import, so a deployment (or a test) that sets it later would
+silently talk to huggingface.co. Every call in this project passes ``endpoint=hub_endpoint()`` explicitly.
 """
 from __future__ import annotations
 
@@ -16,13 +17,27 @@ from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.hf_api import ModelInfo
 from huggingface_hub.utils import SafetensorsFileMetadata
 
+from common.settings import get_settings
+
 DEFAULT_ENDPOINT = "https://huggingface.co"
 HUB_TIMEOUT_S = 10.0  # a submitter waits on this: fail fast with a clear message rather than hang
 
 
 def hub_endpoint() -> str:
-    """The hub URL in use now: ``HF_ENDPOINT`` when set (a mirror, or the test stand-in), else huggingface.co."""
-    return os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
+    """The hub URL in use now: the ``hub_endpoint`` setting, else ``HF_ENDPOINT`` (a mirror, or the test
+    stand-in), else huggingface.co."""
+    return (get_settings().hub_endpoint.strip() or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def hub_problem(exc: BaseException, timeout: float = HUB_TIMEOUT_S) -> str:
+    """A failure to talk to the hub in words (not an exception's name): it timed out, or it could not be reached.
+    The cause chain is read too: the hub client wraps transport errors in its own."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (httpx2.TimeoutException, TimeoutError)):
+            return f"the model hub did not answer within {timeout:g} s"
+        seen = seen.__cause__ or seen.__context__
+    return "the model hub could not be reached"
 
 
 def hub_token() -> str | None:
@@ -56,14 +71,3 @@ def fetch_safetensors_header(repo_id: str, commit_sha: str, filename: str,
     api = HfApi(endpoint=hub_endpoint(), token=hub_token() or False)
     return api.parse_safetensors_file_metadata(repo_id, filename, revision=commit_sha, timeout=timeout)
 
-
-def unreachable_reason(exc: BaseException, timeout: float = HUB_TIMEOUT_S) -> str:
-    """Why a hub call failed to get an answer, in words a submitter reads (not the exception's class name):
-    "the model hub at <url> did not answer within 10 s" for a timeout anywhere in the exception's chain, else
-    "the model hub at <url> could not be reached"."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, (httpx2.TimeoutException, TimeoutError)):
-            return f"the model hub at {hub_endpoint()} did not answer within {timeout:g} s"
-        seen = seen.__cause__ or seen.__context__
-    return f"the model hub at {hub_endpoint()} could not be reached"

@@ -55,7 +55,13 @@ class ModelEntry(SQLModel, table=True):
     __tablename__ = "models"
     __table_args__ = (UniqueConstraint("hub_id", "commit_sha", "precision", name="uq_model_sha_precision"),)
     id: Optional[int] = Field(default=None, primary_key=True)
-    hub_id: str = Field(index=True, max_length=200)
+    hub_id: str = Field(index=True, max_length=200)  # the model's id on its source; a served model's label
+    # where the weights come from: "hf" (the Hugging Face hub or its mirror), "modelscope", or "api" (served behind
+    # an OpenAI-compatible endpoint: not pinned to a revision, commit_sha holds the date it was added)
+    source: str = Field(default="hf", max_length=16, index=True)
+    # api models: endpoint, model_name (as the endpoint reports it), key_name (the secret's name, never the key),
+    # decoding settings, logprobs (whether the endpoint returns top log-probs), added (ISO date)
+    served: dict[str, Any] = json_field()
     revision: str = Field(default="main", max_length=200)  # as asked for
     commit_sha: str = Field(max_length=64)  # as pinned at submission
     precision: str = Field(default="bfloat16", max_length=16)  # float32 | bfloat16 | float16

@@ -9,7 +9,7 @@ Who does what:
   ``should_stop()`` between chunks and while waiting (every ``poll_s``), so cancel and the time limit work as on
   one machine, and resuming works as on one machine: a stopped run keeps its committed chunks and the next call
   runs only what is missing.
-- An actor (:class:`ShardActor`, one per GPU or per CPU slot) loads the model once (``load_runner``), builds the
+- An actor (:class:`ShardActor`, one per GPU or per CPU slot) loads the model once (``open_runner``), builds the
   exact prompts with its tokenizer and returns row values from ``evaluator.engine.run.run_units``. It never touches
   the database, so a lost actor loses only its in-flight chunks.
 
@@ -45,13 +45,13 @@ from evaluator.engine.run import (
     environment,
     load_pending,
     mark_finished,
-    resolve_model_path,
+    open_runner,
     resolve_reasoning,
     run_units,
     unit_prompt,
     update_run,
 )
-from evaluator.engine.runners import ModelLoadError, load_runner
+from evaluator.engine.runners import ModelLoadError
 
 RAY_NAMESPACE = "medbench"
 RAY_MISSING = "the Ray backend needs Ray: pip install -r requirements-ray.txt"
@@ -127,10 +127,7 @@ class ShardActor:
         self.error: str | None = None
         self.runner = None
         try:
-            self.runner = load_runner(resolve_model_path(self.spec), dtype=self.spec.dtype, device=device,
-                                      backend=self.spec.backend, trust_remote_code=self.spec.trust_remote_code,
-                                      token_budget=self.spec.batch_policy.token_budget,
-                                      tensor_parallel_size=self.spec.tensor_parallel)
+            self.runner = open_runner(self.spec, device)
             self.spec = resolve_reasoning(self.spec, self.runner.tokenizer)  # as execute_run does
         except ModelLoadError as exc:
             self.error = str(exc)

@@ -18,6 +18,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2
 from huggingface_hub import get_cached_repo_tree, snapshot_download
 from huggingface_hub.errors import (
     CachedRepoTreeNotFoundError,
@@ -29,7 +30,7 @@ from huggingface_hub.errors import (
 )
 
 from common.display import GB, KB
-from submissions.hub import fetch_json_file, fetch_model_info, hub_endpoint, hub_token
+from submissions.hub import fetch_json_file, fetch_model_info, hub_endpoint, hub_problem, hub_token
 from submissions.weights import WeightsError, download_patterns, plan_weights
 
 
@@ -149,5 +150,7 @@ def fetch_model(hub_id: str, commit_sha: str, local_path: str | None, cache_dir:
         if isinstance(exc, HfHubHTTPError):
             raise ModelFetchError(_plain_hub_error(hub_id, commit_sha, exc)) from exc
         raise ModelFetchError(f"could not download {hub_id}: {exc.strerror or exc}") from exc
-    except Exception as exc:  # the HTTP client's own errors (connection refused, timeouts) have no common hub type
+    except httpx2.TransportError as exc:  # connection refused, timeouts: in words
+        raise ModelFetchError(f"could not download {hub_id}: {hub_problem(exc)} ({hub_endpoint()})") from exc
+    except Exception as exc:  # the HTTP client's other errors have no common hub type
         raise ModelFetchError(_plain_hub_error(hub_id, commit_sha, exc)) from exc

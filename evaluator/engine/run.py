@@ -110,12 +110,26 @@ class ReasoningSpec(BaseModel):
     chat_template_kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
+class ServedSpec(BaseModel):
+    """A served model's endpoint (``ModelEntry.served``): its URL, the model name it reports, the name of the API
+    key's secret (never the key), and the decoding settings (temperature, top_p, seed, prices per 1M tokens)."""
+
+    model_config = ConfigDict(extra="ignore")
+    endpoint: str
+    model_name: str
+    key_name: str | None = None
+    decoding: dict[str, Any] = Field(default_factory=dict)
+    logprobs: bool = False
+
+
 class RunSpec(BaseModel):
     """Everything that determines a run's numbers."""
 
     model_config = ConfigDict(extra="forbid")
     model: str
     revision: str
+    source: Literal["hf", "modelscope", "api"] = "hf"
+    served: ServedSpec | None = None  # source "api" only
     local_path: str | None = None
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     use_chat_template: bool = True
@@ -134,6 +148,7 @@ class RunSpec(BaseModel):
     backend: Literal["auto", "transformers", "vllm"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     tensor_parallel: int = Field(default=1, ge=1, description="GPUs one model replica spans (vLLM; e.g. 70B)")
+    evaluator_version: str = EVALUATOR_VERSION
 
     def max_new_tokens_for(self, task: TaskSpec) -> int:
         """The generation length limit of ``task`` in this run (the spec's, else the task's default), plus the
@@ -149,7 +164,6 @@ class RunSpec(BaseModel):
     def template_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the chat template (``chat_template_kwargs``)."""
         return dict(self.reasoning.chat_template_kwargs)
-    evaluator_version: str = EVALUATOR_VERSION
 
 
 OVERRIDABLE = {"dtype", "use_chat_template", "tasks", "limit_per_task", "k", "seed", "backend", "device",
@@ -185,12 +199,29 @@ def build_run_spec(model: ModelEntry, suite: Suite, suite_tasks: set[str], **ove
     fields.setdefault("trust_remote_code", bool(model.needs_remote_code and model.allow_remote_code))
     fields.setdefault("protocol", OFFICIAL_PROTOCOL)
     try:
-        return RunSpec(model=model.hub_id, revision=model.commit_sha, local_path=model.local_path,
+        spec = RunSpec(model=model.hub_id, revision=model.commit_sha, local_path=model.local_path,
+                       source=model.source or "hf", served=model.served if model.source == "api" else None,
                        suite_name=suite.name, suite_version=suite.version,
                        generation=_default_generation(fields["protocol"]), reasoning=ReasoningSpec(**reasoning),
                        batch_policy=BatchPolicy(**batch), **fields)
     except ValidationError as exc:
         raise RunSpecError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    _check_served(spec, suite_tasks)
+    return spec
+
+
+def _check_served(spec: RunSpec, suite_tasks: set[str]) -> None:
+    """A served model is letter-scored only where its endpoint returns top log-probs: refuse the run otherwise."""
+    if spec.source != "api":
+        return
+    if spec.served is None:
+        raise RunSpecError("a served (api) model needs its endpoint settings (ModelEntry.served)")
+    if spec.served.logprobs:
+        return
+    lettered = sorted(name for name in (spec.tasks or suite_tasks) if name in TASKS and spec.letter_scored(TASKS[name]))
+    if lettered:
+        raise RunSpecError(f"{spec.model}: its endpoint returns no top log-probs, so letter scoring "
+                           f"({', '.join(lettered)}) is refused; evaluate it under the generate protocol")
 
 
 def _reasoning_spec(model: ModelEntry, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -306,6 +337,26 @@ def environment(runner: Runner) -> dict[str, Any]:
             "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
             "evaluator_version": EVALUATOR_VERSION, "backend": info.backend, "device": info.device,
             "dtype": info.dtype, "runner_settings": info.settings}
+
+
+def open_runner(spec: RunSpec, device: str) -> Runner:
+    """The run's runner: a served model's endpoint client, else the model loaded from local disk."""
+    if spec.source == "api" and spec.served is not None:
+        from common.settings import get_settings, served_api_key
+        from evaluator.engine.runners.openai_backend import OpenAIRunner
+
+        settings = get_settings()
+        served = spec.served
+        key = served_api_key(served.key_name) if served.key_name else None
+        if served.key_name and key is None:
+            raise ModelLoadError(f"no API key named {served.key_name}: set MEDBENCH_API_KEY_{served.key_name.upper()} "
+                                 "on the worker")
+        return OpenAIRunner(served.endpoint, served.model_name, key, decoding=served.decoding,
+                            concurrency=settings.api_concurrency, timeout=settings.api_timeout_s,
+                            max_retries=settings.api_max_retries)
+    return load_runner(resolve_model_path(spec), dtype=spec.dtype, device=device, backend=spec.backend,
+                       trust_remote_code=spec.trust_remote_code, token_budget=spec.batch_policy.token_budget,
+                       tensor_parallel_size=spec.tensor_parallel)
 
 
 def resolve_model_path(spec: RunSpec) -> str:
@@ -472,19 +523,19 @@ def execute_run(run_id: int, *, engine: Engine | None = None, should_stop: Calla
             from common.settings import get_settings
 
             device = spec.device if spec.device != "auto" else get_settings().device  # MEDBENCH_DEVICE
-            runner = load_runner(resolve_model_path(spec), dtype=spec.dtype, device=device,
-                                 backend=spec.backend, trust_remote_code=spec.trust_remote_code,
-                                 token_budget=spec.batch_policy.token_budget,
-                                 tensor_parallel_size=spec.tensor_parallel)
+            runner = open_runner(spec, device)
         try:
             spec = pending.spec = resolve_reasoning(spec, runner.tokenizer)
             env = {**environment(runner), "chunk_items": spec.batch_policy.chunk_items_on(runner.info.device)}
             update_run(engine, run_id, environment=env, run_spec=spec.model_dump(mode="json"))
             clock = ComputeClock(runner.info.device, (pending.run.environment or {}).get("compute"))
+            before = (pending.run.environment or {}).get("api_usage")
             try:
                 _execute(ChunkCommitter(engine, pending, on_progress), spec, runner, todo, should_stop)
-            finally:  # seconds spent count also for a stopped run: it resumes from them
+            finally:  # seconds spent (and a served model's tokens and cost) count also for a stopped run: it resumes
                 env["compute"] = clock.stop()
+                if hasattr(runner, "usage"):
+                    env["api_usage"] = runner.usage(before)
                 update_run(engine, run_id, environment={**env, "runner_counters": dict(runner.info.counters)})
         finally:
             if owned:

@@ -160,14 +160,14 @@ def queue_hub_model(session: Session, settings: Settings, report: DemoReport) ->
     from submissions.checks import check_validity
     from huggingface_hub.errors import HfHubHTTPError
 
-    from submissions.hub import fetch_model_info, unreachable_reason
+    from submissions.hub import fetch_model_info, hub_problem
 
     try:
         fetch_model_info(hub_id, "main", timeout=HUB_PROBE_TIMEOUT_S)
     except Exception as exc:  # unreachable, unknown, gated: the tiny models are the whole demo then
-        why = (f"the hub answered: {str(exc).splitlines()[0][:200]}" if isinstance(exc, HfHubHTTPError)
-               else unreachable_reason(exc, HUB_PROBE_TIMEOUT_S))
-        report.hub_model = f"{hub_id} skipped ({why})"
+        status = exc.response.status_code if isinstance(exc, HfHubHTTPError) and exc.response is not None else None
+        reason = f"the model hub answered HTTP {status}" if status else hub_problem(exc, HUB_PROBE_TIMEOUT_S)
+        report.hub_model = f"{hub_id} skipped ({reason})"
         return
     check = check_validity(hub_id, "main")
     if not check.ok or not check.commit_sha:

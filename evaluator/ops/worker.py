@@ -301,8 +301,13 @@ class Worker:
             session.commit()
         append_log(self.engine, run_id, note)
 
-    def _prepare_model(self, run_id: int, model: ModelEntry) -> Path:
-        """Make the model's files local before execute_run (which then finds them in the cache)."""
+    def _prepare_model(self, run_id: int, model: ModelEntry) -> Path | None:
+        """Make the model's files local before execute_run (which then finds them in the cache); a served model
+        has none: its endpoint answers."""
+        if model.source == "api":
+            served = model.served or {}
+            append_log(self.engine, run_id, f"served model {served.get('model_name')} at {served.get('endpoint')}")
+            return None
         if not model.local_path:
             append_log(self.engine, run_id, f"fetching {model.hub_id}@{model.commit_sha[:12]}")
         began = time.time()

@@ -110,3 +110,34 @@ if grant or revoke:
         st.error(md_escape(str(exc)))
     else:
         st.success(f"{md_escape(changed.username)} is {'now' if changed.is_organizer else 'no longer'} an organizer.")
+
+st.subheader("Add a served model (API)")
+st.caption("A model behind an OpenAI-compatible endpoint (a vendor's API, or our own vLLM / SGLang). The API key is "
+           "never typed here: set MEDBENCH_API_KEY_<NAME> (or api_keys.<name> in secrets.toml) where the site and "
+           "the worker run, and give its NAME. The endpoint is checked (GET /v1/models) before anything is stored.")
+with st.form("served_form"):
+    served_cols = st.columns(2)
+    endpoint = served_cols[0].text_input("Endpoint (base URL)", placeholder="https://api.example.com/v1",
+                                         key="served_endpoint")
+    served_name = served_cols[1].text_input("Model name, as the endpoint lists it", key="served_model_name")
+    key_name = served_cols[0].text_input("API key name (NAME of MEDBENCH_API_KEY_NAME; empty: no key)",
+                                         key="served_key_name")
+    served_label = served_cols[1].text_input("Leaderboard label (default: the model name)", key="served_label")
+    price_cols = st.columns(4)
+    temperature = price_cols[0].number_input("Temperature", 0.0, 2.0, 0.0, key="served_temperature")
+    price_in = price_cols[1].number_input("Price per 1M prompt tokens", 0.0, value=0.0, key="served_price_in")
+    price_out = price_cols[2].number_input("Price per 1M generated tokens", 0.0, value=0.0, key="served_price_out")
+    currency = price_cols[3].text_input("Currency", "USD", key="served_currency")
+    add_served = st.form_submit_button("Check and add")
+if add_served:
+    from submissions.served import ServedModelError, add_served_model
+
+    try:
+        added = add_served_model(organizer.id, endpoint=endpoint, model_name=served_name, key_name=key_name or None,
+                                 label=served_label or None, decoding={
+                                     "temperature": temperature, "price_input_per_1m": price_in,
+                                     "price_output_per_1m": price_out, "currency": currency.strip().upper()})
+    except (ServedModelError, NotAuthorized) as exc:
+        st.error(f"Nothing was added: {md_escape(str(exc))}")
+    else:
+        st.success(md_escape(added.message))

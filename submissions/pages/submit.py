@@ -7,6 +7,7 @@ import streamlit as st
 from common.display import md_escape, plural
 from common.settings import get_settings
 from submissions.forms import MODEL_TYPES, PRECISIONS
+from submissions.hub import hub_endpoint
 from submissions.intake import submit_model, submissions_left
 from submissions.session import current_user
 from submissions.ui import history_frame
@@ -31,6 +32,7 @@ if user is None:
 left = submissions_left(user.id)
 st.caption(f"You can make {plural(left, 'more submission')} in the current {settings.rate_limit_days}-day window.")
 
+st.caption(f"Models are checked on {md_escape(hub_endpoint())} (the hub, or the mirror this site uses).")
 with st.form("submit_form"):
     hub_id = st.text_input("Model id on the hub", placeholder="organization/model-name", key="hub_id")
     revision = st.text_input("Revision (branch, tag or commit)", value="main", key="revision")

@@ -134,8 +134,8 @@ def test_leaderboard_search_box_narrows_the_table(world):
 
 def test_leaderboard_bad_input_is_explained_and_changes_nothing(world):
     app = page("leaderboard", q="licence:mit")
-    assert texts(app.error) == ["Unknown filter 'licence:'. Use license:, type:, precision:, size:, flagged:, demo: "
-                                "or plain words that match model names. The table below is not filtered by the search."]
+    assert texts(app.error) == ["Unknown filter 'licence:'. Use license:, type:, precision:, size:, flagged:, demo:, "
+                                "source: or plain words that match model names. The table below is not filtered by the search."]
     assert len(table(app)) == 7
     app = page("leaderboard", q="size:huge")
     assert texts(app.error)[0].endswith(", >15B, unknown. The table below is not filtered by the search.")

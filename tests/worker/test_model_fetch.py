@@ -75,7 +75,7 @@ def test_hub_problems_become_plain_reasons(hub, tiny_models, tmp_path: Path, mon
     closed_url = closed.url
     closed.stop()
     monkeypatch.setenv("HF_ENDPOINT", closed_url)
-    with pytest.raises(ModelFetchError, match="could not download org/tiny from the hub: .*Connection refused"):
+    with pytest.raises(ModelFetchError, match="could not download org/tiny: the model hub could not be reached"):
         fetch_model("org/tiny", sha, None, tmp_path, min_free_gb=0)
 
 

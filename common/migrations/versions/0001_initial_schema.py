@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 00:18:50.536364
+Create Date: 2026-12-03 00:24:34.457781
 """
 from typing import Sequence, Union
 
@@ -22,6 +22,8 @@ def upgrade() -> None:
     op.create_table('models',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hub_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('served', sa.JSON(), nullable=False),
     sa.Column('revision', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('commit_sha', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('precision', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -44,6 +46,7 @@ def upgrade() -> None:
     with op.batch_alter_table('models', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_models_hidden'), ['hidden'], unique=False)
         batch_op.create_index(batch_op.f('ix_models_hub_id'), ['hub_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_models_source'), ['source'], unique=False)
 
     op.create_table('sign_in_failures',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -406,6 +409,7 @@ def downgrade() -> None:
 
     op.drop_table('sign_in_failures')
     with op.batch_alter_table('models', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_models_source'))
         batch_op.drop_index(batch_op.f('ix_models_hub_id'))
         batch_op.drop_index(batch_op.f('ix_models_hidden'))
 
