@@ -30,7 +30,9 @@ from sqlmodel import Session, select
 from common.retry import retry_transient
 from evaluator import EVALUATOR_VERSION
 from evaluator.items import Item
+from evaluator.order_secret import permutation_seed
 from evaluator.permutations import item_orders, shown_letters
+from evaluator.suites.visibility import PUBLIC
 from evaluator.progress import RunProgress, progress_detail
 from evaluator.prompts import PROMPT_TEMPLATE_VERSION, build_prompt, candidates_of
 from evaluator.runners import ChoiceRequest, Interrupted, ModelLoadError, RequestError, Runner, load_runner
@@ -93,6 +95,8 @@ class RunSpec(BaseModel):
     limit_per_task: int | None = Field(default=None, ge=1)  # quick runs: the first N items of each task
     k: int = Field(default=5, ge=1, le=24)
     seed: int = 0
+    # a private suite's option orders: derived from the server's secret (evaluator.order_secret), never public
+    permutation_seed: int | None = None
     prompt_template_version: str = PROMPT_TEMPLATE_VERSION
     generation: dict[str, Any] = Field(default_factory=dict)
     batch_policy: BatchPolicy = Field(default_factory=BatchPolicy)
@@ -132,6 +136,8 @@ def build_run_spec(model: ModelEntry, suite: Suite, suite_tasks: set[str], **ove
     fields.setdefault("dtype", model.precision if model.precision in ("float32", "bfloat16", "float16") else "auto")
     fields.setdefault("use_chat_template", model.use_chat_template)
     fields.setdefault("trust_remote_code", bool(model.needs_remote_code and model.allow_remote_code))
+    if suite.visibility != PUBLIC:
+        fields["permutation_seed"] = permutation_seed(suite.version, int(fields.get("seed", 0)))
     try:
         return RunSpec(model=model.hub_id, revision=model.commit_sha, local_path=model.local_path,
                        suite_name=suite.name, suite_version=suite.version, generation=_default_generation(),
@@ -182,7 +188,8 @@ def plan_units(items: list[tuple[SuiteItem, Item]], spec: RunSpec) -> list[WorkU
     units = []
     for row, item in items:
         task = get_task(item.task)
-        orders = item_orders(task.kind, item.options, candidates_of(item), spec.k, spec.seed, item.id)
+        seed = spec.seed if spec.permutation_seed is None else spec.permutation_seed
+        orders = item_orders(task.kind, item.options, candidates_of(item), spec.k, seed, item.id)
         units += [WorkUnit(row.id, item, task, i, perm) for i, perm in enumerate(orders)]
     return units
 

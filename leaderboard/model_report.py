@@ -118,7 +118,8 @@ def model_report(session: Session, ref: str | int | None) -> ModelReport:
     run = session.execute(
         select(EvalRun).join(latest, latest.c.run_id == EvalRun.id).where(latest.c.model_id == model.id)
     ).scalars().first()
-    suite_facts = {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count}
+    suite_facts = {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count,
+                   "visibility": suite.visibility}
     if run is None:
         return ModelReport(facts, None, suite_facts)
     return ModelReport(facts, run_facts(run, suite), suite_facts, task_scores(session, run.id),
@@ -136,7 +137,9 @@ def run_facts(run: EvalRun, suite: Suite) -> dict[str, Any]:
     }
 
 
-PRIVATE_SPEC_KEYS = frozenset({"local_path"})  # a folder on this server
+# a folder on this server; the option-order seed of a private suite's run (derived from the server's secret:
+# published, it would let a submitter precompute the orders, evaluator.permutations.private_seed)
+PRIVATE_SPEC_KEYS = frozenset({"local_path", "permutation_seed"})
 PRIVATE_ENVIRONMENT_KEYS = frozenset({"platform", "pid", "node", "host", "lease_owner"})  # this server's host
 
 

@@ -19,11 +19,12 @@ def active_suite(session: Session) -> Suite | None:
 
 
 def active_suite_facts(session: Session) -> dict[str, object] | None:
-    """Name, version and size of the active suite, as the pages state them above every score."""
+    """Name, version, size and visibility of the active suite, as the pages state them above every score."""
     suite = active_suite(session)
     if suite is None:
         return None
-    return {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count}
+    return {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count,
+            "visibility": suite.visibility}
 
 
 def latest_runs(suite_id: int) -> Subquery:

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape
+from evaluator.suites.visibility import LABELS as VISIBILITY_LABELS
 from leaderboard import cache, search, table_view
 from leaderboard.url_state import warn_unknown
 from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS_HELP, dimension_label, plural
@@ -44,8 +45,8 @@ if suite is None or frame.empty:
     st.stop()
 
 n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
-st.markdown(f"Ranked on suite **{md_escape(suite['name'])}** (version `{suite['version'][:12]}`, "
-            f"{suite['item_count']} items): "
+st.markdown(f"Ranked on suite **{md_escape(suite['name'])}**, a **{VISIBILITY_LABELS[suite['visibility']]}** "
+            f"(version `{suite['version'][:12]}`, {suite['item_count']} items): "
             f"**{plural(len(frame), 'model')}**, each by its latest finished run. "
             "Overall = mean of the five dimension scores; "
             "every score carries a 95% bootstrap interval (toggle *Show 95% CI*); *n* = scored items. "

@@ -11,12 +11,14 @@ from common.display import md_escape
 from leaderboard import cache, sections
 from leaderboard.labels import RESEARCH_NOTICE, ROBUSTNESS, ROBUSTNESS_HELP, dimension_label, fmt_score, is_missing
 from leaderboard.model_report import ModelNotFound
+from evaluator.suites.visibility import LABELS as VISIBILITY_LABELS
 from submissions.session import is_organizer
 
 TITLE = "Model · 模型详情"  # until a model is chosen; then its name
 TABS = ["Scores", ROBUSTNESS, "Errors & advice", "Questions", "Reproducibility"]
 
 version = cache.version()
+organizer = is_organizer()
 ref = st.query_params.get("model", "")
 if not ref:
     st.title(TITLE)
@@ -56,6 +58,7 @@ metrics[1].metric(ROBUSTNESS, fmt_score(overall["robustness"]), help=ROBUSTNESS_
 metrics[2].metric("Scored items (n)", report.scored_items)
 metrics[3].metric("Suite", md_escape(report.run["suite_name"]))  # a long name · version was cut to "demo · a767…"
 metrics[3].caption(f"version {report.run['suite_version'][:12]}")
+metrics[3].caption(VISIBILITY_LABELS[report.suite["visibility"]])
 
 if report.missing_dimensions:
     st.caption(f"Overall averages {5 - len(report.missing_dimensions)} of the 5 dimensions: this run has no score "
@@ -69,6 +72,6 @@ with robustness_tab:
 with errors_tab:
     sections.errors_and_advice(report)
 with questions_tab:
-    sections.question_browser(report, version)
+    sections.question_browser(report, version, organizer=organizer)
 with repro_tab:
-    sections.reproducibility(report, organizer=is_organizer())
+    sections.reproducibility(report, organizer=organizer)

@@ -79,7 +79,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     engine = make_engine(url)
     upgrade(engine)
     with Session(engine) as session:
-        import_suite(session, small_suite(tmp_path / "suite"), "e2e", activate=True)
+        import_suite(session, small_suite(tmp_path / "suite"), "e2e", activate=True, visibility="public")
         session.commit()
     env = {**os.environ, "MEDBENCH_DATA_DIR": str(data), "MEDBENCH_MODEL_CACHE_DIR": str(tmp_path / "models"),
            "MEDBENCH_DATABASE_URL": url, "MEDBENCH_ORGANIZERS": "orga", "MEDBENCH_DEMO_MODELS": "false",

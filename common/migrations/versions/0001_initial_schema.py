@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:46:58.439857
+Create Date: 2026-12-02 23:20:16.883400
 """
 from typing import Sequence, Union
 
@@ -52,6 +52,7 @@ def upgrade() -> None:
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('item_count', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('visibility', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('version')
