@@ -47,8 +47,8 @@ def latest_runs(suite_id: int) -> Subquery:
 def data_version(session: Session) -> str:
     """A short token that changes whenever what the public views show may change.
 
-    It combines the database, the active suite, the newest finished run and the moderation state (hidden and
-    flagged counts), and is the key of every cached view.
+    It combines the database, the active suite and its visibility, the newest finished run and the moderation
+    state (hidden and flagged counts), and is the key of every cached view.
     """
     suite = active_suite(session)
     newest = session.execute(
@@ -63,5 +63,6 @@ def data_version(session: Session) -> str:
             func.count(ModelEntry.flag_reason),
         )
     ).one()
-    parts = [get_settings().resolved_database_url, suite.version if suite else "-", *newest, *moderation]
+    parts = [get_settings().resolved_database_url, suite.version if suite else "-", suite.visibility if suite else "-",
+             *newest, *moderation]
     return "|".join(str(part) for part in parts)

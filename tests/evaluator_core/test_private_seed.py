@@ -33,8 +33,8 @@ def use_secret(monkeypatch: pytest.MonkeyPatch, secret: str | None) -> None:
     get_settings.cache_clear()
 
 
-def test_two_secrets_give_two_orders_and_one_secret_the_same(engine, tiny_models, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_secrets_give_two_orders_and_one_secret_the_same(  # type: ignore[no-untyped-def]
+        engine, tiny_models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Session(engine) as session:
         suite = make_suite(session, tmp_path / "suite", single_items("ABCDEABCDE"))
         model = make_model(session, tiny_models["letter_a"], "a")
@@ -55,7 +55,8 @@ def test_two_secrets_give_two_orders_and_one_secret_the_same(engine, tiny_models
         assert orders(session, public) != orders(session, first)
 
 
-def test_a_generated_secret_is_kept_in_the_data_folder(engine, settings_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_generated_secret_is_kept_in_the_data_folder(  # type: ignore[no-untyped-def]
+        engine, settings_env, monkeypatch) -> None:
     use_secret(monkeypatch, None)
     seed = permutation_seed("v1", 0)
     path = settings_env.data_dir / SECRET_FILE
@@ -65,8 +66,8 @@ def test_a_generated_secret_is_kept_in_the_data_folder(engine, settings_env, mon
     assert permutation_seed("v1", 0) != seed  # a new server secret, new orders
 
 
-def test_the_run_resumes_and_rescores_exactly_and_hides_its_seed(engine, tiny_models, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_run_resumes_and_rescores_exactly_and_hides_its_seed(  # type: ignore[no-untyped-def]
+        engine, tiny_models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     use_secret(monkeypatch, "kept on the server")
     with Session(engine) as session:
         suite_id = make_suite(session, tmp_path / "suite", single_items("ABCDE")).id

@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
+from bench.seed_results import seed_demo_results
+from common.db import session_scope
 from evaluator.item_access import ItemReader, PrivateItems, Viewer, open_runs
+from evaluator.suites.visibility import set_visibility
+from leaderboard.details import details_jsonl
+from leaderboard.item_browser import ItemFilter, browse_items, disagreements, tag_counts
 from tests.leaderboard.conftest import ROOT
 
 PUBLIC_MODULES = sorted((ROOT / "leaderboard").rglob("*.py")) + [
@@ -75,3 +80,27 @@ def test_a_reader_comes_from_the_gate_only(engine) -> None:  # type: ignore[no-u
         with pytest.raises(LookupError, match="no run 99"):
             open_runs(session, [99], Viewer())
     assert issubclass(PrivateItems, PermissionError)
+
+
+def test_the_gate_on_sqlite_and_postgresql(any_engine) -> None:  # type: ignore[no-untyped-def]
+    """Every public reader refuses a private suite's runs to visitors, in one line, and serves organizers; a
+    public suite's runs are served to everyone (details download included)."""
+    with session_scope(any_engine) as session:
+        world = seed_demo_results(session)
+        runs = [run.id for run in world.runs.values()][:2]
+    with session_scope(any_engine) as session:
+        for viewer in (Viewer(), Viewer(organizer=True)):
+            assert browse_items(session, runs[0], ItemFilter(), viewer=viewer).total > 0
+            assert disagreements(session, runs, viewer=viewer)[0] > 0
+            assert b'"prompt"' in details_jsonl(session, runs[0], viewer=viewer)
+        set_visibility(session, world.suite.id, "private", actor=None)
+    with session_scope(any_engine) as session:
+        for read in (lambda v: browse_items(session, runs[0], ItemFilter(), viewer=v),
+                     lambda v: tag_counts(session, runs[0], viewer=v),
+                     lambda v: disagreements(session, runs, viewer=v),
+                     lambda v: details_jsonl(session, runs[0], viewer=v)):
+            with pytest.raises(PrivateItems, match=r"^Suite “seed” is a private test set: [^\n]+$"):
+                read(Viewer())
+            assert read(Viewer(organizer=True))
+        with pytest.raises(PrivateItems):  # the default viewer is a visitor: forgetting it fails closed
+            browse_items(session, runs[0], ItemFilter())
