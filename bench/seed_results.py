@@ -98,10 +98,11 @@ def make_item(task: TaskSpec, index: int, scored: bool = True) -> Item:
 
 
 def create_suite(session: Session, name: str = "seed", items_per_task: int = 3, unscored_per_task: int = 0,
-                 active: bool = True) -> tuple[Suite, list[SuiteItem]]:
-    """A suite with ``items_per_task`` items of every registered task (the last ``unscored_per_task`` unscored)."""
+                 active: bool = True, visibility: str = "public") -> tuple[Suite, list[SuiteItem]]:
+    """A suite with ``items_per_task`` items of every registered task (the last ``unscored_per_task`` unscored);
+    public by default, as its made-up items are meant to be browsed."""
     suite = Suite(name=name, version=f"{name}-v{items_per_task}-{unscored_per_task}", item_count=0, active=active,
-                  description="seeded suite (bench/seed_results.py)", source="seed")
+                  description="seeded suite (bench/seed_results.py)", source="seed", visibility=visibility)
     session.add(suite)
     session.flush()
     items: list[SuiteItem] = []

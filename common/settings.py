@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         "expand to.",
     )
     import_max_files: int = Field(default=10_000, ge=1, description="Most files an uploaded or imported .zip may hold.")
+    permutation_secret: SecretStr = Field(
+        default=SecretStr(""), description="Key the option orders of a private suite's runs derive from (HMAC). "
+        "Empty: a random key generated once into data_dir/permutation-secret.",
+    )
     # worker
     worker_poll_seconds: float = Field(default=5.0, gt=0, le=3600, description="How often the worker looks for approved work.")
     lease_seconds: float = Field(default=60.0, ge=1, le=86_400, description="A run whose heartbeat is older than this is taken over.")

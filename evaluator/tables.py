@@ -21,6 +21,9 @@ class Suite(SQLModel, table=True):
     source: Optional[str] = Field(default=None, max_length=500)  # folder or file it was imported from
     item_count: int = Field(default=0)
     active: bool = Field(default=False)  # the suite new runs use and the leaderboard ranks on
+    # "public": its questions, prompts and outputs may be shown and exported; "private": aggregate scores only
+    # (spec section 8; evaluator.item_access is the gate). Private unless an organizer chooses public.
+    visibility: str = Field(default="private", max_length=16)
     created_at: datetime = created_at_field()
 
 

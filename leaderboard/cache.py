@@ -14,7 +14,8 @@ import streamlit as st
 from common.db import session_scope
 from common.settings import get_settings
 from evaluator.benchmark.protocols import OFFICIAL_PROTOCOL
-from leaderboard import item_browser, model_facts, model_report, ranking, runs
+from evaluator.item_access import Viewer, open_runs
+from leaderboard import details, item_browser, model_facts, model_report, ranking, runs
 
 VERSION_TTL_S = 5
 
@@ -84,24 +85,58 @@ def report(data_version: str, ref: str, protocol: str | None = None) -> model_re
         return model_report.model_report(session, ref, protocol)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def item_page(data_version: str, run_id: int, flt: item_browser.ItemFilter, page: int,
-              page_size: int) -> item_browser.ItemPage:
+def _gate(run_ids: tuple[int, ...], organizer: bool) -> None:
+    """Ask the gate (evaluator.item_access) on every call, outside the cache: a suite made private a moment ago
+    must not keep serving item pages cached while it was public. Raises PrivateItems."""
     with session_scope() as session:
-        return item_browser.browse_items(session, run_id, flt, page, page_size)
+        open_runs(session, list(run_ids), Viewer(organizer))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _item_page(data_version: str, run_id: int, flt: item_browser.ItemFilter, page: int, page_size: int,
+               organizer: bool) -> item_browser.ItemPage:
+    with session_scope() as session:
+        return item_browser.browse_items(session, run_id, flt, page, page_size, viewer=Viewer(organizer))
+
+
+def item_page(data_version: str, run_id: int, flt: item_browser.ItemFilter, page: int, page_size: int,
+              organizer: bool = False) -> item_browser.ItemPage:
+    """One page of the question browser; PrivateItems on a private suite unless ``organizer``."""
+    _gate((run_id,), organizer)
+    return _item_page(data_version, run_id, flt, page, page_size, organizer)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def tag_counts(data_version: str, run_id: int) -> dict[str, int]:
+def _tag_counts(data_version: str, run_id: int, organizer: bool) -> dict[str, int]:
     with session_scope() as session:
-        return item_browser.tag_counts(session, run_id)
+        return item_browser.tag_counts(session, run_id, viewer=Viewer(organizer))
+
+
+def tag_counts(data_version: str, run_id: int, organizer: bool = False) -> dict[str, int]:
+    """Rows per error tag of a run (the browser's caption); PrivateItems on a private suite unless ``organizer``."""
+    _gate((run_id,), organizer)
+    return _tag_counts(data_version, run_id, organizer)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def disagreements(data_version: str, run_ids: tuple[int, ...], page: int, page_size: int,
-                  task: str | None) -> tuple[int, list[Any]]:
+def _disagreements(data_version: str, run_ids: tuple[int, ...], page: int, page_size: int, task: str | None,
+                   organizer: bool) -> tuple[int, list[Any]]:
     with session_scope() as session:
-        return item_browser.disagreements(session, list(run_ids), page, page_size, task)
+        return item_browser.disagreements(session, list(run_ids), page, page_size, task, viewer=Viewer(organizer))
+
+
+def disagreements(data_version: str, run_ids: tuple[int, ...], page: int, page_size: int, task: str | None,
+                  organizer: bool = False) -> tuple[int, list[Any]]:
+    """The compare page's disagreements; PrivateItems when a run is on a private suite unless ``organizer``."""
+    _gate(run_ids, organizer)
+    return _disagreements(data_version, run_ids, page, page_size, task, organizer)
+
+
+def details_jsonl(run_id: int, organizer: bool = False) -> bytes:
+    """The per-model details download (built on click, not cached: it can be large); PrivateItems on a private
+    suite unless ``organizer``."""
+    with session_scope() as session:
+        return details.details_jsonl(session, run_id, viewer=Viewer(organizer))
 
 
 @st.cache_data(show_spinner=False, ttl=60, max_entries=8)

@@ -3,20 +3,20 @@
 Why paged in SQL: a run holds thousands of (item, order) rows and the database millions, so the browser first
 selects one page of item ids (a GROUP BY over the run's rows, served by the (run_id, task), (run_id, dimension)
 and (run_id, error_primary) indexes) and only then loads the K rows of those items.
+Every read goes through the gate ``evaluator.item_access.open_runs``: a private suite's items reach organizers
+only, and this module imports no item table (spec section 8).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
 from sqlmodel import Session
 
-from evaluator.tables import ItemResult, SuiteItem
+from evaluator.item_access import OUTCOMES, VISITOR, ItemReader, Viewer, open_runs
 from evaluator.benchmark.tasks import TASKS, Dimension
 from leaderboard.labels import CATEGORIES
 
-OUTCOMES: tuple[str, ...] = ("all", "right", "wrong", "unscored")
 MAX_PAGE_SIZE = 100
 PREVIEW_CHARS = 40  # of the question, in the browser's list: enough to tell items apart at a glance
 
@@ -115,60 +115,36 @@ class ItemPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def _matching_items(run_id: int, flt: ItemFilter) -> Select:
-    wrong = func.sum(case((ItemResult.correct == False, 1), else_=0))  # noqa: E712
-    unscored = func.sum(case((ItemResult.correct.is_(None), 1), else_=0))
-    query = select(ItemResult.item_id).where(ItemResult.run_id == run_id)
-    if flt.dimension:
-        query = query.where(ItemResult.dimension == flt.dimension)
-    if flt.task:
-        query = query.where(ItemResult.task == flt.task)
-    if flt.tag:
-        query = query.where(ItemResult.item_id.in_(
-            select(ItemResult.item_id).where(ItemResult.run_id == run_id, ItemResult.error_primary == flt.tag)
-        ))
-    query = query.group_by(ItemResult.item_id)
-    if flt.outcome == "wrong":
-        query = query.having(wrong > 0)
-    elif flt.outcome == "right":
-        query = query.having(and_(wrong == 0, unscored == 0))
-    elif flt.outcome == "unscored":
-        query = query.having(unscored > 0)
-    return query
-
-
-def browse_items(session: Session, run_id: int, flt: ItemFilter, page: int = 1, page_size: int = 10) -> ItemPage:
-    """One page of the run's items matching ``flt``, each with every option order's answer and its tags."""
+def browse_items(session: Session, run_id: int, flt: ItemFilter, page: int = 1, page_size: int = 10, *,
+                 viewer: Viewer = VISITOR) -> ItemPage:
+    """One page of the run's items matching ``flt``, each with every option order's answer and its tags.
+    Raises PrivateItems (through the gate) when ``viewer`` may not read this run's items."""
     flt.validate()
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise BrowseError(f"Page must be 1 or more and page size 1–{MAX_PAGE_SIZE}.")
-    matching = _matching_items(run_id, flt)
-    total = session.execute(select(func.count()).select_from(matching.subquery())).scalar_one()
-    ids = session.execute(matching.order_by(ItemResult.item_id).limit(page_size).offset((page - 1) * page_size)
-                          ).scalars().all()
-    return ItemPage(total, page, page_size, load_items(session, run_id, list(ids)))
+    reader = open_runs(session, [run_id], viewer)
+    total, ids = reader.matching_page(run_id, dimension=flt.dimension, task=flt.task, outcome=flt.outcome,
+                                      tag=flt.tag, page=page, page_size=page_size)
+    return ItemPage(total, page, page_size, load_items(reader, run_id, ids))
 
 
-def load_items(session: Session, run_id: int, item_ids: list[int]) -> list[ItemView]:
+def load_items(reader: ItemReader, run_id: int, item_ids: list[int]) -> list[ItemView]:
     """The items ``item_ids`` (in that order) with all their rows in run ``run_id``."""
     if not item_ids:
         return []
-    suite_items = {i.id: i for i in session.scalars(select(SuiteItem).where(SuiteItem.id.in_(item_ids)))}
-    rows = session.scalars(
-        select(ItemResult).where(ItemResult.run_id == run_id, ItemResult.item_id.in_(item_ids))
-        .order_by(ItemResult.item_id, ItemResult.order_index)
-    ).all()
+    suite_items = reader.items(item_ids)
     views: dict[int, ItemView] = {}
     for item_id in item_ids:
-        data = suite_items[item_id].data if item_id in suite_items else {}
+        stored = suite_items.get(item_id)
+        data = stored.data if stored else {}
         spec = TASKS.get(data.get("task", ""))
         views[item_id] = ItemView(
-            item_id=item_id, item_key=suite_items[item_id].item_key if item_id in suite_items else str(item_id),
+            item_id=item_id, item_key=stored.item_key if stored else str(item_id),
             task=data.get("task", ""), dimension=spec.dimension.value if spec else "", passage=data.get("passage", ""),
             question=data.get("question", ""), options=data.get("options") or {}, gold=data.get("answer"),
             answer_points=data.get("answer_points") or [],
         )
-    for r in rows:
+    for r in reader.rows(run_id, item_ids):
         views[r.item_id].orders.append(OrderAnswer(
             r.order_index, list(r.permutation or []), r.prompt, r.raw_output, r.parsed_answer, r.correct, r.score,
             r.error_primary, dict(r.error_tags or {}), r.status, r.error_message, dict(r.letter_scores or {}),
@@ -177,14 +153,9 @@ def load_items(session: Session, run_id: int, item_ids: list[int]) -> list[ItemV
     return [views[i] for i in item_ids]
 
 
-def tag_counts(session: Session, run_id: int) -> dict[str, int]:
+def tag_counts(session: Session, run_id: int, *, viewer: Viewer = VISITOR) -> dict[str, int]:
     """Rows per primary error tag in one run (what the tag filter can show), via the (run_id, error_primary) index."""
-    rows = session.execute(
-        select(ItemResult.error_primary, func.count()).where(ItemResult.run_id == run_id,
-                                                             ItemResult.error_primary.is_not(None))
-        .group_by(ItemResult.error_primary)
-    ).all()
-    return {tag: count for tag, count in rows}
+    return open_runs(session, [run_id], viewer).tag_counts(run_id)
 
 
 @dataclass
@@ -194,23 +165,15 @@ class Disagreement:
 
 
 def disagreements(session: Session, run_ids: list[int], page: int = 1, page_size: int = 10,
-                  task: str | None = None) -> tuple[int, list[Disagreement]]:
+                  task: str | None = None, *, viewer: Viewer = VISITOR) -> tuple[int, list[Disagreement]]:
     """Items (original option order) that some of the runs got right and others wrong: total and one page."""
     if len(run_ids) < 2:
         return 0, []
     if task and task not in TASKS:
         raise BrowseError(f"Unknown task {task!r}; use one of {', '.join(TASKS)}.")
-    query = select(ItemResult.item_id).where(ItemResult.run_id.in_(run_ids), ItemResult.order_index == 0,
-                                             ItemResult.correct.is_not(None))
-    if task:
-        query = query.where(ItemResult.task == task)
-    query = query.group_by(ItemResult.item_id).having(
-        and_(func.count(func.distinct(ItemResult.correct)) > 1, func.count() == len(run_ids))
-    )
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    ids = session.execute(query.order_by(ItemResult.item_id).limit(page_size).offset((page - 1) * page_size)
-                          ).scalars().all()
-    per_run = {run_id: {v.item_id: v for v in load_items(session, run_id, list(ids))} for run_id in run_ids}
+    reader = open_runs(session, run_ids, viewer)
+    total, ids = reader.disagreeing_page(task, page, page_size)
+    per_run = {run_id: {v.item_id: v for v in load_items(reader, run_id, ids)} for run_id in run_ids}
     result = []
     for item_id in ids:
         first = per_run[run_ids[0]][item_id]

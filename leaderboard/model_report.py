@@ -154,7 +154,8 @@ def model_report(session: Session, ref: str | int | None, protocol: str | None =
             runs[candidate] = found
     chosen = protocol or (OFFICIAL_PROTOCOL if OFFICIAL_PROTOCOL in runs or not runs else next(iter(runs)))
     run = runs.get(chosen)
-    suite_facts = {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count}
+    suite_facts = {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count,
+                   "visibility": suite.visibility}
     if run is None:
         return ModelReport(facts, None, suite_facts, protocol=chosen, protocols=list(runs))
     return ModelReport(facts, run_facts(run, suite), suite_facts, task_scores(session, run.id),
@@ -172,7 +173,9 @@ def run_facts(run: EvalRun, suite: Suite) -> dict[str, Any]:
     }
 
 
-PRIVATE_SPEC_KEYS = frozenset({"local_path"})  # a folder on this server
+# a folder on this server; the option-order seed of a private suite's run (derived from the server's secret:
+# published, it would let a submitter precompute the orders, evaluator.engine.order_secret)
+PRIVATE_SPEC_KEYS = frozenset({"local_path", "permutation_seed"})
 PRIVATE_SERVED_KEYS = frozenset({"endpoint", "key_name"})  # the organizers' endpoint and the name of its secret
 PRIVATE_ENVIRONMENT_KEYS = frozenset({"platform", "pid", "node", "host", "lease_owner"})  # this server's host
 

@@ -23,13 +23,13 @@ def active_suite(session: Session) -> Suite | None:
 
 
 def active_suite_facts(session: Session, suite_id: int | None = None) -> dict[str, object] | None:
-    """Name, version and size of the active suite (or of suite ``suite_id``), as the pages state them above every
+    """Name, version, size and visibility of the active suite (or of suite ``suite_id``), as the pages state them above every
     score; ``active`` says whether it is the active one."""
     suite = session.get(Suite, suite_id) if suite_id is not None else active_suite(session)
     if suite is None:
         return None
     return {"id": suite.id, "name": suite.name, "version": suite.version, "item_count": suite.item_count,
-            "active": suite.active}
+            "active": suite.active, "visibility": suite.visibility}
 
 
 class SuiteNotFound(LookupError):
@@ -104,8 +104,8 @@ def latest_runs(suite_id: int, protocol: str = OFFICIAL_PROTOCOL) -> Subquery:
 def data_version(session: Session) -> str:
     """A short token that changes whenever what the public views show may change.
 
-    It combines the database, the active suite, the newest finished run and the moderation state (hidden and
-    flagged counts), and is the key of every cached view.
+    It combines the database, the active suite and its visibility, the newest finished run and the moderation
+    state (hidden and flagged counts), and is the key of every cached view.
     """
     suite = active_suite(session)
     newest = session.execute(
@@ -120,5 +120,6 @@ def data_version(session: Session) -> str:
             func.count(ModelEntry.flag_reason),
         )
     ).one()
-    parts = [get_settings().resolved_database_url, suite.version if suite else "-", *newest, *moderation]
+    parts = [get_settings().resolved_database_url, suite.version if suite else "-", suite.visibility if suite else "-",
+             *newest, *moderation]
     return "|".join(str(part) for part in parts)

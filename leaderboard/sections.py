@@ -14,6 +14,7 @@ import streamlit as st
 
 from common.display import mark_undecodable, md_escape
 from evaluator.benchmark.tasks import TASKS
+from evaluator.item_access import PrivateItems
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
 from leaderboard.labels import (CATEGORIES, NOT_PINNED, ROBUSTNESS, ROBUSTNESS_HELP, SOURCE_LABELS, arxiv_link,
@@ -227,9 +228,16 @@ def errors_and_advice(report: ModelReport) -> None:
                "research and is not triggered by a single figure.")
 
 
-def question_browser(report: ModelReport, version: str) -> None:
-    """Filter the run's questions by dimension, task, outcome and tag; page through them (indexed queries)."""
+def question_browser(report: ModelReport, version: str, *, organizer: bool = False) -> None:
+    """Filter the run's questions by dimension, task, outcome and tag; page through them (indexed queries). On a
+    private suite visitors get one line instead (the gate, evaluator.item_access, refuses the rows)."""
     run_id = report.run["id"]
+    try:
+        counts = cache.tag_counts(version, run_id, organizer)
+    except PrivateItems as exc:
+        st.info(md_escape(exc), icon=":material/lock:")
+        return
+    details_download(report, organizer=organizer)
     dimension_labels = {d: dimension_label(d, short=True) for d in DIMENSIONS}
     for key, allowed in (("qd", list(dimension_labels.values())), ("qt", list(TASKS)), ("qo", list(OUTCOMES)),
                          ("qtag", list(CATEGORIES))):
@@ -243,18 +251,18 @@ def question_browser(report: ModelReport, version: str) -> None:
                                 help="right: right under every option order · wrong: wrong under at least one · "
                                      "unscored: no reference answer")
     tag = cols[3].selectbox("Error tag", [ALL, *CATEGORIES], key="qtag", bind="query-params")
-    counts = cache.tag_counts(version, run_id)
     if counts:
         st.caption("Tagged answers in this run: " + " · ".join(f"{c} {counts[c]}" for c in CATEGORIES if c in counts))
     flt = ItemFilter(None if dimension == ALL else dimension, None if task == ALL else task, outcome,
                      None if tag == ALL else tag)
     page_size = 10
-    first = cache.item_page(version, run_id, flt, 1, page_size)
+    first = cache.item_page(version, run_id, flt, 1, page_size, organizer)
     if first.total == 0:
         st.info("No question matches these filters.")
         return
     page = st.pagination(first.pages, key="qp", bind="query-params") if first.pages > 1 else 1
-    result = first if page == 1 else cache.item_page(version, run_id, flt, min(page, first.pages), page_size)
+    result = first if page == 1 else cache.item_page(version, run_id, flt, min(page, first.pages), page_size,
+                                                     organizer)
     st.caption(f"{result.total} questions match · page {result.page} of {result.pages}")
     for item in result.items:
         with st.expander(f"{VERDICT_MARK[item.verdict]} {md_escape(item.item_key)} · {item.task} · {item.verdict} · "
@@ -266,6 +274,17 @@ def _fields(record: dict[str, Any]) -> str:
     """A record or extraction tuple as 'field: value; field: value' (JSON only for nested values)."""
     return "; ".join(f"{key}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
                      for key, value in record.items())
+
+
+def details_download(report: ModelReport, *, organizer: bool = False) -> None:
+    """The per-model details file (every question × option order with prompt, output, extracted answer, verdict
+    and tags), built on click; reached only past the gate, so never for a private suite's visitors."""
+    run_id = report.run["id"]
+    name = report.model["hub_id"].replace("/", "__")
+    st.download_button("Download details (JSONL)", lambda: cache.details_jsonl(run_id, organizer),
+                       f"medbench-details-{name}-run{run_id}.jsonl", "application/x-ndjson", key="details_jsonl",
+                       help="One JSON line per question and option order: prompt, raw output, extracted answer, "
+                            "reference, verdict and error tags.")
 
 
 def _answer_text(item: ItemView, answer: Any) -> str:

@@ -73,3 +73,11 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "random": build_tiny_model(root / "random", "random", seed=1),
         "letter_a": build_tiny_model(root / "letter_a", "letter", letter="A"),
     }
+
+
+@pytest.fixture(scope="session")
+def canary_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The leak tests' tiny models (tests/canary_site.py): 'canary' writes only the output canary, 'letter' "A"."""
+    from tests.canary_site import build_models
+
+    return build_models(tmp_path_factory.mktemp("canary-models"))

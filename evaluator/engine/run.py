@@ -54,6 +54,8 @@ from evaluator.benchmark.scoring.extract import EXTRACT_KINDS, answer_settled, s
 from evaluator.benchmark.scoring.aggregate import robustness as pooled_robustness
 from evaluator.benchmark.scoring.aggregate import strict_accuracy as pooled_strict
 from evaluator.score_history import keep_scores
+from evaluator.engine.order_secret import permutation_seed
+from evaluator.benchmark.suites.visibility import PUBLIC
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, Suite, SuiteItem, TaskScore
 from evaluator.benchmark.tasks import CHOICE_KINDS, LOGPROB_KINDS, TASKS, Kind, TaskSpec, get_task
 from submissions.tables import ModelEntry
@@ -140,6 +142,8 @@ class RunSpec(BaseModel):
     limit_per_task: int | None = Field(default=None, ge=1)  # quick runs: the first N items of each task
     k: int = Field(default=DEFAULT_K, ge=1, le=24)
     seed: int = 0
+    # a private suite's option orders: derived from the server's secret (evaluator.engine.order_secret), never public
+    permutation_seed: int | None = None
     prompt_template_version: str = PROMPT_TEMPLATE_VERSION
     protocol: AnswerProtocol = OFFICIAL_PROTOCOL  # how a choice answer is obtained (spec section 7)
     reasoning: ReasoningSpec = Field(default_factory=ReasoningSpec)
@@ -198,6 +202,8 @@ def build_run_spec(model: ModelEntry, suite: Suite, suite_tasks: set[str], **ove
     fields.setdefault("use_chat_template", model.use_chat_template)
     fields.setdefault("trust_remote_code", bool(model.needs_remote_code and model.allow_remote_code))
     fields.setdefault("protocol", OFFICIAL_PROTOCOL)
+    if suite.visibility != PUBLIC:
+        fields["permutation_seed"] = permutation_seed(suite.version, int(fields.get("seed", 0)))
     try:
         spec = RunSpec(model=model.hub_id, revision=model.commit_sha, local_path=model.local_path,
                        source=model.source or "hf", served=model.served if model.source == "api" else None,
@@ -298,7 +304,8 @@ def plan_units(items: list[tuple[SuiteItem, Item]], spec: RunSpec) -> list[WorkU
     units = []
     for row, item in items:
         task = get_task(item.task)
-        orders = item_orders(task.kind, item.options, candidates_of(item), spec.k, spec.seed, item.id)
+        seed = spec.seed if spec.permutation_seed is None else spec.permutation_seed
+        orders = item_orders(task.kind, item.options, candidates_of(item), spec.k, seed, item.id)
         units += [WorkUnit(row.id, item, task, i, perm) for i, perm in enumerate(orders)]
     return units
 

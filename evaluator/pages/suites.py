@@ -23,10 +23,14 @@ from evaluator.benchmark.suites.roots import check_import_path, import_roots
 from evaluator.benchmark.suites.uploads import UPLOAD_SUFFIXES, discard_upload, new_upload_dir, stage_uploads
 from evaluator.benchmark.tasks import CHOICE_KINDS, DIMENSION_LABELS, TASKS, Dimension
 from submissions.ui import require_organizer_page
+from evaluator.benchmark.suites.visibility import VISIBILITIES, set_visibility
 
 user = require_organizer_page()
 SERVER, UPLOAD = "Server folder or file", "Upload files"
 NO_TASK = "(from the file name)"
+VISIBILITY_HELP = ("private: public pages show aggregate scores only; questions, answers, prompts and model outputs "
+                   "stay on organizer pages. public: they may be shown and exported. A new import is private unless "
+                   "you choose public.")
 
 st.title("Suites · 评测集")
 if flash := st.session_state.pop("suite_flash", None):
@@ -65,12 +69,31 @@ def _show_changes(changes: dict, label: str) -> None:
     st.markdown(f"Compared with the active suite **{md_escape(changes['active'])}**:\n" + "\n".join(lines))
 
 
+def _visibility_control(suites: list) -> None:
+    """Make a stored suite public or private (audited with before and after)."""
+    st.subheader("Visibility")
+    st.caption(VISIBILITY_HELP)
+    labels = {s.id: f"{s.id} · {s.name} · {s.version[:12]} ({s.visibility})" for s in suites}
+    row = st.columns([3, 2, 1])
+    chosen = row[0].selectbox("Suite", list(labels), format_func=labels.get, key="visibility_choice")
+    wanted = row[1].radio("Visibility", list(VISIBILITIES), horizontal=True, key="visibility_value")
+    if row[2].button("Change", key="visibility_change"):
+        try:
+            with session_scope() as session:
+                changed = set_visibility(session, chosen, wanted, actor=user)
+            st.session_state["suite_flash"] = f"Suite {changed.id} “{changed.name}” is {changed.visibility}."
+            st.rerun()
+        except SuiteError as error:
+            _show_errors(error)
+
+
 # --- stored suites and activation -----------------------------------------------------------------------------
 with session_scope() as session:
     suites = list_suites(session)
 if suites:
     st.dataframe(pd.DataFrame([{"id": s.id, "name": s.name, "version": s.version[:12], "items": s.item_count,
-                                "active": s.active, "imported": s.created_at} for s in suites]),
+                                "visibility": s.visibility, "active": s.active, "imported": s.created_at}
+                               for s in suites]),
                  hide_index=True, width="stretch")
     labels = {s.id: f"{s.id} · {s.name} · {s.version[:12]}{' (active)' if s.active else ''}" for s in suites}
     # no default: the newest import is not necessarily the one to rank on
@@ -97,6 +120,7 @@ if suites:
                     st.rerun()
                 except SuiteError as error:
                     _show_errors(error)
+    _visibility_control(suites)
 else:
     st.info("No suites yet: import one below.")
 
@@ -168,6 +192,8 @@ if preview is not None:
                  + "\n".join(f"- {md_escape(p)}" for p in preview.problems))
     if preview.existing_suite_id is not None:
         st.info(f"This content is already stored as suite {preview.existing_suite_id}; committing changes nothing.")
+    visibility = st.radio("Visibility of the imported suite", list(VISIBILITIES), horizontal=True,
+                          key="suite_visibility", help=VISIBILITY_HELP)
     import_confirmed = False
     if activate_after:
         with session_scope() as session:
@@ -179,11 +205,12 @@ if preview is not None:
             with session_scope() as session:
                 suite = import_suite(session, preview.source, name, fmt=options.get("fmt", "auto"),
                                      task=options.get("task"), activate=activate_after,
-                                     expected_version=preview.version, actor=user, force=import_confirmed)
+                                     expected_version=preview.version, actor=user, force=import_confirmed,
+                                     visibility=visibility)
             st.session_state.pop("suite_preview", None)
             discard_upload(st.session_state.pop("suite_upload_dir", None))
             st.session_state["suite_flash"] = (f"Imported suite {suite.id} “{suite.name}”: {suite.item_count} "
-                                               f"items, version {suite.version[:12]}.")
+                                               f"items, version {suite.version[:12]}, {suite.visibility}.")
         except SuiteError as error:
             _show_errors(error)
         else:

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape
+from evaluator.item_access import PrivateItems
 from evaluator.benchmark.tasks import TASKS
 from leaderboard import cache, charts
 from evaluator.benchmark.protocols import PROTOCOLS
@@ -16,6 +17,7 @@ from leaderboard.ranking import DIMENSIONS, SCORE_KEYS
 from leaderboard.sections import question_card
 from leaderboard.table_view import model_labels
 from leaderboard.url_state import warn_unknown
+from submissions.session import is_organizer
 
 MAX_MODELS = 4
 ALL = "all"
@@ -90,14 +92,20 @@ st.caption("Questions (original option order) that some of these models answer r
 warn_unknown("dtask", [ALL, *TASKS])
 task = st.selectbox("Task", [ALL, *TASKS], key="dtask", bind="query-params")
 run_ids = tuple(int(rep.run["id"]) for rep in reports.values())
-total, _ = cache.disagreements(version, run_ids, 1, 1, None if task == ALL else task)
+organizer = is_organizer()
+try:
+    total, _ = cache.disagreements(version, run_ids, 1, 1, None if task == ALL else task, organizer)
+except PrivateItems as exc:  # the gate (evaluator.item_access): a private suite's questions stay unpublished
+    st.info(md_escape(exc), icon=":material/lock:")
+    st.stop()
 if total == 0:
     st.info("They agree on every scored question" + ("" if task == ALL else f" of {task}") + ".")
     st.stop()
 page_size = 10
 pages = -(-total // page_size)
 page = st.pagination(pages, key="dpage", bind="query-params") if pages > 1 else 1
-_, items = cache.disagreements(version, run_ids, min(page, pages), page_size, None if task == ALL else task)
+_, items = cache.disagreements(version, run_ids, min(page, pages), page_size, None if task == ALL else task,
+                               organizer)
 st.caption(f"{total} questions · page {min(page, pages)} of {pages}")
 run_names = {int(rep.run["id"]): name for name, rep in reports.items()}
 for entry in items:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from common.display import md_escape
 from evaluator.benchmark.reference_lines import default_k
+from evaluator.benchmark.suites.visibility import LABELS as VISIBILITY_LABELS
 from leaderboard import cache, search, table_view
 from leaderboard.columns import COLUMNS, optional_columns
 from leaderboard.runs import SuiteNotFound, suite_label
@@ -105,7 +106,8 @@ if not suite.get("active", True):
     st.info(f"An earlier suite version: **{md_escape(suite_label(suite['name'], suite['version']))}**, not the "
             "active one. Remove `suite` from the URL (or pick the active version) for the current ranking.",
             icon=":material/history:")
-st.markdown(f"Ranked on suite **{md_escape(suite['name'])}** (version `{suite['version'][:12]}`, "
+st.markdown(f"Ranked on suite **{md_escape(suite['name'])}**, a **{VISIBILITY_LABELS[suite['visibility']]}** "
+            f"(version `{suite['version'][:12]}`, "
             f"{suite['item_count']} items): "
             f"**{plural(len(frame), 'model')}**, each by its latest finished run under the **{protocol}** protocol"
             f"{' (official)' if protocol == OFFICIAL_PROTOCOL else ' (fast, not the official ranking)'}. "

@@ -172,6 +172,21 @@ st.markdown("""Failure signatures: > 40% omissions in knowledge QA → Levels 1�
 fine-tuning; format mismatch > 10% of errors → structured-output training (Level 1); > 50% omissions in complex
 reasoning after Level 2 → Level 3.""")
 
+st.header("Public and private test sets · 公开与非公开测试集")
+st.markdown("""A benchmark whose questions and reference answers are on the web ends up in the next models' training
+data, and then measures memory instead of ability. MedBench therefore keeps its test items apart from the public
+and scores in the cloud; MedHELM separates public, gated and private benchmarks. Every suite here has a
+**visibility**, chosen by the organizers at import (private unless they choose public) and changed only by them,
+with every change in the audit log:
+
+- **public test set**: questions, reference answers, the exact prompts and every model's outputs may be browsed on
+  the model and compare pages and downloaded (the per-model *details* file);
+- **private test set**: only aggregate figures are published: task, dimension and overall scores with their
+  intervals, strict accuracy, robustness, position bias as shares and error-category counts. No question, option,
+  reference, prompt or model output of the suite appears on any public page, URL or download, and the option
+  orders of its runs come from a secret kept on the server, so they cannot be precomputed from the run's public
+  seed. The leaderboard's header says which kind of set the ranking is on.""")
+
 st.header("Limits")
 st.markdown(f"""- Automatic tags approximate expert judgement; see their measured agreement above.
 - Scores are zero-shot, with fixed Chinese prompts; other prompting may rank models differently.

@@ -14,12 +14,14 @@ from leaderboard.labels import (PROTOCOL_HELP, RESEARCH_NOTICE, ROBUSTNESS, ROBU
                                 cost_line, dimension_label, fmt_score, is_missing, protocol_line)
 from leaderboard.model_report import ModelNotFound
 from leaderboard.url_state import warn_unknown
+from evaluator.benchmark.suites.visibility import LABELS as VISIBILITY_LABELS
 from submissions.session import is_organizer
 
 TITLE = "Model · 模型详情"  # until a model is chosen; then its name
 TABS = ["Scores", ROBUSTNESS, "Errors & advice", "Questions", "Reproducibility"]
 
 version = cache.version()
+organizer = is_organizer()
 ref = st.query_params.get("model", "")
 if not ref:
     st.title(TITLE)
@@ -67,6 +69,7 @@ metrics[2].metric(ROBUSTNESS, fmt_score(overall["robustness"]), help=ROBUSTNESS_
 metrics[3].metric("Scored items (n)", report.scored_items)
 metrics[4].metric("Suite", md_escape(report.run["suite_name"]))  # a long name · version was cut to "demo · a767…"
 metrics[4].caption(f"version {report.run['suite_version'][:12]}")
+metrics[4].caption(VISIBILITY_LABELS[report.suite["visibility"]])
 if cost := cost_line(overall["cost"]):
     st.caption(cost)
 
@@ -89,7 +92,7 @@ with errors_tab:
         sections.errors_and_advice(report)
 with questions_tab:
     if questions_tab.open:
-        sections.question_browser(report, version)
+        sections.question_browser(report, version, organizer=organizer)
 with repro_tab:
     if repro_tab.open:
-        sections.reproducibility(report, organizer=is_organizer())
+        sections.reproducibility(report, organizer=organizer)

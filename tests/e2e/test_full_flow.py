@@ -82,7 +82,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     engine = make_engine(url)
     upgrade(engine)
     with Session(engine) as session:
-        import_suite(session, small_suite(tmp_path / "suite"), "e2e", activate=True)
+        import_suite(session, small_suite(tmp_path / "suite"), "e2e", activate=True, visibility="public")
         session.commit()
     create_user("orga", ORGA_PASSWORD, organizer=True, engine=engine)  # the operator's `users create-user --organizer`
     env = {**os.environ, "MEDBENCH_DATA_DIR": str(data), "MEDBENCH_MODEL_CACHE_DIR": str(tmp_path / "models"),

@@ -28,7 +28,7 @@ def evaluated(engine, tiny_models) -> int:  # type: ignore[no-untyped-def]
     kind; no generation task, so the overall score is over four dimensions)."""
     folder: Path = tiny_models["letter_a"]
     with Session(engine) as session:
-        suite = import_suite(session, DEMO_SUITE, "demo", activate=True)
+        suite = import_suite(session, DEMO_SUITE, "demo", activate=True, visibility="public")
         model = ModelEntry(hub_id="local/letter_a", commit_sha=folder_sha(folder), precision="float32",
                            local_path=str(folder), is_demo=True, params=200_000)
         session.add(model)

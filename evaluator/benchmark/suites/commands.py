@@ -13,6 +13,12 @@ from common.db import session_scope
 from evaluator.benchmark.suites.importer import ActivationRefused, activate_suite, export_suite, import_suite, list_suites
 from evaluator.benchmark.suites.preview import SuitePreview, preview_suite
 from evaluator.benchmark.suites.problems import SuiteError
+from evaluator.benchmark.suites.visibility import PRIVATE, PUBLIC, set_visibility
+
+
+class Visibility(StrEnum):
+    private = PRIVATE
+    public = PUBLIC
 
 
 class Format(StrEnum):
@@ -57,23 +63,30 @@ def import_suite_command(
     activate: bool = typer.Option(False, "--activate", help="Make it the active suite."),
     force: bool = typer.Option(False, "--force", help="With --activate: activate even if it lacks ranked tasks."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the preview and problems; write nothing."),
+    visibility: Visibility = typer.Option(
+        Visibility.private, "--visibility",
+        help="private (default): only aggregate scores are public; public: questions, answers, prompts and outputs "
+             "may be shown and exported."),
 ) -> None:
     """Import a suite (atomic: any bad row refuses the whole import and every problem is listed)."""
     if dry_run:
         with session_scope() as session:
             preview = preview_suite(path, fmt=fmt.value, task=task, session=session)
         typer.echo(format_preview(preview))
+        typer.echo(f"visibility on import: {visibility.value}")
         raise typer.Exit(0 if preview.ok else 1)
     try:
         with session_scope() as session:
             known = {s.id for s in list_suites(session)}
-            suite = import_suite(session, path, name, fmt=fmt.value, task=task, activate=activate, force=force)
+            suite = import_suite(session, path, name, fmt=fmt.value, task=task, activate=activate, force=force,
+                                 visibility=visibility.value)
     except SuiteError as error:
         _fail(error)
     if suite.id in known:
-        typer.echo(f"identical content is already stored as suite {suite.id} {suite.name!r}: nothing imported")
-    typer.echo(f"suite {suite.id} {suite.name!r}: {suite.item_count} items, version {suite.version}"
-               + (" (active)" if suite.active else ""))
+        typer.echo(f"identical content is already stored as suite {suite.id} {suite.name!r}: nothing imported "
+                   f"(its visibility stays {suite.visibility}; change it with `eval set-visibility`)")
+    typer.echo(f"suite {suite.id} {suite.name!r}: {suite.item_count} items, version {suite.version}, "
+               f"{suite.visibility}" + (" (active)" if suite.active else ""))
 
 
 def export_suite_command(
@@ -96,10 +109,10 @@ def list_suites_command() -> None:
     if not suites:
         typer.echo("no suites yet: import one with `eval import-suite PATH --name NAME`")
         return
-    typer.echo(f"{'id':>4}  {'name':<24} {'version':<14} {'items':>6}  active")
+    typer.echo(f"{'id':>4}  {'name':<24} {'version':<14} {'items':>6}  {'visibility':<10}  active")
     for suite in suites:
         typer.echo(f"{suite.id:>4}  {suite.name:<24} {suite.version[:12]:<14} {suite.item_count:>6}  "
-                   f"{'yes' if suite.active else ''}")
+                   f"{suite.visibility:<10}  {'yes' if suite.active else ''}")
 
 
 def activate_suite_command(
@@ -115,9 +128,23 @@ def activate_suite_command(
     typer.echo(f"active suite: {suite.id} {suite.name!r} (version {suite.version[:12]})")
 
 
+def set_visibility_command(
+    suite_id: int = typer.Argument(..., help="Suite id (see list-suites)."),
+    visibility: Visibility = typer.Argument(..., help="private or public"),
+) -> None:
+    """Make a suite public or private (audited, before and after; the operator's command counts as an organizer's)."""
+    try:
+        with session_scope() as session:
+            suite = set_visibility(session, suite_id, visibility.value, actor=None)
+    except SuiteError as error:
+        _fail(error)
+    typer.echo(f"suite {suite.id} {suite.name!r} is {suite.visibility}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the suite commands to the evaluator CLI."""
     app.command("import-suite")(import_suite_command)
     app.command("export-suite")(export_suite_command)
     app.command("list-suites")(list_suites_command)
     app.command("activate-suite")(activate_suite_command)
+    app.command("set-visibility")(set_visibility_command)

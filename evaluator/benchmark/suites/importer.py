@@ -21,6 +21,7 @@ from evaluator.benchmark.items import Item
 from evaluator.benchmark.suites.problems import SuiteError
 from evaluator.benchmark.suites.reader import read_suite
 from evaluator.benchmark.suites.version import suite_version
+from evaluator.benchmark.suites.visibility import PRIVATE, check_visibility
 from evaluator.tables import Suite, SuiteItem, SuiteTask
 from evaluator.benchmark.tasks import TASKS
 from submissions.audit import record_action
@@ -55,13 +56,17 @@ def import_suite(
     expected_version: str | None = None,
     actor: User | None = None,
     force: bool = False,
+    visibility: str = PRIVATE,
 ) -> Suite:
     """Import the suite at ``path`` (file, folder or .zip) as ``name``; raise SuiteError and write nothing on any
     problem. ``expected_version`` (the hash shown in a preview) refuses content that changed since the preview.
     ``actor`` is the organizer recorded in the audit log (None: the system, e.g. the CLI or the demo bootstrap).
     ``force`` confirms an activation that drops ranked tasks (see :func:`activate_suite`).
+    ``visibility`` (spec section 8): a new suite is private unless the organizer chooses public; content already
+    stored keeps its visibility (changing it is :func:`evaluator.benchmark.suites.visibility.set_visibility`'s, audited).
     """
     name = _check_name(name)
+    check_visibility(visibility)
     loaded = read_suite(path, fmt=fmt, task=task)
     if loaded.problems:
         raise SuiteError(loaded.problems)
@@ -72,17 +77,19 @@ def import_suite(
                           f"previewed {expected_version[:12]}); preview again"], "suite changed since preview")
     suite = session.exec(select(Suite).where(Suite.version == version)).first()
     if suite is None:
-        suite = _write_suite(session, name, version, str(path), description, items)
+        suite = _write_suite(session, name, version, str(path), description, items, visibility)
         record_action(session, actor=actor, action="suite.import", target_type="suite", target_id=suite.id,
-                      before={}, after={"name": name, "version": version, "items": len(items)})
+                      before={}, after={"name": name, "version": version, "items": len(items),
+                                        "visibility": visibility})
     if activate:
         activate_suite(session, suite.id, actor=actor, force=force)
     return suite
 
 
 def _write_suite(session: Session, name: str, version: str, source: str, description: str | None,
-                 items: list[Item]) -> Suite:
-    suite = Suite(name=name, version=version, source=source[:500], description=description, item_count=len(items))
+                 items: list[Item], visibility: str) -> Suite:
+    suite = Suite(name=name, version=version, source=source[:500], description=description, item_count=len(items),
+                  visibility=visibility)
     session.add(suite)
     session.flush()
     totals, scored = Counter(i.task for i in items), Counter(i.task for i in items if i.scored)
