@@ -412,7 +412,7 @@ t0 = time.perf_counter()
 marks = {}
 import typer  # noqa: F401 - what cli.py imports first
 from common.db import get_engine
-from evaluator import cli as _cli  # every command module, as `cli.py eval run` registers them
+from evaluator.ops import cli as _cli  # every command module, as `cli.py eval run` registers them
 marks["imports (cli, commands)"] = time.perf_counter() - t0
 t = time.perf_counter()
 engine = get_engine()

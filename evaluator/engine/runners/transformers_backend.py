@@ -10,6 +10,10 @@ tokens of the plain one (``batching.sharing_pays``): on short exam stems the sec
 cost more than the few shared tokens save, on long case items the case is computed once instead of K times.
 Otherwise, and always with ``prefix_sharing=False`` (also chosen automatically, once, when a model's cache
 cannot be shared across rows), every prompt is one left-padded row of a single pass.
+
+Generation follows the same rule (``batching.generation_batches``): the K orders of an item prefill their shared
+stem once (one left-padded pass of the decoder over the groups' prefixes), the cache is copied to every order's
+row, and ``generate`` continues from it with each row's own suffix: greedy outputs are those of plain generation.
 """
 from __future__ import annotations
 
@@ -335,6 +339,11 @@ class TransformersRunner:
                     done = self._generate_batch(batch, [requests[members[r.request]] for g in batch for r in g.rows],
                                                 max_new, list(stop))
                 except Exception as exc:
+                    if sharing and not is_out_of_memory(exc) and not isinstance(exc, Interrupted):
+                        # an architecture whose cache cannot be shared across rows: plain generation from now on
+                        self.prefix_sharing = False
+                        self.info.settings.update(prefix_sharing=False, prefix_sharing_off=_plain_reason(exc))
+                        return self.generate_requests(requests)
                     if not is_out_of_memory(exc) or sum(len(g.rows) for g in batch) == 1:
                         raise
                 if done is None:  # out of memory: split outside the except block (see _score_with_oom_split)
