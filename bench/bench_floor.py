@@ -14,10 +14,17 @@ Model: a Qwen2-architecture model of about 34M parameters with a 32k vocabulary 
 project's text, the output layer padded to 32,000 rows), random weights, fp32, CPU. The two sides alternate over
 ``--rounds`` rounds with the same torch threads; each side's fastest round is reported (the machine is shared).
 
+With ``--protocol generate`` the same item sets are answered in text (the official protocol): the evaluator's
+generation stage (an item's stem prefilled once for its K orders where that pays) against the plain floor of
+generation, ``floor_generate``: left-padded batches of a fixed size, sorted by length, ``model.generate`` greedy with
+the run's ``max_new_tokens`` and stop strings, no prefix sharing, no early stop. Agreement is then the share of
+identical outputs (and of identical extracted answers).
+
 Also measured: where ``cli.py eval run`` spends its time before scoring starts (``--startup``): interpreter plus
 imports, database, model and tokenizer load, each timed in a fresh process.
 
     .venv/bin/python bench/bench_floor.py [--rounds 3 --threads 2 --k 5 --short 200 --case 60]
+    .venv/bin/python bench/bench_floor.py --protocol generate --threads 1 --short 40 --case 20 --rounds 2
 """
 from __future__ import annotations
 
@@ -184,6 +191,34 @@ def floor_scores(model: Any, tokenizer: Any, prompts: list[str], letters: list[s
     return scores
 
 
+def floor_generate(model: Any, tokenizer: Any, prompts: list[str], max_new_tokens: int, stop: list[str],
+                   batch_size: int) -> list[str]:
+    """Greedy answers of every prompt by the plainest batched loop: left-padded batches sorted by length,
+    ``model.generate`` with the same limit and stop strings, the text cut at the first stop string."""
+    import torch
+
+    encoded = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)
+    pad = tokenizer.pad_token_id
+    texts: list[str] = [""] * len(prompts)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            width = max(len(encoded[i]) for i in batch)
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):
+                ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
+                mask[row, width - len(encoded[i]):] = 1
+            out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
+                                 num_beams=1, pad_token_id=pad, stop_strings=stop, tokenizer=tokenizer)
+            for row, i in enumerate(batch):
+                text = tokenizer.decode(out[row, width:], skip_special_tokens=True)
+                cuts = [text.index(x) for x in stop if x in text]
+                texts[i] = text[: min(cuts)] if cuts else text
+    return texts
+
+
 # ----- measuring -------------------------------------------------------------------------------------------------------
 class ModelClock:
     """Time spent inside the model's forward calls (outermost call only: the decoder runs inside the model)."""
@@ -230,7 +265,8 @@ def prefix_stats(tokenizer: Any, prompts: list[str], k: int) -> tuple[float, flo
 class EvaluatorSide:
     """execute_run on a fresh SQLite database per round, with the runner loaded once."""
 
-    def __init__(self, work: Path, name: str, items: list[dict[str, Any]], runner: Any, k: int):
+    def __init__(self, work: Path, name: str, items: list[dict[str, Any]], runner: Any, k: int,
+                 protocol: str = "logprob"):
         from sqlmodel import Session
 
         from common.db import get_engine
@@ -239,6 +275,7 @@ class EvaluatorSide:
         from submissions.tables import ModelEntry
 
         self.work, self.name, self.runner, self.k, self.rounds = work, name, runner, k, 0
+        self.protocol, self.spec = protocol, None
         suite_dir = work / f"suite-{name}"
         suite_dir.mkdir(parents=True, exist_ok=True)
         (suite_dir / "Med-Exam.jsonl").write_text(
@@ -260,7 +297,8 @@ class EvaluatorSide:
                                 local_path=self.runner.info.model_path)
             session.add(entry)
             session.flush()
-            run = create_run(session, entry, suite, device="cpu", k=self.k)
+            run = create_run(session, entry, suite, device="cpu", k=self.k, protocol=self.protocol)
+            self.spec = dict(run.run_spec)
             session.commit()
             return engine, run.id
 
@@ -274,6 +312,8 @@ class EvaluatorSide:
                                 .where(ItemResult.run_id == run_id)
                                 .order_by(ItemResult.item_id, ItemResult.order_index)).all()
         assert all(r.status == "ok" for r, _ in rows), "some rows failed"
+        if self.protocol == "generate":
+            return [r.prompt for r, _ in rows], {f"{key}#{r.order_index}": r.raw_output or "" for r, key in rows}
         return [r.prompt for r, _ in rows], {f"{key}#{r.order_index}": [r.letter_scores[x] for x in LETTERS]
                                              for r, key in rows}
 
@@ -283,12 +323,13 @@ def compare(work: Path, name: str, items: list[dict[str, Any]], runner: Any, clo
     """Alternate the evaluator and the floor over ``args.rounds`` rounds; the fastest round of each side."""
     from evaluator.engine.run import execute_run
 
-    side = EvaluatorSide(work, name, items, runner, args.k)
+    side = EvaluatorSide(work, name, items, runner, args.k, args.protocol)
+    generating = args.protocol == "generate"
     calls0 = dict(runner.info.counters)
     best: dict[str, dict[str, float]] = {}
     prompts: list[str] = []
     ours_scores: dict[str, list[float]] = {}
-    floor: list[list[float]] = []
+    floor: list[Any] = []
     for round_ in range(args.rounds):
         engine, run_id = side.prepare_round()
         runner.info.counters.update(forward_passes=0)
@@ -298,24 +339,58 @@ def compare(work: Path, name: str, items: list[dict[str, Any]], runner: Any, clo
             prompts, ours_scores = side.results(engine, run_id)
         engine.dispose()
         with clock.lap() as plain:
-            floor = floor_scores(runner.model, runner.tokenizer, prompts, LETTERS, args.floor_batch)
+            if generating:
+                generation = side.spec["generation"]
+                floor = floor_generate(runner.model, runner.tokenizer, prompts, generation["max_new_tokens"]["Med-Exam"],
+                                       generation["stop"], args.floor_batch)
+            else:
+                floor = floor_scores(runner.model, runner.tokenizer, prompts, LETTERS, args.floor_batch)
         for label, lap in (("ours", ours), ("floor", plain)):
             if label not in best or lap["total"] < best[label]["total"]:
                 best[label] = lap
         print(f"  {name} round {round_ + 1}: evaluator {ours['total']:.2f}s (model {ours['model']:.2f}s), "
               f"floor {plain['total']:.2f}s (model {plain['model']:.2f}s)", flush=True)
     keys = list(ours_scores)
+    per_prompt, shared = prefix_stats(runner.tokenizer, prompts, args.k)
+    counters = {k: runner.info.counters[k] - calls0[k] for k in ("shared_generation_calls", "plain_generation_calls")
+                if generating} or {k: runner.info.counters[k] - calls0[k] for k in ("shared_prefix_calls", "plain_calls")}
+    if generating:
+        same_answer = sum(_extracted(ours_scores[key], prompts[i]) ==
+                          _extracted(floor[i], prompts[i]) for i, key in enumerate(keys))
+        return {"set": name, "prompts": len(prompts), "ours": best["ours"], "floor": best["floor"],
+                "agree": sum(ours_scores[key] == floor[i] for i, key in enumerate(keys)), "same_answer": same_answer,
+                "tokens": per_prompt, "shared": shared, "passes": runner.info.counters["forward_passes"],
+                "calls": counters}
     agree = sum(max(range(5), key=ours_scores[key].__getitem__) == max(range(5), key=floor[i].__getitem__)
                 for i, key in enumerate(keys))
     max_diff = max(abs(a - b) for i, key in enumerate(keys) for a, b in zip(ours_scores[key], floor[i]))
-    per_prompt, shared = prefix_stats(runner.tokenizer, prompts, args.k)
     return {"set": name, "prompts": len(prompts), "ours": best["ours"], "floor": best["floor"], "agree": agree,
             "max_diff": max_diff, "tokens": per_prompt, "shared": shared,
-            "passes": runner.info.counters["forward_passes"], "calls": {
-                k: runner.info.counters[k] - calls0[k] for k in ("shared_prefix_calls", "plain_calls")}}
+            "passes": runner.info.counters["forward_passes"], "calls": counters}
+
+
+def _extracted(text: str, prompt: str) -> tuple[Any, Any]:
+    """What the project's extractor reads from one answer (the letters are those of the prompt's order)."""
+    from evaluator.benchmark.scoring.extract import extract
+
+    shown = re.findall(r"^([A-E])[.．、]\s*(.+)$", prompt, flags=re.M)[-5:]
+    result = extract(text, "single_choice", [x for x, _ in shown], [t for _, t in shown])
+    return result.answer, result.reason
 
 
 def print_comparison(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    if args.protocol == "generate":
+        print(f"\n{'item set':10}{'tokens/prompt':>14}{'shared':>8}{'evaluator p/s':>15}{'floor p/s':>11}{'ratio':>8}"
+              f"{'same output':>13}{'same answer':>13}{'overhead':>10}")
+        for r in results:
+            n, ours, floor = r["prompts"], r["ours"], r["floor"]
+            print(f"{r['set']:10}{r['tokens']:14.0f}{100 * r['shared']:7.0f}%{n / ours['total']:15.1f}"
+                  f"{n / floor['total']:11.1f}{floor['total'] / ours['total']:7.2f}x{100 * r['agree'] / n:12.1f}%"
+                  f"{100 * r['same_answer'] / n:12.1f}%{100 * (1 - ours['model'] / ours['total']):9.1f}%")
+        for r in results:
+            print(f"{r['set']}: {r['prompts']} prompts, runner calls over all rounds: {r['calls']}")
+        print("same output: identical generated text (evaluator vs floor); same answer: identical extraction")
+        return
     print(f"\n{'item set':10}{'tokens/prompt':>14}{'shared':>8}{'evaluator p/s':>15}{'floor p/s':>11}{'ratio':>8}"
           f"{'agreement':>11}{'overhead':>10}{'floor ovh':>10}")
     for r in results:
@@ -337,7 +412,7 @@ t0 = time.perf_counter()
 marks = {}
 import typer  # noqa: F401 - what cli.py imports first
 from common.db import get_engine
-from evaluator import cli as _cli  # every command module, as `cli.py eval run` registers them
+from evaluator.ops import cli as _cli  # every command module, as `cli.py eval run` registers them
 marks["imports (cli, commands)"] = time.perf_counter() - t0
 t = time.perf_counter()
 engine = get_engine()
@@ -398,6 +473,8 @@ def main() -> None:
     parser.add_argument("--case", type=int, default=60, help="long case items")
     parser.add_argument("--floor-batch", type=int, default=32, help="the floor's batch size (prompts)")
     parser.add_argument("--sets", default="short,case", help="item sets to run (short, case), comma-separated")
+    parser.add_argument("--protocol", choices=["logprob", "generate"], default="logprob",
+                        help="letter scoring, or written answers (generation stage vs a plain generate loop)")
     parser.add_argument("--startup", action="store_true", help="also time `cli.py eval run` before scoring")
     args = parser.parse_args()
     import torch
@@ -413,7 +490,7 @@ def main() -> None:
     clock = ModelClock(runner.model, runner.decoder)
     print(f"model: Qwen2, {model_info(model_dir)['params'] / 1e6:.1f}M parameters, vocabulary "
           f"{runner.model.config.vocab_size} ({len(runner.tokenizer)} tokens in the tokenizer), fp32, cpu, "
-          f"torch threads {torch.get_num_threads()}, K={args.k}, floor batch {args.floor_batch}")
+          f"torch threads {torch.get_num_threads()}, K={args.k}, floor batch {args.floor_batch}, protocol {args.protocol}")
     sets = {"short": lambda: short_items(args.short), "case": lambda: case_items(args.case)}
     results = [compare(work, name, sets[name](), runner, clock, args) for name in re.split(r"[, ]+", args.sets) if name]
     if results:

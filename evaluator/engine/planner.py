@@ -20,7 +20,8 @@ How it counts (the same work the evaluator does, pass by pass)
      group per item (``runners.batching.group_by_prefix`` with the item keys ``run_units`` passes) packed into
      token-budget batches (``budget_batches``), two passes per batch (prefix, then every order's suffix), where
      sharing pays; otherwise one left-padded pass per batch (``letter_batches``, the runner's own choice).
-     Generation: ``length_batches`` of prompt + ``max_new_tokens``; one prefill pass per batch, then
+     Generation: ``generation_batches`` of prompt + ``max_new_tokens`` (an item's stem prefilled once where that
+     pays, by the letter rule); one prefill pass per batch (two with shared stems), then
      ``max_new_tokens * decode_fill`` decode steps (``decode_fill`` 1.0: every answer runs to its budget).
    - ``vllm`` (GPU): prefix caching reads an item's shared prefix once; prefill passes of up to
      ``VLLM_BATCHED_TOKENS`` tokens; the generating units of a chunk decode concurrently, as many as the KV cache
@@ -73,7 +74,7 @@ from evaluator.engine.run import (
     plan_units,
     selected_items,
 )
-from evaluator.engine.runners.batching import PrefixGroup, ScoreRow, group_by_prefix, length_batches, letter_batches
+from evaluator.engine.runners.batching import PrefixGroup, ScoreRow, generation_batches, group_by_prefix, letter_batches
 from evaluator.engine.runners.transformers_backend import DEFAULT_BUDGET
 from evaluator.tables import Suite, SuiteItem
 
@@ -286,7 +287,7 @@ class Estimate:
     decode_tokens: float
     passes: float  # forward passes, decode steps included
     letter_passes: float  # of which letter scoring (the transformers runner's ``forward_passes`` counts these...)
-    generate_batches: float  # ...plus one per generation batch
+    generate_batches: float  # ...plus one per generation batch (two where the batch prefills shared stems)
     weights_gb: float
     kv_cache_gb: float
     activations_gb: float
@@ -428,7 +429,8 @@ def _walk(plan: list[tuple[list[WorkUnit], float]], seq_of: dict[int, Sequence[A
                 keys = [str(u.suite_item_id) for u in members]  # run_units names each item's prefix group
                 _letter_passes(group_seqs, keys, backend, budget, scale, costs, part)
             else:
-                _generate_passes(group_seqs, max_new, backend, budget, scale, decode_fill, costs, part)
+                keys = [str(u.suite_item_id) for u in members]
+                _generate_passes(group_seqs, keys, max_new, backend, budget, scale, decode_fill, costs, part)
             tally.time_s += part.time_s * weight
             tally.passes += part.passes * weight
             tally.computed += part.computed * weight
@@ -484,19 +486,27 @@ def _letter_pass_list(batches: list[list[PrefixGroup]], backend: str, scale: flo
                   context=(prefix_max + suffix_max / 2) / scale)
 
 
-def _generate_passes(seqs: list[Sequence[Any]], max_new: int, backend: str, budget: int, scale: float,
-                     decode_fill: float, costs: _Costs, tally: _Tally) -> None:
+def _generate_passes(seqs: list[Sequence[Any]], keys: list[str], max_new: int, backend: str, budget: int,
+                     scale: float, decode_fill: float, costs: _Costs, tally: _Tally) -> None:
     steps = max(1, round(max_new * decode_fill))
+    shared: list[tuple[float, float]] = []  # per wave: (prefix pass tokens, longest suffix) of the runner's plan
     if backend == "vllm":  # as many sequences at once as the KV cache holds, at most VLLM_MAX_SEQS
         context = max(len(s) for s in seqs) / scale + max_new
         width = max(1, min(VLLM_MAX_SEQS, int(costs.kv_capacity_tokens // context)))
         waves = [list(range(len(seqs)))[i:i + width] for i in range(0, len(seqs), width)]
-    else:  # the runner's batches: rows x (prompt + max_new) within the token budget
-        waves = length_batches([round(len(s) + max_new * scale) for s in seqs], budget)
-    for wave in waves:
+    else:  # the runner's batches: rows x (prompt + max_new) within the token budget, stems shared where it pays
+        batches, _ = generation_batches([list(s) for s in seqs], keys, budget, round(max_new * scale))
+        waves = [[row.request for g in batch for row in g.rows] for batch in batches]
+        shared = [(len(batch) * max(len(g.prefix) for g in batch) / scale, max(g.suffix_len for g in batch) / scale)
+                  for batch in batches]
+    for wi, wave in enumerate(waves):
         prompt_tokens = [len(seqs[i]) / scale for i in wave]
         rows = len(wave)
         prefill = sum(prompt_tokens) if backend == "vllm" else rows * max(prompt_tokens)
+        if shared and shared[wi][0]:  # the stems once, then every row's own suffix on top of their cache
+            _add_pass(tally, costs, shared[wi][0], len(wave), shared[wi][0], context=shared[wi][0] / 2)
+            tally.generate_batches += 1
+            prefill = rows * shared[wi][1]
         _add_pass(tally, costs, prefill, rows, prefill, context=max(prompt_tokens) / 2)
         tally.generate_batches += 1
         # decode: ``steps`` passes of one token per row; attention reads a context growing by one token per step,

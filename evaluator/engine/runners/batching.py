@@ -83,10 +83,12 @@ def group_by_prefix(token_lists: list[list[int]], keys: list[str | None] | None 
     return [(min(p, min(len(token_lists[i]) for i in m) - 1), m) for p, m in groups]
 
 
-def budget_batches(groups: list[PrefixGroup], token_budget: int, max_rows: int = 256) -> list[list[PrefixGroup]]:
+def budget_batches(groups: list[PrefixGroup], token_budget: int, max_rows: int = 256,
+                   extra: int = 0) -> list[list[PrefixGroup]]:
     """Batches of groups, longest first, each computing at most ``token_budget`` padded tokens (or one group).
 
     Groups are sorted by suffix length first: the suffix pass has K rows per group, so its padding costs most.
+    ``extra`` tokens are added to every row (generation: the new tokens each row may still write).
     """
     ordered = sorted(groups, key=lambda g: (g.suffix_len, len(g.prefix)), reverse=True)
     batches: list[list[PrefixGroup]] = []
@@ -94,7 +96,7 @@ def budget_batches(groups: list[PrefixGroup], token_budget: int, max_rows: int =
     for group in ordered:
         trial = [*current, group]
         prefix_max = max(len(g.prefix) for g in trial)
-        suffix_max = max(g.suffix_len for g in trial)
+        suffix_max = max(g.suffix_len for g in trial) + extra
         rows = sum(len(g.rows) for g in trial)
         if current and (len(trial) * prefix_max + rows * suffix_max > token_budget or rows > max_rows):
             batches.append(current)
@@ -122,6 +124,34 @@ def sharing_pays(shared: list[list[PrefixGroup]], plain: list[list[PrefixGroup]]
     return padded_tokens(shared) <= SHARING_PAYS_BELOW * padded_tokens(plain)
 
 
+def _prefix_groups(contexts: list[list[int]], planned: list[tuple[int, list[int]]],
+                   continuations: list[dict[str, list[int]]] | None = None) -> list[PrefixGroup]:
+    out = []
+    for prefix_len, members in planned:
+        group = PrefixGroup(prefix=list(contexts[members[0]][:prefix_len]))
+        for i in members:
+            suffix = list(contexts[i][prefix_len:])
+            group.rows.append(ScoreRow(i, suffix))
+            if continuations is not None:
+                group.rows += [ScoreRow(i, suffix, list(tokens), letter)
+                               for letter, tokens in continuations[i].items()]
+        out.append(group)
+    return out
+
+
+def _plans(contexts: list[list[int]], keys: list[str | None] | None, token_budget: int, sharing: bool,
+           continuations: list[dict[str, list[int]]] | None = None,
+           extra: int = 0) -> tuple[list[list[PrefixGroup]], bool]:
+    """The plain batches, or the shared-prefix ones where ``sharing`` is allowed and :func:`sharing_pays`."""
+    plain = budget_batches(_prefix_groups(contexts, [(0, [i]) for i in range(len(contexts))], continuations),
+                           token_budget, extra=extra)
+    if not sharing:
+        return plain, False
+    shared = budget_batches(_prefix_groups(contexts, group_by_prefix(contexts, keys), continuations), token_budget,
+                            extra=extra)
+    return (shared, True) if sharing_pays(shared, plain) else (plain, False)
+
+
 def letter_batches(contexts: list[list[int]], keys: list[str | None] | None, token_budget: int, *,
                    continuations: list[dict[str, list[int]]] | None = None,
                    sharing: bool = True) -> tuple[list[list[PrefixGroup]], bool]:
@@ -131,37 +161,14 @@ def letter_batches(contexts: list[list[int]], keys: list[str | None] | None, tok
     :func:`sharing_pays`. ``continuations[i]`` holds request i's letters that are not one token (letter ->
     tokens): each gets its own row, scored as a continuation. The transformers runner and the planner both
     plan with this, so the planner's pass counts are the runner's."""
-    def groups(planned: list[tuple[int, list[int]]]) -> list[PrefixGroup]:
-        out = []
-        for prefix_len, members in planned:
-            group = PrefixGroup(prefix=list(contexts[members[0]][:prefix_len]))
-            for i in members:
-                suffix = list(contexts[i][prefix_len:])
-                group.rows.append(ScoreRow(i, suffix))
-                if continuations is not None:
-                    group.rows += [ScoreRow(i, suffix, list(tokens), letter)
-                                   for letter, tokens in continuations[i].items()]
-            out.append(group)
-        return out
-
-    plain = budget_batches(groups([(0, [i]) for i in range(len(contexts))]), token_budget)
-    if not sharing:
-        return plain, False
-    shared = budget_batches(groups(group_by_prefix(contexts, keys)), token_budget)
-    return (shared, True) if sharing_pays(shared, plain) else (plain, False)
+    return _plans(contexts, keys, token_budget, sharing, continuations)
 
 
-def length_batches(lengths: list[int], token_budget: int, max_rows: int = 256) -> list[list[int]]:
-    """Indices sorted by length (longest first) and cut so that rows x longest length stays within budget."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for index in order:
-        longest = lengths[current[0]] if current else lengths[index]
-        if current and ((len(current) + 1) * longest > token_budget or len(current) >= max_rows):
-            batches.append(current)
-            current = []
-        current.append(index)
-    if current:
-        batches.append(current)
-    return batches
+def generation_batches(contexts: list[list[int]], keys: list[str | None] | None, token_budget: int,
+                       max_new_tokens: int, *, sharing: bool = True) -> tuple[list[list[PrefixGroup]], bool]:
+    """The batches of one generation call (prompts with the same limit) and whether they share prefixes.
+
+    The same rule as letter scoring: the prompts' prefill shares an item's stem only where the shared plan's
+    padded prefill tokens are at most ``SHARING_PAYS_BELOW`` of the plain plan's (the decoding steps cost the
+    same either way). The budget counts every row's ``max_new_tokens`` too: they fill the cache as it decodes."""
+    return _plans(contexts, keys, token_budget, sharing, extra=max_new_tokens)

@@ -10,6 +10,10 @@ tokens of the plain one (``batching.sharing_pays``): on short exam stems the sec
 cost more than the few shared tokens save, on long case items the case is computed once instead of K times.
 Otherwise, and always with ``prefix_sharing=False`` (also chosen automatically, once, when a model's cache
 cannot be shared across rows), every prompt is one left-padded row of a single pass.
+
+Generation follows the same rule (``batching.generation_batches``): the K orders of an item prefill their shared
+stem once (one left-padded pass of the decoder over the groups' prefixes), the cache is copied to every order's
+row, and ``generate`` continues from it with each row's own suffix: greedy outputs are those of plain generation.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ from evaluator.engine.runners.base import (
     encode_prompts,
     letter_plan,
 )
-from evaluator.engine.runners.batching import PrefixGroup, length_batches, letter_batches
+from evaluator.engine.runners.batching import PrefixGroup, generation_batches, letter_batches
 
 DEFAULT_BUDGET = {"cpu": 4096, "cuda": 32768}  # padded tokens per forward pass
 
@@ -133,6 +137,15 @@ class _SettledCheck:
         return done
 
 
+def _halves(batch: list[PrefixGroup]) -> list[list[PrefixGroup]]:
+    """A batch cut in two for an out-of-memory retry: by groups, or a lone group's rows (same prefix) in two."""
+    if len(batch) > 1:
+        return [batch[: len(batch) // 2], batch[len(batch) // 2:]]
+    group = batch[0]
+    half = len(group.rows) // 2
+    return [[PrefixGroup(group.prefix, group.rows[:half])], [PrefixGroup(group.prefix, group.rows[half:])]]
+
+
 class TransformersRunner:
     """A causal LM loaded with ``AutoModelForCausalLM``; see the module docstring for how passes are laid out."""
 
@@ -171,7 +184,7 @@ class TransformersRunner:
                       "prefix_sharing": "auto (where it pays)" if prefix_sharing else False,
                       "padding": "prefix right, suffix left", "logits": "last positions only"},
             counters={"forward_passes": 0, "oom_splits": 0, "multi_token_letters": 0, "shared_prefix_calls": 0,
-                      "plain_calls": 0},
+                      "plain_calls": 0, "shared_generation_calls": 0, "plain_generation_calls": 0},
         )
 
     def _device_name(self) -> str:
@@ -298,7 +311,8 @@ class TransformersRunner:
 
     def generate_requests(self, requests: list[GenerationRequest]) -> list[Generation]:
         """Greedy answers, batched by token budget (longest first) among requests with the same limit and stop
-        strings; a row ends at end of turn, at a stop string, or once its ``settled`` check says so."""
+        strings; a row ends at end of turn, at a stop string, or once its ``settled`` check says so. The K orders
+        of an item prefill their shared stem once where that pays (``batching.generation_batches``)."""
         import torch
 
         if not requests:
@@ -313,33 +327,66 @@ class TransformersRunner:
         for i, request in enumerate(requests):
             by_setting.setdefault((request.max_new_tokens, tuple(request.stop or ())), []).append(i)
         for (max_new, stop), members in by_setting.items():
-            lengths = [len(contexts[i]) + max_new for i in members]
-            pending = [[members[j] for j in batch] for batch in length_batches(lengths, self.token_budget)]
+            pending, sharing = generation_batches([contexts[i] for i in members],
+                                                  [requests[i].prefix_group for i in members], self.token_budget,
+                                                  max_new, sharing=self.prefix_sharing)
+            self.info.counters["shared_generation_calls" if sharing else "plain_generation_calls"] += 1
             while pending:
                 check_interrupt(self.interrupt)
                 batch = pending.pop(0)
                 done: list[Generation] | None = None
                 try:
-                    done = self._generate_batch([contexts[i] for i in batch], [requests[i] for i in batch],
+                    done = self._generate_batch(batch, [requests[members[r.request]] for g in batch for r in g.rows],
                                                 max_new, list(stop))
                 except Exception as exc:
-                    if not is_out_of_memory(exc) or len(batch) == 1:
+                    if sharing and not is_out_of_memory(exc) and not isinstance(exc, Interrupted):
+                        # an architecture whose cache cannot be shared across rows: plain generation from now on
+                        self.prefix_sharing = False
+                        self.info.settings.update(prefix_sharing=False, prefix_sharing_off=_plain_reason(exc))
+                        return self.generate_requests(requests)
+                    if not is_out_of_memory(exc) or sum(len(g.rows) for g in batch) == 1:
                         raise
                 if done is None:  # out of memory: split outside the except block (see _score_with_oom_split)
                     self.info.counters["oom_splits"] += 1
                     self.token_budget = max(256, self.token_budget // 2)
                     if self.device == "cuda":
                         torch.cuda.empty_cache()
-                    pending[:0] = [batch[: len(batch) // 2], batch[len(batch) // 2:]]
+                    pending[:0] = _halves(batch)
                     continue
-                for i, generation in zip(batch, done):
-                    outputs[i] = generation
+                for row, generation in zip((r for g in batch for r in g.rows), done):
+                    outputs[members[row.request]] = generation
         return [g for g in outputs if g is not None]
 
-    def _generate_batch(self, contexts: list[list[int]], requests: list[GenerationRequest], max_new: int,
+    def _prefill_prefixes(self, batch: list[PrefixGroup]) -> tuple[Any, Any, Any]:
+        """The groups' shared prefixes, left-padded into one pass of the decoder, the cache copied to each
+        group's rows: (prefix ids per row, their mask, the cache)."""
+        import torch
+
+        width = max(len(g.prefix) for g in batch)
+        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for gi, g in enumerate(batch):
+            ids[gi, width - len(g.prefix):] = torch.tensor(g.prefix)
+            mask[gi, width - len(g.prefix):] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # what generate computes for the whole prompt
+        head = {"logits_to_keep": 1} if self.decoder is self.model else {}
+        out = self.decoder(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **head)
+        self.info.counters["forward_passes"] += 1
+        index = torch.tensor([gi for gi, g in enumerate(batch) for _ in g.rows], device=self.device)
+        cache = out.cache
+        cache.batch_select_indices(index)
+        return ids[index], mask[index], cache
+
+    def _generate_batch(self, batch: list[PrefixGroup], requests: list[GenerationRequest], max_new: int,
                         stop: list[str]) -> list[Generation]:
-        """Greedy generation of one left-padded batch; stop strings and settled answers end a row early (the
-        text is cut at the stop string afterwards)."""
+        """Greedy generation of one batch of groups (one row per member): stop strings and settled answers end a
+        row early (the text is cut at the stop string afterwards).
+
+        A row is laid out as [padding, group prefix][padding, own suffix]: the prefixes are prefilled once per
+        group (``_prefill_prefixes``) and ``generate`` continues from that cache, computing only the suffixes; the
+        padding in the middle is masked and positions come from the mask, so every row reads as its whole prompt
+        left-padded. Without prefixes (the plain plan) a row is simply its left-padded prompt."""
         import torch
         from transformers import GenerationConfig, StoppingCriteriaList
 
@@ -347,20 +394,27 @@ class TransformersRunner:
         eos_ids = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
         config = GenerationConfig(max_new_tokens=max_new, do_sample=False, num_beams=1, pad_token_id=self.pad_id,
                                   eos_token_id=eos, stop_strings=stop or None)
-        width = max(len(c) for c in contexts)
-        ids = torch.full((len(contexts), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(contexts), width), dtype=torch.long)
-        for ri, c in enumerate(contexts):
+        suffixes = [row.suffix for g in batch for row in g.rows]
+        width = max(len(c) for c in suffixes)
+        ids = torch.full((len(suffixes), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(suffixes), width), dtype=torch.long)
+        for ri, c in enumerate(suffixes):
             ids[ri, width - len(c):] = torch.tensor(c)
             mask[ri, width - len(c):] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
         criteria = [_InterruptCheck(self.interrupt)]
-        settled = _SettledCheck(self.tokenizer, width, [r.settled for r in requests])
-        if settled.active:
-            criteria.append(settled)
         with torch.inference_mode():
-            out = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                                      generation_config=config, tokenizer=self.tokenizer,
-                                      stopping_criteria=StoppingCriteriaList(criteria))
+            cache = {}
+            if any(g.prefix for g in batch):
+                prefix_ids, prefix_mask, cache["cache"] = self._prefill_prefixes(batch)
+                ids, mask = torch.cat([prefix_ids, ids], dim=-1), torch.cat([prefix_mask, mask], dim=-1)
+            width = ids.shape[1]
+            settled = _SettledCheck(self.tokenizer, width, [r.settled for r in requests])
+            if settled.active:
+                criteria.append(settled)
+            out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
+                                      tokenizer=self.tokenizer, stopping_criteria=StoppingCriteriaList(criteria),
+                                      **cache)
         self.info.counters["forward_passes"] += 1
         new = out[:, width:].cpu().tolist()
         results = []
