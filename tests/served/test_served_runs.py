@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import leaderboard.cache  # noqa: F401  (the package first on sys.path: AppTest puts the page's folder there)
 
-from evaluator.engine.run import RunSpecError, create_run, execute_run, export_run
+from evaluator.engine.run import RunSpecError, create_run, execute_run, export_run, score_run
 from evaluator.ops.worker import Worker
 from evaluator.tables import EvalRun, ItemResult, Suite
 from submissions.accounts import NotAuthorized, create_user
@@ -222,3 +222,46 @@ def test_unreachable_endpoint_wrong_key_and_non_organizers_are_refused_in_words(
         add_served_model(user.id, endpoint=stub.url, model_name=STUB_MODEL, key_name="STUB", engine=engine)
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(ModelEntry)).one() == 0
+
+
+THOUGHT = "先看主诉与体征，再逐一排除各个选项。"
+
+
+@pytest.mark.parametrize("style", ["field", "inline"])
+def test_a_served_reasoning_model_keeps_its_reasoning_apart_counts_it_and_reads_a_cut_answer_as_truncated(
+        engine, api_settings, tiny_models, api_key, style) -> None:
+    """``field``: the endpoint returns ``reasoning_content`` and counts reasoning tokens in its usage (vLLM with a
+    reasoning parser, DeepSeek); ``inline``: ``<think>…</think>`` in the answer and no count (the engine estimates
+    from the generated tokens: a served model's "tokenizer" cannot tokenize)."""
+    stub = OpenAIStub.start(tiny_models["random"], STUB_MODEL, api_key, thinking=(style, THOUGHT))
+    try:
+        added = add_served_model(None, endpoint=stub.url, model_name=STUB_MODEL, key_name="STUB", engine=engine)
+        add_suite(engine, demo_items("Med-Exam", 2) + demo_items("DDx-basic", 1))
+        with Session(engine) as session:
+            suite = session.get(Suite, session.exec(select(func.max(Suite.id))).one())
+            run = create_run(session, session.get(ModelEntry, added.model_id), suite, thinks=True, reasoning_budget=8,
+                             chat_template_kwargs={"enable_thinking": True})
+            session.commit()
+            run_id = run.id
+        execute_run(run_id, engine=engine)
+        score_run(run_id, engine=engine)
+        with Session(engine) as session:
+            rows = session.exec(select(ItemResult).where(ItemResult.run_id == run_id)).all()
+        thought_tokens = len(stub.chat.tokenizer(THOUGHT, add_special_tokens=False)["input_ids"])
+        assert len(rows) == 3 * 5 and all(r.status == "ok" for r in rows)
+        # the template argument travelled as chat_template_kwargs in the request body (vLLM and SGLang read it)
+        assert all(body["chat_template_kwargs"] == {"enable_thinking": True} for body in stub.bodies[1:])
+        for row in rows:
+            assert row.reasoning == THOUGHT and THOUGHT not in row.raw_output and "think>" not in row.raw_output
+            facts = row.generation
+            assert facts["reasoning_closed"] is True and facts["tokens"] > thought_tokens
+            if style == "field":  # the endpoint's own count
+                assert facts["reasoning_tokens"] == thought_tokens and "reasoning_tokens_estimated" not in facts
+            else:  # the reasoning's share of the generated tokens, marked as estimated
+                assert 0 < facts["reasoning_tokens"] < facts["tokens"] and facts["reasoning_tokens_estimated"] is True
+        # the budget ran out ("length") on choice answers with no answer first: read as truncated, not as no answer
+        cut = [r for r in rows if r.task == "Med-Exam" and r.generation["finish_reason"] == "length"
+               and r.parsed_answer is None]
+        assert cut and all(r.details["extraction"] == "truncated" and r.correct is False for r in cut)
+    finally:
+        stub.stop()
