@@ -19,7 +19,7 @@ from evaluator.ops.worker import Worker
 from evaluator.tables import EvalRun, ItemResult, Suite
 from submissions.accounts import NotAuthorized, create_user
 from submissions.served import ServedModelError, add_served_model
-from submissions.tables import AuditLog, ModelEntry, Submission
+from submissions.tables import AuditLog, ModelEntry
 from tests.openai_stub import OpenAIStub
 from tests.served.conftest import STUB_MODEL
 from tests.worker.factories import add_suite, demo_items, runs_of, submission_state, worker_settings

@@ -147,8 +147,9 @@ class OpenAIRunner:
                 params[key] = self.decoding[key]
         return params
 
-    def _complete(self, prompt: str, max_tokens: int, stop: list[str] | None, *, logprobs: bool = False) -> Any:
-        """The first choice of one chat completion; the response's usage is added to the run's counters. Chat
+    def _complete(self, prompt: str, max_tokens: int, stop: list[str] | None, *,
+                  logprobs: bool = False) -> tuple[Any, Any]:
+        """(the first choice, the usage) of one chat completion; the usage is added to the run's counters. Chat
         template arguments (e.g. ``enable_thinking``) travel as ``chat_template_kwargs`` in the body, as vLLM and
         SGLang read them."""
         messages, template_kwargs, prefix = parse_prompt(prompt)
