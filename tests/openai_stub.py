@@ -12,7 +12,13 @@ OpenAI-compatible server, offline. Routes:
 Faults for the retry tests: :meth:`OpenAIStub.inject` queues faults that the next chat requests get, one each:
 ``"429"`` (with ``retry-after-ms``), ``"500"``, ``"503"``, ``"timeout"`` (answers only after ``slow_s``, later
 than the client waits) and ``"drop"`` (closes the connection without an answer). ``served_faults`` lists what was
-served; ``requests`` counts chat requests; ``auth_headers`` keeps every Authorization header seen.
+served; ``requests`` counts chat requests; ``auth_headers`` keeps every Authorization header seen; ``bodies``
+every chat request body.
+
+Reasoning models (``thinking``, a fixed reasoning text put before every generated answer): ``"field"`` answers as
+vLLM with a reasoning parser and DeepSeek's API do (``reasoning_content`` apart, and
+``usage.completion_tokens_details.reasoning_tokens``); ``"inline"`` as a server without one (``<think>…</think>``
+at the start of ``content``, no reasoning count). The request's ``chat_template_kwargs`` reach the chat template.
 """
 from __future__ import annotations
 
@@ -37,11 +43,14 @@ class TinyChatModel:
         self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
         self.lock = threading.Lock()
 
-    def prompt(self, messages: list[dict[str, str]], continue_final: bool) -> str:
+    def prompt(self, messages: list[dict[str, str]], continue_final: bool,
+               template_kwargs: dict[str, Any] | None = None) -> str:
+        kwargs = dict(template_kwargs or {})
         if continue_final and messages and messages[-1]["role"] == "assistant":
-            head = self.tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
+            head = self.tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True,
+                                                      **kwargs)
             return head + messages[-1]["content"]
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **kwargs)
 
     def complete(self, prompt: str, max_tokens: int, stop: list[str]) -> tuple[str, str, int, int]:
         """(text, finish_reason, prompt tokens, generated tokens)."""
@@ -71,9 +80,11 @@ class OpenAIStub:
     """The server; :meth:`start` it on a free port, :attr:`url` is its base URL (``http://127.0.0.1:N/v1``)."""
 
     def __init__(self, model_folder: Path | str, model_name: str, api_key: str | None, *, logprobs: bool = True,
-                 slow_s: float = 3.0):
+                 slow_s: float = 3.0, thinking: tuple[str, str] | None = None):
         self.chat = TinyChatModel(model_folder)
         self.model_name, self.api_key, self.logprobs, self.slow_s = model_name, api_key, logprobs, slow_s
+        self.thinking = thinking  # (style "field" | "inline", reasoning text)
+        self.bodies: list[dict[str, Any]] = []
         self.faults: deque[str] = deque()
         self.served_faults: list[str] = []
         self.requests = 0
@@ -115,8 +126,10 @@ class OpenAIStub:
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         """The chat completion of one request body."""
         extra_continue = bool(body.get("continue_final_message"))
-        prompt = self.chat.prompt(body["messages"], extra_continue)
+        prompt = self.chat.prompt(body["messages"], extra_continue, body.get("chat_template_kwargs"))
         logprobs = None
+        message: dict[str, Any] = {"role": "assistant"}
+        details = None
         if body.get("logprobs") and self.logprobs:
             top, prompt_tokens = self.chat.top_logprobs(prompt, int(body.get("top_logprobs") or 1))
             text, finish, completion_tokens = top[0][0], "length", 1
@@ -126,12 +139,24 @@ class OpenAIStub:
             stop = body.get("stop") or []
             text, finish, prompt_tokens, completion_tokens = self.chat.complete(
                 prompt, int(body.get("max_tokens") or 16), [stop] if isinstance(stop, str) else list(stop))
+            if self.thinking is not None:
+                style, reasoning = self.thinking
+                thought = len(self.chat.tokenizer(reasoning, add_special_tokens=False)["input_ids"])
+                completion_tokens += thought
+                if style == "field":
+                    message["reasoning_content"] = reasoning
+                    details = {"reasoning_tokens": thought}
+                else:
+                    text = f"<think>{reasoning}</think>{text}"
+        message["content"] = text
+        usage: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                                 "total_tokens": prompt_tokens + completion_tokens}
+        if details is not None:
+            usage["completion_tokens_details"] = details
         return {"id": f"chatcmpl-{self.requests}", "object": "chat.completion", "created": int(time.time()),
                 "model": self.model_name,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                             "finish_reason": finish, "logprobs": logprobs}],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                          "total_tokens": prompt_tokens + completion_tokens}}
+                "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": logprobs}],
+                "usage": usage}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -180,6 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("model") != self.stub.model_name:
             self._send(404, {"error": {"message": f"The model `{body.get('model')}` does not exist."}})
             return
+        self.stub.bodies.append(body)
         fault = self.stub.next_fault()
         if fault == "drop":
             self.close_connection = True

@@ -456,15 +456,38 @@ def generation_request(spec: RunSpec, unit: WorkUnit, prompt: str, max_new: int)
 def generated_values(generation: Generation, prompt: str, tokenizer: Any) -> dict[str, Any]:
     """ItemResult values of one generation: the final answer text (``raw_output``) apart from the reasoning
     (``reasoning``), and ``generation`` facts: finish reason, tokens, reasoning tokens and whether the reasoning
-    was closed (a reasoning block never closed leaves no answer text: the extractor calls it truncated)."""
+    was closed (a reasoning block never closed leaves no answer text: the extractor calls it truncated).
+
+    Reasoning the backend returned apart (``Generation.reasoning``) is taken as is: it was closed unless the budget
+    ran out before any answer text. Reasoning tokens: the backend's count, else ``tokenizer``'s, else (a served
+    model, whose "tokenizer" cannot tokenize) ``reasoning_tokens_of``'s share of the generated tokens."""
     text = generation.text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL; U+FFFD keeps it visible
-    reasoning, answer, closed = split_reasoning(text, thinking=opens_reasoning(prompt))
+    if generation.reasoning is not None:
+        reasoning: str | None = generation.reasoning.replace("\x00", "\ufffd").strip()
+        answer, closed = text, bool(text.strip()) or generation.finish_reason != "length"
+    else:
+        reasoning, answer, closed = split_reasoning(text, thinking=opens_reasoning(prompt))
     facts: dict[str, Any] = {"finish_reason": generation.finish_reason, "tokens": generation.tokens}
     if reasoning is not None:
         facts["reasoning_closed"] = closed
-        facts["reasoning_tokens"] = (len(tokenizer(reasoning, add_special_tokens=False)["input_ids"])
-                                     if reasoning and tokenizer is not None else 0)
+        if generation.reasoning_tokens is not None:
+            facts["reasoning_tokens"] = generation.reasoning_tokens
+        else:
+            facts["reasoning_tokens"], estimated = reasoning_tokens_of(reasoning, answer, generation.tokens, tokenizer)
+            if estimated:
+                facts["reasoning_tokens_estimated"] = True
     return {"raw_output": answer, "reasoning": reasoning, "generation": facts}
+
+
+def reasoning_tokens_of(reasoning: str, answer: str, tokens: int, tokenizer: Any) -> tuple[int, bool]:
+    """(tokens of ``reasoning``, whether estimated): counted by ``tokenizer`` where it can tokenize; else the
+    reasoning's share (by characters) of the ``tokens`` generated, which is exact when all of it is reasoning."""
+    if not reasoning:
+        return 0, False
+    if callable(tokenizer):
+        return len(tokenizer(reasoning, add_special_tokens=False)["input_ids"]), False
+    share = len(reasoning) / (len(reasoning) + len(answer))
+    return round(tokens * share), True
 
 
 def unit_prompt(spec: RunSpec, unit: WorkUnit, tokenizer: Any) -> str:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -90,9 +91,21 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
            "MEDBENCH_WORKER_POLL_SECONDS": "1", "MEDBENCH_DEVICE": "cpu", "MEDBENCH_MIN_FREE_DISK_GB": "0",
            "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_TELEMETRY": "1", "OMP_NUM_THREADS": "1",
            "PYTHONUNBUFFERED": "1"}
-    port = free_port()
     logs = tmp_path / "logs"
     logs.mkdir()
+    try:
+        with running_site(env, logs) as (base, worker):
+            yield {"base": base, "engine": engine, "logs": logs, "worker": worker}
+    finally:
+        engine.dispose()
+        next(hub_iter, None)
+
+
+@contextmanager
+def running_site(env: dict[str, str], logs: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``streamlit run app.py`` and ``python -m evaluator.ops.worker`` as subprocesses on ``env`` (logs in
+    ``logs``); yields (the site's base URL, the worker process) once the app answers, and stops both after."""
+    port = free_port()
     # no file watcher: a source file saved during the test must not make Streamlit re-import table modules
     app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                             "--server.port", str(port), "--browser.gatherUsageStats", "false",
@@ -112,7 +125,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
             if time.monotonic() > deadline or app.poll() is not None:
                 raise RuntimeError(f"the app did not start:\n{(logs / 'app.log').read_text()}")
             time.sleep(0.5)
-        yield {"base": base, "engine": engine, "logs": logs, "worker": worker}
+        yield base, worker
     finally:
         for process in (worker, app):
             process.terminate()
@@ -121,8 +134,6 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        engine.dispose()
-        next(hub_iter, None)
 
 
 def settle(page) -> None:  # type: ignore[no-untyped-def]

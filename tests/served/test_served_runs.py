@@ -14,18 +14,19 @@ from streamlit.testing.v1 import AppTest
 
 import leaderboard.cache  # noqa: F401  (the package first on sys.path: AppTest puts the page's folder there)
 
-from evaluator.engine.run import RunSpecError, create_run, execute_run, export_run
+from evaluator.engine.run import RunSpecError, create_run, execute_run, export_run, score_run
 from evaluator.ops.worker import Worker
 from evaluator.tables import EvalRun, ItemResult, Suite
 from submissions.accounts import NotAuthorized, create_user
 from submissions.served import ServedModelError, add_served_model
-from submissions.tables import AuditLog, ModelEntry, Submission
+from submissions.tables import AuditLog, ModelEntry
 from tests.openai_stub import OpenAIStub
 from tests.served.conftest import STUB_MODEL
 from tests.worker.factories import add_suite, demo_items, runs_of, submission_state, worker_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-ROW_FIELDS = ("prompt", "raw_output", "letter_scores", "parsed_answer", "correct", "score", "status", "error_message")
+ROW_FIELDS = ("prompt", "raw_output", "reasoning", "generation", "letter_scores", "parsed_answer", "correct", "score",
+              "status", "error_message")
 PRICES = {"price_input_per_1m": 2.0, "price_output_per_1m": 8.0, "currency": "CNY"}
 
 
@@ -89,9 +90,12 @@ def test_served_model_is_evaluated_by_the_worker_and_faults_change_no_row(engine
         assert run.status == "finished" and submission_state(engine, sub) == "finished"
         assert run.run_spec["source"] == "api" and run.run_spec["served"]["model_name"] == STUB_MODEL
         assert run.environment["backend"] == "openai"
+    assert clean_run.protocol == "generate"  # the official protocol: every answer written, then extracted
     assert len(clean_rows) == 2 * 5 + 2 * 5
     assert all(row["status"] == "ok" for row in clean_rows.values())
-    assert any(row["letter_scores"] for row in clean_rows.values())  # the endpoint's top log-probs were read
+    assert not any(row["letter_scores"] for row in clean_rows.values())
+    assert all(row["generation"]["finish_reason"] in ("stop", "length") and row["generation"]["tokens"] > 0
+               for row in clean_rows.values())
     assert any(row["raw_output"] for row in clean_rows.values())
     assert faulty_rows == clean_rows
 
@@ -121,7 +125,7 @@ def test_served_model_is_evaluated_by_the_worker_and_faults_change_no_row(engine
     assert len(open_public_page("leaderboard", q="source:api").dataframe[0].value) == 2
     hub_only = open_public_page("leaderboard", q="source:hf")
     assert not hub_only.dataframe or hub_only.dataframe[0].value.empty
-    model_page = open_public_page("model", model=str(clean.model_id))
+    model_page = open_public_page("model", model=str(clean.model_id), tab="Reproducibility")  # tabs draw lazily
     assert any("API: not pinned to a revision" in w.value for w in model_page.warning)
     card = next(d.value for d in model_page.dataframe if "Fact" in d.value.columns).set_index("Fact")["Value"]
     assert card["Source"] == "API" and card["Revision (commit SHA)"].startswith("API: not pinned to a revision")
@@ -132,26 +136,48 @@ def test_served_model_is_evaluated_by_the_worker_and_faults_change_no_row(engine
         assert api_key not in text
         assert stub.url not in text  # the organizers' endpoint stays off public pages
 
+    # the same endpoint under `logprob` (after the pages: this run is not scored): the single-choice task's letters
+    # are read from the endpoint's top log-probs
+    with Session(engine) as session:
+        suite = session.get(Suite, session.exec(select(func.max(Suite.id))).one())
+        letter_run = create_run(session, session.get(ModelEntry, clean.model_id), suite, protocol="logprob")
+        session.commit()
+        letter_run_id = letter_run.id
+    execute_run(letter_run_id, engine=engine)
+    with Session(engine) as session:
+        letter_rows = session.exec(select(ItemResult).where(ItemResult.run_id == letter_run_id)).all()
+    assert len(letter_rows) == len(clean_rows) and all(r.status == "ok" for r in letter_rows)
+    assert {r.task for r in letter_rows if r.letter_scores} == {"Med-Exam"}
+    assert all(r.raw_output for r in letter_rows if r.task == "DDx-basic")
 
-def test_an_endpoint_without_top_logprobs_is_refused_letter_scoring_with_its_reason(engine, api_settings, tiny_models,
-                                                                                   api_key) -> None:
+
+def test_an_endpoint_without_top_logprobs_runs_under_generate_and_is_refused_only_logprob(engine, api_settings,
+                                                                                          tiny_models,
+                                                                                          api_key) -> None:
     stub = OpenAIStub.start(tiny_models["random"], STUB_MODEL, api_key, logprobs=False)
     try:
         added = add_served_model(None, endpoint=stub.url, model_name=STUB_MODEL, key_name="STUB", engine=engine)
         assert "generate protocol only" in added.message
         add_suite(engine, demo_items("Med-Exam", 1) + demo_items("DDx-basic", 1))
-        Worker(engine, worker_settings(), owner="w-api").drain()
-        assert submission_state(engine, added.submission_id) == "failed"
-        with Session(engine) as session:
-            reason = session.get(Submission, added.submission_id).reason
-        assert "returns no top log-probs" in reason and "Med-Exam" in reason and api_key not in reason
+        probed = len(stub.bodies)  # the probe at adding asked for log-probs (and learnt there are none)
+        Worker(engine, worker_settings(), owner="w-api").drain()  # the official protocol needs no log-probs
+        assert submission_state(engine, added.submission_id) == "finished"
+        run, rows = served_rows(engine, added.submission_id)
+        assert run.protocol == "generate" and len(rows) == 5 + 5
+        assert all(r["status"] == "ok" and r["raw_output"] is not None and not r["letter_scores"]
+                   for r in rows.values())
+        assert len(stub.bodies) > probed and not any(body.get("logprobs") for body in stub.bodies[probed:])
 
-        with Session(engine) as session:  # the same model, asked only for generated answers, runs
+        with Session(engine) as session:  # asked for letter scoring, it is refused with its reason
             model = session.get(ModelEntry, added.model_id)
             suite = session.get(Suite, session.exec(select(func.max(Suite.id))).one())
-            with pytest.raises(RunSpecError, match="returns no top log-probs"):
-                create_run(session, model, suite)
-            run = create_run(session, model, suite, tasks=["DDx-basic"])
+            runs_before = session.exec(select(func.count()).select_from(EvalRun)).one()
+            with pytest.raises(RunSpecError, match="returns no top log-probs") as err:
+                create_run(session, model, suite, protocol="logprob")
+            assert "Med-Exam" in str(err.value) and "DDx-basic" not in str(err.value)
+            assert api_key not in str(err.value) and "\n" not in str(err.value)
+            assert session.exec(select(func.count()).select_from(EvalRun)).one() == runs_before
+            run = create_run(session, model, suite, protocol="logprob", tasks=["DDx-basic"])  # generated anyway
             session.commit()
             run_id = run.id
         execute_run(run_id, engine=engine)
@@ -196,3 +222,46 @@ def test_unreachable_endpoint_wrong_key_and_non_organizers_are_refused_in_words(
         add_served_model(user.id, endpoint=stub.url, model_name=STUB_MODEL, key_name="STUB", engine=engine)
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(ModelEntry)).one() == 0
+
+
+THOUGHT = "先看主诉与体征，再逐一排除各个选项。"
+
+
+@pytest.mark.parametrize("style", ["field", "inline"])
+def test_a_served_reasoning_model_keeps_its_reasoning_apart_counts_it_and_reads_a_cut_answer_as_truncated(
+        engine, api_settings, tiny_models, api_key, style) -> None:
+    """``field``: the endpoint returns ``reasoning_content`` and counts reasoning tokens in its usage (vLLM with a
+    reasoning parser, DeepSeek); ``inline``: ``<think>…</think>`` in the answer and no count (the engine estimates
+    from the generated tokens: a served model's "tokenizer" cannot tokenize)."""
+    stub = OpenAIStub.start(tiny_models["random"], STUB_MODEL, api_key, thinking=(style, THOUGHT))
+    try:
+        added = add_served_model(None, endpoint=stub.url, model_name=STUB_MODEL, key_name="STUB", engine=engine)
+        add_suite(engine, demo_items("Med-Exam", 2) + demo_items("DDx-basic", 1))
+        with Session(engine) as session:
+            suite = session.get(Suite, session.exec(select(func.max(Suite.id))).one())
+            run = create_run(session, session.get(ModelEntry, added.model_id), suite, thinks=True, reasoning_budget=8,
+                             chat_template_kwargs={"enable_thinking": True})
+            session.commit()
+            run_id = run.id
+        execute_run(run_id, engine=engine)
+        score_run(run_id, engine=engine)
+        with Session(engine) as session:
+            rows = session.exec(select(ItemResult).where(ItemResult.run_id == run_id)).all()
+        thought_tokens = len(stub.chat.tokenizer(THOUGHT, add_special_tokens=False)["input_ids"])
+        assert len(rows) == 3 * 5 and all(r.status == "ok" for r in rows)
+        # the template argument travelled as chat_template_kwargs in the request body (vLLM and SGLang read it)
+        assert all(body["chat_template_kwargs"] == {"enable_thinking": True} for body in stub.bodies[1:])
+        for row in rows:
+            assert row.reasoning == THOUGHT and THOUGHT not in row.raw_output and "think>" not in row.raw_output
+            facts = row.generation
+            assert facts["reasoning_closed"] is True and facts["tokens"] > thought_tokens
+            if style == "field":  # the endpoint's own count
+                assert facts["reasoning_tokens"] == thought_tokens and "reasoning_tokens_estimated" not in facts
+            else:  # the reasoning's share of the generated tokens, marked as estimated
+                assert 0 < facts["reasoning_tokens"] < facts["tokens"] and facts["reasoning_tokens_estimated"] is True
+        # the budget ran out ("length") on choice answers with no answer first: read as truncated, not as no answer
+        cut = [r for r in rows if r.task == "Med-Exam" and r.generation["finish_reason"] == "length"
+               and r.parsed_answer is None]
+        assert cut and all(r.details["extraction"] == "truncated" and r.correct is False for r in cut)
+    finally:
+        stub.stop()

@@ -74,11 +74,18 @@ class GenerationRequest:
 @dataclass
 class Generation:
     """A generated text and how generation ended: ``finish_reason`` "stop" (end of turn, stop string, answer
-    settled) or "length" (the budget ran out: the text may be cut); ``tokens`` generated."""
+    settled) or "length" (the budget ran out: the text may be cut); ``tokens`` generated.
+
+    ``reasoning``: the reasoning where the backend returns it apart from the answer (a served model behind a
+    reasoning parser: ``reasoning_content``); then ``text`` is the answer alone. None: any reasoning is inline in
+    ``text`` (``<think>…</think>``), split by the engine. ``reasoning_tokens``: the backend's own count where it has
+    one (an API's ``completion_tokens_details``); None: the engine counts."""
 
     text: str
     finish_reason: str
     tokens: int
+    reasoning: str | None = None
+    reasoning_tokens: int | None = None
 
 
 @dataclass

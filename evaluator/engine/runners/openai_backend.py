@@ -25,6 +25,8 @@ import openai
 
 from evaluator.engine.runners.base import (
     ChoiceRequest,
+    Generation,
+    GenerationRequest,
     Interrupted,
     ModelLoadError,
     RequestError,
@@ -63,16 +65,6 @@ def parse_prompt(prompt: str) -> tuple[list[dict[str, str]], dict[str, Any], str
     if not isinstance(payload, dict) or not isinstance(payload.get("messages"), list):
         return [{"role": "user", "content": prompt}], {}, ""
     return payload["messages"], dict(payload.get("chat_template_kwargs") or {}), prompt[end:]
-
-
-@dataclass
-class Completion:
-    """A generated text, how it ended ("stop" or "length") and its generated tokens (the fields of the protocol
-    runners' ``Generation``)."""
-
-    text: str
-    finish_reason: str
-    tokens: int
 
 
 def plain_api_error(exc: BaseException, retries: int) -> str:
@@ -156,8 +148,10 @@ class OpenAIRunner:
         return params
 
     def _complete(self, prompt: str, max_tokens: int, stop: list[str] | None, *,
-                  logprobs: bool = False) -> tuple[Any, int]:
-        """(the first choice, generated tokens) of one chat completion; usage is added to the run's counters."""
+                  logprobs: bool = False) -> tuple[Any, Any]:
+        """(the first choice, the usage) of one chat completion; the usage is added to the run's counters. Chat
+        template arguments (e.g. ``enable_thinking``) travel as ``chat_template_kwargs`` in the body, as vLLM and
+        SGLang read them."""
         messages, template_kwargs, prefix = parse_prompt(prompt)
         extra: dict[str, Any] = {}
         if template_kwargs:
@@ -182,7 +176,7 @@ class OpenAIRunner:
                 self.info.counters["completion_tokens"] += int(usage.completion_tokens or 0)
         if not response.choices:
             raise ValueError("no choices in the answer")
-        return response.choices[0], int(usage.completion_tokens or 0) if usage is not None else 0
+        return response.choices[0], usage
 
     def _map(self, call: Callable[[Any], Any], requests: Iterable[Any]) -> list[Any]:
         """``call`` on every request, ``concurrency`` at a time, in order; the runner's ``interrupt`` is checked as
@@ -216,12 +210,12 @@ class OpenAIRunner:
         answers = self._map(lambda p: self._complete(p, max_new_tokens, stop), prompts)
         return [cut_at_stop(choice.message.content or "", stop) for choice, _ in answers]
 
-    def generate_requests(self, requests: list[Any]) -> list[Completion]:
-        """The ``generate`` protocol's call: each request's answer with its finish reason and generated tokens."""
-        def one(request: Any) -> Completion:
-            choice, tokens = self._complete(request.prompt, request.max_new_tokens, request.stop)
-            text = cut_at_stop(choice.message.content or "", request.stop)
-            return Completion(text, "length" if choice.finish_reason == "length" else "stop", tokens)
+    def generate_requests(self, requests: list[GenerationRequest]) -> list[Generation]:
+        """The ``generate`` protocol's call: each request's answer with its finish reason and generated tokens
+        (``settled`` is not asked: a chat completion cannot be stopped part-way)."""
+        def one(request: GenerationRequest) -> Generation:
+            choice, usage = self._complete(request.prompt, request.max_new_tokens, request.stop)
+            return completion_generation(choice, usage, request.stop)
 
         return self._map(one, requests)
 
@@ -249,6 +243,24 @@ class OpenAIRunner:
 
     def close(self) -> None:
         self.client.close()
+
+
+def completion_generation(choice: Any, usage: Any, stop: list[str] | None) -> Generation:
+    """The engine's :class:`Generation` of one chat completion choice.
+
+    Reasoning returned apart from the answer (``reasoning_content``, as DeepSeek's API and vLLM/SGLang reasoning
+    parsers send it; ``reasoning`` in newer vLLM) is kept as the reasoning; reasoning tokens are the usage's
+    ``completion_tokens_details.reasoning_tokens`` where the endpoint reports them. Finish reason "length" (the
+    budget ran out) stays "length", which the extractor reads as truncated; any other ending is "stop"."""
+    message = choice.message
+    reasoning = getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None)
+    details = getattr(usage, "completion_tokens_details", None) if usage is not None else None
+    reasoning_tokens = getattr(details, "reasoning_tokens", None) if details is not None else None
+    tokens = int(usage.completion_tokens or 0) if usage is not None else 0
+    finish = "length" if choice.finish_reason == "length" else "stop"
+    return Generation(cut_at_stop(message.content or "", stop), finish, tokens,
+                      reasoning=reasoning if isinstance(reasoning, str) else None,
+                      reasoning_tokens=int(reasoning_tokens) if reasoning_tokens else None)  # 0: none reported
 
 
 def api_usage(counters: dict[str, int], decoding: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any]:
