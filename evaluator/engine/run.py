@@ -33,7 +33,7 @@ from common.retry import retry_transient
 from evaluator import EVALUATOR_VERSION
 from evaluator.engine.cost import generation_cost
 from evaluator.benchmark.items import Item
-from evaluator.benchmark.protocols import DEFAULT_REASONING_BUDGET, OFFICIAL_PROTOCOL, PROTOCOLS, AnswerProtocol
+from evaluator.benchmark.protocols import DEFAULT_REASONING_BUDGET, OFFICIAL_PROTOCOL, AnswerProtocol
 from evaluator.benchmark.permutations import DEFAULT_K, item_orders, shown_letters
 from evaluator.engine.progress import RunProgress, progress_detail
 from evaluator.benchmark.prompts import PROMPT_TEMPLATE_VERSION, build_prompt, candidates_of, opens_reasoning
