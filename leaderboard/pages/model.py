@@ -80,7 +80,11 @@ if report.missing_dimensions:
 # Only the open tab's content is computed and sent (tabs bound to the URL run lazily): drawing all five tabs — ten
 # question cards with their tables, five charts — kept a browser busy for ~2.7 s before the scores showed
 # (bench/bench_browser.py). A tab switch reruns the page with the new tab open.
-scores_tab, robustness_tab, errors_tab, questions_tab, repro_tab = st.tabs(TABS, key="tab", bind="query-params")
+# A shared link that filters the question browser (?qt=MedDG) opens on the Questions tab even without ?tab=.
+QUESTION_PARAMS = ("qd", "qt", "qo", "qtag", "qp")
+default_tab = "Questions" if any(key in st.query_params for key in QUESTION_PARAMS) else None
+scores_tab, robustness_tab, errors_tab, questions_tab, repro_tab = st.tabs(TABS, key="tab", bind="query-params",
+                                                                           default=default_tab)
 with scores_tab:
     if scores_tab.open:
         sections.score_tables(report)

@@ -216,6 +216,7 @@ def walk(browser: Any, server: Server, username: str | None, tmp: Path,
             tab.click()
             page.wait_for_timeout(200)
             capture.check(path, "rendered text", page.inner_text("body"))
+            capture.check(path, "html", page.content())  # tabs are lazy: only the open one is in the page
             download_all(page, path, capture, tmp)  # a tab's buttons are reachable while it is open
         capture.check(path, "rendered text", page.inner_text("body"))
         capture.check(path, "html", page.content())

@@ -24,6 +24,7 @@ from evaluator.item_access import PrivateItems
 from evaluator.benchmark.suites.visibility import PRIVATE, PUBLIC, set_visibility
 from evaluator.benchmark.tasks import TASKS
 from leaderboard import cache, table_view
+from leaderboard.columns import optional_columns
 from leaderboard.item_browser import OUTCOMES
 from leaderboard.labels import CATEGORIES, dimension_label
 from leaderboard.ranking import DIMENSIONS
@@ -67,7 +68,7 @@ def walks(site: CanarySite) -> list[tuple[str, dict[str, Any]]]:
     found: list[tuple[str, dict[str, Any]]] = [(page, dict(junk)) for page in PUBLIC_PAGES + ORGANIZER_PAGES]
     board = "leaderboard/pages/leaderboard.py"
     found += [(board, {"view": view, "q": "model", "ci": "true", "asc": "true", "hide_flagged": "true",
-                       "cols": list(table_view.OPTIONAL_COLUMNS), "size": "<1B", "type": "chat",
+                       "cols": list(optional_columns()), "size": "<1B", "type": "chat",
                        "precision": "float32"}) for view in ["Overview", *dims]]
     model = "leaderboard/pages/model.py"
     for ref in models:
@@ -142,7 +143,7 @@ def test_private_suite_shows_no_item_to_the_public(site: CanarySite, who: str) -
     frame = cache.leaderboard_frame(cache.version())
     for view in ["overview", *DIMENSIONS]:
         shown = frame if view == "overview" else table_view.with_tasks(frame, cache.task_frame(cache.version(), view))
-        table = table_view.view_table(shown, view, list(table_view.OPTIONAL_COLUMNS), "numeric")
+        table = table_view.view_table(shown, view, list(optional_columns()), "numeric")
         assert CANARY.encode() not in table_view.to_csv(table) + table_view.to_json(table)
 
 
