@@ -14,22 +14,17 @@ Prints figures only (median of --repeat rounds) against the target: figures with
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+from tests.browser_site import chromium, serve_app  # noqa: E402  (the tests' way to start the site and Chromium)
+
 TARGET_S = 1.5
 # Milestones: name -> CSS selector whose first visible match is recorded.
 MARKS = {
@@ -85,26 +80,6 @@ def seed(url: str, models: int) -> dict[str, str]:
             "Queue": "/queue", "About": "/about"}
 
 
-def start_app(url: str, data: Path) -> tuple[subprocess.Popen, str]:
-    port = 8500 + os.getpid() % 400
-    env = {**os.environ, "MEDBENCH_DATABASE_URL": url, "MEDBENCH_DATA_DIR": str(data),
-           "MEDBENCH_DEMO_MODELS": "false", "OMP_NUM_THREADS": "1"}
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                            "--server.port", str(port), "--browser.gatherUsageStats", "false",
-                            "--server.fileWatcherType", "none"], cwd=ROOT, env=env,
-                           stdout=open(data / "app.log", "w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                return app, base
-        except OSError:
-            time.sleep(0.3)
-    app.kill()
-    raise SystemExit(f"the app did not start:\n{(data / 'app.log').read_text()[-3000:]}")
-
-
 def measure(page: Any, url: str, reload: bool = False) -> dict[str, float]:
     """Seconds from navigation start to each milestone (absent when the page has no such element)."""
     if reload:
@@ -123,8 +98,6 @@ def main() -> None:
     parser.add_argument("--db-dir", type=Path, default=None, help="keep the database here (reused when present)")
     parser.add_argument("--pages", default="", help="comma-separated page names to time (default: all)")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     folder = args.db_dir or Path(tempfile.mkdtemp(prefix="medbench-browser-"))
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / f'browser-{args.models}.db'}"
@@ -132,23 +105,17 @@ def main() -> None:
     pages = seed(url, args.models)
     if args.pages:
         pages = {name: path for name, path in pages.items() if name in args.pages.split(",")}
-    app, base = start_app(url, folder)
+    env = {"MEDBENCH_DATABASE_URL": url, "MEDBENCH_DATA_DIR": str(folder), "MEDBENCH_DEMO_MODELS": "false"}
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for _ in range(args.repeat):
-                for name, path in pages.items():
-                    context = browser.new_context(viewport={"width": 1440, "height": 900})
-                    context.add_init_script(OBSERVER)
-                    page = context.new_page()
-                    results.setdefault((name, "cold"), []).append(measure(page, base + path))
-                    results.setdefault((name, "warm"), []).append(measure(page, base + path, reload=True))
-                    context.close()
-            browser.close()
-    finally:
-        app.terminate()
-        app.wait(timeout=20)
+    with serve_app(env, folder, start_timeout_s=90) as base, chromium() as browser:
+        for _ in range(args.repeat):
+            for name, path in pages.items():
+                context = browser.new_context(viewport={"width": 1440, "height": 900})
+                context.add_init_script(OBSERVER)
+                page = context.new_page()
+                results.setdefault((name, "cold"), []).append(measure(page, base + path))
+                results.setdefault((name, "warm"), []).append(measure(page, base + path, reload=True))
+                context.close()
     print(f"\nmedian of {args.repeat} rounds, seconds from navigation (target: figures within {TARGET_S} s)")
     print(f"{'page':<12} {'visit':<5} " + " ".join(f"{m:>7}" for m in [*MARKS, "done"]))
     for (name, visit), rounds in results.items():

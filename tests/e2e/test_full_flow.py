@@ -1,7 +1,9 @@
 """The whole product in a real headless Chromium: a user signs up (a reload keeps them signed in, after sign-out it
 does not) and submits a tiny model served by the hub stand-in, an organizer approves it, the worker process
-evaluates it, it appears ranked, its model page and question browser open, and a CSV export downloads.
-Screenshots of each page go to test-output/e2e/.
+evaluates it, it appears ranked, one click on its name opens its page (in the same tab), a shared URL's filters
+show as restored, its model page and question browser open, and a CSV export downloads. Screenshots of each page
+go to test-output/e2e/ (gitignored), among them the leaderboard, a model page and compare at 1440 px and 390 px,
+each checked by script for content sticking out sideways (tests/browser_site.py's ``horizontal_overflow``).
 
 Real parts only: ``streamlit run app.py`` and ``python -m evaluator.ops.worker`` as subprocesses on one SQLite file,
 the real huggingface_hub client against tests/hub_stub.py, Debian's chromium driven by playwright.
@@ -11,15 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -28,29 +24,24 @@ from sqlmodel import Session, select
 
 from common.db import make_engine, upgrade
 from evaluator.benchmark.suites.importer import import_suite
-from evaluator.tables import EvalRun
+from bench.seed_results import ModelProfile, add_model, new_run, seed_run_results
+from common.timeutil import utcnow
+from evaluator.tables import EvalRun, Suite, SuiteItem
 from submissions.accounts import create_user
+from tests.browser_site import (ROOT, TIMEOUT_MS, chromium, horizontal_overflow, requires_chromium, running_site,
+                                 screenshot, settle)
 from tests.hub_stub import serve_hub
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "test-output" / "e2e"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+OUT = ROOT / "test-output" / "e2e"  # gitignored: the screenshots of a run are looked at, not committed
 REPO = "e2e-org/tiny-medical"
+SECOND = "e2e-org/second-opinion-medical-chat-13b-instruct"  # seeded for the compare page
+NAME_CELL_X = 130  # px from the ranking grid's left edge to a point inside the first row's Model cell
+LAYOUT_WIDTHS = (1440, 390)  # desktop and phone
 SUITE_TASKS = {"Med-Exam": 2, "MedSafety": 2, "DrugCA": 2, "DDx-basic": 1, "MedHG": 1, "CHIP-CTC": 1}
-TIMEOUT_MS = 60_000
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
-                                                                   "(scripts/run-tests.sh installs it)")
+pytestmark = requires_chromium
 
 ORGA_PASSWORD = "violet harbor 28"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def remote_code_files(folder: Path) -> dict[str, bytes]:
@@ -86,11 +77,10 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         import_suite(session, small_suite(tmp_path / "suite"), "e2e", activate=True, visibility="public")
         session.commit()
     create_user("orga", ORGA_PASSWORD, organizer=True, engine=engine)  # the operator's `users create-user --organizer`
-    env = {**os.environ, "MEDBENCH_DATA_DIR": str(data), "MEDBENCH_MODEL_CACHE_DIR": str(tmp_path / "models"),
+    env = {"MEDBENCH_DATA_DIR": str(data), "MEDBENCH_MODEL_CACHE_DIR": str(tmp_path / "models"),
            "MEDBENCH_DATABASE_URL": url, "MEDBENCH_DEMO_MODELS": "false",
            "MEDBENCH_WORKER_POLL_SECONDS": "1", "MEDBENCH_DEVICE": "cpu", "MEDBENCH_MIN_FREE_DISK_GB": "0",
-           "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_TELEMETRY": "1", "OMP_NUM_THREADS": "1",
-           "PYTHONUNBUFFERED": "1"}
+           "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_TELEMETRY": "1"}
     logs = tmp_path / "logs"
     logs.mkdir()
     try:
@@ -101,51 +91,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         next(hub_iter, None)
 
 
-@contextmanager
-def running_site(env: dict[str, str], logs: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``streamlit run app.py`` and ``python -m evaluator.ops.worker`` as subprocesses on ``env`` (logs in
-    ``logs``); yields (the site's base URL, the worker process) once the app answers, and stops both after."""
-    port = free_port()
-    # no file watcher: a source file saved during the test must not make Streamlit re-import table modules
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                            "--server.port", str(port), "--browser.gatherUsageStats", "false",
-                            "--server.fileWatcherType", "none"],
-                           cwd=ROOT, env=env, stdout=open(logs / "app.log", "w"), stderr=subprocess.STDOUT)
-    worker = subprocess.Popen([sys.executable, "-m", "evaluator.ops.worker"], cwd=ROOT, env=env,
-                              stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or app.poll() is not None:
-                raise RuntimeError(f"the app did not start:\n{(logs / 'app.log').read_text()}")
-            time.sleep(0.5)
-        yield base, worker
-    finally:
-        for process in (worker, app):
-            process.terminate()
-        for process in (worker, app):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def settle(page) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the script run is over: no "running" indicator, no element skeletons left."""
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]') && "
-                           "!document.querySelector('[data-testid=stSkeleton]')", timeout=TIMEOUT_MS)
-    page.wait_for_timeout(800)  # let charts finish drawing
-
-
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    settle(page)
-    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+    settle(page, 800)
+    screenshot(page, OUT / f"{name}.png")
 
 
 def go(page, label: str) -> None:  # type: ignore[no-untyped-def]
@@ -206,14 +154,50 @@ def pick(page, widget, option: str, attempts: int = 4) -> None:  # type: ignore[
     raise AssertionError(f"option {option!r} never appeared in the dropdown")
 
 
+def add_second_model(engine) -> int:  # type: ignore[no-untyped-def]
+    """A second ranked model written straight into the database (bench.seed_results plays the evaluator: one
+    worker run is enough for this test), so compare has two models; its long name must wrap at phone width."""
+    profile = ModelProfile(SECOND, skill=0.6, params=13_000_000_000)
+    with Session(engine) as session:
+        suite = session.exec(select(Suite).where(Suite.active)).one()
+        items = list(session.exec(select(SuiteItem).where(SuiteItem.suite_id == suite.id)))
+        model = add_model(session, profile)
+        seed_run_results(session, new_run(session, model, suite, finished_at=utcnow()), items, profile)
+        session.commit()
+        return model.id
+
+
+def check_layout(page, base: str, pages: dict[str, tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
+    """Each of ``pages`` (name -> (path, a text shown once its figures are there)) at every LAYOUT_WIDTHS: a
+    screenshot ``layout-<name>-<width>.png`` in OUT, and nothing sticking out sideways (browser_site's check).
+    The data version is re-read every few seconds, so the first page is reloaded until the new model shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    overflow: dict[str, list[str]] = {}
+    for width in LAYOUT_WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, (path, ready) in pages.items():
+            page.goto(base + path)
+            for _ in range(8):
+                try:
+                    page.get_by_text(ready).first.wait_for(timeout=15_000)
+                    break
+                except PlaywrightTimeout:
+                    page.reload()
+            page.get_by_text(ready).first.wait_for()
+            settle(page, 1000)
+            if found := horizontal_overflow(page):
+                overflow[f"{name} at {width} px"] = found
+            screenshot(page, OUT / f"layout-{name}-{width}.png")
+    assert not overflow, overflow
+
+
 def test_submit_approve_evaluate_rank_browse_export(site):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
 
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(TIMEOUT_MS)
         fetched: list[str] = []
@@ -276,11 +260,31 @@ def test_submit_approve_evaluate_rank_browse_export(site):
             assert [r["Model"] for r in rows] == [REPO] and rows[0]["#"] == "1"
             assert float(rows[0]["Overall"]) >= 0
 
-            # clicking the row opens the model page (the grid is a canvas: click the first row's selection box)
-            grid = page.get_by_test_id("stDataFrame").first.bounding_box()
-            page.mouse.click(grid["x"] + 16, grid["y"] + 35 + 17)
-            page.get_by_role("heading", name=REPO).wait_for()
-            assert "/model?model=" in page.url
+            # one click on the model's name opens its page, in this tab; so does one on the row's selection box
+            # (the grid is a canvas: the Model column begins after the selection box and the "#" column). The
+            # ranking is loaded afresh: right after an export download, headless Chromium's first click on a
+            # cell is lost (the selection box still answers), a second one opens the page.
+            with Session(site["engine"]) as session:
+                model_id = session.get(EvalRun, run_id).model_id
+            for x_offset in (NAME_CELL_X, 16):
+                page.goto(site["base"])
+                page.get_by_text("Showing 1 of 1 models").wait_for()
+                settle(page, 300)
+                grid = page.get_by_test_id("stDataFrame").first.bounding_box()
+                page.mouse.click(grid["x"] + x_offset, grid["y"] + 35 + 17)
+                page.get_by_role("heading", name=REPO).wait_for()
+                assert page.url == f"{site['base']}/model?model={model_id}", (x_offset, page.url)
+                assert page.context.pages == [page]  # no new tab
+
+            # a shared URL with filters restores them, and says so above the table
+            page.goto(f"{site['base']}/?q=tiny&size=%3C1B&hide_flagged=true")
+            page.get_by_text("Showing 1 of 1 models").wait_for()
+            summary = page.get_by_text("Active filters:").inner_text().replace("\u2060", "")
+            assert summary == "Active filters: search “tiny” · size <1B · flagged models hidden", summary
+            assert page.get_by_role("textbox", name="Search", exact=True).input_value() == "tiny"
+            page.get_by_text("Filters, columns and sorting").click()
+            assert "<1B" in page.get_by_test_id("stMultiSelect").filter(has_text="Size").inner_text()
+            shot(page, "06b-leaderboard-filters-restored")
 
             # the model page opens by URL too, with its question browser
             page.goto(f"{site['base']}/model?model={REPO}")
@@ -303,6 +307,15 @@ def test_submit_approve_evaluate_rank_browse_export(site):
             page.goto(f"{site['base']}/methodology")
             page.get_by_text("not for clinical decisions").first.wait_for()
             shot(page, "12-methodology")
+
+            # the leaderboard, a model page and compare at desktop and phone width: screenshots (OUT) and no
+            # horizontal overflow; a second model with a long name, so compare has two and names must wrap
+            second = add_second_model(site["engine"])
+            check_layout(page, site["base"], {
+                "leaderboard": ("/", "Showing 2 of 2 models"),
+                "model": (f"/model?model={second}", "Overall score"),
+                "compare": (f"/compare?models={model_id}&models={second}", "Questions they disagree on"),
+            })
             (OUT / "run.json").write_text(json.dumps({"run_id": run_id, "model": REPO}), encoding="utf-8")
             # nothing is fetched from elsewhere (fonts, favicons, CDNs): the site works offline and where
             # Google's hosts are blocked
@@ -311,5 +324,3 @@ def test_submit_approve_evaluate_rank_browse_export(site):
         except Exception:
             page.screenshot(path=str(OUT / "failure.png"), full_page=True)
             raise
-        finally:
-            browser.close()

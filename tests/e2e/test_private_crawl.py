@@ -7,12 +7,7 @@ not blind. Part (a), every URL parameter under AppTest, is tests/leaderboard/tes
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,13 +20,12 @@ from common.settings import get_settings
 from evaluator.benchmark.suites.visibility import PRIVATE, PUBLIC, set_visibility
 from tests.canary_site import (CANARY, ORGANIZER, OTHER, OUTPUT_CANARY, PASSWORD, SUBMITTER, CanarySite,
                                seed_canary_site, write_suite)
-from tests.e2e.test_full_flow import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
+from tests.browser_site import TIMEOUT_MS, chromium, requires_chromium, serve_app, settle, sign_in
 
-TIMEOUT_MS = 60_000
 TABS = ["Scores", "Robustness", "Errors & advice", "Questions", "Reproducibility"]
 EXPORT_LABELS = ("Export CSV", "Export JSON", "Download details (JSONL)")
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = requires_chromium
 
 
 @dataclass
@@ -60,43 +54,17 @@ def server(tmp_path_factory: pytest.TempPathFactory, canary_models: dict[str, Pa
         engine.dispose()
         get_settings.cache_clear()
         reset_engines()
-    port = free_port()
-    log = folder / "app.log"
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                            "--server.port", str(port), "--browser.gatherUsageStats", "false",
-                            "--server.fileWatcherType", "none"],
-                           cwd=ROOT, env={**os.environ, **env, "OMP_NUM_THREADS": "1"},
-                           stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or app.poll() is not None:
-                raise RuntimeError(f"the app did not start:\n{log.read_text()}")
-            time.sleep(0.5)
-        yield Server(base, site, url)
+        with serve_app(env, folder) as base:
+            yield Server(base, site, url)
     finally:
-        app.terminate()
-        try:
-            app.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            app.kill()
-        assert CANARY not in log.read_text(encoding="utf-8", errors="replace")  # nor in the server's log
+        assert CANARY not in (folder / "app.log").read_text(encoding="utf-8", errors="replace")  # nor in its log
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @dataclass
@@ -112,28 +80,11 @@ class Capture:
             self.found.setdefault(where, []).append(what)
 
 
-def settle(page: Any) -> None:
-    page.wait_for_function("() => document.querySelector('[data-test-script-state]')"
-                           "?.getAttribute('data-test-script-state') === 'notRunning' && "
-                           "!document.querySelector('[data-testid=stSkeleton]')", timeout=TIMEOUT_MS)
-    page.wait_for_timeout(500)
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(base + "/account")
-    settle(page)
-    form = page.get_by_test_id("stForm").first
-    form.get_by_label("User name").fill(username)
-    form.get_by_label("Password", exact=True).fill(PASSWORD)
-    form.get_by_role("button", name="Sign in").click()
-    page.get_by_text(f"Signed in as {username}").wait_for(timeout=TIMEOUT_MS)
-
-
 def click_download(page: Any, label: str, index: int, what: str, attempts: int = 3) -> Any:
     """Click the ``index``-th download button ``label`` and return the download. A click can land while the
     rerun of an earlier click is settling and come to nothing, so it is retried on a reloaded page."""
     for attempt in range(attempts):
-        settle(page)
+        settle(page, 500)
         button = page.get_by_role("button", name=label).nth(index)
         button.scroll_into_view_if_needed()
         try:
@@ -196,11 +147,11 @@ def walk(browser: Any, server: Server, username: str | None, tmp: Path,
     page.on("response", on_response)
     page.on("websocket", on_websocket)
     if username:
-        sign_in(page, server.base, username)
+        sign_in(page, server.base, username, PASSWORD)
     for path in only or paths(server.site):
         where["path"] = path
         page.goto(server.base + path)
-        settle(page)
+        settle(page, 500)
         if page.get_by_role("dialog").count():  # "Page not found": an organizer page, for anyone else
             capture.check(path, "dialog", page.get_by_role("dialog").first.inner_text())
             page.keyboard.press("Escape")

@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from sqlmodel import Session, select
 
 from common.db import make_engine, upgrade
@@ -29,12 +28,12 @@ from evaluator.benchmark.suites.importer import import_suite
 from evaluator.tables import EvalRun
 from submissions.accounts import create_user
 from submissions.intake import submit_model
-from tests.e2e.test_full_flow import CHROMIUM, CHROMIUM_ARGS, OUT, ROOT, TIMEOUT_MS, running_site, settle
+from tests.browser_site import ROOT, TIMEOUT_MS, chromium, requires_chromium, running_site, settle
+from tests.e2e.test_full_flow import OUT
 from tests.hub_stub import serve_hub
 from tests.openai_stub import OpenAIStub
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
-                                                                   "(scripts/run-tests.sh installs it)")
+pytestmark = requires_chromium
 
 HUB_REPO = "e2e-org/tiny-open"
 SERVED = "vendor/served-chat"
@@ -71,7 +70,6 @@ def wait_for_finished_runs(engine, worker: subprocess.Popen, logs: Path, count: 
 def test_a_served_model_is_ranked_beside_a_hub_model_with_its_source_marked(tmp_path, monkeypatch,
                                                                             tiny_models) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
 
     key = "sk-e2e-" + secrets.token_hex(16)
     hub_iter = serve_hub(monkeypatch)
@@ -80,10 +78,10 @@ def test_a_served_model_is_ranked_beside_a_hub_model_with_its_source_marked(tmp_
     stub = OpenAIStub.start(tiny_models["random"], STUB_MODEL, key)
     data = tmp_path / "data"
     url = f"sqlite:///{data / 'medbench.db'}"
-    env = {**os.environ, "MEDBENCH_DATA_DIR": str(data), "MEDBENCH_MODEL_CACHE_DIR": str(tmp_path / "models"),
+    env = {"MEDBENCH_DATA_DIR": str(data), "MEDBENCH_MODEL_CACHE_DIR": str(tmp_path / "models"),
            "MEDBENCH_DATABASE_URL": url, "MEDBENCH_DEMO_MODELS": "false", "MEDBENCH_API_KEY_STUB": key,
            "MEDBENCH_WORKER_POLL_SECONDS": "1", "MEDBENCH_DEVICE": "cpu", "MEDBENCH_MIN_FREE_DISK_GB": "0",
-           "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_TELEMETRY": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+           "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_TELEMETRY": "1"}
     for name in ("MEDBENCH_DATA_DIR", "MEDBENCH_DATABASE_URL", "MEDBENCH_MODEL_CACHE_DIR"):
         monkeypatch.setenv(name, env[name])
     get_settings.cache_clear()
@@ -99,8 +97,8 @@ def test_a_served_model_is_ranked_beside_a_hub_model_with_its_source_marked(tmp_
         # the organizers add the served model with the operator's CLI; the key comes from the environment only
         added = subprocess.run([sys.executable, "cli.py", "users", "add-served-model", "--endpoint", stub.url,
                                 "--model-name", STUB_MODEL, "--key-name", "STUB", "--label", SERVED,
-                                "--price-output", "8"], cwd=ROOT, env=env, capture_output=True, text=True,
-                               timeout=120)
+                                "--price-output", "8"], cwd=ROOT, env={**os.environ, **env}, capture_output=True,
+                               text=True, timeout=120)
         assert added.returncode == 0 and "approved" in added.stdout, added.stdout + added.stderr
         assert key not in added.stdout + added.stderr
         # a user submits an open model from the hub
@@ -112,8 +110,7 @@ def test_a_served_model_is_ranked_beside_a_hub_model_with_its_source_marked(tmp_
         with running_site(env, logs) as (base, worker):
             wait_for_finished_runs(engine, worker, logs, 2)
             received: list[str] = []
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            with chromium() as browser:
                 page = browser.new_page(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
                 page.set_default_timeout(TIMEOUT_MS)
                 page.on("websocket", lambda ws: ws.on(
@@ -161,8 +158,6 @@ def test_a_served_model_is_ranked_beside_a_hub_model_with_its_source_marked(tmp_
                 except Exception:
                     page.screenshot(path=str(OUT / "served-failure.png"), full_page=True)
                     raise
-                finally:
-                    browser.close()
             sent = "\n".join(received)
             assert SERVED in sent and HUB_REPO in sent and NOT_PINNED in sent  # the frames searched are the real ones
             assert key not in html and key not in sent

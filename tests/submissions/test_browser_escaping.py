@@ -14,16 +14,9 @@ AppTest sees Markdown source only; what Streamlit's renderer makes of it is what
 from __future__ import annotations
 
 import http.server
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -37,18 +30,14 @@ from evaluator.tables import EvalRun, ItemResult
 from submissions.accounts import create_user
 from submissions.moderation import moderate
 from submissions.tables import Submission
+from tests.browser_site import TIMEOUT_MS, chromium, requires_chromium, serve_app, settle, sign_in
 from tests.submissions.factories import add_run, add_submission
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-TIMEOUT_MS = 60_000
 ORGANIZER, PASSWORD = "esc-orga", "Tq8#vL2!mZ9@wR4$"
 MARKER = "sign in again"  # the visible text of the phishing link: present on every page showing stored text
 OWN_LINKS = ("https://arxiv.org/abs/", "https://huggingface.co/")  # the site's own external links
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = requires_chromium
 
 
 def hostile(base: str) -> str:
@@ -87,12 +76,6 @@ class Site:
     bait: str  # the recording server's URL
     text: str  # the hostile text
     models: dict[str, int] = field(default_factory=dict)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seed(engine: Any, text: str, bait: str) -> dict[str, int]:
@@ -173,52 +156,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         engine.dispose()
         get_settings.cache_clear()
         reset_engines()
-    port = free_port()
-    log = folder / "app.log"
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                            "--server.port", str(port), "--browser.gatherUsageStats", "false",
-                            "--server.fileWatcherType", "none"],
-                           cwd=ROOT, env={**os.environ, **env, "OMP_NUM_THREADS": "1"},
-                           stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or app.poll() is not None:
-                raise RuntimeError(f"the app did not start:\n{log.read_text()}")
-            time.sleep(0.5)
-        yield Site(base, bait, text, models)
+        with serve_app(env, folder) as base:
+            yield Site(base, bait, text, models)
     finally:
-        app.terminate()
-        try:
-            app.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            app.kill()
         recorder.shutdown()
 
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Any]:
     """One Chromium for the module; each test opens its own context (cookies)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def settle(page: Any) -> None:
-    """Wait until the script run is over: no "running" indicator, no element skeletons left."""
-    page.wait_for_function("() => document.querySelector('[data-test-script-state]')"
-                           "?.getAttribute('data-test-script-state') === 'notRunning' && "
-                           "!document.querySelector('[data-testid=stSkeleton]')", timeout=TIMEOUT_MS)
-    page.wait_for_timeout(700)  # charts and images: a tracking pixel would be requested by now
+    with chromium() as launched:
+        yield launched
 
 
 def foreign_elements(page: Any, base: str) -> list[str]:
@@ -279,16 +228,6 @@ def test_reflected_url_parameters_render_literally(site: Site, browser: Any) -> 
     check_nothing_fetched(site, fetched)
 
 
-def sign_in(page: Any, site: Site) -> None:
-    page.goto(site.base + "/account")
-    settle(page)
-    form = page.get_by_test_id("stForm").first
-    form.get_by_label("User name").fill(ORGANIZER)
-    form.get_by_label("Password", exact=True).fill(PASSWORD)
-    form.get_by_role("button", name="Sign in").click()
-    page.get_by_text(f"Signed in as {ORGANIZER}").wait_for(timeout=TIMEOUT_MS)
-
-
 def test_stored_hostile_text_renders_literally(site: Site, browser: Any) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -297,7 +236,7 @@ def test_stored_hostile_text_renders_literally(site: Site, browser: Any) -> None
     page.on("request", lambda request: fetched.append(request.url))
     evil, masked = site.models["evil/model-7b"], site.models[hub_id(site.bait)]
     line = site.text.split("\n")[0]
-    sign_in(page, site)  # the remembered sign-in cookie keeps every page below signed in
+    sign_in(page, site.base, ORGANIZER, PASSWORD)  # the remembered sign-in cookie keeps every page below signed in
     pages = [
         ("/", line[:60]),  # the suite's name
         (f"/model?model={evil}", line),  # licence, flag reason, questions, options, answers, outputs
