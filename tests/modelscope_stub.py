@@ -41,6 +41,10 @@ class ModelScopeStub(HubStub):
 
     default_branch = "master"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.licenses: dict[str, str | None] = {}  # repo id -> its licence field, when not LICENSE (None: none)
+
     @staticmethod
     def handler_base() -> type[_Handler]:
         return _ModelScopeHandler
@@ -65,7 +69,7 @@ class ModelScopeStub(HubStub):
     def model_json(self, repo: StubRepo) -> dict[str, Any]:
         owner, name = repo.repo_id.split("/", 1)
         return {"id": repo.repo_id, "owner": owner, "name": name, "display_name": name, "private": repo.private,
-                "gated": repo.gated, "license": LICENSE, "tags": ["transformers"], "downloads": 0, "likes": 0}
+                "gated": repo.gated, "license": self.licenses.get(repo.repo_id, LICENSE), "tags": ["transformers"], "downloads": 0, "likes": 0}
 
     def files_json(self, rev: StubRevision, root: str | None) -> dict[str, Any]:
         prefix = f"{root.strip('/')}/" if root else ""
