@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from modelscope_hub.errors import APIError
 
 from common.settings import get_settings
 from submissions.hub import HUB_TIMEOUT_S, hub_problem, json_object
+from submissions.weights import WeightPlan, WeightsError, download_patterns
 
 DEFAULT_ENDPOINT = "https://modelscope.cn"
 DEFAULT_BRANCH = "master"  # ModelScope's default branch (the hub's is "main")
@@ -72,10 +74,23 @@ def display_id(repo_id: str) -> str:
     return f"{PREFIX}{repo_id}"
 
 
-def client(timeout: float = HUB_TIMEOUT_S) -> OpenAPIClient:
-    """The client for one check or download plan: the endpoint and token of now, ``timeout`` s, one attempt."""
+def client(timeout: float = HUB_TIMEOUT_S, attempts: int = 1) -> OpenAPIClient:
+    """The client for one check or download plan: the endpoint and token of now, ``timeout`` s per request,
+    ``attempts`` tries (intake: one, a submitter waits; the worker: a few, with the client's backoff)."""
     return OpenAPIClient(HubConfig(endpoint=modelscope_endpoint(), token=modelscope_token()), timeout=timeout,
-                         max_retries=1)
+                         max_retries=attempts)
+
+
+def allow_patterns(files: Collection[str], plan: WeightPlan) -> list[str]:
+    """The worker's ``allow_patterns`` for the modelscope client: :func:`submissions.weights.download_patterns`,
+    less what the client cannot name exactly. It splits every pattern at commas, so a file named
+    ``pytorch_model.bin,x.json`` would fetch ``pytorch_model.bin``: support files with a comma in their name are left
+    out, and weights so named are refused."""
+    odd = sorted(name for name in (*plan.shards, plan.index or "") if "," in name)
+    if odd:
+        raise WeightsError(f"The weight file name {odd[0][:100]!r} has a comma, which the ModelScope client cannot "
+                           "download by name. Rename the weights.")
+    return [pattern for pattern in download_patterns(files, plan) if "," not in pattern]
 
 
 class ModelScopeAnswer(RuntimeError):
