@@ -11,6 +11,10 @@ one. Only small JSON files (config, tokenizer config, the shard index) and the s
 The facts a reader wants (organisation, base model, fine-tuning type, languages, link, context length:
 ``submissions.model_facts``) are kept in ``card_data["facts"]``.
 
+ModelScope models (``check_modelscope``, through the real ``modelscope`` client: ``submissions.modelscope``) get the
+same checks: each source reads its facts into a :class:`RepoView` (files, card, small JSON files, shard headers of
+the pinned commit) and :func:`judge_repo` judges it, so the rules exist once.
+
 The result lists every check with a plain message, so the Submit page can show all of them at once.
 """
 from __future__ import annotations
