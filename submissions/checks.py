@@ -34,7 +34,6 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
     SafetensorsParsingError,
 )
-from huggingface_hub.hf_api import ModelInfo
 from huggingface_hub.utils import SafetensorsFileMetadata
 from modelscope_hub.errors import APIError, AuthenticationError, NotExistError, PermissionDeniedError
 
