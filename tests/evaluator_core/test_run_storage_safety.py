@@ -55,7 +55,7 @@ def test_rescoring_keeps_judge_verdicts(engine, tmp_path, tiny_models) -> None:
         assert s.get(ItemResult, row_id).details["judge"] == verdict
 
 
-def test_tensor_parallel_is_part_of_the_spec_and_needs_vllm(engine, tmp_path, tiny_models) -> None:
+def test_tensor_parallel_is_part_of_the_execution_spec_and_needs_vllm(engine, tmp_path, tiny_models) -> None:
     from evaluator.engine.runners import ModelLoadError
     from evaluator.tables import EvalRun
 
