@@ -14,9 +14,9 @@ import streamlit as st
 
 from common.display import mark_undecodable, md_escape
 from evaluator.benchmark.tasks import TASKS
-from evaluator.item_access import PrivateItems
+from evaluator.item_access import PrivateItems, RowData
 from leaderboard import advice, cache, charts
-from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
+from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, tag_text
 from leaderboard.labels import (CATEGORIES, NOT_PINNED, ROBUSTNESS, ROBUSTNESS_HELP, SOURCE_LABELS, arxiv_link,
                                 dimension_label, fmt_score, is_missing, params_label, plural, score_with_ci)
 from leaderboard.model_facts import fact_line, fact_link
@@ -353,7 +353,7 @@ def _position(item: ItemView, index: int) -> str:
 
 
 def orders_table(item: ItemView) -> pd.DataFrame:
-    def verdict(order: OrderAnswer) -> str:
+    def verdict(order: RowData) -> str:
         return "unscored" if order.correct is None else ("right" if order.correct else "wrong")
 
     return pd.DataFrame([{
@@ -364,7 +364,7 @@ def orders_table(item: ItemView) -> pd.DataFrame:
         "Answer (original options)": _answer_text(item, o.parsed_answer),
         "Raw output": mark_undecodable(o.raw_output)[:200],
         "Verdict": verdict(o), "Score": fmt_score(o.score),
-        "Error tag (how it was made)": o.tag_text,
+        "Error tag (how it was made)": tag_text(o),
         "Status": o.status if o.status == "ok" else f"{o.status}: {o.error_message}",
     } for o in item.orders])
 

@@ -100,7 +100,7 @@ def resolve_model_path(spec: RunSpec) -> str:
     settings = get_settings()
     try:
         return str(fetch_model(spec.model, spec.revision, spec.local_path, settings.model_cache_dir,
-                               min_free_gb=settings.min_free_disk_gb))
+                               min_free_gb=settings.min_free_disk_gb, source=spec.source))
     except ModelFetchError as exc:
         raise ModelLoadError(str(exc)) from exc
 

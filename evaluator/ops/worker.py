@@ -63,6 +63,7 @@ from evaluator.engine.units import create_run
 from evaluator.engine.runners import ModelLoadError
 from evaluator.benchmark.suites.importer import get_active_suite
 from evaluator.tables import EvalRun
+from submissions.modelscope import display_id
 from submissions.queue import set_state
 from submissions.states import State
 from submissions.tables import ModelEntry, Submission
@@ -314,10 +315,12 @@ class Worker:
             append_log(self.engine, run_id, f"served model {served.get('model_name')} at {served.get('endpoint')}")
             return None
         if not model.local_path:
-            append_log(self.engine, run_id, f"fetching {model.hub_id}@{model.commit_sha[:12]}")
+            shown = display_id(model.hub_id) if model.source == "modelscope" else model.hub_id
+            append_log(self.engine, run_id, f"fetching {shown}@{model.commit_sha[:12]}")
         began = time.time()
         path = fetch_model(model.hub_id, model.commit_sha, model.local_path, self.settings.model_cache_dir,
-                           min_free_gb=self.settings.min_free_disk_gb, quota_gb=self.settings.model_cache_quota_gb)
+                           min_free_gb=self.settings.min_free_disk_gb, quota_gb=self.settings.model_cache_quota_gb,
+                           source=model.source)
         append_log(self.engine, run_id, f"model ready at {path} ({time.time() - began:.1f} s); on {self.device}")
         return path
 
