@@ -284,7 +284,7 @@ class EvaluatorSide:
         self._Session, self._get_engine, self._import, self._Entry = Session, get_engine, import_suite, ModelEntry
 
     def prepare_round(self) -> tuple[Any, int]:
-        from evaluator.engine.run import create_run
+        from evaluator.engine.units import create_run
 
         self.rounds += 1
         db = self.work / f"db-{self.name}-{self.rounds}.sqlite"
@@ -321,7 +321,7 @@ class EvaluatorSide:
 def compare(work: Path, name: str, items: list[dict[str, Any]], runner: Any, clock: ModelClock,
             args: argparse.Namespace) -> dict[str, Any]:
     """Alternate the evaluator and the floor over ``args.rounds`` rounds; the fastest round of each side."""
-    from evaluator.engine.run import execute_run
+    from evaluator.engine.execution import execute_run
 
     side = EvaluatorSide(work, name, items, runner, args.k, args.protocol)
     generating = args.protocol == "generate"
@@ -430,7 +430,7 @@ t = time.perf_counter()
 engine = get_engine()
 marks["database (connect, migrate)"] = time.perf_counter() - t
 t = time.perf_counter()
-import evaluator.engine.run  # noqa: F401 - imported by the run command
+import evaluator.engine.execution  # noqa: F401 - imported by the run command
 from evaluator.engine.runners.transformers_backend import TransformersRunner
 import torch, transformers  # noqa: F401
 marks["imports (run, torch, transformers)"] = time.perf_counter() - t
