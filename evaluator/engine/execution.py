@@ -33,16 +33,8 @@ from evaluator.benchmark.scoring.extract import EXTRACT_KINDS, answer_settled, s
 from evaluator.benchmark.tasks import Kind
 from evaluator.engine.failures import failure_reason
 from evaluator.engine.progress import RunProgress
-from evaluator.engine.runners import (
-    ChoiceRequest,
-    Generation,
-    GenerationRequest,
-    Interrupted,
-    ModelLoadError,
-    RequestError,
-    Runner,
-    load_runner,
-)
+from evaluator.engine.runners import (ChoiceRequest, Generation, GenerationRequest, Interrupted, ModelLoadError,
+                                      RequestError, Runner, load_runner)
 from evaluator.engine.spec import ExecutionSpec, RunSpec, resolve_reasoning, stored_specs
 from evaluator.engine.units import WorkUnit, chunk_units, plan_units, progress_detail, selected_items
 from evaluator.tables import EvalRun, ItemResult
