@@ -241,11 +241,15 @@ class HubStub:
 
     # ---- what the routes answer (pure functions of the registered repos) ----
 
-    def _repo(self, repo_id: str, auth: str | None, *, files: bool) -> StubRepo:
-        # like the hub, ids match case-insensitively and answers carry the canonical spelling
+    def _lookup(self, repo_id: str, auth: str | None) -> tuple[StubRepo | None, bool]:
+        """The repo ``repo_id`` names (case-insensitively, as both hubs match ids) and whether ``auth`` unlocks it."""
         repo = self.repos.get(repo_id) or next((r for k, r in self.repos.items() if k.lower() == repo_id.lower()),
                                                None)
-        granted = repo is not None and repo.token is not None and auth == f"Bearer {repo.token}"
+        return repo, repo is not None and repo.token is not None and auth == f"Bearer {repo.token}"
+
+    def _repo(self, repo_id: str, auth: str | None, *, files: bool) -> StubRepo:
+        # like the hub, ids match case-insensitively and answers carry the canonical spelling
+        repo, granted = self._lookup(repo_id, auth)
         if repo is None or (repo.private and not granted):
             status = 404 if (repo is not None and auth) or repo is None else 401
             raise HubError(status, "RepoNotFound", "Repository not found")

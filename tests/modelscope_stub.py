@@ -50,9 +50,7 @@ class ModelScopeStub(HubStub):
         return _ModelScopeHandler
 
     def _repo(self, repo_id: str, auth: str | None, *, files: bool) -> StubRepo:
-        repo = self.repos.get(repo_id) or next((r for k, r in self.repos.items() if k.lower() == repo_id.lower()),
-                                               None)
-        granted = repo is not None and repo.token is not None and auth == f"Bearer {repo.token}"
+        repo, granted = self._lookup(repo_id, auth)
         if repo is None or (repo.private and not granted):
             raise HubError(404, "ResourceNotFound", f"model {repo_id} not found")
         if files and repo.gated and not granted:
