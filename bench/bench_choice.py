@@ -108,7 +108,9 @@ def stage_ours(work: Path, model: str, suite_dir: str, token_budget: int | None)
     from sqlmodel import Session, select
 
     from common.db import get_engine
-    from evaluator.engine.run import create_run, execute_run, score_run
+    from evaluator.engine.execution import execute_run
+    from evaluator.engine.scoring import score_run
+    from evaluator.engine.units import create_run
     from evaluator.engine.runners import load_runner
     from evaluator.benchmark.suites.importer import import_suite
     from evaluator.tables import ItemResult, SuiteItem

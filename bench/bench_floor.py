@@ -284,7 +284,7 @@ class EvaluatorSide:
         self._Session, self._get_engine, self._import, self._Entry = Session, get_engine, import_suite, ModelEntry
 
     def prepare_round(self) -> tuple[Any, int]:
-        from evaluator.engine.run import create_run
+        from evaluator.engine.units import create_run
 
         self.rounds += 1
         db = self.work / f"db-{self.name}-{self.rounds}.sqlite"
@@ -321,7 +321,7 @@ class EvaluatorSide:
 def compare(work: Path, name: str, items: list[dict[str, Any]], runner: Any, clock: ModelClock,
             args: argparse.Namespace) -> dict[str, Any]:
     """Alternate the evaluator and the floor over ``args.rounds`` rounds; the fastest round of each side."""
-    from evaluator.engine.run import execute_run
+    from evaluator.engine.execution import execute_run
 
     side = EvaluatorSide(work, name, items, runner, args.k, args.protocol)
     generating = args.protocol == "generate"
@@ -378,29 +378,41 @@ def _extracted(text: str, prompt: str) -> tuple[Any, Any]:
     return result.answer, result.reason
 
 
+def _rate(side: str) -> Any:
+    return lambda r: r["prompts"] / r[side]["total"]
+
+
+def _overhead(side: str) -> Any:
+    return lambda r: 100 * (1 - r[side]["model"] / r[side]["total"])
+
+
+# (header, width, format, value of one result): the columns both protocols print, then each one's own
+_COMMON_COLUMNS = [("tokens/prompt", 14, ".0f", lambda r: r["tokens"]), ("shared %", 9, ".0f", lambda r: 100 * r["shared"]),
+                   ("evaluator p/s", 15, ".1f", _rate("ours")), ("floor p/s", 11, ".1f", _rate("floor")),
+                   ("ratio", 8, ".2f", lambda r: r["floor"]["total"] / r["ours"]["total"])]
+_PROTOCOL_COLUMNS = {
+    "generate": [("same output %", 15, ".1f", lambda r: 100 * r["agree"] / r["prompts"]),
+                 ("same answer %", 15, ".1f", lambda r: 100 * r["same_answer"] / r["prompts"]),
+                 ("overhead %", 12, ".1f", _overhead("ours"))],
+    "logprob": [("agreement %", 13, ".1f", lambda r: 100 * r["agree"] / r["prompts"]),
+                ("overhead %", 12, ".1f", _overhead("ours")), ("floor ovh %", 13, ".1f", _overhead("floor"))],
+}
+
+
 def print_comparison(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    if args.protocol == "generate":
-        print(f"\n{'item set':10}{'tokens/prompt':>14}{'shared':>8}{'evaluator p/s':>15}{'floor p/s':>11}{'ratio':>8}"
-              f"{'same output':>13}{'same answer':>13}{'overhead':>10}")
-        for r in results:
-            n, ours, floor = r["prompts"], r["ours"], r["floor"]
-            print(f"{r['set']:10}{r['tokens']:14.0f}{100 * r['shared']:7.0f}%{n / ours['total']:15.1f}"
-                  f"{n / floor['total']:11.1f}{floor['total'] / ours['total']:7.2f}x{100 * r['agree'] / n:12.1f}%"
-                  f"{100 * r['same_answer'] / n:12.1f}%{100 * (1 - ours['model'] / ours['total']):9.1f}%")
-        for r in results:
+    columns = _COMMON_COLUMNS + _PROTOCOL_COLUMNS[args.protocol]
+    print("\n" + f"{'item set':10}" + "".join(f"{header:>{width}}" for header, width, _, _ in columns))
+    for r in results:
+        print(f"{r['set']:10}" + "".join(f"{value(r):{width}{fmt}}" for _, width, fmt, value in columns))
+    for r in results:
+        if args.protocol == "generate":
             print(f"{r['set']}: {r['prompts']} prompts, runner calls over all rounds: {r['calls']}")
+        else:
+            print(f"{r['set']}: {r['prompts']} prompts, largest |log-prob difference| {r['max_diff']:.1e}, "
+                  f"runner calls over all rounds: {r['calls']} ({r['passes']} forward passes in the last round)")
+    if args.protocol == "generate":
         print("same output: identical generated text (evaluator vs floor); same answer: identical extraction")
         return
-    print(f"\n{'item set':10}{'tokens/prompt':>14}{'shared':>8}{'evaluator p/s':>15}{'floor p/s':>11}{'ratio':>8}"
-          f"{'agreement':>11}{'overhead':>10}{'floor ovh':>10}")
-    for r in results:
-        n, ours, floor = r["prompts"], r["ours"], r["floor"]
-        print(f"{r['set']:10}{r['tokens']:14.0f}{100 * r['shared']:7.0f}%{n / ours['total']:15.1f}"
-              f"{n / floor['total']:11.1f}{floor['total'] / ours['total']:7.2f}x{100 * r['agree'] / n:10.1f}%"
-              f"{100 * (1 - ours['model'] / ours['total']):9.1f}%{100 * (1 - floor['model'] / floor['total']):9.1f}%")
-    for r in results:
-        print(f"{r['set']}: {r['prompts']} prompts, largest |log-prob difference| {r['max_diff']:.1e}, "
-              f"runner calls over all rounds: {r['calls']} ({r['passes']} forward passes in the last round)")
     print("shared: share of tokens in the prefix an item's K prompts share; overhead: share of the stage's wall time "
           "outside the model's forward calls (database, tokenization, batching, chunk bookkeeping)")
 
@@ -418,7 +430,7 @@ t = time.perf_counter()
 engine = get_engine()
 marks["database (connect, migrate)"] = time.perf_counter() - t
 t = time.perf_counter()
-import evaluator.engine.run  # noqa: F401 - imported by the run command
+import evaluator.engine.execution  # noqa: F401 - imported by the run command
 from evaluator.engine.runners.transformers_backend import TransformersRunner
 import torch, transformers  # noqa: F401
 marks["imports (run, torch, transformers)"] = time.perf_counter() - t

@@ -40,7 +40,8 @@ def stage_ours(work: Path, model: str, protocol: str, limit: int) -> None:
     from bench.bench_choice import _cuda, _gpu_peak_mb, peak_rss_mb
     from common.db import get_engine
     from evaluator.benchmark.suites.importer import import_suite
-    from evaluator.engine.run import create_run, execute_run
+    from evaluator.engine.execution import execute_run
+    from evaluator.engine.units import create_run
     from evaluator.engine.runners import load_runner
     from evaluator.engine.tiny_models import folder_sha
     from evaluator.tables import ItemResult, SuiteItem

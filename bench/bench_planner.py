@@ -40,7 +40,9 @@ def main() -> None:
 
     from common.db import get_engine
     from evaluator.engine.planner import PROFILES, calibrate_cpu, estimate_spec
-    from evaluator.engine.run import RunSpec, create_run, execute_run
+    from evaluator.engine.execution import execute_run
+    from evaluator.engine.spec import stored_specs
+    from evaluator.engine.units import create_run
     from evaluator.engine.runners import load_runner
     from evaluator.benchmark.suites.bundled import ensure_demo_suite
     from evaluator.tables import EvalRun
@@ -61,7 +63,7 @@ def main() -> None:
         session.flush()
         run = create_run(session, model, suite, device="cpu", **overrides)
         session.commit()
-        run_id, suite_id, spec = run.id, suite.id, RunSpec.model_validate(run.run_spec)
+        run_id, suite_id, (spec, execution) = run.id, suite.id, stored_specs(run)
 
     print(f"model: tiny random Llama, {params:,} parameters (hidden {args.hidden}, {args.layers} layers), "
           "CPU, 1 thread")
@@ -73,7 +75,7 @@ def main() -> None:
     with Session(engine) as session:
         began = time.perf_counter()
         estimate = estimate_spec(session, spec, suite_id, params, device=profile, model_path=folder,
-                                 max_items_per_task=None)
+                                 max_items_per_task=None, batch_policy=execution.batch_policy)
         planned_in = time.perf_counter() - began
     print(f"estimate ({planned_in:.2f} s to plan): {estimate.summary()}")
 
@@ -97,11 +99,10 @@ def main() -> None:
         for chunk_items in (16, 256):
             for gpus in ((1, 2, 4, 8) if label == "7B" else (4, 8) if label == "72B" else (1,)):
                 with Session(engine) as session:
-                    big_spec = spec.model_copy(update={"tasks": None, "limit_per_task": None,
-                                                       "batch_policy": spec.batch_policy.model_copy(
-                                                           update={"chunk_items": chunk_items})})
+                    big_spec = spec.model_copy(update={"tasks": None, "limit_per_task": None})
+                    policy = execution.batch_policy.model_copy(update={"chunk_items": chunk_items})
                     projected = estimate_spec(session, big_spec, suite_id, n_params, device="h100", gpus=gpus,
-                                              dtype="bfloat16", target_items=MEDBENCH_ITEMS)
+                                              dtype="bfloat16", target_items=MEDBENCH_ITEMS, batch_policy=policy)
                 print(f"{label:>6} {chunk_items:>11} {gpus:>4} {projected.time_s / 3600:>7.2f}h "
                       f"{projected.computed_tokens / 1e9:>14.2f} G {projected.peak_memory_gb:>8.1f} GB"
                       + (f"  (tensor parallel {projected.tensor_parallel})" if projected.tensor_parallel > 1 else ""))

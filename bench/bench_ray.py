@@ -65,7 +65,9 @@ def main() -> None:
 
     from common.db import get_engine
     from evaluator.engine.distributed import execute_run_distributed
-    from evaluator.engine.run import RunSpec, create_run, execute_run, selected_items
+    from evaluator.engine.execution import execute_run
+    from evaluator.engine.spec import RunSpec
+    from evaluator.engine.units import create_run, selected_items
     from evaluator.benchmark.suites.bundled import ensure_demo_suite
     from evaluator.tables import EvalRun, ItemResult
     from evaluator.engine.tiny_models import build_tiny_model, folder_sha, model_info

@@ -24,7 +24,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from evaluator.benchmark.items import Item
-from evaluator.engine.run import EVALUATOR_VERSION, build_run_spec
+from evaluator import EVALUATOR_VERSION
+from evaluator.engine.spec import build_specs
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, Suite, SuiteItem, SuiteTask, TaskScore
 from evaluator.benchmark.tasks import CHOICE_KINDS, TASKS, Dimension, Kind, TaskSpec
 from evaluator.benchmark.taxonomy import CATEGORIES
@@ -313,8 +314,9 @@ def new_run(session: Session, model: ModelEntry, suite: Suite, *, status: str = 
                             created_at=(finished_at or BASE_TIME) - timedelta(hours=2))
     session.add(submission)
     session.flush()
+    spec, execution = build_specs(model, suite, set(TASKS), seed=seed, protocol=protocol)
     run = EvalRun(submission_id=submission.id, model_id=model.id, suite_id=suite.id, suite_version=suite.version,
-                  run_spec=build_run_spec(model, suite, set(TASKS), seed=seed, protocol=protocol).model_dump(),
+                  run_spec=spec.model_dump(), execution_spec=execution.model_dump(),
                   protocol=protocol,
                   environment={"python": "3.11.9", "platform": "Linux-x86_64", "torch": "2.13.0",
                                "transformers": "5.24.0", "tokenizers": "0.23.3",

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
         default="", description="The Hugging Face hub (or a mirror) models are checked on and downloaded from. "
         "Empty: HF_ENDPOINT when set, else https://huggingface.co.",
     )
+    modelscope_endpoint: str = Field(
+        default="", description="The ModelScope site (or a mirror) modelscope:<org>/<name> models are checked on and "
+        "downloaded from. Empty: MODELSCOPE_ENDPOINT when set, else https://modelscope.cn.",
+    )
     api_concurrency: int = Field(default=8, ge=1, le=256, description="Requests a served (API) model's run keeps in flight at once.")
     api_timeout_s: float = Field(default=120.0, gt=0, le=3600, description="Seconds one request to a served model may take before it is retried.")
     api_max_retries: int = Field(

@@ -1,7 +1,7 @@
 """A model's scores through time: every finished run on every suite version, and the scores a run had under
 earlier evaluator versions before it was re-scored.
 
-Why snapshots: re-scoring (``evaluator.engine.run.score_run`` on a finished run) replaces the run's TaskScore and
+Why snapshots: re-scoring (``evaluator.engine.scoring.score_run`` on a finished run) replaces the run's TaskScore and
 DimensionScore rows in place, so without a copy the ranking a visitor saw last month could not be traced.
 :func:`keep_scores` copies the overall and dimension scores with the evaluator version that made them just
 before they are replaced.

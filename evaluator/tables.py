@@ -57,8 +57,13 @@ class SuiteItem(SQLModel, table=True):
     data: dict[str, Any] = json_field()
 
 
+# Keys of the execution part that a run spec held before it had its own column (``EvalRun.execution_spec``).
+EXECUTION_KEYS = ("backend", "device", "tensor_parallel", "batch_policy")
+
+
 class EvalRun(SQLModel, table=True):
-    """One evaluation of one model on one suite, fully determined by ``run_spec``."""
+    """One evaluation of one model on one suite: its numbers are fully determined by ``run_spec``; how it executed
+    (backend, device, tensor parallelism, batch policy, where a worker placed it) is ``execution_spec``."""
 
     __tablename__ = "eval_runs"
     __table_args__ = (Index("ix_eval_runs_status_priority", "status", "priority"),)
@@ -67,7 +72,8 @@ class EvalRun(SQLModel, table=True):
     model_id: Optional[int] = Field(default=None, foreign_key="models.id", index=True)
     suite_id: int = Field(foreign_key="suites.id", index=True)
     suite_version: str = Field(max_length=64)
-    run_spec: dict[str, Any] = json_field()  # model, revision, dtype, K, seed, prompt version, generation, batching
+    run_spec: dict[str, Any] = json_field()  # model, revision, dtype, K, seed, prompt version, generation, protocol
+    execution_spec: dict[str, Any] = json_field()  # backend, device, tensor parallelism, batch policy, placement
     # the answer protocol of run_spec ("generate" | "logprob"), as a column: the leaderboard ranks one at a time
     protocol: str = Field(default="generate", max_length=16, index=True)
     environment: dict[str, Any] = json_field()  # library versions, device, evaluator version at run time
@@ -89,6 +95,16 @@ class EvalRun(SQLModel, table=True):
     created_at: datetime = created_at_field()
     started_at: Optional[datetime] = ts_field()
     finished_at: Optional[datetime] = ts_field(index=True)
+
+    def specs(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(run spec, execution spec) as plain dicts. A row stored before the split, whose ``run_spec`` still holds
+        the execution keys, is split here (its ``execution_spec`` wins where both say), so old rows load alike
+        for the engine and for the leaderboard's reproducibility card."""
+        run_part, execution = dict(self.run_spec or {}), dict(self.execution_spec or {})
+        for key in EXECUTION_KEYS:
+            if key in run_part:
+                execution.setdefault(key, run_part.pop(key))
+        return run_part, execution
 
 
 class TaskScore(SQLModel, table=True):

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from evaluator.item_access import OUTCOMES, VISITOR, ItemReader, Viewer, open_runs
+from evaluator.item_access import OUTCOMES, VISITOR, ItemReader, RowData, Viewer, open_runs
 from evaluator.benchmark.tasks import TASKS, Dimension
 from leaderboard.labels import CATEGORIES
 
@@ -49,31 +49,12 @@ class ItemFilter:
             raise BrowseError(f"Unknown error tag {self.tag!r}; use one of {', '.join(CATEGORIES)}.")
 
 
-@dataclass
-class OrderAnswer:
-    """One option order of one item: what was asked and what came back."""
-
-    order_index: int
-    permutation: list[str]
-    prompt: str
-    raw_output: str | None
-    parsed_answer: Any
-    correct: bool | None
-    score: float | None
-    error_primary: str | None
-    error_tags: dict[str, Any]
-    status: str
-    error_message: str | None
-    letter_scores: dict[str, float] = field(default_factory=dict)  # shown letter -> log-prob; {} when generated
-    reasoning: str | None = None  # a reasoning model's reasoning, stored apart from its answer (never read for it)
-
-    @property
-    def tag_text(self) -> str:
-        """The primary error tag with how it was made: 'Omissions (rule:uncovered_points)', '' when untagged."""
-        if not self.error_primary:
-            return ""
-        method = (self.error_tags or {}).get("method")
-        return f"{self.error_primary} ({method})" if method else self.error_primary
+def tag_text(row: RowData) -> str:
+    """The primary error tag with how it was made: 'Omissions (rule:uncovered_points)', '' when untagged."""
+    if not row.error_primary:
+        return ""
+    method = (row.error_tags or {}).get("method")
+    return f"{row.error_primary} ({method})" if method else row.error_primary
 
 
 @dataclass
@@ -87,7 +68,7 @@ class ItemView:
     options: dict[str, str]
     gold: Any  # None: no reference answer, unscored
     answer_points: list[list[str]]
-    orders: list[OrderAnswer] = field(default_factory=list)
+    orders: list[RowData] = field(default_factory=list)  # as the gate reads them (order_index ascending)
 
     @property
     def preview(self) -> str:
@@ -145,11 +126,7 @@ def load_items(reader: ItemReader, run_id: int, item_ids: list[int]) -> list[Ite
             answer_points=data.get("answer_points") or [],
         )
     for r in reader.rows(run_id, item_ids):
-        views[r.item_id].orders.append(OrderAnswer(
-            r.order_index, list(r.permutation or []), r.prompt, r.raw_output, r.parsed_answer, r.correct, r.score,
-            r.error_primary, dict(r.error_tags or {}), r.status, r.error_message, dict(r.letter_scores or {}),
-            r.reasoning,
-        ))
+        views[r.item_id].orders.append(r)
     return [views[i] for i in item_ids]
 
 
@@ -161,7 +138,7 @@ def tag_counts(session: Session, run_id: int, *, viewer: Viewer = VISITOR) -> di
 @dataclass
 class Disagreement:
     item: ItemView
-    answers: dict[int, OrderAnswer | None]  # run_id -> the answer under the original order
+    answers: dict[int, RowData | None]  # run_id -> the answer under the original order
 
 
 def disagreements(session: Session, run_ids: list[int], page: int = 1, page_size: int = 10,

@@ -163,13 +163,15 @@ def model_report(session: Session, ref: str | int | None, protocol: str | None =
 
 
 def run_facts(run: EvalRun, suite: Suite) -> dict[str, Any]:
-    """The reproducibility card of a run: exactly what determined its numbers."""
-    spec = dict(run.run_spec or {})
+    """The reproducibility card of a run: exactly what determined its numbers (``run_spec``) and how it ran
+    (``execution_spec``: backend, device, tensor parallelism, batch policy, placement; rows stored before the two
+    were apart are split by ``EvalRun.specs``)."""
+    spec, execution = run.specs()
     return {
         "id": run.id, "protocol": run.protocol, "reasoning": spec.get("reasoning") or {}, "suite_name": suite.name, "suite_version": run.suite_version,
         "evaluator_version": run.evaluator_version, "finished_at": run.finished_at, "started_at": run.started_at,
-        "run_spec": spec, "environment": dict(run.environment or {}),
-        "command": reproduce_command(spec, suite.name, run.suite_version, dict(run.environment or {})),
+        "run_spec": spec, "execution_spec": execution, "environment": dict(run.environment or {}),
+        "command": reproduce_command(spec, execution, suite.name, run.suite_version, dict(run.environment or {})),
     }
 
 
@@ -178,6 +180,7 @@ def run_facts(run: EvalRun, suite: Suite) -> dict[str, Any]:
 PRIVATE_SPEC_KEYS = frozenset({"local_path", "permutation_seed"})
 PRIVATE_SERVED_KEYS = frozenset({"endpoint", "key_name"})  # the organizers' endpoint and the name of its secret
 PRIVATE_ENVIRONMENT_KEYS = frozenset({"platform", "pid", "node", "host", "lease_owner"})  # this server's host
+PRIVATE_PLACEMENT_KEYS = frozenset({"worker"})  # the worker's host:pid
 
 
 def public_run_facts(run: dict[str, Any]) -> dict[str, Any]:
@@ -192,15 +195,18 @@ def public_run_facts(run: dict[str, Any]) -> dict[str, Any]:
     spec = {k: v for k, v in run["run_spec"].items() if k not in PRIVATE_SPEC_KEYS}
     if isinstance(spec.get("served"), dict):
         spec["served"] = {k: v for k, v in spec["served"].items() if k not in PRIVATE_SERVED_KEYS}
-    return {**run, "run_spec": spec, "environment": environment}
+    execution = dict(run["execution_spec"])
+    if isinstance(execution.get("placement"), dict):
+        execution["placement"] = {k: v for k, v in execution["placement"].items() if k not in PRIVATE_PLACEMENT_KEYS}
+    return {**run, "run_spec": spec, "execution_spec": execution, "environment": environment}
 
 
-def reproduce_command(spec: dict[str, Any], suite_name: str, suite_version: str,
+def reproduce_command(spec: dict[str, Any], execution: dict[str, Any], suite_name: str, suite_version: str,
                       environment: dict[str, Any] | None = None) -> str:
     """The operator command (``cli.py eval run``) that re-runs this evaluation: same model (its hub id, never a
-    path on this server) and revision, dtype, seed, option orders, chat-template choice, tasks and suite, and the
-    backend and device the run actually used (``environment``) where its spec said "auto". The suite version it
-    expects is stated alongside."""
+    path on this server) and revision, dtype, seed, option orders, chat-template choice, tasks and suite (the run
+    spec), and the backend and device of its execution spec, or those the run actually used (``environment``)
+    where that said "auto". The suite version it expects is stated alongside."""
     if spec.get("source") == "api":  # a served model is re-asked, not re-loaded: add it again, the worker runs it
         served = spec.get("served") or {}
         parts = ["python", "cli.py", "users", "add-served-model", "--endpoint", "ENDPOINT", "--model-name",
@@ -208,9 +214,9 @@ def reproduce_command(spec: dict[str, Any], suite_name: str, suite_version: str,
         return (f"{shlex.join(parts)}  # then the worker runs it on suite {suite_name!r} at version {suite_version}; "
                 "not pinned: the answers may differ")
     env = environment or {}
-    backend = spec.get("backend", "auto")
+    backend = execution.get("backend", "auto")
     backend = env.get("backend", backend) if backend == "auto" else backend
-    device = spec.get("device", "auto")
+    device = execution.get("device", "auto")
     device = str(env.get("device", device)).split(":")[0] if device == "auto" else device
     parts = ["python", "cli.py", "eval", "run", "--model", str(spec.get("model", "?")),
              "--revision", str(spec.get("revision", "main")), "--suite", str(spec.get("suite_name", suite_name)),

@@ -4,7 +4,7 @@ that are not hidden.
 Every public view goes through :func:`latest_runs` so that a model is shown once per protocol and always from the
 same run, and through :func:`data_version` so that cached views refresh as soon as a run finishes or a moderator
 acts. Runs of both protocols of one model coexist: the leaderboard ranks one protocol at a time (the official
-``generate`` by default, :data:`evaluator.engine.run.OFFICIAL_PROTOCOL`).
+``generate`` by default, :data:`evaluator.benchmark.protocols.OFFICIAL_PROTOCOL`).
 """
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ import streamlit as st
 
 from common.display import mark_undecodable, md_escape
 from evaluator.benchmark.tasks import TASKS
-from evaluator.item_access import PrivateItems
+from evaluator.item_access import PrivateItems, RowData
 from leaderboard import advice, cache, charts
-from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
+from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, tag_text
 from leaderboard.labels import (CATEGORIES, NOT_PINNED, ROBUSTNESS, ROBUSTNESS_HELP, SOURCE_LABELS, arxiv_link,
                                 dimension_label, fmt_score, is_missing, params_label, plural, score_with_ci)
 from leaderboard.model_facts import fact_line, fact_link
@@ -353,7 +353,7 @@ def _position(item: ItemView, index: int) -> str:
 
 
 def orders_table(item: ItemView) -> pd.DataFrame:
-    def verdict(order: OrderAnswer) -> str:
+    def verdict(order: RowData) -> str:
         return "unscored" if order.correct is None else ("right" if order.correct else "wrong")
 
     return pd.DataFrame([{
@@ -364,16 +364,17 @@ def orders_table(item: ItemView) -> pd.DataFrame:
         "Answer (original options)": _answer_text(item, o.parsed_answer),
         "Raw output": mark_undecodable(o.raw_output)[:200],
         "Verdict": verdict(o), "Score": fmt_score(o.score),
-        "Error tag (how it was made)": o.tag_text,
+        "Error tag (how it was made)": tag_text(o),
         "Status": o.status if o.status == "ok" else f"{o.status}: {o.error_message}",
     } for o in item.orders])
 
 
 def reproducibility(report: ModelReport, *, organizer: bool = False) -> None:
-    """The run's reproducibility card: what fixed its numbers, and the command that re-runs it. Paths and host
-    details of this server are for organizers only (``public_run_facts``)."""
+    """The run's reproducibility card: what fixed its numbers (run spec), how it ran (execution spec), and the
+    command that re-runs it. Paths and host details of this server are for organizers only
+    (``public_run_facts``)."""
     run, model = (report.run if organizer else public_run_facts(report.run)), report.model
-    spec = run["run_spec"]
+    spec, execution = run["run_spec"], run["execution_spec"]
     reasoning = spec.get("reasoning") or {}
     card = {
         "Model": model["hub_id"], "Source": SOURCE_LABELS.get(model.get("source") or "hf", "?"),
@@ -388,7 +389,7 @@ def reproducibility(report: ModelReport, *, organizer: bool = False) -> None:
         "Suite": f"{run['suite_name']} · version {run['suite_version']}",
         "Dtype": spec.get("dtype", model["precision"]),
         "Seed": spec.get("seed"), "Option orders (K)": spec.get("k"),
-        "Prompt template version": spec.get("prompt_template_version"), "Backend": spec.get("backend"),
+        "Prompt template version": spec.get("prompt_template_version"), "Backend": execution.get("backend"),
         "Chat template": spec.get("use_chat_template", model["use_chat_template"]),
         "Evaluator version": run["evaluator_version"],
         "Run": f"#{run['id']}, finished {format_when(run['finished_at'])}",
@@ -399,7 +400,9 @@ def reproducibility(report: ModelReport, *, organizer: bool = False) -> None:
                                 "Value": st.column_config.TextColumn(width="large")})
     st.markdown("**Environment at run time**")
     st.json(run["environment"], expanded=True)
-    st.markdown("**Full run spec**")
+    st.markdown("**Run spec: what determines the numbers**")
     st.json(spec, expanded=False)
+    st.markdown("**Execution spec: how it ran** (backend, device, tensor parallelism, batch policy, placement)")
+    st.json(execution, expanded=False)
     st.markdown("**Reproduce**")
     st.code(run["command"], language="bash", wrap_lines=True)

@@ -1,10 +1,12 @@
-"""Intake: form checks, Hugging Face hub checks, queue states, moderation, identities and the audit log.
+"""Intake: form checks, Hugging Face hub and ModelScope checks, queue states, moderation, identities and the audit log.
 
 Modules, one job each (pages call these, never SQL):
 
 - ``forms``: the submission form's fields and their validation (pydantic), one message per bad field.
 - ``hub``: the hub endpoint read at call time (``HF_ENDPOINT``), short timeouts; used by the worker too.
-- ``checks``: ``check_validity(hub_id, revision, use_chat_template=...)``: every hub check, with messages.
+- ``modelscope``: the same for ``modelscope:<org>/<name>`` models, through the ``modelscope`` client.
+- ``checks``: ``check_validity(hub_id, revision, use_chat_template=...)``: every hub check, with messages;
+  ``check_modelscope(repo_id, revision, ...)`` the same checks for a ModelScope model.
 - ``intake``: ``submit_model(user_id, **form)``: form -> hub checks -> locked duplicate and rate-limit decision.
 - ``states`` / ``queue``: the queue's states and ``set_state``, the only writer of ``Submission.state``.
 - ``moderation``: ``moderate(actor_id, action, ids, reason)``: organizer actions, all-or-nothing, audited.

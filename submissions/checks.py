@@ -11,11 +11,16 @@ one. Only small JSON files (config, tokenizer config, the shard index) and the s
 The facts a reader wants (organisation, base model, fine-tuning type, languages, link, context length:
 ``submissions.model_facts``) are kept in ``card_data["facts"]``.
 
+ModelScope models (``check_modelscope``, through the real ``modelscope`` client: ``submissions.modelscope``) get the
+same checks: each source reads its facts into a :class:`RepoView` (files, card, small JSON files, shard headers of
+the pinned commit) and :func:`judge_repo` judges it, so the rules exist once.
+
 The result lists every check with a plain message, so the Submit page can show all of them at once.
 """
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,14 +30,15 @@ import httpx2
 from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
-    RemoteEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
     SafetensorsParsingError,
 )
-from huggingface_hub.hf_api import ModelInfo
+from huggingface_hub.utils import SafetensorsFileMetadata
+from modelscope_hub.errors import APIError, AuthenticationError, NotExistError, PermissionDeniedError
 
 from common.settings import get_settings
+from submissions import modelscope as ms
 from submissions.model_facts import FACTS_KEY, card_facts, context_length
 from submissions.hub import (
     fetch_json_file,
@@ -65,6 +71,7 @@ class HubCheckResult:
 
     hub_id: str
     revision: str
+    source: str = "hf"  # ModelEntry.source: "hf" or "modelscope"
     commit_sha: str | None = None
     params: int | None = None
     license: str | None = None
@@ -87,14 +94,37 @@ class HubCheckResult:
         if self.failures:
             return " ".join(c.message for c in self.failures)
         held = " It needs remote code, so an organizer reviews it before it runs." if self.needs_remote_code else ""
-        return f"{self.hub_id}@{self.revision} pinned to {self.commit_sha}: all checks passed.{held}"
+        return f"{self.display_id}@{self.revision} pinned to {self.commit_sha}: all checks passed.{held}"
+
+    @property
+    def display_id(self) -> str:
+        """The model as a submitter names it: ``org/name`` on the hub, ``modelscope:org/name`` on ModelScope."""
+        return ms.display_id(self.hub_id) if self.source == "modelscope" else self.hub_id
 
     def add(self, name: str, passed: bool, message: str) -> None:
         self.checks.append(CheckOutcome(name, passed, message))
 
 
-def _unreachable(result: HubCheckResult, exc: BaseException) -> HubCheckResult:
-    problem = hub_problem(exc).replace("the model hub", f"the model hub at {hub_endpoint()}", 1)
+@dataclass(frozen=True)
+class RepoView:
+    """One model at its pinned commit, as the checks read it, whichever source it comes from: the file names, the
+    card's YAML header, and readers for a small JSON file and a safetensors shard's header of that commit. The
+    hub and ModelScope each build one; :func:`judge_repo` applies the same rules to both."""
+
+    repo_id: str
+    commit_sha: str
+    files: frozenset[str]
+    card: dict[str, Any] | None  # README.md's YAML header ({} when it has none); None when there is no README.md
+    read_json: Callable[[str], dict[str, Any]]  # ValueError for a file that is not a JSON object
+    read_header: Callable[[str], SafetensorsFileMetadata]  # SafetensorsParsingError for a file that is not one
+    declared_license: str | None = None  # the source's own licence field (ModelScope's), when the card names none
+
+
+def _unreachable(result: HubCheckResult, exc: BaseException, where: str | None = None) -> HubCheckResult:
+    """The check could not finish because the source could not be reached: said once, in words."""
+    problem = ms.modelscope_problem(exc) if result.source == "modelscope" else hub_problem(exc).replace(
+        "the model hub", f"the model hub at {hub_endpoint()}", 1)
+    result.checks = [c for c in result.checks if c.name in ("exists", "access")]
     result.add("hub", False, f"{problem[0].upper()}{problem[1:]}. Nothing was submitted; please try again in a few "
                              "minutes.")
     return result
@@ -124,50 +154,118 @@ def check_validity(hub_id: str, revision: str = "main", *, use_chat_template: bo
     result.commit_sha = info.sha
     result.hub_id = info.id  # the canonical spelling: ids are case-insensitive on the hub, duplicates must be too
     result.add("exists", True, f"{hub_id}@{revision} exists (commit {info.sha}).")
-    if not _check_access(result, info):
+    if not _check_access(result, info.private, info.gated, hub_token() is not None,
+                         f"access requests: {info.gated}"):
         return result
+    sha = info.sha or revision
     with tempfile.TemporaryDirectory(prefix="medbench-hubcheck-") as tmp:
+        card = (info.card_data.to_dict() if info.card_data is not None else {})
+        files = frozenset(s.rfilename for s in info.siblings or [])
+        view = RepoView(repo_id=info.id, commit_sha=sha, files=files, card=card if "README.md" in files else None,
+                        read_json=lambda name: fetch_json_file(info.id, sha, name, Path(tmp)),
+                        read_header=lambda name: fetch_safetensors_header(info.id, sha, name))
         try:
-            _check_weights(result, info, limit_b, Path(tmp))
-            _check_card(result, info)
-            _check_config_and_tokenizer(result, info, Path(tmp), use_chat_template)
+            judge_repo(result, view, limit_b=limit_b, use_chat_template=use_chat_template)
         except GatedRepoError:
-            result.checks = [c for c in result.checks if c.name == "exists"]
-            result.add("access", False, f"{hub_id} is gated and this platform has not been granted access; the "
-                                        "evaluator cannot download it.")
+            _refuse_access(result, f"{hub_id} is gated and this platform has not been granted access; the "
+                                   "evaluator cannot download it.")
         except (httpx2.TransportError, OSError) as exc:  # incl. LocalEntryNotFoundError: download failed
-            result.checks = [c for c in result.checks if c.name in ("exists", "access")]
             return _unreachable(result, exc)
     return result
 
 
-def _check_access(result: HubCheckResult, info: ModelInfo) -> bool:
-    if info.private:
-        result.add("access", False, f"{info.id} is private: the evaluator cannot download it. Make it public to "
+def check_modelscope(repo_id: str, revision: str = ms.DEFAULT_BRANCH, *, use_chat_template: bool = True,
+                     max_params_b: float | None = None) -> HubCheckResult:
+    """Every check of :func:`check_validity`, for the ModelScope model ``repo_id`` (``org/name``) at ``revision``,
+    through the real ``modelscope`` client (``submissions.modelscope``); never raises for ModelScope's answers."""
+    limit_b = get_settings().max_params_b if max_params_b is None else max_params_b
+    result = HubCheckResult(hub_id=repo_id, revision=revision, source="modelscope")
+    shown = ms.display_id(repo_id)
+    api = ms.client()
+    try:
+        repo = ms.fetch_repo(api, repo_id, revision)
+    except NotExistError as exc:
+        missing_revision = "/repo/files" in str(getattr(exc, "url", "") or "")
+        result.add("exists", False, f"The model {shown} has no revision '{revision}' (branch, tag or commit)."
+                   if missing_revision else f"The model {shown} was not found on ModelScope. Check the spelling; "
+                   "private models cannot be evaluated.")
+        return result
+    except (AuthenticationError, PermissionDeniedError):
+        return _refuse_access(result, f"{shown} is private or gated: the evaluator cannot download it.")
+    except (APIError, ms.ModelScopeAnswer) as exc:
+        result.add("exists", False, f"{ms.answered_problem(shown, exc)}. Nothing was submitted; please try again "
+                                    "later.")
+        return result
+    except ValueError as exc:  # no commit named: nothing can be pinned
+        result.add("exists", False, f"{exc}.")
+        return result
+    except OSError as exc:  # the client's NetworkError (a ConnectionError), timeouts included
+        return _unreachable(result, exc)
+    result.commit_sha, result.hub_id = repo.commit_sha, repo.repo_id
+    result.add("exists", True, f"{shown}@{revision} exists (commit {repo.commit_sha}).")
+    if not _check_access(result, repo.private, repo.gated, bool(ms.modelscope_token()), "access must be requested"):
+        return result
+    sha = repo.commit_sha
+    with tempfile.TemporaryDirectory(prefix="medbench-mscheck-") as tmp:
+        try:
+            card = ms.read_card(api, repo.repo_id, sha) if "README.md" in repo.files else None
+            view = RepoView(repo_id=repo.repo_id, commit_sha=sha, files=frozenset(repo.files), card=card,
+                            read_json=lambda name: ms.read_json(api, repo.repo_id, sha, name),
+                            read_header=lambda name: ms.read_safetensors_header(api, repo.repo_id, sha, name,
+                                                                                Path(tmp)),
+                            declared_license=repo.license)
+            judge_repo(result, view, limit_b=limit_b, use_chat_template=use_chat_template)
+        except (AuthenticationError, PermissionDeniedError):
+            _refuse_access(result, f"{shown} is gated and this platform has not been granted access; the evaluator "
+                                   "cannot download it.")
+        except (APIError, ms.ModelScopeAnswer) as exc:
+            result.checks = [c for c in result.checks if c.name in ("exists", "access")]
+            result.add("hub", False, f"{ms.answered_problem(shown, exc)}. Nothing was submitted; please try again "
+                                     "later.")
+        except OSError as exc:
+            return _unreachable(result, exc)
+    return result
+
+
+def _check_access(result: HubCheckResult, private: bool, gated: object, have_token: bool, gate: str) -> bool:
+    shown = result.display_id
+    if private:
+        result.add("access", False, f"{shown} is private: the evaluator cannot download it. Make it public to "
                                     "submit it.")
         return False
-    if info.gated and hub_token() is None:
-        result.add("access", False, f"{info.id} is gated (access requests: {info.gated}): the evaluator cannot "
-                                    "download it. Remove the gate or ask the organizers.")
+    if gated and not have_token:
+        result.add("access", False, f"{shown} is gated ({gate}): the evaluator cannot download it. Remove the gate "
+                                    "or ask the organizers.")
         return False
-    result.add("access", True, "Public." if not info.gated else "Gated, and this platform's token has access.")
+    result.add("access", True, "Public." if not gated else "Gated, and this platform's token has access.")
     return True
 
 
-def _check_weights(result: HubCheckResult, info: ModelInfo, limit_b: float, cache: Path) -> None:
+def _refuse_access(result: HubCheckResult, message: str) -> HubCheckResult:
+    result.checks = [c for c in result.checks if c.name == "exists"]
+    result.add("access", False, message)
+    return result
+
+
+def judge_repo(result: HubCheckResult, view: RepoView, *, limit_b: float, use_chat_template: bool) -> None:
+    """The checks of a model's content, the same for every source: weights and size, card and licence, config,
+    tokenizer and chat template, remote code. The readers' transport errors propagate to the caller."""
+    _check_weights(result, view, limit_b)
+    _check_card(result, view)
+    _check_config_and_tokenizer(result, view, use_chat_template)
+
+
+def _check_weights(result: HubCheckResult, view: RepoView, limit_b: float) -> None:
     """Judge the weights transformers will load (``submissions.weights``) and count their parameters from the
-    shards' own headers: the hub's aggregate metadata may count files that are never loaded (a decoy)."""
-    files = [s.rfilename for s in info.siblings or []]
-    sha = info.sha or result.revision
+    shards' own headers: a source's aggregate metadata may count files that are never loaded (a decoy)."""
     try:
-        plan = plan_weights(files, lambda name: fetch_json_file(info.id, sha, name, cache))
+        plan = plan_weights(view.files, view.read_json)
     except WeightsError as exc:
         result.add("weights", False, str(exc))
         return
     try:
         with ThreadPoolExecutor(max_workers=HEADER_THREADS) as pool:
-            headers = dict(zip(plan.shards, pool.map(lambda shard: fetch_safetensors_header(info.id, sha, shard),
-                                                     plan.shards)))
+            headers = dict(zip(plan.shards, pool.map(view.read_header, plan.shards)))
         result.params = parameter_count(headers)
     except SafetensorsParsingError as exc:
         result.add("weights", False, f"A weight file is not valid safetensors: {str(exc).splitlines()[0][:300]}")
@@ -184,15 +282,14 @@ def _check_weights(result: HubCheckResult, info: ModelInfo, limit_b: float, cach
         result.add("size", True, f"{result.params:,} parameters ({billions:.3f}B, limit {limit_b:g}B).")
 
 
-def _check_card(result: HubCheckResult, info: ModelInfo) -> None:
-    files = {s.rfilename for s in info.siblings or []}
-    if "README.md" not in files:
+def _check_card(result: HubCheckResult, view: RepoView) -> None:
+    if view.card is None:
         result.add("card", False, "No model card (README.md). Add one that states the license.")
         return
-    card = info.card_data.to_dict() if info.card_data is not None else {}
+    card = view.card
     result.card_data = {key: card[key] for key in CARD_KEYS if card.get(key) is not None}
-    result.card_data[FACTS_KEY] = card_facts(card, info.id)  # context length added from config.json below
-    license_ = card.get("license")
+    result.card_data[FACTS_KEY] = card_facts(card, view.repo_id)  # context length added from config.json below
+    license_ = card.get("license") or view.declared_license
     if license_ == "other" or (isinstance(license_, list) and "other" in license_):
         if not card.get("license_name"):  # a link alone names nothing a reader of the leaderboard can check
             result.add("card", False, "The model card says 'license: other' but names no licence: add "
@@ -207,17 +304,16 @@ def _check_card(result: HubCheckResult, info: ModelInfo) -> None:
     result.add("card", True, f"Model card with license {result.license}.")
 
 
-def _check_config_and_tokenizer(result: HubCheckResult, info: ModelInfo, cache: Path, use_chat_template: bool) -> None:
-    files = {s.rfilename for s in info.siblings or []}
-    sha = info.sha or result.revision
-    try:
-        config = fetch_json_file(info.id, sha, "config.json", cache)
-    except RemoteEntryNotFoundError:  # not LocalEntryNotFoundError (a failed download): that is "unreachable"
+def _check_config_and_tokenizer(result: HubCheckResult, view: RepoView, use_chat_template: bool) -> None:
+    files = view.files
+    config: dict[str, Any] | None = None
+    if "config.json" not in files:
         result.add("config", False, "No config.json: transformers cannot load this model.")
-        config = None
-    except (ValueError, UnicodeDecodeError) as exc:
-        result.add("config", False, f"config.json cannot be read: {exc}.")
-        config = None
+    else:
+        try:
+            config = view.read_json("config.json")
+        except (ValueError, UnicodeDecodeError) as exc:
+            result.add("config", False, f"config.json cannot be read: {exc}.")
     if config is not None:
         if not config.get("model_type") and not config.get("auto_map"):
             result.add("config", False, "config.json has no model_type: transformers cannot tell which "
@@ -231,7 +327,7 @@ def _check_config_and_tokenizer(result: HubCheckResult, info: ModelInfo, cache: 
     tokenizer_config: dict[str, Any] = {}
     if "tokenizer_config.json" in files:
         try:
-            tokenizer_config = fetch_json_file(info.id, sha, "tokenizer_config.json", cache)
+            tokenizer_config = view.read_json("tokenizer_config.json")
         except (ValueError, UnicodeDecodeError) as exc:
             result.add("tokenizer", False, f"tokenizer_config.json cannot be read: {exc}.")
             return

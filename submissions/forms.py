@@ -6,7 +6,10 @@ from typing import Literal
 
 from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from submissions.modelscope import DEFAULT_BRANCH as MODELSCOPE_DEFAULT_BRANCH
+from submissions.modelscope import PREFIX as MODELSCOPE_PREFIX
 
 PRECISIONS: tuple[str, ...] = ("bfloat16", "float16", "float32")
 SOURCES: tuple[str, ...] = ("hf", "modelscope", "api")  # ModelEntry.source: where the model comes from
@@ -22,12 +25,14 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class SubmissionForm(BaseModel):
-    """One submission request. ``revision`` is a branch, tag or commit; it is pinned to a SHA by the hub check."""
+    """One submission request. ``hub_id`` is a hub id (``org/name``) or a ModelScope id (``modelscope:org/name``);
+    ``revision`` is a branch, tag or commit (empty: the source's default branch, ``main`` on the hub, ``master`` on
+    ModelScope), pinned to a commit SHA by the checks."""
 
     model_config = ConfigDict(str_strip_whitespace=True, frozen=True)
 
-    hub_id: str = Field(min_length=3, max_length=96)
-    revision: str = "main"
+    hub_id: str = Field(min_length=3, max_length=96 + len(MODELSCOPE_PREFIX))
+    revision: str = Field(default="", validate_default=True)
     precision: Literal["bfloat16", "float16", "float32"] = "bfloat16"
     model_type: Literal["base", "chat", "medical", "merge", "other"] = "chat"
     use_chat_template: bool = True
@@ -36,18 +41,31 @@ class SubmissionForm(BaseModel):
     @field_validator("hub_id")
     @classmethod
     def _hub_id_is_a_repo_id(cls, value: str) -> str:
-        if value.count("/") != 1:
-            raise ValueError("give the full model id as 'organization/model-name'")
+        prefix = MODELSCOPE_PREFIX if value.lower().startswith(MODELSCOPE_PREFIX) else ""
+        repo_id = value[len(prefix):].strip()
+        if repo_id.count("/") != 1:
+            raise ValueError(f"give the full model id as '{prefix}organization/model-name'")
         try:
-            validate_repo_id(value)
+            validate_repo_id(repo_id)  # ModelScope ids follow the same rules
         except HFValidationError as exc:
             raise ValueError(str(exc).splitlines()[0]) from None
-        return value
+        return prefix + repo_id
+
+    @property
+    def source(self) -> str:
+        """Where the model is read from: ``modelscope`` for ``modelscope:`` ids, else ``hf``."""
+        return "modelscope" if self.hub_id.startswith(MODELSCOPE_PREFIX) else "hf"
+
+    @property
+    def repo_id(self) -> str:
+        """The id on its source, without the ``modelscope:`` prefix."""
+        return self.hub_id.removeprefix(MODELSCOPE_PREFIX)
 
     @field_validator("revision")
     @classmethod
-    def _revision_is_a_ref(cls, value: str) -> str:
-        value = value or "main"
+    def _revision_is_a_ref(cls, value: str, info: ValidationInfo) -> str:
+        on_modelscope = str(info.data.get("hub_id") or "").startswith(MODELSCOPE_PREFIX)
+        value = value or (MODELSCOPE_DEFAULT_BRANCH if on_modelscope else "main")
         if not _REVISION_RE.match(value) or ".." in value:
             raise ValueError("a branch, tag or commit SHA (letters, digits, '.', '_', '-', '/')")
         return value
@@ -72,7 +90,7 @@ class FormError(ValueError):
 
 _FIELD_LABELS = {"hub_id": "Model id", "revision": "Revision", "precision": "Precision", "model_type": "Model type",
                  "use_chat_template": "Chat template", "contact": "Contact"}
-_EXPECTED = {"hub_id": "the full model id as 'organization/model-name'",
+_EXPECTED = {"hub_id": "the full model id as 'organization/model-name' (or 'modelscope:organization/model-name')",
              "contact": "an e-mail address or a Hugging Face user name"}
 
 

@@ -58,7 +58,12 @@ def fetch_json_file(repo_id: str, commit_sha: str, filename: str, cache_dir: Pat
     ``local_only``: read it from ``cache_dir`` without any hub call (LocalEntryNotFoundError when not cached)."""
     path = hf_hub_download(repo_id, filename, revision=commit_sha, endpoint=hub_endpoint(), cache_dir=cache_dir,
                            token=hub_token() or False, etag_timeout=timeout, local_files_only=local_only)
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return json_object(Path(path).read_text(encoding="utf-8"), filename)
+
+
+def json_object(text: str, filename: str) -> dict[str, Any]:
+    """``text`` parsed as JSON; ValueError when it is not a JSON object (a config, an index)."""
+    data = json.loads(text)
     if not isinstance(data, dict):
         raise ValueError(f"{filename} is not a JSON object")
     return data

@@ -28,8 +28,9 @@ from sqlmodel import Session, col, select
 from common.db import get_engine
 from common.settings import get_settings
 from common.timeutil import utcnow
-from submissions.checks import HubCheckResult, check_validity
+from submissions.checks import HubCheckResult, check_modelscope, check_validity
 from submissions.forms import FormError, SubmissionForm, parse_form
+from submissions.modelscope import display_id
 from submissions.queue import set_state
 from submissions.states import State
 from submissions.tables import ModelEntry, Submission, SubmissionEvent, User
@@ -59,7 +60,10 @@ def submit_model(user_id: int | None, engine: Engine | None = None, **form_value
     except FormError as exc:
         return SubmitOutcome("refused", "The form has problems: " + "; ".join(exc.problems), reason="form",
                              problems=exc.problems)
-    check = check_validity(form.hub_id, form.revision, use_chat_template=form.use_chat_template)
+    if form.source == "modelscope":
+        check = check_modelscope(form.repo_id, form.revision, use_chat_template=form.use_chat_template)
+    else:
+        check = check_validity(form.hub_id, form.revision, use_chat_template=form.use_chat_template)
     if not check.ok:
         return SubmitOutcome("refused", check.message, reason="hub", check=check)
     return record_submission(user_id, form, check, engine=engine or get_engine())
@@ -80,7 +84,8 @@ def _duplicate_message(session: Session, entry: ModelEntry) -> str:
                             .order_by(col(Submission.id).desc())).first()
     where = (f"submission #{existing.id} (state: {existing.state})" if existing
              else f"model entry #{entry.id}")
-    return (f"{entry.hub_id} at commit {entry.commit_sha[:12]} in {entry.precision} was already submitted: "
+    shown = display_id(entry.hub_id) if entry.source == "modelscope" else entry.hub_id
+    return (f"{shown} at commit {entry.commit_sha[:12]} in {entry.precision} was already submitted: "
             f"{where}. Each model, commit and precision is evaluated once.")
 
 
@@ -90,6 +95,7 @@ def record_submission(user_id: int, form: SubmissionForm, check: HubCheckResult,
         raise ValueError("record_submission needs a passed hub check")
     settings = get_settings()
     hub_id = check.hub_id  # canonical spelling from the hub, not as typed
+    shown = check.display_id  # modelscope:org/name for ModelScope models
     key = f"{hub_id}\0{check.commit_sha}\0{form.precision}"
     session = Session(engine, expire_on_commit=False)
     try:
@@ -113,7 +119,7 @@ def record_submission(user_id: int, form: SubmissionForm, check: HubCheckResult,
                                             f"{settings.rate_limit_days} days; the limit is "
                                             f"{settings.rate_limit_count}. Please try again later.",
                                  reason="rate_limit", check=check)
-        entry = ModelEntry(hub_id=hub_id, revision=form.revision, commit_sha=check.commit_sha,
+        entry = ModelEntry(hub_id=hub_id, source=check.source, revision=form.revision, commit_sha=check.commit_sha,
                            precision=form.precision, model_type=form.model_type,
                            use_chat_template=form.use_chat_template, params=check.params, license=check.license,
                            needs_remote_code=check.needs_remote_code, card_data=check.card_data)
@@ -125,12 +131,12 @@ def record_submission(user_id: int, form: SubmissionForm, check: HubCheckResult,
         _record_creation(session, submission, user)
         if check.needs_remote_code:
             status: Status = "held"
-            message = (f"Received as submission #{submission.id}: {hub_id} pinned to {check.commit_sha}. It "
+            message = (f"Received as submission #{submission.id}: {shown} pinned to {check.commit_sha}. It "
                        "needs remote code, so an organizer reviews it before it runs.")
         else:
             set_state(session, submission, State.APPROVED, actor_name="system", reason="all hub checks passed")
             status = "accepted"
-            message = (f"Accepted as submission #{submission.id}: {hub_id} pinned to {check.commit_sha} "
+            message = (f"Accepted as submission #{submission.id}: {shown} pinned to {check.commit_sha} "
                        f"({form.precision}). It is queued for evaluation: the Queue page shows its place and progress.")
         session.commit()
         return SubmitOutcome(status, message, submission_id=submission.id, check=check)

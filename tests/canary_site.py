@@ -17,7 +17,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from common.timeutil import utcnow
-from evaluator.engine.run import create_run, execute_run, score_run
+from evaluator.engine.execution import execute_run
+from evaluator.engine.scoring import score_run
+from evaluator.engine.units import create_run
 from evaluator.benchmark.suites.importer import import_suite
 from evaluator.tables import EvalRun, Suite
 from evaluator.engine.tiny_models import build_tiny_model, build_tokenizer, folder_sha

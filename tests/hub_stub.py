@@ -144,6 +144,8 @@ def _card_data(files: Mapping[str, bytes]) -> dict[str, Any] | None:
 class HubStub:
     """The running stand-in: register repos with :meth:`add_repo`, point clients at :attr:`url`."""
 
+    default_branch = "main"
+
     def __init__(self) -> None:
         self.repos: dict[str, StubRepo] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for assertions
@@ -158,12 +160,17 @@ class HubStub:
     def start(cls) -> "HubStub":
         """Create a stub and serve it on a free port of 127.0.0.1 in a daemon thread."""
         stub = cls()
-        handler = type("BoundHandler", (_Handler,), {"stub": stub})
+        handler = type("BoundHandler", (cls.handler_base(),), {"stub": stub})
         stub._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         stub._server.daemon_threads = True
         stub._thread = threading.Thread(target=stub._server.serve_forever, name="hub-stub", daemon=True)
         stub._thread.start()
         return stub
+
+    @staticmethod
+    def handler_base() -> type["_Handler"]:
+        """The request handler a subclass serves instead (the ModelScope stand-in speaks other routes)."""
+        return _Handler
 
     @property
     def url(self) -> str:
@@ -198,15 +205,17 @@ class HubStub:
         extra_files: Mapping[str, FileSource] | None = None,
         exclude: tuple[str, ...] = (),
         card: str | None = None,
-        revision: str = "main",
+        revision: str | None = None,
         sha: str | None = None,
     ) -> str:
         """Publish ``folder`` (plus ``extra_files``, minus files matching ``exclude`` globs) as ``repo_id``.
 
         ``card`` replaces README.md (the model card; its YAML front matter becomes ``cardData``); an oversize
         model is a :func:`header_only_safetensors` file among ``extra_files``. ``token`` is the bearer token that opens a private or gated repo.
-        Adding again with another ``revision`` adds a branch. Returns the commit SHA, fixed by the content.
+        Adding again with another ``revision`` adds a branch (default: :attr:`default_branch`). Returns the commit SHA,
+        fixed by the content.
         """
+        revision = revision or self.default_branch
         files: dict[str, bytes] = {}
         if folder is not None:
             root = Path(folder)
@@ -232,11 +241,15 @@ class HubStub:
 
     # ---- what the routes answer (pure functions of the registered repos) ----
 
-    def _repo(self, repo_id: str, auth: str | None, *, files: bool) -> StubRepo:
-        # like the hub, ids match case-insensitively and answers carry the canonical spelling
+    def _lookup(self, repo_id: str, auth: str | None) -> tuple[StubRepo | None, bool]:
+        """The repo ``repo_id`` names (case-insensitively, as both hubs match ids) and whether ``auth`` unlocks it."""
         repo = self.repos.get(repo_id) or next((r for k, r in self.repos.items() if k.lower() == repo_id.lower()),
                                                None)
-        granted = repo is not None and repo.token is not None and auth == f"Bearer {repo.token}"
+        return repo, repo is not None and repo.token is not None and auth == f"Bearer {repo.token}"
+
+    def _repo(self, repo_id: str, auth: str | None, *, files: bool) -> StubRepo:
+        # like the hub, ids match case-insensitively and answers carry the canonical spelling
+        repo, granted = self._lookup(repo_id, auth)
         if repo is None or (repo.private and not granted):
             status = 404 if (repo is not None and auth) or repo is None else 401
             raise HubError(status, "RepoNotFound", "Repository not found")
@@ -370,7 +383,12 @@ class _Handler(BaseHTTPRequestHandler):
         data = rev.files.get(name)
         if data is None:
             raise HubError(404, "EntryNotFound", f"{name} does not exist on \"{rev_name}\"", commit=rev.sha)
-        size, etag = len(data), _git_blob_sha(data)
+        self._send_bytes(data, urlsplit(self.path).path, head, {"ETag": f'"{_git_blob_sha(data)}"',
+                                                                "X-Repo-Commit": rev.sha})
+
+    def _send_bytes(self, data: bytes, counted_as: str, head: bool, headers: Mapping[str, str]) -> None:
+        """A file's bytes, or the bytes of a ``Range: bytes=a-b`` request (206); counted in ``bytes_sent``."""
+        size = len(data)
         wanted = _RANGE.match(self.headers.get("Range", "").strip())
         if wanted and not head:
             start = int(wanted["start"])
@@ -381,20 +399,19 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         with self.stub._lock:
-            path = urlsplit(self.path).path
-            self.stub.bytes_sent[path] = self.stub.bytes_sent.get(path, 0) + (0 if head else len(data))
+            self.stub.bytes_sent[counted_as] = self.stub.bytes_sent.get(counted_as, 0) + (0 if head else len(data))
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("ETag", f'"{etag}"')
-        self.send_header("X-Repo-Commit", rev.sha)
+        for key, value in headers.items():
+            self.send_header(key, value)
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
         if not head:
             self.wfile.write(data)
 
-    def _send_json(self, payload: Any, head: bool) -> None:
+    def _send_json(self, payload: Any, head: bool, status: int = 200) -> None:
         body = json.dumps(payload).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -1,6 +1,6 @@
 """What a run's answers cost to generate: tokens per answer (mean, 95th percentile), reasoning tokens, and the
 device- and CPU-seconds the run held its model (``EvalRun.environment["compute"]``, kept by
-``evaluator.engine.run.ComputeClock``).
+``evaluator.engine.execution.ComputeClock``).
 
 Why on the site: under the ``generate`` protocol a reasoning model may write thousands of tokens per question;
 two models with equal scores can differ a hundredfold in what an answer costs. Stored in the overall

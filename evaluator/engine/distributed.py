@@ -3,15 +3,18 @@
 Who does what:
 
 - The driver is the worker process that holds the run's lease. It plans the run's pending (item, order) units
-  (``evaluator.engine.run.plan_units``, minus rows already in ``item_results``), splits them into shards, sends chunks
-  of each shard to that shard's actor, and commits the rows that come back with the same row-building and insert
-  code as ``execute_run`` (``load_pending``, ``ChunkCommitter``), updating progress after every chunk. It checks
+  (``evaluator.engine.units.plan_units``, minus rows already in ``item_results``), splits them into shards, sends
+  chunks of each shard to that shard's actor, and commits the rows that come back with the same row-building and
+  insert code as ``execute_run`` (``evaluator.engine.execution``: ``load_pending``, ``ChunkCommitter``), updating
+  progress after every chunk. It checks
   ``should_stop()`` between chunks and while waiting (every ``poll_s``), so cancel and the time limit work as on
   one machine, and resuming works as on one machine: a stopped run keeps its committed chunks and the next call
   runs only what is missing.
-- An actor (:class:`ShardActor`, one per GPU or per CPU slot) loads the model once (``open_runner``), builds the
-  exact prompts with its tokenizer and returns row values from ``evaluator.engine.run.run_units``. It never touches
-  the database, so a lost actor loses only its in-flight chunks.
+- An actor (:class:`ShardActor`, one per GPU or per CPU slot) is sent the run's two specs (``RunSpec``: what fixes
+  the numbers; ``ExecutionSpec``: backend, tensor parallelism, batch policy), loads the model once
+  (``open_runner``), builds the exact prompts with its tokenizer and returns row values from
+  ``evaluator.engine.execution.run_units``. It never touches the database, so a lost actor loses only its
+  in-flight chunks; where actors ran is recorded in ``EvalRun.environment["distributed"]``, never in the specs.
 
 Sharding: items (never single orders: the K orders of an item share a prompt prefix that the runner computes once)
 are dealt longest-first to the least-loaded shard, by token count (``shard_cost``: the planner's prompt tokens, or
@@ -35,23 +38,21 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from evaluator.benchmark.prompts import build_prompt
-from evaluator.engine.run import (
+from evaluator.engine.execution import (
     ChunkCommitter,
     PendingRun,
-    RunSpec,
     RunStopped,
-    WorkUnit,
-    chunk_units,
     environment,
     load_pending,
     mark_finished,
     open_runner,
-    resolve_reasoning,
     run_units,
     unit_prompt,
     update_run,
 )
 from evaluator.engine.runners import ModelLoadError
+from evaluator.engine.spec import ExecutionSpec, RunSpec, resolve_reasoning
+from evaluator.engine.units import WorkUnit, chunk_units
 
 RAY_NAMESPACE = "medbench"
 RAY_MISSING = "the Ray backend needs Ray: pip install -r requirements-ray.txt"
@@ -122,12 +123,13 @@ class ShardActor:
     """Holds one model replica; ``run_chunk`` turns units into (prompt, row values). Wrapped by ``ray.remote``
     in :func:`_actor_class`, so this module imports without Ray."""
 
-    def __init__(self, spec_data: dict[str, Any], device: str):
+    def __init__(self, spec_data: dict[str, Any], execution_data: dict[str, Any], device: str):
         self.spec = RunSpec.model_validate(spec_data)
+        execution = ExecutionSpec.model_validate(execution_data)
         self.error: str | None = None
         self.runner = None
         try:
-            self.runner = open_runner(self.spec, device)
+            self.runner = open_runner(self.spec, execution, device)
             self.spec = resolve_reasoning(self.spec, self.runner.tokenizer)  # as execute_run does
         except ModelLoadError as exc:
             self.error = str(exc)
@@ -193,7 +195,8 @@ class _Driver:
     def __init__(self, ray: Any, engine: Engine, pending: PendingRun, shards: list[Shard], *, device: str,
                  resources: dict[str, float], in_flight: int, max_restarts: int, poll_s: float,
                  should_stop: Callable[[], str | None], on_progress: Callable[[int, int], None] | None):
-        self.ray, self.engine, self.run, self.spec = ray, engine, pending.run, pending.spec
+        self.ray, self.engine, self.run, self.spec, self.execution = (ray, engine, pending.run, pending.spec,
+                                                                     pending.execution)
         self.shards = shards
         self.device, self.resources, self.depth = device, resources, in_flight
         self.max_restarts, self.poll_s = max_restarts, poll_s
@@ -209,7 +212,7 @@ class _Driver:
         state.actor = _actor_class().options(
             name=actor_name(self.run.id, state.shard.index, state.generation, self.driver), namespace=RAY_NAMESPACE,
             max_restarts=0, **self.resources,
-        ).remote(self.spec.model_dump(mode="json"), self.device)
+        ).remote(self.spec.model_dump(mode="json"), self.execution.model_dump(mode="json"), self.device)
 
     def wait_ready(self, states: list[_ShardState]) -> None:
         """Every actor loaded its model; the first load error ends the run as ModelLoadError."""
@@ -261,8 +264,8 @@ class _Driver:
             raise RunStopped(reason)
 
     def execute(self) -> None:
-        self.states = [_ShardState(s, deque(chunk_units(s.units, self.spec.batch_policy.chunk_items_on(self.device))))
-                       for s in self.shards]
+        per_chunk = self.execution.batch_policy.chunk_items_on(self.device)
+        self.states = [_ShardState(s, deque(chunk_units(s.units, per_chunk))) for s in self.shards]
         states = self.states
         try:
             for state in states:
@@ -304,7 +307,7 @@ class _Driver:
         """The first actor's environment (every actor runs the same image) plus how the run was spread."""
         first = dict(self.environments[0]) if self.environments else {}
         first.pop("pid", None)
-        first["chunk_items"] = self.spec.batch_policy.chunk_items_on(self.device)  # as execute_run records it
+        first["chunk_items"] = self.execution.batch_policy.chunk_items_on(self.device)  # as execute_run records it
         first["distributed"] = {
             "executor": "ray", "ray": self.ray.__version__, "actors": len(self.shards),
             "actor_restarts": self.restarts,
@@ -318,23 +321,24 @@ class _Driver:
         return first
 
 
-def _resources(ray: Any, spec: RunSpec, num_actors: int, gpus_per_actor: float | None) -> tuple[str, dict[str, float]]:
+def _resources(ray: Any, execution: ExecutionSpec, num_actors: int,
+               gpus_per_actor: float | None) -> tuple[str, dict[str, float]]:
     """The device actors load on and the Ray resources each asks for; a cluster too small is a plain error
     (Ray would otherwise wait forever for actors it cannot place)."""
     cluster = ray.cluster_resources()
     gpus = float(cluster.get("GPU", 0))
     if gpus_per_actor is None:
-        gpus_per_actor = float(spec.tensor_parallel) if spec.device != "cpu" and gpus >= 1 else 0.0
+        gpus_per_actor = float(execution.tensor_parallel) if execution.device != "cpu" and gpus >= 1 else 0.0
     if gpus_per_actor < 0:
         raise ValueError(f"gpus_per_actor must not be negative, got {gpus_per_actor}")
     if gpus_per_actor > 0:
-        if spec.device == "cpu":
+        if execution.device == "cpu":
             raise ValueError("the run asks for device 'cpu' but gpus_per_actor > 0")
         if num_actors * gpus_per_actor > gpus:
             raise ValueError(f"{num_actors} actors × {gpus_per_actor:g} GPU need {num_actors * gpus_per_actor:g} "
                              f"GPUs but the Ray cluster has {gpus:g}")
         return "cuda", {"num_gpus": gpus_per_actor, "num_cpus": 1}
-    if spec.device == "cuda":
+    if execution.device == "cuda":
         raise ValueError("the run asks for device 'cuda' but the Ray cluster has no GPU")
     cpus = float(cluster.get("CPU", 0))
     if num_actors > cpus:
@@ -369,7 +373,7 @@ def execute_run_distributed(run_id: int, *, num_actors: int, engine: Engine | No
     spec, todo = pending.spec, pending.todo
     if todo:
         ray = _ensure_ray(ray_address)
-        device, resources = _resources(ray, spec, num_actors, gpus_per_actor)
+        device, resources = _resources(ray, pending.execution, num_actors, gpus_per_actor)
         shards = [s for s in shard_units(todo, spec, min(num_actors, len({u.suite_item_id for u in todo})))
                   if s.units]
         driver = _Driver(ray, engine, pending, shards, device=device, resources=resources,

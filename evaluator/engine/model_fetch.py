@@ -1,4 +1,5 @@
-"""Getting a run's model onto local disk: a demo folder as is, a hub model at its pinned commit after a disk check.
+"""Getting a run's model onto local disk: a demo folder as is, a hub or ModelScope model at its pinned commit after
+a disk check.
 
 Only what the model loads is downloaded: the weights ``submissions.weights.plan_weights`` picks (the same decision
 intake measured: safetensors only) and the small files beside them (``download_patterns``, the ``allow_patterns`` of
@@ -10,10 +11,17 @@ cache and a confusing error. The check uses the hub's own file metadata (``snaps
 each file's size and whether it is cached), the free space of the cache's file system (``shutil.disk_usage``) and,
 when ``model_cache_quota_gb`` is set, a cap on the cache's total size (how operators share a disk, and how the
 tests make "disk full" happen with a tiny quota).
+
+ModelScope models (``source`` "modelscope") are fetched the same way through the ``modelscope`` client's
+``snapshot_download`` with the same allow-list (``submissions.modelscope.allow_patterns``), sizes from its file
+listing. They are downloaded into ``<cache>/modelscope/<org>--<name>/<commit>.incomplete`` and renamed to
+``<commit>`` once every file arrived, so a folder under its commit's name is complete and is used without asking
+ModelScope again; an interrupted download resumes (the client skips the files already there).
 """
 from __future__ import annotations
 
 import errno
+import fnmatch
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +37,15 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from modelscope_hub.errors import APIError, AuthenticationError, NotExistError, PermissionDeniedError
+
 from common.display import GB, KB
+from submissions import modelscope as ms
 from submissions.hub import fetch_json_file, fetch_model_info, hub_endpoint, hub_problem, hub_token
 from submissions.weights import WeightsError, download_patterns, plan_weights
+
+MODELSCOPE_TIMEOUT_S = 60.0  # the worker waits on ModelScope's listing and JSON files longer than a submitter does
+MODELSCOPE_ATTEMPTS = 3
 
 
 class ModelFetchError(RuntimeError):
@@ -120,14 +134,17 @@ def _cached_snapshot(hub_id: str, commit_sha: str, cache_dir: Path) -> Path | No
 
 
 def fetch_model(hub_id: str, commit_sha: str, local_path: str | None, cache_dir: Path, *, min_free_gb: float,
-                quota_gb: float = 0.0) -> Path:
-    """The local folder of the model: ``local_path`` when given (demo and offline models), else the hub snapshot
-    of ``commit_sha`` in ``cache_dir``, downloaded after the disk check when not cached yet."""
+                quota_gb: float = 0.0, source: str = "hf") -> Path:
+    """The local folder of the model: ``local_path`` when given (demo and offline models), else the snapshot of
+    ``commit_sha`` on its ``source`` (the hub, or ModelScope) in ``cache_dir``, downloaded after the disk check when
+    not cached yet."""
     if local_path:
         folder = Path(local_path)
         if not (folder / "config.json").is_file():
             raise ModelFetchError(f"the model folder {folder} is missing or has no config.json")
         return folder
+    if source == "modelscope":
+        return fetch_modelscope(hub_id, commit_sha, cache_dir, min_free_gb=min_free_gb, quota_gb=quota_gb)
     cached = _cached_snapshot(hub_id, commit_sha, cache_dir)
     if cached is not None:
         return cached
@@ -154,3 +171,56 @@ def fetch_model(hub_id: str, commit_sha: str, local_path: str | None, cache_dir:
         raise ModelFetchError(f"could not download {hub_id}: {hub_problem(exc)} ({hub_endpoint()})") from exc
     except Exception as exc:  # the HTTP client's other errors have no common hub type
         raise ModelFetchError(_plain_hub_error(hub_id, commit_sha, exc)) from exc
+
+
+def modelscope_folder(repo_id: str, commit_sha: str, cache_dir: Path) -> Path:
+    """Where the complete ModelScope snapshot of ``repo_id@commit_sha`` lives (see the module docstring)."""
+    return cache_dir / "modelscope" / repo_id.replace("/", "--") / commit_sha
+
+
+def fetch_modelscope(repo_id: str, commit_sha: str, cache_dir: Path, *, min_free_gb: float,
+                     quota_gb: float = 0.0) -> Path:
+    """The ModelScope model ``repo_id`` at ``commit_sha``: only the files intake judged (safetensors weights and
+    the small files beside them), downloaded by the ``modelscope`` client after the disk check."""
+    folder = modelscope_folder(repo_id, commit_sha, cache_dir)
+    if folder.is_dir():
+        return folder
+    staging = folder.with_name(f"{commit_sha}.incomplete")
+    shown = ms.display_id(repo_id)
+    try:
+        api = ms.client(timeout=MODELSCOPE_TIMEOUT_S, attempts=MODELSCOPE_ATTEMPTS)
+        _, sizes = ms.list_files(api, repo_id, commit_sha)
+        plan = plan_weights(sizes, lambda name: ms.read_json(api, repo_id, commit_sha, name))
+        patterns = ms.allow_patterns(sizes, plan)
+        wanted = {name: size for name, size in sizes.items() if any(fnmatch.fnmatch(name, p) for p in patterns)}
+        missing = {name: size for name, size in wanted.items()
+                   if not ((staging / name).is_file() and (staging / name).stat().st_size == size)}
+        check_disk_space(cache_dir, DiskNeed(sum(missing.values()), len(missing)), min_free_gb=min_free_gb,
+                         quota_gb=quota_gb)
+        from modelscope.hub.snapshot_download import snapshot_download  # the modelscope package imports torch
+
+        snapshot_download(repo_id, revision=commit_sha, local_dir=str(staging), allow_patterns=patterns,
+                          endpoint=ms.modelscope_endpoint(), token=ms.modelscope_token())
+        absent = sorted(name for name in wanted if not (staging / name).is_file())
+        if absent:
+            raise ModelFetchError(f"{shown}@{commit_sha[:12]}: ModelScope did not deliver {', '.join(absent[:3])}")
+        staging.rename(folder)
+        return folder
+    except WeightsError as exc:
+        raise ModelFetchError(f"{shown}@{commit_sha[:12]} is not evaluated: {exc}") from exc
+    except (ModelFetchError, DiskSpaceError):
+        raise
+    except NotExistError as exc:
+        raise ModelFetchError(f"{shown} or its commit {commit_sha[:12]} no longer exists on ModelScope (or was made "
+                              "private)") from exc
+    except (AuthenticationError, PermissionDeniedError) as exc:
+        raise ModelFetchError(f"{shown} is gated and the platform has not been granted access") from exc
+    except (APIError, ms.ModelScopeAnswer) as exc:
+        raise ModelFetchError(f"could not download {shown}: {ms.answered_problem(shown, exc)}") from exc
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise DiskSpaceError(f"the disk filled up while downloading {shown}") from exc
+        raise ModelFetchError(f"could not download {shown}: {ms.modelscope_problem(exc)}") from exc
+    except Exception as exc:  # the client's download errors (FileDownloadError, integrity) have no common type
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelFetchError(f"could not download {shown} from ModelScope: {first[:300]}") from exc

@@ -2,18 +2,19 @@
 
 Why here and not at approval: the run spec is written when a submission is queued, before anyone knows which
 worker (one 80 GB GPU, or eight) will take it. The worker claims only runs whose weights its GPUs can hold
-(``weight_budget``, the lease filter) and then, for a model too big for one GPU (a 70B model in bf16 is 140 GB),
-sets ``tensor_parallel`` and the vLLM backend in the stored run spec before loading, so the spec still says how
-the numbers were made. The rule is the planner's (``planner.tensor_parallel_for``), so the moderation page's
-estimate and the worker agree.
+(``weight_budget``, the lease filter) and then records where it runs the run in the run's execution spec
+(``ExecutionSpec.placement``), setting ``tensor_parallel`` and the vLLM backend there for a model too big for one
+GPU (a 70B model in bf16 is 140 GB). The run spec, which fixes the numbers, is never rewritten. The rule is the
+planner's (``planner.tensor_parallel_for``), so the moderation page's estimate and the worker agree.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from common.display import GB
 from evaluator.engine.planner import DTYPE_BYTES, max_params_fitting, tensor_parallel_for
-from evaluator.engine.run import RunSpec
+from evaluator.engine.spec import ExecutionSpec, Placement, RunSpec
 
 
 class PlacementError(RuntimeError):
@@ -28,6 +29,7 @@ class Accelerators:
     count: int
     memory_bytes: float
     vllm: bool
+    ids: str | None = None  # CUDA_VISIBLE_DEVICES where set: which of the machine's GPUs these are
 
     @property
     def max_tensor_parallel(self) -> int:
@@ -66,20 +68,38 @@ def detect_accelerators(device: str) -> Accelerators | None:
 
     return Accelerators(count=torch.cuda.device_count(),
                         memory_bytes=float(torch.cuda.get_device_properties(0).total_memory),
-                        vllm=importlib.util.find_spec("vllm") is not None)
+                        vllm=importlib.util.find_spec("vllm") is not None,
+                        ids=os.environ.get("CUDA_VISIBLE_DEVICES"))
 
 
-def place(spec: RunSpec, params: int | None, gpus: Accelerators | None) -> tuple[RunSpec, str | None]:
-    """The spec to run with on ``gpus`` and a log line saying why it changed (None: unchanged).
+def place(spec: RunSpec, execution: ExecutionSpec, params: int | None, gpus: Accelerators | None, *, worker: str,
+          device: str) -> ExecutionSpec:
+    """The execution spec to run with on this worker (``worker``, on ``device`` with ``gpus``): its ``placement``
+    says where, and ``placement.note`` why tensor parallelism was raised (None: as asked). ``spec`` is only read:
+    its dtype sizes the weights.
 
     Raises PlacementError when the weights need more GPUs than this worker can join, or a backend that cannot
     split them (the lease filter keeps such runs away from such workers; this is the last check)."""
+    placement = Placement(worker=worker, device=device, gpus=gpus.count if gpus else 0,
+                          gpu_memory_gb=round(gpus.memory_bytes / GB, 1) if gpus else None,
+                          gpu_ids=gpus.ids if gpus else None)
+    update: dict[str, object] = {"placement": placement}
+    raised = _raised_tensor_parallel(spec, execution, params, gpus)
+    if raised is not None:
+        needed, placement.note = raised
+        update.update(tensor_parallel=needed, backend="vllm")
+    return execution.model_copy(update=update)
+
+
+def _raised_tensor_parallel(spec: RunSpec, execution: ExecutionSpec, params: int | None,
+                            gpus: Accelerators | None) -> tuple[int, str] | None:
+    """(GPUs one replica must span, why) when the weights need more than the run asks for; None when they fit."""
     if gpus is None or not params:
-        return spec, None
+        return None
     weight_bytes = params * DTYPE_BYTES.get(spec.dtype, 2)  # "auto" is bf16 on GPU
     needed = tensor_parallel_for(weight_bytes, gpus.memory_bytes)
-    if needed <= spec.tensor_parallel:
-        return spec, None
+    if needed <= execution.tensor_parallel:
+        return None
     what = (f"the weights ({weight_bytes / GB:.0f} GB in {spec.dtype if spec.dtype != 'auto' else 'bfloat16'}) "
             f"need tensor parallelism over {needed} GPUs of {gpus.memory_bytes / GB:.0f} GB")
     if needed > 8:
@@ -87,8 +107,7 @@ def place(spec: RunSpec, params: int | None, gpus: Accelerators | None) -> tuple
     if needed > gpus.max_tensor_parallel:
         missing = "vLLM is not installed on this worker" if not gpus.vllm else f"this worker has {gpus.count}"
         raise PlacementError(f"{what}; {missing}")
-    if spec.backend == "transformers":
+    if execution.backend == "transformers":
         raise PlacementError(f"{what}, but the run asks for the transformers backend, which cannot split a model")
-    placed = spec.model_copy(update={"tensor_parallel": needed, "backend": "vllm"})
-    return placed, f"placed over {needed} GPUs with tensor parallelism (vLLM): {what}"
+    return needed, f"placed over {needed} GPUs with tensor parallelism (vLLM): {what}"
 

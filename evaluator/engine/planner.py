@@ -6,8 +6,8 @@ before the run is queued, not discovered by the worker.
 
 How it counts (the same work the evaluator does, pass by pass)
 ----------------------------------------------------------------
-1. Units: the run's (item, order) pairs from ``evaluator.engine.run.plan_units`` (same K, seed, tasks and limits as
-   the run spec), in the chunks ``execute_run`` commits (``batch_policy.chunk_items`` items each) and, inside a
+1. Units: the run's (item, order) pairs from ``evaluator.engine.units.plan_units`` (same K, seed, tasks and limits
+   as the run spec), in the chunks ``execute_run`` commits (``batch_policy.chunk_items`` items each) and, inside a
    chunk, in the same mode groups as ``run_units`` (letter scoring, or generation per ``max_new_tokens``).
 2. Tokens: the exact prompt of every unit from ``evaluator.benchmark.prompts.build_prompt``, tokenized with the model's
    tokenizer when the model folder is available; otherwise its characters, counted as ``1 / chars_per_token``
@@ -66,14 +66,8 @@ from sqlmodel import Session
 from common.display import GB
 from evaluator.benchmark.items import Item
 from evaluator.benchmark.prompts import build_prompt
-from evaluator.engine.run import (
-    RunSpec,
-    WorkUnit,
-    build_run_spec,
-    chunk_units,
-    plan_units,
-    selected_items,
-)
+from evaluator.engine.spec import STOP_STRINGS, BatchPolicy, RunSpec, build_specs
+from evaluator.engine.units import WorkUnit, chunk_units, plan_units, selected_items
 from evaluator.engine.runners.batching import PrefixGroup, ScoreRow, generation_batches, group_by_prefix, letter_batches
 from evaluator.engine.runners.transformers_backend import DEFAULT_BUDGET
 from evaluator.tables import Suite, SuiteItem
@@ -191,8 +185,6 @@ def calibrate_cpu(model_path: str | Path | None = None, *, threads: int | None =
     overhead = decode_overhead = 0.0
     if model_path is not None:
         from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
-
-        from evaluator.engine.run import STOP_STRINGS
 
         model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=torch.float32,
                                                      use_safetensors=True).eval()
@@ -555,6 +547,7 @@ def _tensor_parallel(weight_bytes: float, profile: DeviceProfile) -> int:
 
 
 def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: int, *,
+                  batch_policy: BatchPolicy | None = None,
                   device: str | DeviceProfile = "h100", gpus: int = 1, model_path: str | Path | None = None,
                   backend: str | None = None, decode_fill: float = 1.0, max_items_per_task: int | None = 2000,
                   chars_per_token: float = CHARS_PER_TOKEN, dtype: str | None = None,
@@ -601,7 +594,8 @@ def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: 
     projection = target_items / len(items) if target_items else 1.0
     weights = [item_weight[u.suite_item_id] * projection for u in units]
     seqs = _sequences(units, tokenizer, spec.use_chat_template)
-    budget_tokens = spec.batch_policy.token_budget or DEFAULT_BUDGET["cpu" if profile.kind == "cpu" else "cuda"]
+    batch_policy = batch_policy or BatchPolicy()
+    budget_tokens = batch_policy.token_budget or DEFAULT_BUDGET["cpu" if profile.kind == "cpu" else "cuda"]
 
     weight_bytes = shape.params * dtype_bytes
     tensor_parallel = _tensor_parallel(weight_bytes, profile)
@@ -611,7 +605,7 @@ def estimate_spec(session: Session, spec: RunSpec, suite_id: int, model_params: 
     costs = _Costs(shape, profile, dtype_bytes, tensor_parallel if fits else 1)
     tally = _Tally()
     plan, seq_of = _chunk_plan(units, seqs, weights,
-                               spec.batch_policy.chunk_items_on("cpu" if profile.kind == "cpu" else "cuda"))
+                               batch_policy.chunk_items_on("cpu" if profile.kind == "cpu" else "cuda"))
     _walk(plan, seq_of, spec, backend, round(budget_tokens * scale), scale, decode_fill, costs, tally)
 
     replicas = max(1, gpus // tensor_parallel) if fits else 0
@@ -646,8 +640,8 @@ def estimate_for_model(session: Session, model: Any, suite: Suite, **options: An
         raise PlanError(f"{model.hub_id} has no known parameter count")
     from evaluator.benchmark.suites.importer import load_items
 
-    spec = build_run_spec(model, suite, {item.task for _, item in load_items(session, suite.id)})
-    return estimate_spec(session, spec, suite.id, int(model.params), **options)
+    spec, execution = build_specs(model, suite, {item.task for _, item in load_items(session, suite.id)})
+    return estimate_spec(session, spec, suite.id, int(model.params), batch_policy=execution.batch_policy, **options)
 
 
 def plan_summary(submission_id: int, *, engine: Engine | None = None, device: str = "h100", gpus: int = 1,

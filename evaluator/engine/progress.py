@@ -14,36 +14,23 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
-
-if TYPE_CHECKING:
-    from evaluator.engine.run import RunSpec, WorkUnit
-
+from evaluator.engine.spec import RunSpec
+from evaluator.engine.units import WorkUnit, progress_detail
 GENERATION_STEP_WEIGHT = 1 / 8  # prior: one decoding step of one answer ≈ 1/8 of a letter-scored question
 
 
-def unit_cost(spec: "RunSpec", unit: "WorkUnit") -> tuple[str, float]:
+def unit_cost(spec: RunSpec, unit: WorkUnit) -> tuple[str, float]:
     """(mode, weight in letter-question equivalents) of one unit under the prior."""
     if spec.letter_scored(unit.task):
         return "letters", 1.0
     return "generate", max(1.0, spec.max_new_tokens_for(unit.task) * GENERATION_STEP_WEIGHT)
 
 
-def progress_detail(units: list["WorkUnit"], done: set[tuple[int, int]]) -> dict[str, list[int]]:
-    """Per task, [units done, units planned]: the runs page shows how far each task got."""
-    detail: dict[str, list[int]] = {}
-    for unit in units:
-        entry = detail.setdefault(unit.task.name, [0, 0])
-        entry[1] += 1
-        entry[0] += (unit.suite_item_id, unit.order_index) in done
-    return detail
-
-
 class RunProgress:
     """Per-task [done, planned] counts and the seconds left, for one executing run."""
 
-    def __init__(self, spec: "RunSpec", units: list["WorkUnit"], done: set[tuple[int, int]]):
+    def __init__(self, spec: RunSpec, units: list[WorkUnit], done: set[tuple[int, int]]):
         self.spec = spec
         self.detail = progress_detail(units, done)
         self.remaining: dict[str, float] = defaultdict(float)  # weight not yet done, per mode
@@ -55,7 +42,7 @@ class RunProgress:
                 self.remaining[mode] += weight
         self.last = time.monotonic()
 
-    def record(self, chunk: list["WorkUnit"], done: set[tuple[int, int]], now: float | None = None) -> None:
+    def record(self, chunk: list[WorkUnit], done: set[tuple[int, int]], now: float | None = None) -> None:
         """Count a committed chunk (units in ``done`` already counted are skipped) and the time it took since the
         previous record; its seconds are shared among its modes by weight."""
         now = time.monotonic() if now is None else now

@@ -92,7 +92,11 @@ def run_command(
 
     from common.db import get_engine, session_scope
     from common.settings import get_settings
-    from evaluator.engine.run import RunSpecError, RunStopped, create_run, execute_run, export_run, failure_detail, score_run
+    from evaluator.engine.execution import RunStopped, execute_run
+    from evaluator.engine.failures import failure_detail
+    from evaluator.engine.scoring import export_run, score_run
+    from evaluator.engine.spec import RunSpecError
+    from evaluator.engine.units import create_run
     from evaluator.engine.runners import ModelLoadError
 
     engine = get_engine()
@@ -169,7 +173,7 @@ def _print_scores(engine, run_id: int) -> None:  # type: ignore[no-untyped-def]
 def score_command(run_id: int = typer.Argument(..., help="Run to re-score from its stored outputs.")) -> None:
     """Re-score a run from its stored outputs (no model needed): after a scoring rule changed."""
     from common.db import get_engine
-    from evaluator.engine.run import score_run
+    from evaluator.engine.scoring import score_run
 
     try:
         score_run(run_id, engine=get_engine())
@@ -181,7 +185,7 @@ def score_command(run_id: int = typer.Argument(..., help="Run to re-score from i
 def export_command(run_id: int = typer.Argument(...), path: Path = typer.Argument(..., help="JSON file to write.")) -> None:
     """Write a run's spec, environment, per-item rows and scores to a JSON file."""
     from common.db import get_engine
-    from evaluator.engine.run import export_run
+    from evaluator.engine.scoring import export_run
 
     try:
         typer.echo(f"wrote {export_run(run_id, path, engine=get_engine())}")

@@ -126,7 +126,7 @@ def _queue(session: Session, entry: ModelEntry, reason: str) -> bool:
 
 def _queue_logprob(session: Session, entry: ModelEntry, suite: Suite) -> bool:
     """A pending ``logprob`` run of ``entry`` unless it has one already; True when queued now."""
-    from evaluator.engine.run import create_run
+    from evaluator.engine.units import create_run
 
     if session.exec(select(EvalRun.id).where(EvalRun.model_id == entry.id, EvalRun.protocol == "logprob")).first():
         return False

@@ -58,7 +58,8 @@ class RunDetail:
     progress_detail: dict[str, list[int]]
     log: str
     error_detail: str | None
-    run_spec: dict[str, Any]
+    run_spec: dict[str, Any]  # what determines the numbers
+    execution_spec: dict[str, Any]  # how it ran: backend, device, tensor parallelism, batch policy, placement
     environment: dict[str, Any]
     suite_version: str
     evaluator_version: str
@@ -88,8 +89,9 @@ def get_run_detail(run_id: int, *, engine: Engine | None = None) -> RunDetail | 
         if run is None:
             return None
         model = session.get(ModelEntry, run.model_id) if run.model_id else None
+        run_spec, execution_spec = run.specs()
         return RunDetail(_row(run, model.hub_id if model else "?"), dict(run.progress_detail or {}), run.log or "",
-                         run.error_detail, dict(run.run_spec or {}), dict(run.environment or {}), run.suite_version,
+                         run.error_detail, run_spec, execution_spec, dict(run.environment or {}), run.suite_version,
                          run.evaluator_version)
 
 

@@ -55,10 +55,15 @@ from evaluator.ops.leases import (
 )
 from evaluator.engine.model_fetch import ModelFetchError, fetch_model
 from evaluator.engine.placement import Accelerators, PlacementError, detect_accelerators, place, resolve_device
-from evaluator.engine.run import RunSpec, RunSpecError, RunStopped, create_run, execute_run, failure_detail, score_run
+from evaluator.engine.execution import RunStopped, execute_run
+from evaluator.engine.failures import failure_detail
+from evaluator.engine.scoring import score_run
+from evaluator.engine.spec import RunSpecError, stored_specs
+from evaluator.engine.units import create_run
 from evaluator.engine.runners import ModelLoadError
 from evaluator.benchmark.suites.importer import get_active_suite
 from evaluator.tables import EvalRun
+from submissions.modelscope import display_id
 from submissions.queue import set_state
 from submissions.states import State
 from submissions.tables import ModelEntry, Submission
@@ -290,16 +295,17 @@ class Worker:
 
     @retry_transient
     def place_run(self, run_id: int, model: ModelEntry) -> None:
-        """Store the run's placement on this worker's GPUs (tensor parallelism for a model too big for one)."""
+        """Record in the run's execution spec where this worker runs it (tensor parallelism for a model too big for
+        one GPU); the run spec, which fixes the numbers, is left as it is."""
         with Session(self.engine) as session:
             run = session.get(EvalRun, run_id)
-            spec, note = place(RunSpec.model_validate(run.run_spec), model.params, self.accelerators)
-            if note is None:
-                return
-            run.run_spec = spec.model_dump(mode="json")
+            spec, execution = stored_specs(run)
+            placed = place(spec, execution, model.params, self.accelerators, worker=self.owner, device=self.device)
+            run.execution_spec = placed.model_dump(mode="json")
             session.add(run)
             session.commit()
-        append_log(self.engine, run_id, note)
+        if placed.placement is not None and placed.placement.note:
+            append_log(self.engine, run_id, placed.placement.note)
 
     def _prepare_model(self, run_id: int, model: ModelEntry) -> Path | None:
         """Make the model's files local before execute_run (which then finds them in the cache); a served model
@@ -309,10 +315,12 @@ class Worker:
             append_log(self.engine, run_id, f"served model {served.get('model_name')} at {served.get('endpoint')}")
             return None
         if not model.local_path:
-            append_log(self.engine, run_id, f"fetching {model.hub_id}@{model.commit_sha[:12]}")
+            shown = display_id(model.hub_id) if model.source == "modelscope" else model.hub_id
+            append_log(self.engine, run_id, f"fetching {shown}@{model.commit_sha[:12]}")
         began = time.time()
         path = fetch_model(model.hub_id, model.commit_sha, model.local_path, self.settings.model_cache_dir,
-                           min_free_gb=self.settings.min_free_disk_gb, quota_gb=self.settings.model_cache_quota_gb)
+                           min_free_gb=self.settings.min_free_disk_gb, quota_gb=self.settings.model_cache_quota_gb,
+                           source=model.source)
         append_log(self.engine, run_id, f"model ready at {path} ({time.time() - began:.1f} s); on {self.device}")
         return path
 

@@ -96,6 +96,9 @@ with tabs[2]:
         st.caption("No failure recorded.")
 with tabs[3]:
     st.caption(f"Suite version {detail.suite_version} · scored by evaluator {detail.evaluator_version}")
+    st.markdown("**Run spec: what determines the numbers**")
     st.json(detail.run_spec)
+    st.markdown("**Execution spec: how it ran** (backend, device, tensor parallelism, batch policy, placement)")
+    st.json(detail.execution_spec)
 with tabs[4]:
     st.json(detail.environment)

@@ -14,6 +14,7 @@ from leaderboard import cache, charts
 from evaluator.benchmark.protocols import PROTOCOLS
 from leaderboard.labels import PROTOCOL_HELP, RESEARCH_NOTICE, dimension_label, fmt_score, score_with_ci
 from leaderboard.ranking import DIMENSIONS, SCORE_KEYS
+from leaderboard.item_browser import tag_text
 from leaderboard.sections import question_card
 from leaderboard.table_view import model_labels
 from leaderboard.url_state import warn_unknown
@@ -117,6 +118,6 @@ for entry in items:
             "Answer (original options)": [None if a is None else str(a.parsed_answer) for a in entry.answers.values()],
             "Raw output": [None if a is None else (a.raw_output or "")[:200] for a in entry.answers.values()],
             "Verdict": ["—" if a is None else ("right" if a.correct else "wrong") for a in entry.answers.values()],
-            "Error tag (how it was made)": ["" if a is None else a.tag_text for a in entry.answers.values()],
+            "Error tag (how it was made)": ["" if a is None else tag_text(a) for a in entry.answers.values()],
         }), hide_index=True)
         question_card(entry.item, show_orders=False)

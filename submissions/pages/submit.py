@@ -9,6 +9,7 @@ from common.settings import get_settings
 from submissions.forms import MODEL_TYPES, PRECISIONS
 from submissions.hub import hub_endpoint
 from submissions.intake import submit_model, submissions_left
+from submissions.modelscope import modelscope_endpoint
 from submissions.session import current_user
 from submissions.ui import history_frame
 from submissions.views import submissions_of
@@ -16,7 +17,8 @@ from submissions.views import submissions_of
 settings = get_settings()
 st.title("Submit a model · 提交模型")
 st.markdown(
-    f"Models are read from the Hugging Face hub, pinned to the commit SHA of the revision you give, and evaluated "
+    f"Models are read from the Hugging Face hub, or from ModelScope for ids written `modelscope:<org>/<name>`, "
+    f"pinned to the commit SHA of the revision you give, and evaluated "
     f"once per model, commit and precision. Requirements: public (not gated), weights in **safetensors**, at most "
     f"**{settings.max_params_b:g}B** parameters, a model card with a **license**, a config and tokenizer that load "
     f"without remote code (models with remote code wait for an organizer's review), and a chat template if you ask "
@@ -32,10 +34,15 @@ if user is None:
 left = submissions_left(user.id)
 st.caption(f"You can make {plural(left, 'more submission')} in the current {settings.rate_limit_days}-day window.")
 
-st.caption(f"Models are checked on {md_escape(hub_endpoint())} (the hub, or the mirror this site uses).")
+st.caption(f"Models are checked on {md_escape(hub_endpoint())} (the hub, or the mirror this site uses); ModelScope "
+           f"ids on {md_escape(modelscope_endpoint())}.")
 with st.form("submit_form"):
-    hub_id = st.text_input("Model id on the hub", placeholder="organization/model-name", key="hub_id")
-    revision = st.text_input("Revision (branch, tag or commit)", value="main", key="revision")
+    hub_id = st.text_input("Model id on the hub or ModelScope", placeholder="organization/model-name", key="hub_id",
+                           help="A Hugging Face hub id such as `Qwen/Qwen2.5-0.5B-Instruct`, or a ModelScope id "
+                                "with its prefix, such as `modelscope:qwen/Qwen2.5-0.5B-Instruct`. Both are checked "
+                                "the same way.")
+    revision = st.text_input("Revision (branch, tag or commit)", key="revision",
+                             placeholder="default branch: main on the hub, master on ModelScope")
     precision = st.selectbox("Precision", PRECISIONS, key="precision")
     model_type = st.selectbox("Model type", list(MODEL_TYPES), index=list(MODEL_TYPES).index("chat"),
                               format_func=MODEL_TYPES.__getitem__, key="model_type")
@@ -44,7 +51,7 @@ with st.form("submit_form"):
     send = st.form_submit_button("Submit")
 
 if send:
-    with st.spinner("Checking the model on the hub…"):
+    with st.spinner("Checking the model…"):
         outcome = submit_model(user.id, hub_id=hub_id, revision=revision, precision=precision,
                                model_type=model_type, use_chat_template=use_chat_template, contact=contact)
     if outcome.status == "accepted":

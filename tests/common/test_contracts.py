@@ -38,12 +38,16 @@ def copy_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(("module", "line", "contract"), [
-    ("leaderboard/ranking.py", "import evaluator.engine.run", "leaderboard imports from evaluator only the definition"),
+    ("leaderboard/ranking.py", "import evaluator.engine.spec", "leaderboard imports from evaluator only the definition"),
     ("common/settings.py", "import submissions.tables", "common imports no package"),
     ("submissions/planning.py", "from evaluator.ops.worker import Worker", "submissions does not reach into"),
     ("evaluator/benchmark/tasks.py", "import leaderboard.labels", "Data flows one way"),
-    ("evaluator/benchmark/scoring/choice.py", "import evaluator.engine.run", "Inside evaluator"),
+    ("evaluator/benchmark/scoring/choice.py", "import evaluator.engine.scoring", "Inside evaluator"),
     ("evaluator/engine/planner.py", "from evaluator.ops.leases import claim_run", "Inside evaluator"),
+    ("evaluator/engine/planner.py", "from evaluator.engine.execution import run_units", "the run spec imports no engine"),
+    ("evaluator/engine/progress.py", "import evaluator.engine.scoring", "the run spec imports no engine"),
+    ("evaluator/engine/spec.py", "from evaluator.engine.units import WorkUnit", "the run spec imports no engine"),
+    ("evaluator/engine/spec.py", "from evaluator.engine.runners import load_runner", "import no runner"),
 ])
 def test_a_wrong_way_import_breaks_its_contract(copy_root: Path, module: str, line: str, contract: str) -> None:
     path = copy_root / module

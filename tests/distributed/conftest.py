@@ -12,7 +12,8 @@ from sqlmodel import Session, select
 from common.db import get_engine, reset_engines
 from common.settings import get_settings
 from evaluator.engine.planner import Estimate, estimate_spec
-from evaluator.engine.run import OVERRIDABLE, build_run_spec, create_run
+from evaluator.engine.spec import OVERRIDABLE, build_specs
+from evaluator.engine.units import create_run
 from evaluator.benchmark.suites.importer import get_suite, suite_tasks
 from evaluator.benchmark.suites.bundled import ensure_demo_suite
 from evaluator.tables import ItemResult, SuiteItem
@@ -83,14 +84,14 @@ def assert_same_results(expected: dict[tuple[str, int], ItemResult], got: dict[t
 def estimate_run(model_params: int, suite_id: int, *, engine: Engine, dtype: str = "bfloat16",
                  **settings: Any) -> Estimate:
     """The planner's estimate of the run the evaluator would create for a ``model_params`` model on the suite:
-    the real spec (``build_run_spec``, run settings such as k, tasks, chunk_items) through ``estimate_spec``
+    the real specs (``build_specs``, run settings such as k, tasks, chunk_items) through ``estimate_spec``
     (planner options such as device, gpus, backend). Raises RunSpecError or PlanError as those do."""
     planner_only = {"device", "backend"}  # a device profile ("h100") and the planner's backend, not the run's
     overrides = {key: settings.pop(key) for key in list(settings) if key in OVERRIDABLE - planner_only}
     with Session(engine) as session:
         suite = get_suite(session, suite_id)
         model = ModelEntry(hub_id="planned/model", commit_sha="-", precision=dtype, params=model_params)
-        spec = build_run_spec(model, suite, {task.name for task in suite_tasks(session, suite_id)}, dtype=dtype,
-                              **overrides)
-        return estimate_spec(session, spec, suite_id, model_params, **settings)
+        spec, execution = build_specs(model, suite, {task.name for task in suite_tasks(session, suite_id)},
+                                      dtype=dtype, **overrides)
+        return estimate_spec(session, spec, suite_id, model_params, batch_policy=execution.batch_policy, **settings)
 

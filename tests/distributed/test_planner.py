@@ -17,7 +17,8 @@ from evaluator.engine.planner import (
     plan_summary,
     shape_from_config,
 )
-from evaluator.engine.run import RunSpec, execute_run
+from evaluator.engine.execution import execute_run
+from evaluator.engine.spec import stored_specs
 from evaluator.engine.runners import load_runner
 from evaluator.benchmark.suites.bundled import ensure_demo_suite
 from evaluator.tables import EvalRun, Suite
@@ -54,9 +55,9 @@ def test_forward_passes_match_what_the_transformers_runner_counts(engine, tiny_m
     execute_run(run_id, engine=engine, runner=runner)
     with Session(engine) as session:
         run = session.get(EvalRun, run_id)
-        spec = RunSpec.model_validate(run.run_spec)
+        spec, execution = stored_specs(run)
         estimate = estimate_spec(session, spec, run.suite_id, int(model_info(folder)["params"]), device=CPU,
-                                 model_path=folder)
+                                 model_path=folder, batch_policy=execution.batch_policy)
     assert estimate.counted_with == f"tokenizer of {folder}"
     assert estimate.letter_passes + estimate.generate_batches == runner.info.counters["forward_passes"]
 

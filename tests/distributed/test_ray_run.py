@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from evaluator.engine.distributed import RAY_NAMESPACE, DistributedError, execute_run_distributed
-from evaluator.engine.run import RunStopped, execute_run
+from evaluator.engine.execution import RunStopped, execute_run
 from evaluator.engine.runners import ModelLoadError
 from evaluator.tables import EvalRun, ItemResult
 from tests.distributed.conftest import assert_same_results, new_runs, results

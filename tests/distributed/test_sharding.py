@@ -7,7 +7,8 @@ import pytest
 
 from evaluator.engine.distributed import shard_cost, shard_units
 from evaluator.benchmark.items import Item
-from evaluator.engine.run import RunSpec, _default_generation, plan_units
+from evaluator.engine.spec import RunSpec, _default_generation
+from evaluator.engine.units import plan_units
 from evaluator.tables import SuiteItem
 
 OPTIONS = {"A": "肺炎", "B": "高血压", "C": "糖尿病", "D": "心肌梗死", "E": "头痛"}

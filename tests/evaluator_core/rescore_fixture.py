@@ -48,7 +48,8 @@ def score_snapshot(engine: Any, run_id: int) -> dict[str, Any]:
 def rescore(engine: Any, rows: list[dict[str, Any]], spec: dict[str, Any]) -> dict[str, Any]:
     """Store ``rows`` as a new run of the demo suite on ``engine``, score it and return its scores."""
     from common.db import session_scope
-    from evaluator.engine.run import create_run, score_run
+    from evaluator.engine.scoring import score_run
+    from evaluator.engine.units import create_run
     from evaluator.benchmark.suites.bundled import DEMO_SUITE_DIR
     from evaluator.benchmark.suites.importer import import_suite
     from evaluator.tables import ItemResult, Suite, SuiteItem
@@ -95,7 +96,9 @@ def _oracle_output(task: Any, item: Any, row: dict[str, Any]) -> dict[str, Any]:
 def build() -> None:
     from common.db import get_engine, session_scope
     from evaluator.ops.demo import DEMO_MODELS, ensure_model_folder, suite_corpus
-    from evaluator.engine.run import create_run, execute_run, score_run
+    from evaluator.engine.execution import execute_run
+    from evaluator.engine.scoring import score_run
+    from evaluator.engine.units import create_run
     from evaluator.benchmark.suites.bundled import DEMO_SUITE_DIR
     from evaluator.benchmark.suites.importer import import_suite, load_items
     from evaluator.tables import ItemResult, SuiteItem

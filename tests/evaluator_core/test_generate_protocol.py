@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from evaluator.engine.run import RunSpec, create_run, execute_run, score_run
+from evaluator.engine.execution import execute_run
+
+from evaluator.engine.scoring import score_run
+
+from evaluator.engine.spec import RunSpec
+
+from evaluator.engine.units import create_run
 from evaluator.engine.runners.base import GenerationRequest
 from evaluator.engine.runners.transformers_backend import TransformersRunner
 from evaluator.benchmark.scoring.extract import answer_settled, extract
@@ -190,7 +196,7 @@ def test_early_stop_reads_the_same_answer(scripted):
 
 
 def test_an_unknown_protocol_is_refused_in_one_line(engine, tmp_path, scripted):
-    from evaluator.engine.run import RunSpecError
+    from evaluator.engine.spec import RunSpecError
 
     with pytest.raises(RunSpecError, match="protocol"):
         new_run(engine, tmp_path, single_items("A"), scripted["writes_b"], protocol="letters")

@@ -11,7 +11,10 @@ from sqlmodel import Session, select
 
 from common.settings import get_settings
 from evaluator.engine.order_secret import SECRET_FILE, permutation_seed
-from evaluator.engine.run import RunSpec, create_run, execute_run, plan_units, score_run, selected_items
+from evaluator.engine.execution import execute_run
+from evaluator.engine.scoring import score_run
+from evaluator.engine.spec import RunSpec
+from evaluator.engine.units import create_run, plan_units, selected_items
 from evaluator.benchmark.suites.visibility import PUBLIC, set_visibility
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, Suite, TaskScore
 from leaderboard.model_report import public_run_facts, run_facts

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from evaluator.engine.progress import GENERATION_STEP_WEIGHT, RunProgress
-from evaluator.engine.run import RunSpec, WorkUnit
+from evaluator.engine.spec import RunSpec
+from evaluator.engine.units import WorkUnit
 from evaluator.benchmark.tasks import get_task
 from tests.evaluator_core.helpers import ddx_items, single_items
 

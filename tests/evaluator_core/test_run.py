@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
-from evaluator.engine.run import RunSpecError, RunStopped, create_run, execute_run, export_run, score_run
+from evaluator.engine.execution import RunStopped, execute_run
+
+from evaluator.engine.scoring import export_run, score_run
+
+from evaluator.engine.spec import RunSpecError
+
+from evaluator.engine.units import create_run
 from evaluator.engine.runners import ModelLoadError
 from evaluator.tables import DimensionScore, EvalRun, ItemResult, SuiteItem, TaskScore
 from tests.evaluator_core.content_model import MARKER, build_content_model, content_items
@@ -206,6 +212,9 @@ def test_score_run_is_idempotent_and_export_holds_everything(engine, tmp_path, t
     out = export_run(run_id, tmp_path / "run.json", engine=engine)
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["run_spec"]["suite_version"] and data["environment"]["transformers"]
+    assert "backend" not in data["run_spec"] and data["execution_spec"]["backend"] == "auto"  # the two parts, apart
+    assert set(data["spec_parts"]) == {"run_spec", "execution_spec"}
+    assert data["spec_parts"]["run_spec"].startswith("determines the numbers")
     assert len(data["items"]) == 2 * 2 + 2 * 5 and data["items"][0]["prompt"]
     assert {t["task"] for t in data["task_scores"]} == {"DrugCA", "Med-Exam"}
 
@@ -260,7 +269,7 @@ def test_garbage_scores_mark_the_items_and_the_run_goes_on(engine, tmp_path, tin
 
 
 def test_an_unset_chunk_size_follows_the_device():
-    from evaluator.engine.run import BatchPolicy
+    from evaluator.engine.spec import BatchPolicy
 
     assert BatchPolicy().chunk_items_on("cpu:x86_64") == 16
     assert BatchPolicy().chunk_items_on("cuda:NVIDIA H100 80GB HBM3") == 256

@@ -8,7 +8,9 @@ import pytest
 from sqlmodel import Session, select
 
 from evaluator.benchmark.items import Item
-from evaluator.engine.run import create_run, execute_run, score_run
+from evaluator.engine.execution import execute_run
+from evaluator.engine.scoring import score_run
+from evaluator.engine.units import create_run
 from evaluator.tables import ItemResult
 from evaluator.engine.tiny_models import build_tiny_model
 from tests.evaluator_core.helpers import make_model, make_suite
@@ -53,7 +55,7 @@ def test_rescoring_keeps_judge_verdicts(engine, tmp_path, tiny_models) -> None:
         assert s.get(ItemResult, row_id).details["judge"] == verdict
 
 
-def test_tensor_parallel_is_part_of_the_spec_and_needs_vllm(engine, tmp_path, tiny_models) -> None:
+def test_tensor_parallel_is_part_of_the_execution_spec_and_needs_vllm(engine, tmp_path, tiny_models) -> None:
     from evaluator.engine.runners import ModelLoadError
     from evaluator.tables import EvalRun
 
@@ -65,6 +67,7 @@ def test_tensor_parallel_is_part_of_the_spec_and_needs_vllm(engine, tmp_path, ti
         session.commit()
         ids = default.id, split.id
     with Session(engine) as session:
-        assert [session.get(EvalRun, i).run_spec["tensor_parallel"] for i in ids] == [1, 2]
+        assert [session.get(EvalRun, i).execution_spec["tensor_parallel"] for i in ids] == [1, 2]
+        assert "tensor_parallel" not in session.get(EvalRun, ids[1]).run_spec  # how it runs, not its numbers
     with pytest.raises(ModelLoadError, match="tensor parallelism needs the vLLM backend"):
         execute_run(ids[1], engine=engine)

@@ -15,7 +15,9 @@ from sqlmodel import Session, select
 from common.db import session_scope
 from evaluator.benchmark.permutations import shown_letters
 from evaluator.benchmark.prompts import build_prompt
-from evaluator.engine.run import RunSpec, create_run, plan_units, score_run, select_items
+from evaluator.engine.scoring import score_run
+from evaluator.engine.spec import RunSpec
+from evaluator.engine.units import create_run, plan_units, select_items
 from evaluator.benchmark.suites.importer import import_suite, load_items
 from evaluator.tables import ItemResult, TaskScore
 from evaluator.benchmark.tasks import CHOICE_KINDS, TASKS, Dimension, Kind, TaskSpec, get_task, register_task, unregister_task

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from common.db import session_scope
-from evaluator.engine.run import score_run
+from evaluator.engine.scoring import score_run
 from evaluator.score_history import model_history
 from evaluator.tables import DimensionScore, EvalRun, ScoreSnapshot, Suite
 from leaderboard import ranking

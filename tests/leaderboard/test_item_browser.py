@@ -7,7 +7,8 @@ import pytest
 
 from bench.seed_results import SeededWorld, seed_demo_results
 from common.db import session_scope
-from leaderboard.item_browser import PREVIEW_CHARS, BrowseError, ItemFilter, browse_items, disagreements, tag_counts
+from leaderboard.item_browser import (PREVIEW_CHARS, BrowseError, ItemFilter, browse_items, disagreements, tag_counts,
+                                      tag_text)
 
 KEY = "zhyi/clinic-14b@bfloat16"
 
@@ -127,6 +128,6 @@ def test_items_carry_a_question_preview_and_tags_say_how_they_were_made(engine, 
         short = len(item.question) <= PREVIEW_CHARS
         assert item.preview == (item.question if short else item.question[:PREVIEW_CHARS] + "…")
     tagged = [o for item in page.items for o in item.orders if o.error_primary]
-    assert tagged and all(o.tag_text == f"{o.error_primary} (rule:seed)" for o in tagged)
+    assert tagged and all(tag_text(o) == f"{o.error_primary} (rule:seed)" for o in tagged)
     untagged = [o for item in page.items for o in item.orders if not o.error_primary]
-    assert all(o.tag_text == "" for o in untagged)
+    assert all(tag_text(o) == "" for o in untagged)

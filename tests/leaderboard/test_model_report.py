@@ -77,12 +77,34 @@ def test_the_command_names_the_hub_id_and_the_backend_and_device_actually_used()
     from leaderboard.model_report import reproduce_command
 
     spec = {"model": "demo/tiny-random-1", "local_path": "/srv/medbench/models/demo/tiny-random-1", "revision": "abc",
-            "backend": "auto", "device": "auto", "dtype": "auto", "seed": 0, "k": 5}
-    command = reproduce_command(spec, "demo", "v1", {"backend": "transformers", "device": "cpu:x86_64"})
+            "dtype": "auto", "seed": 0, "k": 5}
+    execution = {"backend": "auto", "device": "auto"}
+    command = reproduce_command(spec, execution, "demo", "v1", {"backend": "transformers", "device": "cpu:x86_64"})
     assert "/srv" not in command and "--model demo/tiny-random-1" in command
     assert "--backend transformers" in command and "--device cpu" in command
-    pinned = reproduce_command({**spec, "backend": "vllm", "device": "cuda"}, "demo", "v1", {"backend": "x"})
-    assert "--backend vllm" in pinned and "--device cuda" in pinned  # what the spec fixed stays
+    pinned = reproduce_command(spec, {"backend": "vllm", "device": "cuda"}, "demo", "v1", {"backend": "x"})
+    assert "--backend vllm" in pinned and "--device cuda" in pinned  # what the execution spec fixed stays
+
+
+def test_the_card_shows_what_fixed_the_numbers_apart_from_how_the_run_ran(engine, world):
+    """run_facts splits the two specs, also for a row stored before the split (its run_spec holding the execution
+    keys), and the public card drops the placing worker's host name."""
+    from evaluator.tables import EvalRun
+    from leaderboard.model_report import public_run_facts
+
+    model = world.models["zhyi/clinic-14b@bfloat16"]
+    with session_scope(engine) as session:
+        run = session.get(EvalRun, world.runs["zhyi/clinic-14b@bfloat16"].id)
+        run.run_spec = {**run.run_spec, "backend": "vllm", "device": "cuda", "tensor_parallel": 2}
+        run.execution_spec = {"placement": {"worker": "gpu-7.internal:42:cuda", "device": "cuda", "gpus": 8}}
+    with session_scope(engine) as session:
+        card = model_report(session, model.id).run
+    assert "backend" not in card["run_spec"] and card["run_spec"]["seed"] == 1234
+    assert (card["execution_spec"]["backend"], card["execution_spec"]["tensor_parallel"]) == ("vllm", 2)
+    assert "--backend vllm" in card["command"] and "--device cuda" in card["command"]
+    public = public_run_facts(card)
+    assert public["execution_spec"]["placement"] == {"device": "cuda", "gpus": 8}
+    assert card["execution_spec"]["placement"]["worker"] == "gpu-7.internal:42:cuda"  # organizers see it
 
 
 def test_a_model_without_a_finished_run_has_no_run(engine, world):

@@ -427,6 +427,8 @@ def test_run_spec_paths_and_hosts_are_shown_to_organizers_only(engine, world):
     visible = shown(public)
     assert "/srv/secret-models" not in visible and "secret-kernel" not in visible and "gpu-node-7" not in visible
     assert '"actors": 2' in visible and "zhyi/clinic-14b" in visible  # the rest of the card stays public
+    headings = " ".join(texts(public.markdown))
+    assert "Run spec: what determines the numbers" in headings and "Execution spec: how it ran" in headings
 
     app = AppTest.from_file(str(PAGES / "model.py"), default_timeout=30)  # signed in as an organizer
     app.query_params["model"] = str(model.id)

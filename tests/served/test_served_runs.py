@@ -14,7 +14,13 @@ from streamlit.testing.v1 import AppTest
 
 import leaderboard.cache  # noqa: F401  (the package first on sys.path: AppTest puts the page's folder there)
 
-from evaluator.engine.run import RunSpecError, create_run, execute_run, export_run, score_run
+from evaluator.engine.execution import execute_run
+
+from evaluator.engine.scoring import export_run, score_run
+
+from evaluator.engine.spec import RunSpecError
+
+from evaluator.engine.units import create_run
 from evaluator.ops.worker import Worker
 from evaluator.tables import EvalRun, ItemResult, Suite
 from submissions.accounts import NotAuthorized, create_user

@@ -8,8 +8,9 @@ from typing import Iterator
 
 import pytest
 
-from tests.hostile_hub import hostile, hostile_files  # noqa: F401  (fixtures shared with the worker tests)
+from tests.hostile_hub import HostileFiles, hostile, hostile_files, publish_hostile  # noqa: F401  (shared fixtures)
 from tests.hub_stub import HubStub, header_only_safetensors, serve_hub
+from tests.modelscope_stub import ModelScopeStub, serve_modelscope
 
 SHAPES = ("good", "gated", "private", "remote_code", "pickle_only", "oversize", "no_card", "no_license",
           "no_chat_template", "base_no_template", "no_config")
@@ -46,3 +47,20 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubStub]:
 @pytest.fixture
 def shapes(hub: HubStub, tiny_models: dict[str, Path]) -> dict[str, str]:
     return publish_shapes(hub, tiny_models["random"])
+
+
+@pytest.fixture
+def modelscope(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelScopeStub]:
+    yield from serve_modelscope(monkeypatch)
+
+
+@pytest.fixture
+def ms_shapes(modelscope: ModelScopeStub, tiny_models: dict[str, Path]) -> dict[str, str]:
+    """The same shapes as ``shapes``, published on the ModelScope stand-in (default branch ``master``)."""
+    return publish_shapes(modelscope, tiny_models["random"])
+
+
+@pytest.fixture
+def ms_hostile(modelscope: ModelScopeStub, hostile_files: HostileFiles) -> dict[str, str]:
+    """The hostile shapes (tests/hostile_hub.py), published on the ModelScope stand-in."""
+    return publish_hostile(modelscope, hostile_files)

@@ -140,7 +140,7 @@ def test_flag_hide_and_their_reversal(any_engine, people) -> None:
 
 def test_organizers_decide_whether_a_model_reasons(any_engine, people) -> None:
     """The reasoning override (issue 15): audited, refused when it changes nothing, and what new runs follow."""
-    from evaluator.engine.run import build_run_spec
+    from evaluator.engine.spec import build_specs
     from evaluator.tables import Suite
 
     org, user = people
@@ -151,7 +151,7 @@ def test_organizers_decide_whether_a_model_reasons(any_engine, people) -> None:
     with Session(any_engine) as s:
         model = s.get(ModelEntry, s.get(Submission, sub).model_id)
     assert model.reasoning is True
-    spec = build_run_spec(model, Suite(name="s", version="v"), set())
+    spec, _ = build_specs(model, Suite(name="s", version="v"), set())
     assert (spec.reasoning.thinks, spec.reasoning.source) == (True, "organizer")
     moderate(org.id, "reasoning_auto", [sub])
     assert [(r.action, r.before, r.after) for r in audit_rows(any_engine)] == [

@@ -156,6 +156,21 @@ def test_submit_page_every_outcome(engine, hub: HubStub, shapes: dict[str, str])
         assert len(s.exec(select(Submission)).all()) == 2
 
 
+def test_submit_page_takes_modelscope_ids_and_names_both_sites(engine, modelscope, ms_shapes) -> None:
+    user = create_user("mei", "amber falcon 77", email="mei@example.cn")
+    at = page("submit", user.id).run()
+    assert any(shown(c.value).endswith(f"ModelScope ids on {modelscope.url}.") for c in at.caption)
+    assert "modelscope:qwen/Qwen2.5-0.5B-Instruct" in at.text_input(key="hub_id").help
+    submit(at, "modelscope:org/good")
+    sha = modelscope.repos["org/good"].branches["master"].sha
+    assert f"modelscope:org/good pinned to {sha}" in shown(at.success[0].value)
+    url = modelscope.url
+    modelscope.stop()
+    submit(at, "modelscope:org/good", precision="float32")
+    assert f"ModelScope at {url} could not be reached" in shown(at.error[0].value)
+    assert "://" not in at.error[0].value  # the address is not turned into a link (common.display.md_escape)
+
+
 def test_user_text_is_shown_escaped(engine) -> None:
     org = create_user("olga", "amber falcon 77", organizer=True)
     user = create_user("ulla", "quiet meadow 19")

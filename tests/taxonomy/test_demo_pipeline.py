@@ -10,7 +10,9 @@ from sqlmodel import Session, select
 
 from common.db import session_scope
 from evaluator.engine.judge import JUDGED_KINDS, JudgeError, judge_run
-from evaluator.engine.run import create_run, execute_run, score_run
+from evaluator.engine.execution import execute_run
+from evaluator.engine.scoring import score_run
+from evaluator.engine.units import create_run
 from evaluator.benchmark.suites.importer import import_suite
 from evaluator.tables import DimensionScore, ItemResult, TaskScore
 from evaluator.benchmark.tasks import Kind, get_task

@@ -56,6 +56,8 @@ def test_runs_table_log_and_traceback(engine: Engine, three_runs: dict[str, int]
     assert any("claimed by host:1:cpu" in c for c in codes)  # the log
     assert any("ModelLoadError: bad weights" in c for c in codes)  # the traceback
     assert not [b for b in at.button if b.key == "cancel_run"]  # an ended run cannot be cancelled
+    headings = " ".join(m.value for m in at.markdown)  # the run's two specs, apart
+    assert "Run spec: what determines the numbers" in headings and "Execution spec: how it ran" in headings
 
     at.multiselect(key="runs_status").set_value(["failed"]).run()
     assert list(at.dataframe[0].value["run"]) == [three_runs["failed"]]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 00:27:53.085143
+Create Date: 2026-12-03 06:07:58.061617
 """
 from typing import Sequence, Union
 
@@ -177,6 +177,7 @@ def upgrade() -> None:
     sa.Column('suite_id', sa.Integer(), nullable=False),
     sa.Column('suite_version', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('run_spec', sa.JSON(), nullable=False),
+    sa.Column('execution_spec', sa.JSON(), nullable=False),
     sa.Column('protocol', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('environment', sa.JSON(), nullable=False),
     sa.Column('evaluator_version', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),

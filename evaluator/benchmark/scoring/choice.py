@@ -9,7 +9,7 @@ Generated answers are read by the one answer extractor, :func:`evaluator.benchma
 kept in ``details``: ``rule`` (the rule that decided), ``extraction`` (``answer`` or why there is none:
 ``no_answer``, ``several_answers``, ``refusal``, ``truncated``, ``empty``) and ``invalid_letters`` (letters
 written that were not shown). The error taxonomy reads them. ``truncated`` (the generation hit its budget) and
-``thinking`` (the reasoning block was never closed) come from ``evaluator.engine.run._score_rows``, which reads the
+``thinking`` (the reasoning block was never closed) come from ``evaluator.engine.scoring._score_rows``, which reads the
 stored finish reason. Letter log-prob scoring (the ``logprob`` protocol) is untouched.
 """
 from __future__ import annotations

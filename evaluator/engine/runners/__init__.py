@@ -3,16 +3,8 @@ from __future__ import annotations
 
 import importlib.util
 
-from evaluator.engine.runners.base import (
-    ChoiceRequest,
-    Generation,
-    GenerationRequest,
-    Interrupted,
-    ModelLoadError,
-    RequestError,
-    Runner,
-    RunnerInfo,
-)
+from evaluator.engine.runners.base import (ChoiceRequest, Generation, GenerationRequest, Interrupted, ModelLoadError,
+                                           RequestError, Runner, RunnerInfo)
 
 __all__ = ["ChoiceRequest", "Generation", "GenerationRequest", "Interrupted", "ModelLoadError", "RequestError",
            "Runner", "RunnerInfo", "load_runner", "pick_backend"]

@@ -23,17 +23,8 @@ from typing import Any
 
 import openai
 
-from evaluator.engine.runners.base import (
-    ChoiceRequest,
-    Generation,
-    GenerationRequest,
-    Interrupted,
-    ModelLoadError,
-    RequestError,
-    RunnerInfo,
-    check_interrupt,
-    cut_at_stop,
-)
+from evaluator.engine.runners.base import (ChoiceRequest, Generation, GenerationRequest, Interrupted, ModelLoadError,
+                                           RequestError, RunnerInfo, check_interrupt, cut_at_stop)
 
 TOP_LOGPROBS = 20  # the most top log-probs OpenAI-compatible endpoints return per token
 MAX_STOP = 4  # OpenAI's limit on stop strings

@@ -21,19 +21,9 @@ import platform
 from collections.abc import Callable
 from typing import Any
 
-from evaluator.engine.runners.base import (
-    ChoiceRequest,
-    Generation,
-    GenerationRequest,
-    Interrupted,
-    ModelLoadError,
-    RequestError,
-    RunnerInfo,
-    check_interrupt,
-    cut_at_stop,
-    encode_prompts,
-    letter_plan,
-)
+from evaluator.engine.runners.base import (ChoiceRequest, Generation, GenerationRequest, Interrupted, ModelLoadError,
+                                           RequestError, RunnerInfo, check_interrupt, cut_at_stop, encode_prompts,
+                                           letter_plan)
 from evaluator.engine.runners.batching import PrefixGroup, generation_batches, letter_batches
 
 DEFAULT_BUDGET = {"cpu": 4096, "cuda": 32768}  # padded tokens per forward pass
