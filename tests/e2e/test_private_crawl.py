@@ -166,7 +166,7 @@ def walk(browser: Any, server: Server, username: str | None, tmp: Path,
                 continue
             tab.click()
             page.wait_for_timeout(300)
-            settle(page)  # a lazy tab's content arrives with the rerun its click starts
+            settle(page, 500)  # a lazy tab's content arrives with the rerun its click starts
             capture.check(path, "rendered text", page.inner_text("body"))
             capture.check(path, "html", page.content())  # tabs are lazy: only the open one is in the page
             download_all(page, path, capture, tmp)  # a tab's buttons are reachable while it is open
