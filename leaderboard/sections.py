@@ -17,7 +17,8 @@ from evaluator.benchmark.tasks import TASKS
 from evaluator.item_access import PrivateItems
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, OrderAnswer
-from leaderboard.labels import (CATEGORIES, NOT_PINNED, ROBUSTNESS, ROBUSTNESS_HELP, SOURCE_LABELS, arxiv_link,
+from common.i18n import t
+from leaderboard.labels import (CATEGORIES, NOT_PINNED, ROBUSTNESS, SOURCE_LABELS, arxiv_link,
                                 dimension_label, fmt_score, is_missing, params_label, plural, score_with_ci)
 from leaderboard.model_facts import fact_line, fact_link
 from leaderboard.model_report import ModelReport, format_when, public_run_facts, reproducibility_note
@@ -186,7 +187,7 @@ def robustness(report: ModelReport, key: str = "bias_dimension") -> None:
         "Dimension": [choice_scope(d) for d in choice["dimension"]],
         "Accuracy": choice["accuracy"].map(fmt_score), "Strict accuracy": choice["strict_accuracy"].map(fmt_score),
         ROBUSTNESS: choice["robustness"].map(fmt_score)}), hide_index=True,
-        column_config={ROBUSTNESS: st.column_config.Column(help=ROBUSTNESS_HELP)})
+        column_config={ROBUSTNESS: st.column_config.Column(help=t("col.robustness.help"))})
     options = [d for d in choice["dimension"]]
     chosen = st.selectbox("Position bias of", options, format_func=choice_scope, key=key)
     bias = dims.set_index("dimension").loc[chosen, "position_bias"] or {}

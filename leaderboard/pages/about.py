@@ -8,7 +8,8 @@ import streamlit as st
 
 from common.display import md_escape
 from common.settings import get_settings
-from leaderboard.labels import RESEARCH_NOTICE, arxiv_link
+from common.i18n import t
+from leaderboard.labels import arxiv_link
 from submissions.model_facts import https_url
 
 BIBTEX = """@misc{medbench_leaderboard,
@@ -56,7 +57,7 @@ FAQ: dict[str, str] = {
 
 settings = get_settings()
 st.title("About · 关于")
-st.caption(RESEARCH_NOTICE)
+st.caption(t("app.research_notice"))
 
 st.header("What it is for")
 st.markdown(f"""An open leaderboard for Chinese medical large language models. Anyone can submit a model from the

@@ -12,7 +12,8 @@ from evaluator.item_access import PrivateItems
 from evaluator.benchmark.tasks import TASKS
 from leaderboard import cache, charts
 from evaluator.benchmark.protocols import PROTOCOLS
-from leaderboard.labels import PROTOCOL_HELP, RESEARCH_NOTICE, dimension_label, fmt_score, score_with_ci
+from common.i18n import t
+from leaderboard.labels import dimension_label, fmt_score, score_with_ci
 from leaderboard.ranking import DIMENSIONS, SCORE_KEYS
 from leaderboard.sections import question_card
 from leaderboard.table_view import model_labels
@@ -23,11 +24,11 @@ MAX_MODELS = 4
 ALL = "all"
 
 st.title("Compare models · 模型对比")
-st.caption(RESEARCH_NOTICE)
+st.caption(t("app.research_notice"))
 version = cache.version()
 warn_unknown("protocol", list(PROTOCOLS))
 protocol = st.selectbox("Answer protocol", PROTOCOLS, key="protocol",
-                        bind="query-params", help=PROTOCOL_HELP)
+                        bind="query-params", help=t("protocol.help"))
 frame = cache.leaderboard_frame(version, protocol)
 if frame.empty:
     st.info("No results yet: models can be compared once their evaluations finish.")

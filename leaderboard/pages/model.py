@@ -10,8 +10,8 @@ import streamlit as st
 from common.display import md_escape
 from leaderboard import cache, sections
 from evaluator.benchmark.protocols import PROTOCOLS
-from leaderboard.labels import (PROTOCOL_HELP, RESEARCH_NOTICE, ROBUSTNESS, ROBUSTNESS_HELP, STRICT_HELP,
-                                cost_line, dimension_label, fmt_score, is_missing, protocol_line)
+from common.i18n import t
+from leaderboard.labels import (ROBUSTNESS, cost_line, dimension_label, fmt_score, is_missing, protocol_line)
 from leaderboard.model_report import ModelNotFound
 from leaderboard.url_state import warn_unknown
 from evaluator.benchmark.suites.visibility import LABELS as VISIBILITY_LABELS
@@ -47,7 +47,7 @@ except ModelNotFound as exc:
     st.stop()
 
 sections.header(report)
-st.caption(RESEARCH_NOTICE)
+st.caption(t("app.research_notice"))
 if report.run is None:
     st.info("This model has no finished evaluation on the active suite yet"
             + (f" ({md_escape(report.suite['name'])})" if report.suite else "")
@@ -56,7 +56,7 @@ if report.run is None:
 
 if len(report.protocols) > 1:  # runs of both protocols: the official one unless the URL asks for the other
     st.radio("Answer protocol", report.protocols, key="protocol",
-             bind="query-params", horizontal=True, help=PROTOCOL_HELP)
+             bind="query-params", horizontal=True, help=t("protocol.help"))
 st.caption(protocol_line(report.protocol, report.run["reasoning"]))
 
 overall = report.dimensions.set_index("dimension").loc["overall"]
@@ -64,8 +64,8 @@ metrics = st.columns(5)
 metrics[0].metric("Overall score", fmt_score(overall["score"]))
 if not is_missing(overall["ci_low"]) and not is_missing(overall["ci_high"]):
     metrics[0].caption(f"95% CI [{fmt_score(overall['ci_low'])}, {fmt_score(overall['ci_high'])}]")
-metrics[1].metric("Strict accuracy", fmt_score(overall["strict_accuracy"]), help=STRICT_HELP)
-metrics[2].metric(ROBUSTNESS, fmt_score(overall["robustness"]), help=ROBUSTNESS_HELP)
+metrics[1].metric("Strict accuracy", fmt_score(overall["strict_accuracy"]), help=t("col.strict_accuracy.help"))
+metrics[2].metric(ROBUSTNESS, fmt_score(overall["robustness"]), help=t("col.robustness.help"))
 metrics[3].metric("Scored items (n)", report.scored_items)
 metrics[4].metric("Suite", md_escape(report.run["suite_name"]))  # a long name · version was cut to "demo · a767…"
 metrics[4].caption(f"version {report.run['suite_version'][:12]}")
