@@ -4,11 +4,11 @@
 Why here: the navigation (app.py), the public pages of ``leaderboard`` and ``submissions`` all show translated
 text, and ``common`` is the one package they may all import.
 
-The language of a page view is, in order: the switch (``st.session_state["lang"]``, bound to ``?lang=``), the
-URL's ``?lang=zh|en``, then the browser's language (``st.context.locale``, else the Accept-Language header):
-Chinese when it starts with ``zh``, English for any other stated language, and Chinese when the client states
-none (the site is Chinese-first). Once the switch has a value it is always in the URL (its default is "no
-choice", so no value collapses away), and a shared link opens in the language it was copied in.
+The language of a page view is, in order: the URL's ``?lang=zh|en`` (the switch writes it), the session's last
+choice (``st.session_state["lang"]``), then the browser's language (``st.context.locale``, else the
+Accept-Language header): Chinese when it starts with ``zh``, English for any other stated language, and Chinese
+when the client states none (the site is Chinese-first). app.py keeps ``?lang=`` in every URL, so a shared link
+opens in the language it was copied in.
 
 Translations are trusted text (Markdown allowed); values passed to :func:`t` as format arguments are not escaped
 here: text from users or models must go through ``common.display.md_escape`` first, as everywhere.
@@ -27,7 +27,8 @@ import streamlit as st
 LANGUAGES = ("zh", "en")  # the switch's order: Chinese first
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh"  # when the browser states no language
-LANG_KEY = "lang"  # the switch's session-state key and URL parameter
+LANG_KEY = "lang"  # the URL parameter and the session-state key of the chosen language
+SWITCH_KEY = "lang_switch"  # the switch widget's key
 TABLE_PATH = Path(__file__).with_name("translations.toml")
 
 
@@ -69,8 +70,8 @@ def _browser_default() -> str:
 
 
 def current_language() -> str:
-    """The language of this page view: the switch, the URL's ``?lang=``, then the browser's language."""
-    for value in (st.session_state.get(LANG_KEY), st.query_params.get(LANG_KEY)):
+    """The language of this page view: the URL's ``?lang=``, the session's choice, then the browser's language."""
+    for value in (st.query_params.get(LANG_KEY), st.session_state.get(LANG_KEY)):
         if value in LANGUAGES:
             return str(value)
     return _browser_default()
@@ -109,11 +110,27 @@ def task_label(name: str, lang: str | None = None) -> str:
     return f"{name} {named}" if (named := task_name(name, lang)) else name
 
 
+def _switched() -> None:
+    """The switch's callback (runs before the rerun): the choice goes into the URL and the session."""
+    choice = st.session_state.get(SWITCH_KEY)
+    if choice in LANGUAGES:
+        st.query_params[LANG_KEY] = choice
+        st.session_state[LANG_KEY] = choice
+
+
 def language_switch() -> str:
-    """The 中文 / English switch (in the sidebar; app.py draws it on every page), bound to ``?lang=``. A session
-    opened without ``?lang=`` starts in the browser's language. Returns the language chosen."""
-    if LANG_KEY not in st.session_state and st.query_params.get(LANG_KEY) not in LANGUAGES:
-        st.session_state[LANG_KEY] = _browser_default()
+    """The 中文 / English switch in the sidebar (app.py draws it on every page, before the navigation). The
+    language is written into the URL on every run, so it survives the navigation (which drops query parameters
+    that no widget of the new page is bound to) and a copied link opens in it; a session opened without
+    ``?lang=`` starts in the browser's language. Returns the language of this run.
+
+    Why not ``bind="query-params"``: a bound widget writes its formatted option ("English"), not the code, and
+    leaves its default value out of the URL."""
+    lang = current_language()
+    st.session_state[LANG_KEY] = lang
+    if st.query_params.get(LANG_KEY) != lang:
+        st.query_params[LANG_KEY] = lang
+    st.session_state[SWITCH_KEY] = lang
     st.sidebar.segmented_control("语言 · Language", LANGUAGES, format_func=LANGUAGE_NAMES.__getitem__,
-                                 key=LANG_KEY, bind="query-params", required=True)
-    return current_language()
+                                 key=SWITCH_KEY, on_change=_switched, required=True)
+    return lang
