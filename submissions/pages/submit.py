@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape, plural
+from common.i18n import t
 from common.settings import get_settings
 from submissions.forms import MODEL_TYPES, PRECISIONS
 from submissions.hub import hub_endpoint
@@ -14,7 +15,7 @@ from submissions.ui import history_frame
 from submissions.views import submissions_of
 
 settings = get_settings()
-st.title("Submit a model · 提交模型")
+st.title(t("submit.title"))
 st.markdown(
     f"Models are read from the Hugging Face hub, pinned to the commit SHA of the revision you give, and evaluated "
     f"once per model, commit and precision. Requirements: public (not gated), weights in **safetensors**, at most "
@@ -62,7 +63,7 @@ if send:
             for check in checks:
                 st.text(f"{'✔' if check.passed else '✘'} {check.name}: {check.message}")
 
-st.subheader("Your submissions")
+st.subheader(t("submit.h_yours"))
 mine = submissions_of(user.id)
 if not mine:
     st.caption("None yet.")
