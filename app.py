@@ -43,12 +43,15 @@ from submissions.session import is_organizer, sync_cookie  # noqa: E402  (needs 
 language_switch()  # before the navigation, whose titles are in the chosen language
 
 public = [
-    st.Page("leaderboard/pages/leaderboard.py", title=t("nav.leaderboard"), icon=":material/leaderboard:", default=True),
+    st.Page("leaderboard/pages/leaderboard.py", title=t("nav.leaderboard"), icon=":material/leaderboard:",
+            default=True),
     st.Page("leaderboard/pages/model.py", title=t("nav.model"), icon=":material/biotech:", url_path="model"),
-    st.Page("leaderboard/pages/compare.py", title=t("nav.compare"), icon=":material/compare_arrows:", url_path="compare"),
+    st.Page("leaderboard/pages/compare.py", title=t("nav.compare"), icon=":material/compare_arrows:",
+            url_path="compare"),
     st.Page("submissions/pages/submit.py", title=t("nav.submit"), icon=":material/upload:", url_path="submit"),
     st.Page("submissions/pages/queue.py", title=t("nav.queue"), icon=":material/hourglass_top:", url_path="queue"),
-    st.Page("leaderboard/pages/methodology.py", title=t("nav.methodology"), icon=":material/menu_book:", url_path="methodology"),
+    st.Page("leaderboard/pages/methodology.py", title=t("nav.methodology"), icon=":material/menu_book:",
+            url_path="methodology"),
     st.Page("submissions/pages/account.py", title=t("nav.account"), icon=":material/person:", url_path="account"),
     st.Page("leaderboard/pages/about.py", title=t("nav.about"), icon=":material/info:", url_path="about"),
 ]
@@ -58,8 +61,8 @@ public = [
 signed_in_organizer = is_organizer()
 organizer_visibility = "visible" if signed_in_organizer else "hidden"
 organizer = [
-    st.Page("submissions/pages/moderation.py", title=t("nav.moderation"), icon=":material/gavel:", url_path="moderation",
-            visibility=organizer_visibility),
+    st.Page("submissions/pages/moderation.py", title=t("nav.moderation"), icon=":material/gavel:",
+            url_path="moderation", visibility=organizer_visibility),
     st.Page("evaluator/pages/runs.py", title=t("nav.runs"), icon=":material/settings:", url_path="runs",
             visibility=organizer_visibility),
     st.Page("evaluator/pages/suites.py", title=t("nav.suites"), icon=":material/library_books:", url_path="suites",

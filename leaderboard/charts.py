@@ -55,7 +55,8 @@ def model_color(index: int, opacity: float = 1.0) -> str:
     return f"rgba({red}, {green}, {blue}, {opacity})"
 
 
-def task_scores(tasks: pd.DataFrame, reference: dict[str, Any] | None = None, lang: str | None = None) -> go.Figure:
+def task_scores(tasks: pd.DataFrame, reference: dict[str, Any] | None = None,
+                lang: str | None = None) -> go.Figure:
     """Horizontal bars of per-task scores with their 95% CIs as error bars, coloured by dimension, and the tasks'
     reference lines (``{task: evaluator.benchmark.reference_lines.ReferenceLine}``) as marks: chance level and pass line."""
     frame = tasks.dropna(subset=["score"])
@@ -117,13 +118,15 @@ def position_bias(bias: dict[str, dict[str, float]], lang: str | None = None) ->
         go.Bar(x=letters, y=letter_shares(bias, "correct"), name=t("chart.correct", lang),
                hovertemplate="%{x}: %{y:.1%} of right letters<extra></extra>"),
     ])
-    figure.update_layout(barmode="group", yaxis={"tickformat": ".0%", "title": t("chart.share_of_letters", lang)}, height=300,
+    figure.update_layout(barmode="group", yaxis={"tickformat": ".0%", "title": t("chart.share_of_letters", lang)},
+                         height=300,
                          xaxis={"title": t("chart.letter_shown", lang)}, margin={"l": 10, "r": 10, "t": 30, "b": 30},
                          legend=LEGEND_ABOVE)
     return figure
 
 
-def error_distribution(dimensions: pd.DataFrame, shares: bool = False, lang: str | None = None) -> go.Figure:
+def error_distribution(dimensions: pd.DataFrame, shares: bool = False,
+                       lang: str | None = None) -> go.Figure:
     """Stacked bars: wrong answers per error category in each dimension, as counts or as shares."""
     frame = dimensions[dimensions["dimension"] != "overall"]
     labels = [dimension_name(d, short=True, lang=lang) for d in frame["dimension"]]
@@ -142,7 +145,8 @@ def error_distribution(dimensions: pd.DataFrame, shares: bool = False, lang: str
     return figure
 
 
-def task_differences(frame: pd.DataFrame, baseline: str, others: list[str], lang: str | None = None) -> go.Figure:
+def task_differences(frame: pd.DataFrame, baseline: str, others: list[str],
+                     lang: str | None = None) -> go.Figure:
     """Per task, each other model's score minus the baseline's (``frame``: task x model scores). The baseline is
     model 0 of the comparison, so ``others[i]`` keeps its radar colour, ``model_color(i + 1)``."""
     figure = go.Figure()
@@ -152,6 +156,7 @@ def task_differences(frame: pd.DataFrame, baseline: str, others: list[str], lang
                                 marker={"color": model_color(index)},
                                 hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
     figure.update_layout(barmode="group", yaxis={"autorange": "reversed"}, height=max(300, 26 * len(frame) + 80),
-                         xaxis={"title": plotly_escape(t("chart.difference_to", lang, name=baseline)), "zeroline": True},
+                         xaxis={"title": plotly_escape(t("chart.difference_to", lang, name=baseline)),
+                                "zeroline": True},
                          margin={"l": 10, "r": 10, "t": 30, "b": 30}, legend=LEGEND_ABOVE)
     return figure

@@ -101,7 +101,8 @@ if not suite.get("active", True):
     st.info(t("lb.earlier_suite", suite=md_escape(suite_label(suite["name"], suite["version"]))),
             icon=":material/history:")
 st.markdown(t("lb.header", suite=md_escape(suite["name"]), visibility=VISIBILITY_LABELS[suite["visibility"]],
-              version=suite["version"][:12], items=suite["item_count"], models=tn("lb.suite_models", len(frame)), protocol=protocol,
+              version=suite["version"][:12], items=suite["item_count"], models=tn("lb.suite_models", len(frame)),
+              protocol=protocol,
               official=t("lb.header_official" if protocol == OFFICIAL_PROTOCOL else "lb.header_fast"),
               rank_rule=t("col.rank.help"))
             + (tn("lb.unscored", n_unscored) if n_unscored else ""))

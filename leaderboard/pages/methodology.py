@@ -30,7 +30,8 @@ st.markdown(t("method.dimensions", paper=arxiv_link("2407.10990")))
 st.markdown(t("method.ranks", rule=t("col.rank.help")))
 # st.table: every task and the whole instruction, wrapped (a dataframe showed 10 rows and cut the instructions)
 st.table(pd.DataFrame([{
-    t("method.col_dimension"): dimension_name(spec.dimension.value), "Task": name, t("method.col_name"): task_name(name),
+    t("method.col_dimension"): dimension_name(spec.dimension.value), "Task": name,
+    t("method.col_name"): task_name(name),
     t("method.col_asks"): spec.description, t("method.col_kind"): spec.kind.value, t("method.col_metric"): spec.metric,
     t("method.col_instruction"): spec.instruction,
 } for name, spec in TASKS.items()]).set_index("Task").rename_axis(t("method.col_task")))  # code, name beside it

@@ -61,7 +61,8 @@ metrics = st.columns(5)
 metrics[0].metric(t("model.overall"), fmt_score(overall["score"]))
 if not is_missing(overall["ci_low"]) and not is_missing(overall["ci_high"]):
     metrics[0].caption(f"95% CI [{fmt_score(overall['ci_low'])}, {fmt_score(overall['ci_high'])}]")
-metrics[1].metric(t("col.strict_accuracy.title"), fmt_score(overall["strict_accuracy"]), help=t("col.strict_accuracy.help"))
+metrics[1].metric(t("col.strict_accuracy.title"), fmt_score(overall["strict_accuracy"]),
+                  help=t("col.strict_accuracy.help"))
 metrics[2].metric(t("col.robustness.title"), fmt_score(overall["robustness"]), help=t("col.robustness.help"))
 metrics[3].metric(t("model.scored_items"), report.scored_items)
 metrics[4].metric(t("model.suite"), md_escape(report.run["suite_name"]))  # a long name · version was cut to "demo · a767…"

@@ -104,7 +104,8 @@ def test_no_page_file_mixes_a_key_into_an_f_string_of_english():
 
 
 @pytest.mark.parametrize(("lang", "title", "header"), [
-    ("zh", "MedBench 中文医疗大模型评测榜", "排名所用评测集"), ("en", "MedBench Leaderboard · 中文医疗大模型评测榜", "Ranked on suite"),
+    ("zh", "MedBench 中文医疗大模型评测榜", "排名所用评测集"),
+    ("en", "MedBench Leaderboard · 中文医疗大模型评测榜", "Ranked on suite"),
 ])
 def test_leaderboard_renders_in_each_language(world, lang, title, header):
     app = page("leaderboard", lang=lang)
