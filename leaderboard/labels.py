@@ -6,6 +6,7 @@ from typing import Any
 import pandas as pd
 
 from common.display import compact_count, plural  # noqa: F401  (plural: re-exported for the pages)
+from common.i18n import has, t
 from evaluator.benchmark.tasks import DIMENSION_LABELS, Dimension
 from evaluator.benchmark.taxonomy import CATEGORIES  # noqa: F401  (re-exported for the pages and charts)
 
@@ -13,32 +14,18 @@ SHORT_DIMENSION = {
     Dimension.KNOWLEDGE: "Knowledge", Dimension.UNDERSTANDING: "Understanding", Dimension.GENERATION: "Generation",
     Dimension.REASONING: "Reasoning", Dimension.SAFETY: "Safety & Ethics",
 }
-ROBUSTNESS = "Robustness"  # the one name of the figure, on every page; ROBUSTNESS_HELP says what it is
-ROBUSTNESS_HELP = ("Consistency under option shuffling: the share of choice questions answered identically under "
-                   "all K option orders. Consistent wrong answers count too, so this is not a quality score on its "
-                   "own: read it beside strict accuracy. A question without a readable answer under some order is "
-                   "never consistent.")
+# Ids of figures in column ids, sort keys and exports (the same in both languages); what the page shows and the
+# help texts are in common/translations.toml (col.robustness, col.strict_accuracy, protocol.help, ...).
+ROBUSTNESS = "Robustness"
 STRICT = "Strict accuracy"  # shown beside robustness: consistency alone would read as quality
-STRICT_HELP = "Strict accuracy: the share of choice questions answered correctly under every one of the K option orders."
-COST_HELP = ("Generation cost of this run: mean generated tokens per answer (95th percentile in exports and on the "
-             "model page); reasoning models' thinking included.")
-PROTOCOL_HELP = ("How answers were obtained. generate (official, as MedBench): the model writes its answer to the "
-                 "zero-shot prompt and the answer is extracted from the text; the only protocol for reasoning models. "
-                 "logprob (fast): the next-token scores of the option letters after 答案： decide. Runs of the two "
-                 "protocols are ranked apart.")
-RANK_RULE = ("Rank (#) = 1 + the number of models whose overall 95% interval lies entirely above this one's, so "
-             "models whose intervals overlap share a rank; the table stays sorted by score.")
 SOURCE_LABELS = {"hf": "Hugging Face", "modelscope": "ModelScope", "api": "API"}
-SOURCE_HELP = ("Where the model comes from: Hugging Face or ModelScope (weights pinned to a commit), or API (served "
-               "behind an endpoint, not pinned to a revision: the vendor may change the model behind its name).")
 NOT_PINNED = "API: not pinned to a revision"
-RESEARCH_NOTICE = ("Research use only — not for clinical decisions. Scores describe behaviour on a benchmark, not "
-                   "fitness for diagnosis or treatment. 仅供研究使用，不得用于临床决策。")
 
 
 def dimension_label(key: str, short: bool = False) -> str:
     """'Medical Knowledge QA 医学知识问答' (or 'Knowledge' when short) for a dimension key; 'Overall' for
-    overall."""
+    overall. The same in both languages: view names in URLs (``?view=Knowledge``), sort keys and export headers;
+    pages show :func:`dimension_name`."""
     if key == "overall":
         return "Overall"
     try:
@@ -47,6 +34,13 @@ def dimension_label(key: str, short: bool = False) -> str:
         return key
     english, chinese = DIMENSION_LABELS[dim]
     return SHORT_DIMENSION[dim] if short else f"{english} {chinese}"
+
+
+def dimension_name(key: str, short: bool = False, lang: str | None = None) -> str:
+    """A dimension's name as the page shows it, in the page's language: '知识' / 'Knowledge' (short, the radar's
+    axes), '医学知识问答' / 'Medical Knowledge QA'; ``key`` itself when it is no dimension."""
+    entry = f"dim.{key}.{'short' if short else 'long'}"
+    return t(entry, lang) if has(entry) else key
 
 
 def is_missing(value: Any) -> bool:

@@ -15,7 +15,6 @@ from evaluator.benchmark.protocols import OFFICIAL_PROTOCOL
 from evaluator.tables import DimensionScore, EvalRun, Suite, TaskScore
 from evaluator.benchmark.tasks import TASKS, Dimension
 from leaderboard.columns import computed_columns
-from leaderboard.labels import RANK_RULE  # noqa: F401  (re-exported for the pages)
 from leaderboard.runs import active_suite, latest_runs
 from submissions.tables import ModelEntry, Submission
 

@@ -17,8 +17,9 @@ from evaluator.benchmark.tasks import TASKS
 from evaluator.item_access import PrivateItems, RowData
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, tag_text
-from leaderboard.labels import (CATEGORIES, NOT_PINNED, ROBUSTNESS, ROBUSTNESS_HELP, SOURCE_LABELS, arxiv_link,
-                                dimension_label, fmt_score, is_missing, params_label, plural, score_with_ci)
+from common.i18n import t, task_name
+from leaderboard.labels import (CATEGORIES, NOT_PINNED, ROBUSTNESS, SOURCE_LABELS, arxiv_link, dimension_label,
+                                dimension_name, fmt_score, is_missing, params_label, plural, score_with_ci)
 from leaderboard.model_facts import fact_line, fact_link
 from leaderboard.model_report import ModelReport, format_when, public_run_facts, reproducibility_note
 from leaderboard.ranking import DIMENSIONS
@@ -68,7 +69,7 @@ def score_tables(report: ModelReport) -> None:
     left, right = st.columns([2, 3])
     left.plotly_chart(charts.radar({report.model["hub_id"]: scores}), key="radar")
     dim_table = pd.DataFrame({
-        "Dimension": [dimension_label(d) for d in dims["dimension"]],
+        "Dimension": [dimension_name(d) for d in dims["dimension"]],
         "Score [95% CI]": [score_with_ci(s, lo, hi) for s, lo, hi in zip(dims["score"], dims["ci_low"],
                                                                           dims["ci_high"])],
         "n (scored)": [int(report.tasks.loc[report.tasks["dimension"] == d, "n_scored"].sum()) if d != "overall"
@@ -79,7 +80,7 @@ def score_tables(report: ModelReport) -> None:
         right.caption(f"{plural(report.unscored_items, 'item')} without a reference answer "
                       f"{'is' if report.unscored_items == 1 else 'are'} unscored: run and browsable below, but "
                       "counted in no score.")
-    st.subheader("Tasks")
+    st.subheader(t("model.h_tasks"))
     lines = report_reference_lines(report)
     st.dataframe(task_table(report.tasks, lines), hide_index=True, height="content", width="stretch",
                  column_config={"Score [95% CI]": st.column_config.Column(help=YES_NO_NOTE),
@@ -102,7 +103,7 @@ def history_table(history: list[dict[str, Any]]) -> pd.DataFrame:
         "Run": h["run_id"], "Finished": format_when(h["finished_at"]),
         "Overall [95% CI]": score_with_ci(*(h["scores"].get("overall", {}).get(k) for k in ("score", "ci_low",
                                                                                         "ci_high"))),
-        **{dimension_label(d, short=True): fmt_score(h["scores"].get(d, {}).get("score")) for d in DIMENSIONS},
+        **{dimension_name(d, short=True): fmt_score(h["scores"].get(d, {}).get("score")) for d in DIMENSIONS},
         "Leaderboard": f"/?suite={quote(suite_label(h['suite'], h['suite_version']))}",
     } for h in history])
 
@@ -113,7 +114,7 @@ def score_history(report: ModelReport) -> None:
     history = cache.history(cache.version(), int(report.model["id"]))
     if len(history) < 2:
         return
-    st.subheader("History")
+    st.subheader(t("model.h_history"))
     st.caption("Every finished run of this model on every suite version, and the scores a run had before it was "
                "re-scored by a newer evaluator version: follow a link to see that suite version's ranking.")
     st.dataframe(history_table(history), hide_index=True, key="history",
@@ -153,7 +154,8 @@ def task_table(tasks: pd.DataFrame, lines: dict[str, Any] | None = None) -> pd.D
         return ", ".join(parts)
 
     return pd.DataFrame({
-        "Task": tasks["task"], "Dimension": [dimension_label(d, short=True) for d in tasks["dimension"]],
+        "Task": tasks["task"], t("method.col_name"): [task_name(name) for name in tasks["task"]],
+        "Dimension": [dimension_name(d, short=True) for d in tasks["dimension"]],
         "Metric": tasks["metric"],
         "Score [95% CI]": [score_with_ci(s, lo, hi) for s, lo, hi in zip(tasks["score"], tasks["ci_low"],
                                                                           tasks["ci_high"])],
@@ -166,7 +168,7 @@ def task_table(tasks: pd.DataFrame, lines: dict[str, Any] | None = None) -> pd.D
 def choice_scope(key: str) -> str:
     """What a row of choice figures covers: a dimension's label, or all choice questions for the "overall" row
     (whose accuracy is not the Overall score, the mean of the five dimension scores)."""
-    return ALL_CHOICE_QUESTIONS if key == "overall" else dimension_label(key)
+    return ALL_CHOICE_QUESTIONS if key == "overall" else dimension_name(key)
 
 
 def robustness(report: ModelReport, key: str = "bias_dimension") -> None:
@@ -186,7 +188,7 @@ def robustness(report: ModelReport, key: str = "bias_dimension") -> None:
         "Dimension": [choice_scope(d) for d in choice["dimension"]],
         "Accuracy": choice["accuracy"].map(fmt_score), "Strict accuracy": choice["strict_accuracy"].map(fmt_score),
         ROBUSTNESS: choice["robustness"].map(fmt_score)}), hide_index=True,
-        column_config={ROBUSTNESS: st.column_config.Column(help=ROBUSTNESS_HELP)})
+        column_config={ROBUSTNESS: st.column_config.Column(help=t("col.robustness.help"))})
     options = [d for d in choice["dimension"]]
     chosen = st.selectbox("Position bias of", options, format_func=choice_scope, key=key)
     bias = dims.set_index("dimension").loc[chosen, "position_bias"] or {}
@@ -211,13 +213,13 @@ def errors_and_advice(report: ModelReport) -> None:
         st.plotly_chart(charts.error_distribution(dims, shares=shares), key="errors_chart")
         # categories down, dimensions across: ten columns of category names were cut at the page's width
         table = pd.DataFrame({"Category": [*CATEGORIES, "wrong (tagged)"], **{
-            dimension_label(row["dimension"], short=True): [int((row["error_counts"] or {}).get(c, 0))
+            dimension_name(row["dimension"], short=True): [int((row["error_counts"] or {}).get(c, 0))
                                                             for c in CATEGORIES]
             + [int(sum((row["error_counts"] or {}).values()))] for _, row in per_dim.iterrows()}})
         st.dataframe(table, hide_index=True, height="content", width="stretch")
         st.caption("Tags are made automatically (rules, or a judge model where named) — see Methodology for how "
                    "well they agree with human review.")
-    st.subheader(f"Optimisation advice (four-level framework, {arxiv_link('2503.07306')})")
+    st.subheader(t("model.h_advice", paper=arxiv_link("2503.07306")))
     found = advice.advise(dims.to_dict("records"))
     if not found:
         st.success("None of the paper's failure signatures is present in this run.")

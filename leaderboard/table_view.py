@@ -8,9 +8,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from common.i18n import t, task_label
 from evaluator.benchmark.tasks import TASKS
-from leaderboard.columns import COLUMNS, Column, optional_columns
-from leaderboard.labels import NOT_PINNED, ROBUSTNESS, STRICT, dimension_label, fmt_score, params_label, score_with_ci
+from leaderboard.columns import COLUMNS, Column, column_help, column_title
+from leaderboard.labels import (NOT_PINNED, ROBUSTNESS, STRICT, dimension_label, dimension_name, fmt_score,
+                                params_label, score_with_ci)
 
 # How score cells are written. "score": '0.083'; "score_ci": '0.083 [0.076, 0.090]' (Show 95% CI);
 # "numeric": exports, where a spreadsheet needs numbers, so every score becomes three numeric columns
@@ -34,6 +36,24 @@ def robustness_label(view: str) -> str:
     """The robustness column's name in a view: 'Robustness' (overall) in the overview, 'Knowledge robustness' in
     the Knowledge view, so a reader can tell which figure the column holds."""
     return ROBUSTNESS if view == OVERVIEW else f"{dimension_label(view, short=True)} {ROBUSTNESS.lower()}"
+
+
+def headers(view: str, lang: str | None = None) -> dict[str, tuple[str, str]]:
+    """What the page shows for each column id of ``view``'s table: (title, help) in ``lang`` (default: the page's
+    language). The table and its exports keep the ids (``label``s), so a shared ``?cols=`` or a file means the same
+    in either language; only the header the visitor reads is translated."""
+    shown = {column.label: (column_title(column, lang), column_help(column, lang)) for column in COLUMNS.values()}
+    if view == OVERVIEW:
+        return shown
+    name = dimension_name(view, short=True, lang=lang)
+    return {**{label: shown[label] for label in ("#", "Model", "n", "Flags")},
+            dimension_label(view, short=True): (name, t("col.dimension.help", lang,
+                                                        name=dimension_name(view, lang=lang))),
+            strict_label(view): (f"{name} · {t('col.strict_accuracy.title', lang)}",
+                                 t("col.strict_accuracy.help", lang)),
+            robustness_label(view): (f"{name} · {t('col.robustness.title', lang)}", t("col.robustness.help", lang)),
+            COST_LABEL: (t("col.tokens_per_answer.title", lang), t("col.tokens_per_answer.help", lang)),
+            **{task: (task_label(task, lang), "") for task, spec in TASKS.items() if spec.dimension == view}}
 
 
 def sort_options(view: str) -> dict[str, str]:

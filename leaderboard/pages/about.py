@@ -8,7 +8,8 @@ import streamlit as st
 
 from common.display import md_escape
 from common.settings import get_settings
-from leaderboard.labels import RESEARCH_NOTICE, arxiv_link
+from common.i18n import t
+from leaderboard.labels import arxiv_link
 from submissions.model_facts import https_url
 
 BIBTEX = """@misc{medbench_leaderboard,
@@ -55,36 +56,28 @@ FAQ: dict[str, str] = {
 }
 
 settings = get_settings()
-st.title("About · 关于")
-st.caption(RESEARCH_NOTICE)
+st.title(t("about.title"))
+st.caption(t("app.research_notice"))
 
-st.header("What it is for")
-st.markdown(f"""An open leaderboard for Chinese medical large language models. Anyone can submit a model from the
-Hugging Face hub; it is evaluated zero-shot on a MedBench-style suite of five dimensions — medical knowledge QA,
-language understanding, language generation, complex reasoning, and healthcare safety & ethics
-({arxiv_link('2407.10990')}) — with 95% intervals, robustness under option shuffling and an error taxonomy with
-advice ({arxiv_link('2503.07306')}). Every prompt and output is published so that any score can be checked.""")
+st.header(t("about.h_purpose"))
+st.markdown(t("about.purpose", paper=arxiv_link("2407.10990"), advice=arxiv_link("2503.07306")))
 
-st.header("Who runs it")
-st.markdown(f"This instance is run by {md_escape(settings.about_operator)}. Organizers moderate submissions, run "
-            "the evaluations and review the automatic error tags; every organizer action is recorded in an audit "
-            "log.")
+st.header(t("about.h_operator"))
+st.markdown(t("about.operator", operator=md_escape(settings.about_operator)))
 
-st.header("Contact")
+st.header(t("about.h_contact"))
 if link := https_url(settings.about_contact):
-    st.link_button("Contact the organizers", link, icon=":material/mail:")
+    st.link_button(t("about.contact_button"), link, icon=":material/mail:")
 elif settings.about_contact:
-    st.markdown(f"Write to the organizers: {md_escape(settings.about_contact)}")
+    st.markdown(t("about.contact_text", contact=md_escape(settings.about_contact)))
 else:
-    st.markdown("No contact address is configured for this instance; signed-in submitters see their "
-                "submissions' state and reasons on the Queue page.")
+    st.markdown(t("about.no_contact"))
 
-st.header("How to cite")
-st.markdown("Please cite the leaderboard with the suite version and evaluator version of the scores you use "
-            "(both are on every model page and in every export), and the MedBench papers:")
+st.header(t("about.h_cite"))
+st.markdown(t("about.cite"))
 st.code(BIBTEX, language="bibtex")
 
-st.header("FAQ")
+st.header(t("about.h_faq"))
 for question, answer in FAQ.items():
     with st.expander(question):
         st.markdown(answer)

@@ -12,7 +12,8 @@ from evaluator.item_access import PrivateItems
 from evaluator.benchmark.tasks import TASKS
 from leaderboard import cache, charts
 from evaluator.benchmark.protocols import PROTOCOLS
-from leaderboard.labels import PROTOCOL_HELP, RESEARCH_NOTICE, dimension_label, fmt_score, score_with_ci
+from common.i18n import t
+from leaderboard.labels import dimension_name, fmt_score, score_with_ci
 from leaderboard.ranking import DIMENSIONS, SCORE_KEYS
 from leaderboard.item_browser import tag_text
 from leaderboard.sections import question_card
@@ -23,19 +24,18 @@ from submissions.session import is_organizer
 MAX_MODELS = 4
 ALL = "all"
 
-st.title("Compare models · 模型对比")
-st.caption(RESEARCH_NOTICE)
+st.title(t("compare.title"))
+st.caption(t("app.research_notice"))
 version = cache.version()
 warn_unknown("protocol", list(PROTOCOLS))
-protocol = st.selectbox("Answer protocol", PROTOCOLS, key="protocol",
-                        bind="query-params", help=PROTOCOL_HELP)
+protocol = st.selectbox(t("protocol.label"), PROTOCOLS, key="protocol",
+                        bind="query-params", help=t("protocol.help"))
 frame = cache.leaderboard_frame(version, protocol)
 if frame.empty:
-    st.info("No results yet: models can be compared once their evaluations finish.")
+    st.info(t("compare.no_results"))
     st.stop()
 if len(frame) == 1:
-    st.info(f"Only one model has results yet ({md_escape(frame['model'].iloc[0])}): models can be compared once a "
-            "second evaluation finishes. Its own page shows it in full.")
+    st.info(t("compare.only_one", model=md_escape(frame["model"].iloc[0])))
     st.stop()
 
 labels = dict(zip(frame["model_id"].astype(str), model_labels(frame)))  # names, no "#1": ranks can tie
@@ -51,29 +51,29 @@ chosen = list(dict.fromkeys(c for c in chosen if c))
 if len(chosen) > MAX_MODELS:
     st.warning(f"At most {MAX_MODELS} models can be compared; keeping the first {MAX_MODELS}.")
     chosen = chosen[:MAX_MODELS]
-selection = st.multiselect("Models (2–4)", list(labels), default=chosen, format_func=labels.get,
+selection = st.multiselect(t("compare.models"), list(labels), default=chosen, format_func=labels.get,
                            max_selections=MAX_MODELS, key="compare_models")
 st.query_params["models"] = selection
 if len(selection) < 2:
-    st.info("Choose two to four models to compare.")
+    st.info(t("compare.choose"))
     st.stop()
 
 reports = {labels[m]: cache.report(version, m, protocol) for m in selection}
-st.caption(f"Every model below is compared on its latest run under the **{protocol}** answer protocol.")
+st.caption(t("compare.protocol_note", protocol=protocol))
 names = list(reports)
 
 dimension_rows = {name: rep.dimensions.set_index("dimension") for name, rep in reports.items()}
 st.plotly_chart(charts.radar({name: {d: dims.loc[d, "score"] for d in DIMENSIONS}
                               for name, dims in dimension_rows.items()}), key="compare_radar")
 
-st.subheader("Dimensions")
+st.subheader(t("compare.h_dimensions"))
 st.dataframe(pd.DataFrame({
-    "Dimension": [dimension_label(k) for k in SCORE_KEYS],
+    "Dimension": [dimension_name(k) for k in SCORE_KEYS],
     **{name: [score_with_ci(*dims.loc[k, ["score", "ci_low", "ci_high"]]) for k in SCORE_KEYS]
        for name, dims in dimension_rows.items()},
 }), hide_index=True)
 
-st.subheader("Tasks")
+st.subheader(t("compare.h_tasks"))
 scores = pd.DataFrame({name: rep.tasks.set_index("task")["score"] for name, rep in reports.items()}).reindex(
     [t for t in TASKS])
 baseline, others = names[0], names[1:]
@@ -84,12 +84,12 @@ for name, rep in reports.items():
                                                                       tasks["ci_high"])]
 for name in others:
     task_rows[f"Δ {name}"] = (scores[name] - scores[baseline]).map(lambda d: fmt_score(d, signed=True)).to_numpy()
-st.caption(f"Differences are to {md_escape(baseline)}; a difference smaller than the intervals' width may be noise.")
+st.caption(t("compare.differences", baseline=md_escape(baseline)))
 st.dataframe(task_rows, hide_index=True)
 st.plotly_chart(charts.task_differences(scores.dropna(how="all"), baseline, others), key="compare_diff")
 
-st.subheader("Questions they disagree on")
-st.caption("Questions (original option order) that some of these models answer right and others wrong.")
+st.subheader(t("compare.h_disagree"))
+st.caption(t("compare.disagree_note"))
 warn_unknown("dtask", [ALL, *TASKS])
 task = st.selectbox("Task", [ALL, *TASKS], key="dtask", bind="query-params")
 run_ids = tuple(int(rep.run["id"]) for rep in reports.values())
@@ -100,14 +100,14 @@ except PrivateItems as exc:  # the gate (evaluator.item_access): a private suite
     st.info(md_escape(exc), icon=":material/lock:")
     st.stop()
 if total == 0:
-    st.info("They agree on every scored question" + ("" if task == ALL else f" of {task}") + ".")
+    st.info(t("compare.agree") if task == ALL else t("compare.agree_task", task=task))
     st.stop()
 page_size = 10
 pages = -(-total // page_size)
 page = st.pagination(pages, key="dpage", bind="query-params") if pages > 1 else 1
 _, items = cache.disagreements(version, run_ids, min(page, pages), page_size, None if task == ALL else task,
                                organizer)
-st.caption(f"{total} questions · page {min(page, pages)} of {pages}")
+st.caption(t("compare.page", total=total, page=min(page, pages), pages=pages))
 run_names = {int(rep.run["id"]): name for name, rep in reports.items()}
 for entry in items:
     verdicts = " · ".join(f"{run_names[run_id]}: {'✓' if a and a.correct else '✗'}" for run_id, a in

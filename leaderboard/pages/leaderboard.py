@@ -9,16 +9,16 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape
+from common.i18n import t, tn
 from evaluator.benchmark.reference_lines import default_k
 from evaluator.benchmark.suites.visibility import LABELS as VISIBILITY_LABELS
 from leaderboard import cache, search, table_view
-from leaderboard.columns import COLUMNS, optional_columns
+from leaderboard.columns import optional_columns
 from leaderboard.runs import SuiteNotFound, suite_label
 from leaderboard.url_state import warn_unknown
 from evaluator.benchmark.protocols import OFFICIAL_PROTOCOL, PROTOCOLS
-from leaderboard.labels import (COST_HELP, PROTOCOL_HELP, RESEARCH_NOTICE, ROBUSTNESS_HELP, STRICT_HELP,
-                                dimension_label, plural)
-from leaderboard.ranking import DIMENSIONS, RANK_RULE, SIZE_BUCKETS, UNKNOWN_SIZE
+from leaderboard.labels import dimension_label
+from leaderboard.ranking import DIMENSIONS, SIZE_BUCKETS, UNKNOWN_SIZE
 from submissions.views import queue_overview
 
 MODEL_PAGE = "leaderboard/pages/model.py"
@@ -53,17 +53,16 @@ def chosen_suite(data_version: str) -> int | None:
         try:
             wanted = cache.resolve_suite(ref)
         except SuiteNotFound as exc:
-            st.warning(f"{md_escape(exc)} Showing the active suite.")
+            st.warning(t("lb.suite_missing", reason=md_escape(exc)))
     suites = cache.ranked_suites(data_version)
     if len(suites) > 1:
         ids = [s["id"] for s in suites]
         active_id = next((s["id"] for s in suites if s["active"]), ids[0])
         current = wanted["id"] if wanted and wanted["id"] in ids else active_id
-        labels = {s["id"]: s["label"] + (" (active)" if s["active"] else "") + f" · {plural(s['n_models'], 'model')}"
-                  for s in suites}
-        pick = st.selectbox("Suite version", ids, index=ids.index(current), format_func=labels.get,
-                            key="suite_pick",
-                            help="Rankings of earlier suite versions, to trace how a ranking changed.")
+        labels = {s["id"]: s["label"] + (t("lb.suite_active") if s["active"] else "")
+                  + f" · {tn('lb.suite_models', s['n_models'])}" for s in suites}
+        pick = st.selectbox(t("lb.suite_version"), ids, index=ids.index(current), format_func=labels.get,
+                            key="suite_pick", help=t("lb.suite_version_help"))
         if pick != current:
             if pick == active_id:
                 del st.query_params["suite"]
@@ -75,89 +74,78 @@ def chosen_suite(data_version: str) -> int | None:
     return int(wanted["id"])
 
 
-st.title("MedBench Leaderboard · 中文医疗大模型评测榜")
-st.caption(RESEARCH_NOTICE)
+st.title(t("lb.title"))
+st.caption(t("app.research_notice"))
 
 version = cache.version()
 suite_id = chosen_suite(version)  # None: the active suite
 suite = cache.suite_facts(version, suite_id)
 warn_unknown("protocol", list(PROTOCOLS))
-protocol = st.selectbox("Answer protocol", PROTOCOLS, key="protocol",
-                        bind="query-params", help=PROTOCOL_HELP)
+protocol = st.selectbox(t("protocol.label"), PROTOCOLS, key="protocol",
+                        bind="query-params", help=t("protocol.help"))
 frame = cache.leaderboard_frame(version, protocol, suite_id)
 if suite is not None and frame.empty and protocol != OFFICIAL_PROTOCOL:
-    st.info(f"No model has a finished run under the {protocol} protocol yet. The official ranking uses "
-            f"{OFFICIAL_PROTOCOL}: choose it above.")
+    st.info(t("lb.no_protocol_runs", protocol=protocol, official=OFFICIAL_PROTOCOL))
     st.stop()
 if suite is None or frame.empty:
     queue = queue_overview()
-    no_suite = "No benchmark suite is active. " if suite is None else ""
+    no_suite = t("lb.no_suite") if suite is None else ""
     if queue.running or queue.waiting:
-        st.info(f"No results yet. {no_suite}{plural(len(queue.running), 'evaluation')} running and "
-                f"{len(queue.waiting)} waiting: the Queue page shows their progress and time left. Models appear here "
-                "as soon as their evaluation finishes.")
+        st.info(tn("lb.no_results_running", len(queue.running), no_suite=no_suite, waiting=len(queue.waiting)))
     else:
-        st.info(f"No results yet. {no_suite}Models appear here as soon as their evaluation finishes: submit one on "
-                "the Submit page, or watch the Queue page for runs in progress.")
+        st.info(t("lb.no_results", no_suite=no_suite))
     st.stop()
 
 n_unscored = int((frame["n_items"] - frame["n_scored"]).max() or 0)
 if not suite.get("active", True):
-    st.info(f"An earlier suite version: **{md_escape(suite_label(suite['name'], suite['version']))}**, not the "
-            "active one. Remove `suite` from the URL (or pick the active version) for the current ranking.",
+    st.info(t("lb.earlier_suite", suite=md_escape(suite_label(suite["name"], suite["version"]))),
             icon=":material/history:")
-st.markdown(f"Ranked on suite **{md_escape(suite['name'])}**, a **{VISIBILITY_LABELS[suite['visibility']]}** "
-            f"(version `{suite['version'][:12]}`, "
-            f"{suite['item_count']} items): "
-            f"**{plural(len(frame), 'model')}**, each by its latest finished run under the **{protocol}** protocol"
-            f"{' (official)' if protocol == OFFICIAL_PROTOCOL else ' (fast, not the official ranking)'}. "
-            "Overall = mean of the five dimension scores; "
-            "every score carries a 95% bootstrap interval (toggle *Show 95% CI*); *n* = scored items. "
-            f"{RANK_RULE}"
-            + (f" {plural(n_unscored, 'item')} without a reference answer "
-               f"{'is' if n_unscored == 1 else 'are'} unscored." if n_unscored else ""))
+st.markdown(t("lb.header", suite=md_escape(suite["name"]), visibility=VISIBILITY_LABELS[suite["visibility"]],
+              version=suite["version"][:12], items=suite["item_count"], models=tn("lb.suite_models", len(frame)),
+              protocol=protocol,
+              official=t("lb.header_official" if protocol == OFFICIAL_PROTOCOL else "lb.header_fast"),
+              rank_rule=t("col.rank.help"))
+            + (tn("lb.unscored", n_unscored) if n_unscored else ""))
 
 n_demo = int(frame["demo"].sum())
 if n_demo:
-    st.info(f"{n_demo} of these models {'is a demo model' if n_demo == 1 else 'are demo models'} (marked in *Flags*): "
-            "tiny local models that show how the site works; their scores mean nothing medically. "
-            "Search `demo:no` to hide them.", icon=":material/science:")
+    st.info(tn("lb.demo", n_demo), icon=":material/science:")
 
 for key, allowed in (("size", SIZE_OPTIONS), ("view", [view_label(v) for v in VIEWS]),
                      ("cols", list(optional_columns()))):
     warn_unknown(key, allowed)
 
 top = st.columns([3, 2])
-query_text = top[0].text_input("Search", key="q", bind="query-params", help=search.HELP,
+query_text = top[0].text_input(t("lb.search"), key="q", bind="query-params", help=search.HELP,
                                placeholder="name words, license:apache type:chat precision:bf16 size:<10 "
                                            "flagged:no demo:no")
-view = top[1].selectbox("View", VIEWS, format_func=view_label, key="view", bind="query-params")
-with st.expander("Filters, columns and sorting", expanded=False):
+view = top[1].selectbox(t("lb.view"), VIEWS, format_func=view_label, key="view", bind="query-params")
+with st.expander(t("lb.filters"), expanded=False):
     row = st.columns(4)
-    sizes = row[0].multiselect("Size", SIZE_OPTIONS, key="size", bind="query-params")
-    types = row[1].multiselect("Type", sorted(frame["type"].dropna().unique()), key="type", bind="query-params")
-    precisions = row[2].multiselect("Precision", sorted(frame["precision"].dropna().unique()), key="precision",
+    sizes = row[0].multiselect(t("lb.size"), SIZE_OPTIONS, key="size", bind="query-params")
+    types = row[1].multiselect(t("lb.type"), sorted(frame["type"].dropna().unique()), key="type", bind="query-params")
+    precisions = row[2].multiselect(t("lb.precision"), sorted(frame["precision"].dropna().unique()), key="precision",
                                     bind="query-params")
-    hide_flagged = row[3].toggle("Hide flagged models", key="hide_flagged", bind="query-params")
-    show_ci = row[3].toggle("Show 95% CI", key="ci", bind="query-params")
-    columns = st.multiselect("Columns", list(optional_columns()),
+    hide_flagged = row[3].toggle(t("lb.hide_flagged"), key="hide_flagged", bind="query-params")
+    show_ci = row[3].toggle(t("lb.show_ci"), key="ci", bind="query-params")
+    columns = st.multiselect(t("lb.columns"), list(optional_columns()),
                              default=[label for label, column in optional_columns().items() if column.visible],
                              key="cols", bind="query-params", disabled=view != table_view.OVERVIEW,
-                             help="Used by the overview; a dimension view shows that dimension's tasks.")
+                             help=t("lb.columns_help"))
     sort_choices = table_view.sort_options(view)
     sort_row = st.columns([3, 1])
-    sort_label = sort_row[0].selectbox("Sort by", list(sort_choices),
+    sort_label = sort_row[0].selectbox(t("lb.sort_by"), list(sort_choices),
                                        key="sort" if view == table_view.OVERVIEW else f"sort_{view}",
                                      bind="query-params")
-    ascending = sort_row[1].toggle("Ascending", key="asc", bind="query-params")
+    ascending = sort_row[1].toggle(t("lb.ascending"), key="asc", bind="query-params")
 
 if active := active_filters(query_text, sizes, types, precisions, hide_flagged, view):
-    st.caption("Active filters: " + " · ".join(map(md_escape, active)))  # a shared link's view says what it hides
+    st.caption(t("lb.active_filters") + " · ".join(map(md_escape, active)))  # a shared link's view says what it hides
 
 try:
     shown = search.apply_search(frame, search.parse_query(query_text))
 except search.QueryError as exc:
-    st.error(f"{md_escape(exc)} The table below is not filtered by the search.")
+    st.error(t("lb.search_not_applied", reason=md_escape(exc)))
     shown = frame
 shown = search.apply_filters(shown, sizes=sizes, types=types, precisions=precisions, hide_flagged=hide_flagged)
 if view != table_view.OVERVIEW:
@@ -166,31 +154,34 @@ shown = table_view.sort_frame(shown, sort_choices[sort_label], ascending)
 
 table = table_view.view_table(shown, view, columns, "score_ci" if show_ci else "score")
 
-st.caption(f"Showing {len(table)} of {len(frame)} models.")
+st.caption(t("lb.showing", shown=len(table), total=len(frame)))
 if table.empty:
-    st.info("No model matches this search and these filters. Clear the search or widen the filters.")
+    st.info(t("lb.no_match"))
     st.stop()
 
 linked = table.copy()
 linked.insert(2, "Open", [f"model?model={model_id}" for model_id in shown["model_id"]])
-ci_hint = " Hover shows this note; toggle *Show 95% CI* for the intervals." if not show_ci else " [95% CI]."
-column_help = {
-    **{label: column.help + (ci_hint if column.format == "score" else "") for label, column in COLUMNS.items()
-       if column.help},
-    table_view.robustness_label(view): ROBUSTNESS_HELP,
-    table_view.strict_label(view): STRICT_HELP,
-    table_view.COST_LABEL: COST_HELP,
-    **{task: line.help() for task, line in cache.reference_lines(int(suite["id"]), default_k()).items()},
-}
 scores = table_view.score_labels(view)  # with CIs, wide enough for "0.081 [0.075, 0.087]"
+ci_hint = t("lb.ci_hint") if not show_ci else t("lb.ci_shown")
+headers = table_view.headers(view)  # column id -> (title, help) in the page's language
+reference = cache.reference_lines(int(suite["id"]), default_k())
+column_config = {}
+for name in linked.columns:
+    if name not in headers:
+        continue
+    title, help_text = headers[name]
+    if name in reference:
+        help_text = f"{help_text} {reference[name].help()}".strip()
+    if name in scores and help_text:
+        help_text += ci_hint
+    column_config[name] = st.column_config.Column(title, help=help_text or None,
+                                                  width="medium" if show_ci and name in scores else None)
 # one click on a row's box or on any cell (the model's name, "details ›") opens the model page in this tab
 event = st.dataframe(
     linked, hide_index=True, key="ranking", on_select="rerun", selection_mode=["single-row", "single-cell"],
-    column_config={"Open": st.column_config.LinkColumn("Open", display_text="details ›",
-                                                       help="Open the model page (or click the model's row or name)"),
-                   **{name: st.column_config.Column(help=column_help.get(name),
-                                                    width="medium" if show_ci and name in scores else None)
-                      for name in linked.columns if name in column_help or name in scores}},
+    column_config={**column_config,
+                   "Open": st.column_config.LinkColumn(t("col.open.title"), display_text=t("col.open.link"),
+                                                       help=t("col.open.help"))},
 )
 clicked = table_view.clicked_row(event.selection if event is not None and hasattr(event, "selection") else None)
 if clicked is not None and clicked < len(shown):
@@ -205,7 +196,7 @@ def numeric() -> pd.DataFrame:  # exports name the protocol their scores were ob
     return table
 
 
-export[0].download_button("Export CSV", lambda: table_view.to_csv(numeric()), f"medbench-leaderboard-{protocol}-{stamp}.csv",
-                          "text/csv", key="export_csv", help="Scores as numbers, each with its ci_low and ci_high columns.")
-export[1].download_button("Export JSON", lambda: table_view.to_json(numeric()), f"medbench-leaderboard-{protocol}-{stamp}.json",
+export[0].download_button(t("lb.export_csv"), lambda: table_view.to_csv(numeric()), f"medbench-leaderboard-{protocol}-{stamp}.csv",
+                          "text/csv", key="export_csv", help=t("lb.export_help"))
+export[1].download_button(t("lb.export_json"), lambda: table_view.to_json(numeric()), f"medbench-leaderboard-{protocol}-{stamp}.json",
                           "application/json", key="export_json")

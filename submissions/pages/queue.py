@@ -8,10 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape
+from common.i18n import t
 from common.timeutil import format_utc
 from submissions.views import SubmissionRow, format_eta, queue_overview
 
-st.title("Evaluation queue · 评测队列")
+st.title(t("queue.title"))
 # Only organizers cancel (Moderation or Runs page, or the operator's ``eval cancel``); their names stay on the
 # organizer pages, the public sees the role.
 CANCELLED_BY = "organizer"

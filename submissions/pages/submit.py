@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from common.display import md_escape, plural
+from common.i18n import t
 from common.settings import get_settings
 from submissions.forms import MODEL_TYPES, PRECISIONS
 from submissions.hub import hub_endpoint
@@ -15,7 +16,7 @@ from submissions.ui import history_frame
 from submissions.views import submissions_of
 
 settings = get_settings()
-st.title("Submit a model · 提交模型")
+st.title(t("submit.title"))
 st.markdown(
     f"Models are read from the Hugging Face hub, or from ModelScope for ids written `modelscope:<org>/<name>`, "
     f"pinned to the commit SHA of the revision you give, and evaluated "
@@ -69,7 +70,7 @@ if send:
             for check in checks:
                 st.text(f"{'✔' if check.passed else '✘'} {check.name}: {check.message}")
 
-st.subheader("Your submissions")
+st.subheader(t("submit.h_yours"))
 mine = submissions_of(user.id)
 if not mine:
     st.caption("None yet.")

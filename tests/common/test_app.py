@@ -12,11 +12,23 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def test_anonymous_visitor_gets_public_pages_only(engine) -> None:
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=60).run()  # no browser language stated: Chinese
     assert not at.exception
     assert not at.error
+    assert at.query_params["lang"] == "zh"  # written into the URL
     at.switch_page("leaderboard/pages/about.py").run()  # the About page is in the public navigation
-    assert not at.exception and at.title[0].value == "About · 关于"
+    assert not at.exception and at.title[0].value == "关于 · About"
+
+
+def test_the_language_follows_the_browser_and_the_switch(engine) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.context = {"locale": "en-GB"}
+    at.run()
+    assert not at.exception and at.title[0].value == "MedBench Leaderboard · 中文医疗大模型评测榜"
+    at.segmented_control(key="lang_switch").set_value("zh").run()  # the switch wins, and stays across pages
+    assert at.title[0].value == "MedBench 中文医疗大模型评测榜" and at.query_params["lang"] == "zh"
+    at.switch_page("leaderboard/pages/about.py").run()
+    assert at.title[0].value == "关于 · About"
 
 
 def test_bad_database_url_shows_one_clear_error(monkeypatch, settings_env) -> None:

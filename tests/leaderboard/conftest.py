@@ -34,9 +34,11 @@ def fresh_cache():  # type: ignore[no-untyped-def]
     st.cache_data.clear()
 
 
-def page(name: str, **query: str | list[str]) -> AppTest:
-    """An AppTest of one public page with the given URL query parameters, run once."""
+def page(name: str, lang: str = "en", **query: str | list[str]) -> AppTest:
+    """An AppTest of one public page with the given URL query parameters, run once, in ``lang`` (``?lang=``: the
+    tests read the English texts unless they say otherwise; the site's default without a browser is Chinese)."""
     app = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=30)
+    app.query_params["lang"] = lang
     for key, value in query.items():
         app.query_params[key] = value
     return app.run()

@@ -14,7 +14,7 @@ from evaluator.ops.review import record_review
 from evaluator.tables import ItemResult, SuiteItem, TaskScore
 from submissions.tables import ModelEntry
 from leaderboard import cache, sections
-from leaderboard.ranking import RANK_RULE
+from common.i18n import t as translate
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 from tests.leaderboard.conftest import PAGES, page
@@ -63,7 +63,7 @@ def test_methodology_without_reviews(engine):
     assert "``" not in page_text and ":mod:" not in page_text  # no raw docstring
     assert "[arXiv 2407.10990](https://arxiv.org/abs/2407.10990)" in page_text
     assert any("not for clinical decisions" in text for text in texts(app.error) + texts(app.warning))
-    assert any(RANK_RULE in text for text in texts(app.markdown))
+    assert any(translate("col.rank.help", "en") in text for text in texts(app.markdown))
 
 
 def test_methodology_explains_the_answer_extractor_with_live_examples_and_measured_agreement(engine):
@@ -88,7 +88,7 @@ def test_leaderboard_ranks_visible_models_with_flags_and_unscored_note(world):
     assert not app.exception
     shown = table(app)
     assert len(shown) == 7 and shown["#"].iloc[0] == 1  # ranks follow intervals (test_ranking), not the order
-    assert any(RANK_RULE in t for t in texts(app.markdown))  # the rank rule is stated above the table
+    assert any(translate("col.rank.help", "en") in t for t in texts(app.markdown))  # the rank rule is stated above the table
     assert "gone/hidden-7b" not in set(shown["Model"])
     flags = dict(zip(shown["Model"], shown["Flags"]))
     assert flags["⚠ sus/leaky-3b"].startswith("⚠ flagged: test items found")  # marked in the default columns
