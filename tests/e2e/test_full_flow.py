@@ -198,7 +198,8 @@ def test_submit_approve_evaluate_rank_browse_export(site):
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True,
+                                locale="en-US")  # the texts below are English (the language follows the browser)
         page.set_default_timeout(TIMEOUT_MS)
         fetched: list[str] = []
         page.on("request", lambda request: fetched.append(request.url))

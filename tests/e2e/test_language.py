@@ -7,9 +7,7 @@ Debian's chromium driven by playwright.
 """
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -19,12 +17,9 @@ from bench.seed_results import seed_demo_results
 from common.db import make_engine, reset_engines, upgrade
 from common.i18n import t
 from common.settings import get_settings
-from tests.e2e.test_full_flow import CHROMIUM, CHROMIUM_ARGS, running_site
+from tests.browser_site import TIMEOUT_MS, chromium, requires_chromium, serve_app
 
-TIMEOUT_MS = 60_000
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
-                                                                   "(scripts/run-tests.sh installs it)")
+pytestmark = requires_chromium
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +28,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("language")
     url = f"sqlite:///{folder / 'medbench.db'}"
     env = {"MEDBENCH_DATA_DIR": str(folder / "data"), "MEDBENCH_MODEL_CACHE_DIR": str(folder / "models"),
-           "MEDBENCH_DATABASE_URL": url, "MEDBENCH_DEMO_MODELS": "false", "MEDBENCH_DEVICE": "cpu",
-           "MEDBENCH_WORKER_POLL_SECONDS": "5"}
+           "MEDBENCH_DATABASE_URL": url, "MEDBENCH_DEMO_MODELS": "false", "MEDBENCH_DEVICE": "cpu"}
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
@@ -48,20 +42,14 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         engine.dispose()
         get_settings.cache_clear()
         reset_engines()
-    logs = folder / "logs"
-    logs.mkdir()
-    with running_site({**os.environ, **env, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}, logs) as (site, _):
+    with serve_app(env, folder) as site:
         yield site
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def heading(page: Any, text: str) -> None:
