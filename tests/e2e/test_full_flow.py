@@ -229,7 +229,7 @@ def test_submit_approve_evaluate_rank_browse_export(site):
             page.reload()  # a new Streamlit session: the sign-in cookie keeps alice signed in
             page.get_by_text("Signed in as alice").wait_for()
             go(page, "Submit")
-            page.get_by_label("Model id on the hub").fill(REPO)
+            page.get_by_role("textbox", name="Model id on the hub").fill(REPO)
             page.get_by_role("button", name="Submit").click()
             page.get_by_text("an organizer reviews it before it runs").wait_for(timeout=TIMEOUT_MS)
             shot(page, "03-submitted")
