@@ -41,6 +41,11 @@ except (DatabaseConfigError, SettingsError) as exc:
 from submissions.session import is_organizer, sync_cookie  # noqa: E402  (needs the database)
 
 language_switch()  # before the navigation, whose titles are in the chosen language
+# Phone width (390 px): the page title wrapped to four lines at Streamlit's 2.75rem, and Plotly's toolbar covered
+# the legend above the charts (there is no touch hover to reveal it anyway). Trusted text, no user input.
+st.html("<style>@media (max-width: 640px) {"
+        " [data-testid='stHeading'] h1 { font-size: 1.6rem; line-height: 1.25; padding-top: 0.5rem; }"
+        " .modebar-container { display: none; } }</style>")
 
 public = [
     st.Page("leaderboard/pages/leaderboard.py", title=t("nav.leaderboard"), icon=":material/leaderboard:",
