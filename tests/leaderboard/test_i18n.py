@@ -100,7 +100,19 @@ def test_no_page_file_mixes_a_key_into_an_f_string_of_english():
     for path in SOURCES:
         source = path.read_text(encoding="utf-8")
         for match in re.finditer(r"\btn?\(f[\"']([^\"']*)", source):
-            assert match.group(1).split(".")[0] in {"task", "dim", "col"}, f"{path}: {match.group(0)}"
+            assert match.group(1).split(".")[0] in {"task", "dim", "col", "rule", "extract_rule"}, \
+                f"{path}: {match.group(0)}"
+
+
+def test_every_error_rule_and_extractor_rule_is_described_in_both_languages():
+    """Methodology shows the taxonomy's and the answer extractor's rules with their descriptions translated
+    (rule.<name>, extract_rule.<name>): a rule added to the registry without its text fails here."""
+    from evaluator.benchmark.scoring import extract
+    from evaluator.benchmark.taxonomy import RULES
+
+    missing = [f"rule.{r.name}" for r in RULES if f"rule.{r.name}" not in table()]
+    missing += [f"extract_rule.{name}" for name, _ in extract.RULES if f"extract_rule.{name}" not in table()]
+    assert not missing, missing
 
 
 @pytest.mark.parametrize(("lang", "title", "header"), [
@@ -126,6 +138,8 @@ def test_methodology_renders_in_each_language(engine, lang, title, heading):
     assert not app.exception
     assert app.title[0].value.startswith(title)
     assert app.header[0].value == heading
+    rules = next(tb.value for tb in app.table if t("th.What triggers it", lang) in tb.value.columns)
+    assert t("rule.garbled", lang) in set(rules[t("th.What triggers it", lang)])  # the describing column too
 
 
 def test_active_filters_are_said_in_chinese(world):
