@@ -121,12 +121,14 @@ def th(name: str, lang: str | None = None) -> str:
 def table_headers(columns: Iterable[str], config: dict[str, Any] | None = None,
                   lang: str | None = None) -> dict[str, Any]:
     """A ``column_config`` for ``st.dataframe`` that shows every column with a ``th.`` key under its translated
-    header, keeping what ``config`` sets for it (help, width, link): the frame's column names stay the English ids,
-    so a table reads the same to code, exports and tests in either language."""
+    header, keeping what ``config`` sets for it (help, width, link, and a label of its own where an id means
+    something else in that table): the frame's column names stay the English ids, so a table reads the same to
+    code, exports and tests in either language."""
     out = dict(config or {})
     for name in columns:
-        if has(f"th.{name}"):
-            out[name] = {**(out.get(name) or {}), "label": th(name, lang)}
+        given = dict(out.get(name) or {})
+        if has(f"th.{name}") and not given.get("label"):
+            out[name] = {**given, "label": th(name, lang)}
     return out
 
 

@@ -94,7 +94,8 @@ else:
     categories = pd.DataFrame([{"Category": c, "automatic": v.get("auto"), "human": v.get("human"),
                                 "agreed": v.get("agreed"), "precision": fmt_score(v.get("precision")),
                                 "recall": fmt_score(v.get("recall"))} for c, v in per_category.items()])
-    st.dataframe(categories, hide_index=True, column_config=table_headers(categories.columns))
+    st.dataframe(categories, hide_index=True, column_config=table_headers(categories.columns, {  # of tags, not dtype
+        "precision": st.column_config.Column(t("method.tag_precision"))}))
     by_method = summary.get("by_method") or {}
     if by_method:
         methods = pd.DataFrame([{"Tagged by": m, **v} for m, v in by_method.items()])
