@@ -20,6 +20,7 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import streamlit as st
@@ -108,6 +109,27 @@ def task_label(name: str, lang: str | None = None) -> str:
     """A task's code with its name beside it: 'CMeEE 医学实体识别' (中文) or 'CMeEE medical NER' (English), the
     bare code for a task registered at run time without a translation."""
     return f"{name} {named}" if (named := task_name(name, lang)) else name
+
+
+def th(name: str, lang: str | None = None) -> str:
+    """A table column's header in the page's language (key ``th.<name>``); ``name`` itself, the column's id in the
+    data, exports and tests, when the table has no translation for it (model names, dimension names)."""
+    key = f"th.{name}"
+    return t(key, lang) if has(key) else name
+
+
+def table_headers(columns: Iterable[str], config: dict[str, Any] | None = None,
+                  lang: str | None = None) -> dict[str, Any]:
+    """A ``column_config`` for ``st.dataframe`` that shows every column with a ``th.`` key under its translated
+    header, keeping what ``config`` sets for it (help, width, link, and a label of its own where an id means
+    something else in that table): the frame's column names stay the English ids, so a table reads the same to
+    code, exports and tests in either language."""
+    out = dict(config or {})
+    for name in columns:
+        given = dict(out.get(name) or {})
+        if has(f"th.{name}") and not given.get("label"):
+            out[name] = {**given, "label": th(name, lang)}
+    return out
 
 
 def _switched() -> None:

@@ -5,9 +5,10 @@ from typing import Any
 
 import pandas as pd
 
-from common.display import compact_count, plural  # noqa: F401  (plural: re-exported for the pages)
+from common.display import compact_count
 from common.i18n import has, t
-from evaluator.benchmark.tasks import DIMENSION_LABELS, Dimension
+from evaluator.benchmark.reference_lines import ReferenceLine
+from evaluator.benchmark.tasks import DIMENSION_LABELS, TASKS, Dimension, Kind
 from evaluator.benchmark.taxonomy import CATEGORIES  # noqa: F401  (re-exported for the pages and charts)
 
 SHORT_DIMENSION = {
@@ -77,27 +78,52 @@ def params_label(params: Any) -> str:
     return "unknown" if is_missing(params) else compact_count(float(params))
 
 
-def protocol_line(protocol: str, reasoning: dict[str, Any] | None) -> str:
-    """The sentence that names how a run's answers were obtained (model page, compare page)."""
-    official = protocol == "generate"
-    text = (f"Answer protocol: **{protocol}** " + ("(official: the model wrote its answers, which were extracted)"
-                                                   if official else "(fast: option letters scored by log-probs)"))
+def protocol_line(protocol: str, reasoning: dict[str, Any] | None, lang: str | None = None) -> str:
+    """The sentence that names how a run's answers were obtained (model page, compare page), in the page's
+    language."""
+    text = t("line.protocol", lang, protocol=protocol,
+             how=t("line.protocol_generate" if protocol == "generate" else "line.protocol_logprob", lang))
     reasoning = reasoning or {}
     if reasoning.get("thinks"):
-        source = {"template": "its chat template", "organizer": "the organizers", "run": "the run"}.get(
-            str(reasoning.get("source")), "the run")
-        text += (f"; reasoning model (per {source}): thinking budget {reasoning.get('budget')} tokens, answers read "
-                 "only after the reasoning")
-    return text + "."
+        source = str(reasoning.get("source"))
+        text += t("line.reasoning", lang, budget=reasoning.get("budget"),
+                  source=t(REASONING_SOURCES.get(source, "line.source_run"), lang))
+    return text + t("line.end", lang)
 
 
-def cost_line(cost: dict[str, Any] | None) -> str | None:
-    """Generation cost in one line (None when the run generated nothing)."""
+REASONING_SOURCES = {"template": "line.source_template", "organizer": "line.source_organizer",
+                     "run": "line.source_run"}  # who decided that a run's model reasons
+
+
+def cost_line(cost: dict[str, Any] | None, lang: str | None = None) -> str | None:
+    """Generation cost in one line, in the page's language (None when the run generated nothing)."""
     if not cost or not cost.get("answers"):
         return None
-    parts = [f"{cost['tokens_mean']:.1f} generated tokens per answer (95th percentile {cost['tokens_p95']:.0f})"]
+    parts = [t("line.cost_tokens", lang, mean=f"{cost['tokens_mean']:.1f}", p95=f"{cost['tokens_p95']:.0f}")]
     if cost.get("reasoning_tokens_total"):
-        parts.append(f"{cost['reasoning_tokens_mean']:.1f} of them reasoning")
+        parts.append(t("line.cost_reasoning", lang, mean=f"{cost['reasoning_tokens_mean']:.1f}"))
     if cost.get("device_seconds") is not None:
-        parts.append(f"{cost['device_seconds']:.1f} {str(cost.get('device') or 'device').upper()}-seconds in all")
-    return "Generation cost: " + ", ".join(parts) + f" ({cost['answers']} generated answers)."
+        parts.append(t("line.cost_device", lang, seconds=f"{cost['device_seconds']:.1f}",
+                       device=str(cost.get("device") or "device").upper()))
+    return t("line.cost", lang, parts=t("line.comma", lang).join(parts), answers=cost["answers"])
+
+
+def reference_help(line: ReferenceLine, lang: str | None = None) -> str:
+    """A task's reference lines as a column-help sentence in the page's language: its chance level (with how it
+    is computed for the task's kind) and its pass line (with the exam that defines it)."""
+    spec = TASKS.get(line.task)
+    if line.chance is None:
+        chance = t("line.no_chance", lang)
+    else:
+        rule = CHANCE_RULE_KEYS.get(spec.kind) if spec else None
+        chance = t("line.chance", lang, chance=f"{line.chance:.3f}") + (
+            t("line.paren", lang, text=t(rule, lang)) if rule else "")
+    if line.pass_line is None:
+        passing = t("line.no_pass", lang)
+    else:
+        passing = t("line.pass", lang, line=f"{line.pass_line:.3f}", source=line.pass_line_source)
+    return t("line.reference", lang, task=line.task, chance=chance, passing=passing)
+
+
+CHANCE_RULE_KEYS = {Kind.SINGLE_CHOICE: "line.rule_single", Kind.YES_NO: "line.rule_yes_no",
+                    Kind.MULTI_CHOICE: "line.rule_multi"}  # how chance is computed per kind (reference_lines)

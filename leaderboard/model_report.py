@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
+from common.i18n import t
 from evaluator.benchmark.protocols import DEFAULT_REASONING_BUDGET, OFFICIAL_PROTOCOL, PROTOCOLS
 from evaluator.tables import DimensionScore, EvalRun, Suite, TaskScore
 from evaluator.benchmark.tasks import TASKS, Kind
@@ -122,15 +123,9 @@ def model_url(model: ModelEntry) -> str | None:
     return f"https://huggingface.co/{quote(model.hub_id)}"
 
 
-def reproducibility_note(source: str | None) -> str:
-    """What can and cannot be reproduced of a run of a model from ``source``."""
-    if source == "api":
-        return ("Not pinned: a served model answers through its endpoint, which may change the model behind the same "
-                "name at any time. The prompts, raw outputs and scores stored here are exact and can be re-scored; "
-                "asking the endpoint again may give other answers.")
-    return ("Pinned: the weights at this commit, the suite version, the seed and the settings below fix every "
-            "prompt; re-running the command below reproduces the outputs up to the numerics of the device and "
-            "library versions listed.")
+def reproducibility_note(source: str | None, lang: str | None = None) -> str:
+    """What can and cannot be reproduced of a run of a model from ``source``, in the page's language."""
+    return t("repro.not_pinned" if source == "api" else "repro.pinned", lang)
 
 
 def model_report(session: Session, ref: str | int | None, protocol: str | None = None) -> ModelReport:

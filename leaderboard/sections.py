@@ -17,21 +17,17 @@ from evaluator.benchmark.tasks import TASKS
 from evaluator.item_access import PrivateItems, RowData
 from leaderboard import advice, cache, charts
 from leaderboard.item_browser import OUTCOMES, ItemFilter, ItemView, tag_text
-from common.i18n import t, task_name
-from leaderboard.labels import (CATEGORIES, NOT_PINNED, ROBUSTNESS, SOURCE_LABELS, arxiv_link, dimension_label,
-                                dimension_name, fmt_score, is_missing, params_label, plural, score_with_ci)
+from common.i18n import t, table_headers, task_name, th, tn
+from leaderboard.labels import (CATEGORIES, ROBUSTNESS, SOURCE_LABELS, arxiv_link, dimension_label,
+                                dimension_name, fmt_score, is_missing, params_label, score_with_ci)
 from leaderboard.model_facts import fact_line, fact_link
 from leaderboard.model_report import ModelReport, format_when, public_run_facts, reproducibility_note
 from leaderboard.ranking import DIMENSIONS
 from leaderboard.runs import suite_label
 from leaderboard.url_state import warn_unknown
 
-YES_NO_NOTE = ("Yes/no tasks (DrugCA) ask every question under both option orders, so a model that always picks the "
-               "same position is right under exactly one order of each question: it scores 0.500 [0.500, 0.500], "
-               "chance level, whatever it knows.")
-ALL_CHOICE_QUESTIONS = "All choice questions"  # the "overall" row of choice figures: not the Overall score
-LETTER_SCORED = "Scored from the next-token probabilities of the option letters; no text was generated."
 VERDICT_MARK = {"right": "✓", "wrong": "✗", "unscored": "○"}
+VERDICT_WORDS = {"right": "card.right", "wrong": "card.wrong", "unscored": "card.unscored_verdict"}
 ALL = "all"
 
 
@@ -40,26 +36,26 @@ def header(report: ModelReport) -> None:
     model = report.model
     st.title(md_escape(model["hub_id"]))
     if model["demo"]:
-        st.info("Demo model: a tiny local model that shows how the site works; its scores mean nothing medically.",
-                icon=":material/science:")
+        st.info(t("card.demo"), icon=":material/science:")
     if model["flag"]:
-        st.warning(f"Flagged by the organizers: {md_escape(model['flag'])}", icon=":material/flag:")
+        st.warning(t("card.flagged", reason=md_escape(model['flag'])), icon=":material/flag:")
     served = model.get("source") == "api"
     if served:
-        st.warning(f"{NOT_PINNED}: served as {md_escape(model['served_model'] or '?')}, added "
-                   f"{md_escape(model['served_added'] or '?')}; the endpoint may change the model behind this name.",
-                   icon=":material/cloud:")
-    facts = [f"source **{md_escape(SOURCE_LABELS.get(model.get('source') or 'hf', '?'))}**",
-             f"type **{md_escape(model['type'])}**", f"precision **{md_escape(model['precision'])}**",
-             f"params **{params_label(model['params'])}**", f"license **{md_escape(model['license'])}**",
-             NOT_PINNED if served else f"revision {md_escape(model['commit_sha'][:12])}"]
+        st.warning(t("card.served", served=md_escape(model['served_model'] or '?'),
+                     added=md_escape(model['served_added'] or '?')), icon=":material/cloud:")
+    facts = [t("card.fact_source", value=md_escape(SOURCE_LABELS.get(model.get('source') or 'hf', '?'))),
+             t("card.fact_type", value=md_escape(model['type'])),
+             t("card.fact_precision", value=md_escape(model['precision'])),
+             t("card.fact_params", value=params_label(model['params'])),
+             t("card.fact_license", value=md_escape(model['license'])),
+             t("card.not_pinned") if served else t("card.fact_revision", value=md_escape(model['commit_sha'][:12]))]
     # the card URL is built from the hub id percent-encoded (model_report.model_facts): no ")" can end it early
-    st.markdown(" · ".join(facts) + (f" · [model card]({model['url']})" if model["url"] else ""))
+    st.markdown(" · ".join(facts) + (f" · [{t('card.model_card')}]({model['url']})" if model["url"] else ""))
     card_facts = model.get("facts") or {}
     if line := fact_line(card_facts):
         st.markdown(line)
     if link := fact_link(card_facts):  # an https URL from the card: a button, never Markdown from the card
-        st.link_button("Paper / homepage", link, icon=":material/open_in_new:")
+        st.link_button(t("card.paper"), link, icon=":material/open_in_new:")
 
 
 def score_tables(report: ModelReport) -> None:
@@ -75,20 +71,19 @@ def score_tables(report: ModelReport) -> None:
         "n (scored)": [int(report.tasks.loc[report.tasks["dimension"] == d, "n_scored"].sum()) if d != "overall"
                        else report.scored_items for d in dims["dimension"]],
     })
-    right.dataframe(dim_table, hide_index=True)
+    right.dataframe(dim_table, hide_index=True, column_config=table_headers(dim_table.columns))
     if report.unscored_items:
-        right.caption(f"{plural(report.unscored_items, 'item')} without a reference answer "
-                      f"{'is' if report.unscored_items == 1 else 'are'} unscored: run and browsable below, but "
-                      "counted in no score.")
+        right.caption(tn("card.unscored", report.unscored_items))
     st.subheader(t("model.h_tasks"))
     lines = report_reference_lines(report)
-    st.dataframe(task_table(report.tasks, lines), hide_index=True, height="content", width="stretch",
-                 column_config={"Score [95% CI]": st.column_config.Column(help=YES_NO_NOTE),
-                                REFERENCE: st.column_config.Column(help=REFERENCE_HELP)})
+    tasks = task_table(report.tasks, lines)
+    st.dataframe(tasks, hide_index=True, height="content", width="stretch",
+                 column_config=table_headers(tasks.columns, {"Score [95% CI]": st.column_config.Column(
+                     help=t("card.yes_no_note")), REFERENCE: st.column_config.Column(help=t("card.reference_help"))}))
     if report.position_only_tasks:
-        st.caption(f"{', '.join(report.position_only_tasks)}: {YES_NO_NOTE}")
+        st.caption(f"{', '.join(report.position_only_tasks)}: {t('card.yes_no_note')}")
     st.plotly_chart(charts.task_scores(report.tasks, lines), key="task_scores")
-    st.caption(f"Marks: {REFERENCE_HELP}")
+    st.caption(t("card.marks", help=t("card.reference_help")))
     score_history(report)
 
 
@@ -99,7 +94,7 @@ def history_table(history: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([{
         "Suite version": suite_label(h["suite"], h["suite_version"]),
         "Evaluator": h["evaluator_version"],
-        "Scores": "current" if h["current"] else "before re-scoring",
+        "Scores": t("card.current") if h["current"] else t("card.before_rescoring"),
         "Run": h["run_id"], "Finished": format_when(h["finished_at"]),
         "Overall [95% CI]": score_with_ci(*(h["scores"].get("overall", {}).get(k) for k in ("score", "ci_low",
                                                                                         "ci_high"))),
@@ -115,17 +110,13 @@ def score_history(report: ModelReport) -> None:
     if len(history) < 2:
         return
     st.subheader(t("model.h_history"))
-    st.caption("Every finished run of this model on every suite version, and the scores a run had before it was "
-               "re-scored by a newer evaluator version: follow a link to see that suite version's ranking.")
-    st.dataframe(history_table(history), hide_index=True, key="history",
-                 column_config={"Leaderboard": st.column_config.LinkColumn("Leaderboard", display_text="ranking ›")})
+    st.caption(t("card.history_note"))
+    table = history_table(history)
+    st.dataframe(table, hide_index=True, key="history", column_config=table_headers(table.columns, {
+        "Leaderboard": st.column_config.LinkColumn(display_text=t("card.ranking_link"))}))
 
 
-REFERENCE = "Chance · pass line"
-REFERENCE_HELP = ("Chance: the expected score of a random guesser, from each question's option count and the K "
-                  "option orders (single choice 1/n, yes/no 1/2, multi-choice exact set 1/(2^n − 1)); none for tasks "
-                  "that are not a pick from listed options. Pass line: where a real exam defines one (Med-Exam: "
-                  "国家执业医师资格考试, 360/600 = 0.600); other tasks have no defined pass line.")
+REFERENCE = "Chance · pass line"  # the task table's column id; its header and help are translated
 
 
 def report_reference_lines(report: ModelReport) -> dict[str, Any]:
@@ -141,8 +132,8 @@ def reference_text(line: Any) -> str:
     """'chance 0.200 · pass 0.600', 'chance 0.500', or '—' for a task with neither."""
     if line is None:
         return "—"
-    parts = ([f"chance {fmt_score(line.chance)}"] if line.chance is not None else []) + (
-        [f"pass {fmt_score(line.pass_line)}"] if line.pass_line is not None else [])
+    parts = ([t("card.chance", value=fmt_score(line.chance))] if line.chance is not None else []) + (
+        [t("card.pass", value=fmt_score(line.pass_line))] if line.pass_line is not None else [])
     return " · ".join(parts) or "—"
 
 
@@ -168,37 +159,32 @@ def task_table(tasks: pd.DataFrame, lines: dict[str, Any] | None = None) -> pd.D
 def choice_scope(key: str) -> str:
     """What a row of choice figures covers: a dimension's label, or all choice questions for the "overall" row
     (whose accuracy is not the Overall score, the mean of the five dimension scores)."""
-    return ALL_CHOICE_QUESTIONS if key == "overall" else dimension_name(key)
+    return t("card.all_choice_questions") if key == "overall" else dimension_name(key)
 
 
 def robustness(report: ModelReport, key: str = "bias_dimension") -> None:
     """Accuracy vs strict accuracy vs consistency per dimension, and the position-bias chart."""
-    st.markdown("Every choice question is asked under K option orders. **Accuracy** averages over (question, order);"
-                " **strict accuracy** counts questions right under every order; **robustness** (consistency under "
-                "option shuffling) counts questions answered identically under every order, right or wrong, and a "
-                "question without a readable answer under some order is never consistent. Read robustness beside "
-                "strict accuracy: a model that is consistently wrong is robust.")
+    st.markdown(t("card.robustness_intro"))
     dims = report.dimensions
     choice = dims.dropna(subset=["accuracy"])
     if choice.empty:
-        st.info("This run has no scored choice questions, so there is no robustness to show.")
+        st.info(t("card.no_choice"))
         return
     st.plotly_chart(charts.robustness(dims), key="robustness_chart")
-    st.dataframe(pd.DataFrame({
+    figures = pd.DataFrame({
         "Dimension": [choice_scope(d) for d in choice["dimension"]],
         "Accuracy": choice["accuracy"].map(fmt_score), "Strict accuracy": choice["strict_accuracy"].map(fmt_score),
-        ROBUSTNESS: choice["robustness"].map(fmt_score)}), hide_index=True,
-        column_config={ROBUSTNESS: st.column_config.Column(help=t("col.robustness.help"))})
+        ROBUSTNESS: choice["robustness"].map(fmt_score)})
+    st.dataframe(figures, hide_index=True, column_config=table_headers(figures.columns, {
+        ROBUSTNESS: st.column_config.Column(help=t("col.robustness.help"))}))
     options = [d for d in choice["dimension"]]
-    chosen = st.selectbox("Position bias of", options, format_func=choice_scope, key=key)
+    chosen = st.selectbox(t("card.position_bias_of"), options, format_func=choice_scope, key=key)
     bias = dims.set_index("dimension").loc[chosen, "position_bias"] or {}
     if bias:
         st.plotly_chart(charts.position_bias(bias), key=f"{key}_chart")
-        st.caption("Each series sums to 100%: *chosen* is each shown letter's share of all letters the model chose, "
-                   "*correct* its share of all right letters. Multi-answer questions (DDx) contribute several right "
-                   "letters; answers with no letter contribute none.")
+        st.caption(t("card.position_bias_note"))
     else:
-        st.caption("No position-bias figures were stored for this dimension.")
+        st.caption(t("card.no_position_bias"))
 
 
 def errors_and_advice(report: ModelReport) -> None:
@@ -207,27 +193,26 @@ def errors_and_advice(report: ModelReport) -> None:
     per_dim = dims[dims["dimension"] != "overall"]
     total = int(sum(sum((c or {}).values()) for c in per_dim["error_counts"]))
     if total == 0:
-        st.info("No tagged wrong answers in this run.")
+        st.info(t("card.no_tagged"))
     else:
-        shares = st.toggle("Show shares instead of counts", key="error_shares")
+        shares = st.toggle(t("card.show_shares"), key="error_shares")
         st.plotly_chart(charts.error_distribution(dims, shares=shares), key="errors_chart")
         # categories down, dimensions across: ten columns of category names were cut at the page's width
-        table = pd.DataFrame({"Category": [*CATEGORIES, "wrong (tagged)"], **{
+        table = pd.DataFrame({"Category": [*CATEGORIES, t("card.wrong_tagged")], **{
             dimension_name(row["dimension"], short=True): [int((row["error_counts"] or {}).get(c, 0))
                                                             for c in CATEGORIES]
             + [int(sum((row["error_counts"] or {}).values()))] for _, row in per_dim.iterrows()}})
-        st.dataframe(table, hide_index=True, height="content", width="stretch")
-        st.caption("Tags are made automatically (rules, or a judge model where named) — see Methodology for how "
-                   "well they agree with human review.")
+        st.dataframe(table, hide_index=True, height="content", width="stretch",
+                     column_config=table_headers(table.columns))
+        st.caption(t("card.tags_note"))
     st.subheader(t("model.h_advice", paper=arxiv_link("2503.07306")))
     found = advice.advise(dims.to_dict("records"))
     if not found:
-        st.success("None of the paper's failure signatures is present in this run.")
+        st.success(t("card.no_signature"))
     for item in found:
         levels = " + ".join(advice.LEVELS[level] for level in item.levels)
-        st.markdown(f"**{levels}**  \nSignature: {item.signature} — here: **{item.figure}**.  \n{item.action}")
-    st.caption("Level 4 (multimodal pre-training, causal reasoning modules, digital-twin simulation) is long-term "
-               "research and is not triggered by a single figure.")
+        st.markdown(f"**{levels}**  \n{t('card.signature')} {item.signature} — {t('card.here')} **{item.figure}**.  \n{item.action}")
+    st.caption(t("card.level4"))
 
 
 def question_browser(report: ModelReport, version: str, *, organizer: bool = False) -> None:
@@ -245,29 +230,29 @@ def question_browser(report: ModelReport, version: str, *, organizer: bool = Fal
                          ("qtag", list(CATEGORIES))):
         warn_unknown(key, [ALL, *allowed])
     cols = st.columns(4)
-    dimension = cols[0].selectbox("Dimension", [ALL, *DIMENSIONS], key="qd", bind="query-params",
+    dimension = cols[0].selectbox(th("Dimension"), [ALL, *DIMENSIONS], key="qd", bind="query-params",
                                   format_func=lambda d: dimension_labels.get(d, ALL))
     tasks = [t for t, spec in TASKS.items() if dimension == ALL or spec.dimension == dimension]
-    task = cols[1].selectbox("Task", [ALL, *tasks], key="qt", bind="query-params")
-    outcome = cols[2].selectbox("Outcome", list(OUTCOMES), key="qo", bind="query-params",
-                                help="right: right under every option order · wrong: wrong under at least one · "
-                                     "unscored: no reference answer")
-    tag = cols[3].selectbox("Error tag", [ALL, *CATEGORIES], key="qtag", bind="query-params")
+    task = cols[1].selectbox(th("Task"), [ALL, *tasks], key="qt", bind="query-params")
+    outcome = cols[2].selectbox(t("card.outcome"), list(OUTCOMES), key="qo", bind="query-params",
+                                help=t("card.outcome_help"))
+    tag = cols[3].selectbox(t("card.error_tag"), [ALL, *CATEGORIES], key="qtag", bind="query-params")
     if counts:
-        st.caption("Tagged answers in this run: " + " · ".join(f"{c} {counts[c]}" for c in CATEGORIES if c in counts))
+        st.caption(t("card.tagged_in_run") + " · ".join(f"{c} {counts[c]}" for c in CATEGORIES if c in counts))
     flt = ItemFilter(None if dimension == ALL else dimension, None if task == ALL else task, outcome,
                      None if tag == ALL else tag)
     page_size = 10
     first = cache.item_page(version, run_id, flt, 1, page_size, organizer)
     if first.total == 0:
-        st.info("No question matches these filters.")
+        st.info(t("card.no_question"))
         return
     page = st.pagination(first.pages, key="qp", bind="query-params") if first.pages > 1 else 1
     result = first if page == 1 else cache.item_page(version, run_id, flt, min(page, first.pages), page_size,
                                                      organizer)
-    st.caption(f"{result.total} questions match · page {result.page} of {result.pages}")
+    st.caption(t("card.questions_page", total=result.total, page=result.page, pages=result.pages))
     for item in result.items:
-        with st.expander(f"{VERDICT_MARK[item.verdict]} {md_escape(item.item_key)} · {item.task} · {item.verdict} · "
+        with st.expander(f"{VERDICT_MARK[item.verdict]} {md_escape(item.item_key)} · {item.task} · "
+                         f"{t(VERDICT_WORDS[item.verdict])} · "
                          f"{md_escape(item.preview)}"):
             question_card(item)
 
@@ -283,10 +268,9 @@ def details_download(report: ModelReport, *, organizer: bool = False) -> None:
     and tags), built on click; reached only past the gate, so never for a private suite's visitors."""
     run_id = report.run["id"]
     name = report.model["hub_id"].replace("/", "__")
-    st.download_button("Download details (JSONL)", lambda: cache.details_jsonl(run_id, organizer),
+    st.download_button(t("card.details_download"), lambda: cache.details_jsonl(run_id, organizer),
                        f"medbench-details-{name}-run{run_id}.jsonl", "application/x-ndjson", key="details_jsonl",
-                       help="One JSON line per question and option order: prompt, raw output, extracted answer, "
-                            "reference, verdict and error tags.")
+                       help=t("card.details_help"))
 
 
 def _answer_text(item: ItemView, answer: Any) -> str:
@@ -295,7 +279,7 @@ def _answer_text(item: ItemView, answer: Any) -> str:
     if answer is None:
         return "—"
     if answer in ({}, []):
-        return "— (nothing read)"
+        return t("card.nothing_read")
     if isinstance(answer, list) and all(isinstance(a, str) for a in answer):
         return ", ".join(f"{a}. {item.options[a]}" if a in item.options else a for a in answer)
     if isinstance(answer, dict):
@@ -319,34 +303,35 @@ def question_card(item: ItemView, show_orders: bool = True) -> None:
     """One question: passage, stem, options, gold answer, and (``show_orders``) every option order's answer,
     tag and exact prompt."""
     if item.passage:
-        st.markdown(f"**Passage** {md_escape(item.passage)}")
-    st.markdown(f"**Question** {md_escape(item.question)}")
+        st.markdown(f"**{t('card.passage')}** {md_escape(item.passage)}")
+    st.markdown(f"**{t('card.question')}** {md_escape(item.question)}")
     if item.options:
         st.markdown("  \n".join(md_escape(f"{key}. {text}") for key, text in item.options.items()))
     if item.gold is None:
-        st.markdown("**Reference answer** none: this question is unscored.")
+        st.markdown(f"**{t('card.reference_answer')}** {t('card.no_reference')}")
     elif (gold := structured_answer(item.gold)) is not None:
-        st.markdown("**Reference answer**")
+        st.markdown(f"**{t('card.reference_answer')}**")
         st.table(gold.rename(columns=md_escape).map(md_escape))  # st.table renders Markdown in every cell
     else:
-        st.markdown(f"**Reference answer** {md_escape(_answer_text(item, item.gold))}")
+        st.markdown(f"**{t('card.reference_answer')}** {md_escape(_answer_text(item, item.gold))}")
     if item.answer_points:
-        st.markdown("**Answer points** " + md_escape("; ".join(" / ".join(map(str, p)) for p in item.answer_points)))
+        st.markdown(f"**{t('card.answer_points')}** " + md_escape("; ".join(" / ".join(map(str, p)) for p in item.answer_points)))
     if not show_orders:
         return
-    st.dataframe(orders_table(item), hide_index=True)
+    orders = orders_table(item)
+    st.dataframe(orders, hide_index=True, column_config=table_headers(orders.columns))
     if item.orders:
-        tabs = st.tabs([f"prompt, order {o.order_index}" for o in item.orders])
+        tabs = st.tabs([t("card.prompt_order", order=o.order_index) for o in item.orders])
         for tab, order in zip(tabs, item.orders):
             tab.code(order.prompt, language=None, wrap_lines=True)
             if order.letter_scores and not order.raw_output:
-                tab.caption(LETTER_SCORED)
+                tab.caption(t("card.letter_scored"))
             else:
                 if order.reasoning is not None:
-                    tab.caption("Reasoning (stored apart; the answer is read only from what follows it):")
-                    tab.code(order.reasoning or "(empty)", language=None, wrap_lines=True)
-                tab.caption("Raw output:")
-                tab.code(mark_undecodable(order.raw_output) or "(empty)", language=None, wrap_lines=True)
+                    tab.caption(t("card.reasoning"))
+                    tab.code(order.reasoning or t("card.empty"), language=None, wrap_lines=True)
+                tab.caption(t("card.raw_output"))
+                tab.code(mark_undecodable(order.raw_output) or t("card.empty"), language=None, wrap_lines=True)
 
 
 def _position(item: ItemView, index: int) -> str:
@@ -356,7 +341,8 @@ def _position(item: ItemView, index: int) -> str:
 
 def orders_table(item: ItemView) -> pd.DataFrame:
     def verdict(order: RowData) -> str:
-        return "unscored" if order.correct is None else ("right" if order.correct else "wrong")
+        return t("card.unscored_verdict") if order.correct is None else t("card.right") if order.correct else t(
+            "card.wrong")
 
     return pd.DataFrame([{
         "Order": o.order_index,
@@ -378,33 +364,34 @@ def reproducibility(report: ModelReport, *, organizer: bool = False) -> None:
     run, model = (report.run if organizer else public_run_facts(report.run)), report.model
     spec, execution = run["run_spec"], run["execution_spec"]
     reasoning = spec.get("reasoning") or {}
-    card = {
+    served = model.get("source") == "api"
+    card = {  # fact id (English) -> value; each fact is shown under its name in the page's language (th)
         "Model": model["hub_id"], "Source": SOURCE_LABELS.get(model.get("source") or "hf", "?"),
-        "Revision (commit SHA)": (f"{NOT_PINNED} (served as {model.get('served_model')}, added "
-                                  f"{model.get('served_added')})" if model.get("source") == "api"
-                                  else spec.get("revision", model["commit_sha"])),
+        "Revision (commit SHA)": (t("repro.served", not_pinned=t("card.not_pinned"),
+                                    served=model.get("served_model"), added=model.get("served_added"))
+                                  if served else spec.get("revision", model["commit_sha"])),
         "Reproducible": reproducibility_note(model.get("source")),
         "Answer protocol": run.get("protocol", spec.get("protocol")),
-        "Reasoning model": (f"yes (per {reasoning.get('source')}), budget {reasoning.get('budget')} tokens"
-                            if reasoning.get("thinks") else "no"),
-        "Chat-template arguments": reasoning.get("chat_template_kwargs") or "none",
-        "Suite": f"{run['suite_name']} · version {run['suite_version']}",
+        "Reasoning model": (t("repro.reasoning_yes", source=reasoning.get("source"), budget=reasoning.get("budget"))
+                            if reasoning.get("thinks") else t("repro.no")),
+        "Chat-template arguments": reasoning.get("chat_template_kwargs") or t("repro.none"),
+        "Suite": t("repro.suite", suite=run["suite_name"], version=run["suite_version"]),
         "Dtype": spec.get("dtype", model["precision"]),
         "Seed": spec.get("seed"), "Option orders (K)": spec.get("k"),
         "Prompt template version": spec.get("prompt_template_version"), "Backend": execution.get("backend"),
         "Chat template": spec.get("use_chat_template", model["use_chat_template"]),
         "Evaluator version": run["evaluator_version"],
-        "Run": f"#{run['id']}, finished {format_when(run['finished_at'])}",
+        "Run": t("repro.run", id=run["id"], when=format_when(run["finished_at"])),
     }
-    st.dataframe(pd.DataFrame({"Fact": list(card), "Value": [str(v) for v in card.values()]}), hide_index=True,
-                 height="content", width="stretch",
-                 column_config={"Fact": st.column_config.TextColumn(width="medium"),
-                                "Value": st.column_config.TextColumn(width="large")})
-    st.markdown("**Environment at run time**")
+    facts = pd.DataFrame({"Fact": [th(name) for name in card], "Value": [str(v) for v in card.values()]})
+    st.dataframe(facts, hide_index=True, height="content", width="stretch",
+                 column_config=table_headers(facts.columns, {"Fact": st.column_config.TextColumn(width="medium"),
+                                                             "Value": st.column_config.TextColumn(width="large")}))
+    st.markdown(f"**{t('repro.environment')}**")
     st.json(run["environment"], expanded=True)
-    st.markdown("**Run spec: what determines the numbers**")
+    st.markdown(f"**{t('repro.run_spec')}**")
     st.json(spec, expanded=False)
-    st.markdown("**Execution spec: how it ran** (backend, device, tensor parallelism, batch policy, placement)")
+    st.markdown(t("repro.execution_spec"))
     st.json(execution, expanded=False)
-    st.markdown("**Reproduce**")
+    st.markdown(f"**{t('repro.reproduce')}**")
     st.code(run["command"], language="bash", wrap_lines=True)

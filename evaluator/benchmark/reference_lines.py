@@ -26,32 +26,18 @@ from evaluator.tables import SuiteItem, SuiteTask
 from evaluator.benchmark.tasks import TASKS, Kind
 
 CHANCE_KINDS = frozenset({Kind.SINGLE_CHOICE, Kind.YES_NO, Kind.MULTI_CHOICE})
-CHANCE_RULE: dict[Kind, str] = {
-    Kind.SINGLE_CHOICE: "1/n per question (n options), averaged",
-    Kind.YES_NO: "1/2",
-    Kind.MULTI_CHOICE: "1/(2^n − 1) per question: one of the non-empty option sets, averaged",
-}
-NO_PASS_LINE = "no defined pass line"
 
 
 @dataclass(frozen=True)
 class ReferenceLine:
-    """A task's reference lines on its score scale (None where the task has none)."""
+    """A task's reference lines on its score scale (None where the task has none); the leaderboard says them in
+    words (``leaderboard.labels.reference_help``, in the page's language)."""
 
     task: str
     chance: float | None  # expected task score of a random guesser
     strict_chance: float | None  # expected strict accuracy (right under all orders) of a random guesser
     pass_line: float | None
     pass_line_source: str
-
-    def help(self) -> str:
-        """The column-help sentence: chance level and pass line with where they come from."""
-        spec = TASKS.get(self.task)
-        chance = ("chance (random guess) " + f"{self.chance:.3f}" + (f" ({CHANCE_RULE[spec.kind]})" if spec else "")
-                  if self.chance is not None else "no chance level (not a pick from listed options)")
-        passing = (f"pass line {self.pass_line:.3f} ({self.pass_line_source})" if self.pass_line is not None
-                   else NO_PASS_LINE)
-        return f"{self.task}: {chance}; {passing}."
 
 
 def default_k() -> int:

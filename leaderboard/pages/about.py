@@ -32,28 +32,9 @@ BIBTEX = """@misc{medbench_leaderboard,
   year         = {2025}
 }"""
 
-FAQ: dict[str, str] = {
-    "Why is my model not ranked yet?": (
-        "A model is ranked once its evaluation on the active suite has finished. Until then it waits in the "
-        "queue (the Queue page shows its place, progress and time left), or an organizer reviews it first (models "
-        "that need remote code are held until an organizer allows that exact commit). Hidden models are not "
-        "ranked; flagged models are ranked with their flag shown."),
-    "Why did my evaluation fail?": (
-        "The Queue page gives the reason in plain words: the weights could not be downloaded or loaded (gated or "
-        "deleted repository, unsupported architecture, not enough memory), the run hit the time limit, or the "
-        "worker stopped too often. Fix what it names and submit again, or ask the organizers to re-run it."),
-    "How do I reproduce a score?": (
-        "Open the model page's Reproducibility tab: it shows the exact run specification (model and pinned commit, "
-        "precision, chat template, K option orders, seed, prompt version, generation settings), the environment "
-        "and the command that re-runs it on the same suite version (`python cli.py eval run ...`). Every prompt "
-        "and raw output is browsable on the Questions tab."),
-    "Why do two models with different scores share a rank?": (
-        "Their 95% intervals overlap: on this suite they cannot be told apart. A model's rank is 1 + the number of "
-        "models whose interval lies entirely above its own (see Methodology)."),
-    "Can I see an earlier ranking?": (
-        "Yes: the leaderboard's suite-version selector (or `?suite=<name@version>` in the address) shows the "
-        "ranking of an earlier suite version, and a model page lists its scores across versions."),
-}
+FAQ = [("about.faq_not_ranked_q", "about.faq_not_ranked_a"), ("about.faq_failed_q", "about.faq_failed_a"),
+       ("about.faq_reproduce_q", "about.faq_reproduce_a"), ("about.faq_shared_rank_q", "about.faq_shared_rank_a"),
+       ("about.faq_earlier_q", "about.faq_earlier_a")]  # (question, answer) keys of the translation table
 
 settings = get_settings()
 st.title(t("about.title"))
@@ -78,6 +59,6 @@ st.markdown(t("about.cite"))
 st.code(BIBTEX, language="bibtex")
 
 st.header(t("about.h_faq"))
-for question, answer in FAQ.items():
-    with st.expander(question):
-        st.markdown(answer)
+for question, answer in FAQ:
+    with st.expander(t(question)):
+        st.markdown(t(answer))

@@ -12,7 +12,7 @@ from evaluator.item_access import PrivateItems
 from evaluator.benchmark.tasks import TASKS
 from leaderboard import cache, charts
 from evaluator.benchmark.protocols import PROTOCOLS
-from common.i18n import t
+from common.i18n import t, table_headers, th
 from leaderboard.labels import dimension_name, fmt_score, score_with_ci
 from leaderboard.ranking import DIMENSIONS, SCORE_KEYS
 from leaderboard.item_browser import tag_text
@@ -46,10 +46,10 @@ asked = st.query_params.get_all("models")
 chosen = [ref if ref in labels else by_hub.get(ref) for ref in asked]
 unknown = [ref for ref, found in zip(asked, chosen) if found is None]
 if unknown:
-    st.warning(f"Not on the leaderboard, left out: {md_escape(', '.join(unknown))}.")
+    st.warning(t("compare.unknown", models=md_escape(', '.join(unknown))))
 chosen = list(dict.fromkeys(c for c in chosen if c))
 if len(chosen) > MAX_MODELS:
-    st.warning(f"At most {MAX_MODELS} models can be compared; keeping the first {MAX_MODELS}.")
+    st.warning(t("compare.too_many", n=MAX_MODELS))
     chosen = chosen[:MAX_MODELS]
 selection = st.multiselect(t("compare.models"), list(labels), default=chosen, format_func=labels.get,
                            max_selections=MAX_MODELS, key="compare_models")
@@ -67,11 +67,12 @@ st.plotly_chart(charts.radar({name: {d: dims.loc[d, "score"] for d in DIMENSIONS
                               for name, dims in dimension_rows.items()}), key="compare_radar")
 
 st.subheader(t("compare.h_dimensions"))
-st.dataframe(pd.DataFrame({
+dimension_table = pd.DataFrame({
     "Dimension": [dimension_name(k) for k in SCORE_KEYS],
     **{name: [score_with_ci(*dims.loc[k, ["score", "ci_low", "ci_high"]]) for k in SCORE_KEYS]
        for name, dims in dimension_rows.items()},
-}), hide_index=True)
+})
+st.dataframe(dimension_table, hide_index=True, column_config=table_headers(dimension_table.columns))
 
 st.subheader(t("compare.h_tasks"))
 scores = pd.DataFrame({name: rep.tasks.set_index("task")["score"] for name, rep in reports.items()}).reindex(
@@ -85,13 +86,13 @@ for name, rep in reports.items():
 for name in others:
     task_rows[f"Δ {name}"] = (scores[name] - scores[baseline]).map(lambda d: fmt_score(d, signed=True)).to_numpy()
 st.caption(t("compare.differences", baseline=md_escape(baseline)))
-st.dataframe(task_rows, hide_index=True)
+st.dataframe(task_rows, hide_index=True, column_config=table_headers(task_rows.columns))
 st.plotly_chart(charts.task_differences(scores.dropna(how="all"), baseline, others), key="compare_diff")
 
 st.subheader(t("compare.h_disagree"))
 st.caption(t("compare.disagree_note"))
 warn_unknown("dtask", [ALL, *TASKS])
-task = st.selectbox("Task", [ALL, *TASKS], key="dtask", bind="query-params")
+task = st.selectbox(th("Task"), [ALL, *TASKS], key="dtask", bind="query-params")
 run_ids = tuple(int(rep.run["id"]) for rep in reports.values())
 organizer = is_organizer()
 try:
@@ -113,11 +114,13 @@ for entry in items:
     verdicts = " · ".join(f"{run_names[run_id]}: {'✓' if a and a.correct else '✗'}" for run_id, a in
                           entry.answers.items())
     with st.expander(md_escape(f"{entry.item.item_key} · {entry.item.task} — {verdicts}")):
-        st.dataframe(pd.DataFrame({
+        answers = pd.DataFrame({
             "Model": [run_names[run_id] for run_id in entry.answers],
             "Answer (original options)": [None if a is None else str(a.parsed_answer) for a in entry.answers.values()],
             "Raw output": [None if a is None else (a.raw_output or "")[:200] for a in entry.answers.values()],
-            "Verdict": ["—" if a is None else ("right" if a.correct else "wrong") for a in entry.answers.values()],
+            "Verdict": ["—" if a is None else t("card.right" if a.correct else "card.wrong")
+                        for a in entry.answers.values()],
             "Error tag (how it was made)": ["" if a is None else tag_text(a) for a in entry.answers.values()],
-        }), hide_index=True)
+        })
+        st.dataframe(answers, hide_index=True, column_config=table_headers(answers.columns))
         question_card(entry.item, show_orders=False)

@@ -17,7 +17,7 @@ from leaderboard.columns import optional_columns
 from leaderboard.runs import SuiteNotFound, suite_label
 from leaderboard.url_state import warn_unknown
 from evaluator.benchmark.protocols import OFFICIAL_PROTOCOL, PROTOCOLS
-from leaderboard.labels import dimension_label
+from leaderboard.labels import dimension_label, dimension_name, reference_help
 from leaderboard.ranking import DIMENSIONS, SIZE_BUCKETS, UNKNOWN_SIZE
 from submissions.views import queue_overview
 
@@ -33,14 +33,16 @@ def view_label(view: str) -> str:
 
 def active_filters(query: str, sizes: list[str], types: list[str], precisions: list[str], hide_flagged: bool,
                    view: str) -> list[str]:
-    """The filters narrowing the table, in words, for the summary line above it (empty: nothing filtered)."""
-    parts = [f"search “{query.strip()}”"] if query and query.strip() else []
-    parts += [f"{name} {', '.join(values)}" for name, values in (("size", sizes), ("type", types),
-                                                                  ("precision", precisions)) if values]
+    """The filters narrowing the table, in words of the page's language, for the summary line above it (empty:
+    nothing filtered). The values (sizes, types, precisions, the query) are shown as chosen."""
+    parts = [t("lb.filter_search", query=query.strip())] if query and query.strip() else []
+    parts += [t(key, values=", ".join(values)) for key, values in (("lb.filter_size", sizes),
+                                                                    ("lb.filter_type", types),
+                                                                    ("lb.filter_precision", precisions)) if values]
     if hide_flagged:
-        parts.append("flagged models hidden")
+        parts.append(t("lb.filter_flagged_hidden"))
     if view != table_view.OVERVIEW:
-        parts.append(f"view {view_label(view)}")
+        parts.append(t("lb.filter_view", view=dimension_name(view, short=True)))
     return parts
 
 
@@ -171,7 +173,7 @@ for name in linked.columns:
         continue
     title, help_text = headers[name]
     if name in reference:
-        help_text = f"{help_text} {reference[name].help()}".strip()
+        help_text = f"{help_text} {reference_help(reference[name])}".strip()
     if name in scores and help_text:
         help_text += ci_hint
     column_config[name] = st.column_config.Column(title, help=help_text or None,

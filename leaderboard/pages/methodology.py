@@ -16,7 +16,7 @@ from evaluator.benchmark.tasks import TASKS
 from evaluator.benchmark.taxonomy import HARD_CASE_RULES, RULES
 from leaderboard import cache
 from leaderboard.advice import LEVELS
-from common.i18n import t, task_name
+from common.i18n import t, table_headers, task_name, th
 from leaderboard.labels import arxiv_link, dimension_name, fmt_score
 from leaderboard.ranking import DIMENSIONS
 
@@ -47,8 +47,8 @@ st.markdown(t("method.protocols"))
 # ----- How a written answer is read (the one answer extractor, evaluator.benchmark.scoring.extract) -----
 st.header(t("method.h_extractor"))
 st.markdown(t("method.extractor"))
-st.table(pd.DataFrame([{"#": i, "Rule": name, "What it reads": text}
-                       for i, (name, text) in enumerate(answer_extractor.RULES)]).set_index("#"))
+st.table(pd.DataFrame([{"#": i, "Rule": name, "What it reads": t(f"extract_rule.{name}")}
+                       for i, (name, _) in enumerate(answer_extractor.RULES)]).set_index("#").rename(columns=th))
 _examples = []
 for _kind, _options, _output in answer_extractor.EXAMPLES:
     _letters = [] if _kind == "cloze" else [chr(65 + i) for i in range(len(_options))]
@@ -57,7 +57,7 @@ for _kind, _options, _output in answer_extractor.EXAMPLES:
         f"{letter}. {text}" for letter, text in zip(_letters, _options)) or "、".join(_options),
         "Output": _output, "Read as": "、".join(_result.answer) if _result.ok else f"— ({_result.reason})",
         "Rule": _result.rule})
-st.table(pd.DataFrame(_examples))
+st.table(pd.DataFrame(_examples).rename(columns=th))
 _agreement = answer_extractor.CORPUS_AGREEMENT
 st.markdown(t("method.measured", rows=_agreement["rows"], extractor=f"{_agreement['extractor']:.1%}",
               extractor_choice=f"{_agreement['extractor_choice']:.1%}", choice_rows=_agreement["choice_rows"],
@@ -73,9 +73,10 @@ st.markdown(t("method.reference", pass_line=f"{TASKS['Med-Exam'].pass_line:.2f}"
 st.header(t("method.h_taxonomy"))
 st.markdown(t("method.taxonomy"))
 st.table(pd.DataFrame([{
-    "#": i + 1, "Rule": rule.name, "Category": rule.category, "What triggers it": rule.trigger,
-    "Also unscored": "yes" if rule.surface else "", "Hard case": "yes" if rule.name in HARD_CASE_RULES else "",
-} for i, rule in enumerate(RULES)]).set_index("#"))
+    "#": i + 1, "Rule": rule.name, "Category": rule.category, "What triggers it": t(f"rule.{rule.name}"),
+    "Also unscored": t("method.yes") if rule.surface else "",
+    "Hard case": t("method.yes") if rule.name in HARD_CASE_RULES else "",
+} for i, rule in enumerate(RULES)]).set_index("#").rename(columns=th))  # rule triggers said in the page's language
 
 st.subheader(t("method.h_agreement"))
 summary = cache.agreement(cache.version())
@@ -90,13 +91,15 @@ else:
     cols[2].metric(t("method.kappa"), kappa_text(kappa, summary.get("kappa_ci"), summary["n_reviewed"]))
     st.caption(t("method.kappa_note", n=MIN_REVIEWS_FOR_KAPPA))
     per_category = summary.get("per_category") or {}
-    st.dataframe(pd.DataFrame([{"Category": c, "automatic": v.get("auto"), "human": v.get("human"),
+    categories = pd.DataFrame([{"Category": c, "automatic": v.get("auto"), "human": v.get("human"),
                                 "agreed": v.get("agreed"), "precision": fmt_score(v.get("precision")),
-                                "recall": fmt_score(v.get("recall"))} for c, v in per_category.items()]),
-                 hide_index=True)
+                                "recall": fmt_score(v.get("recall"))} for c, v in per_category.items()])
+    st.dataframe(categories, hide_index=True, column_config=table_headers(categories.columns, {  # of tags, not dtype
+        "precision": st.column_config.Column(t("method.tag_precision"))}))
     by_method = summary.get("by_method") or {}
     if by_method:
-        st.dataframe(pd.DataFrame([{"Tagged by": m, **v} for m, v in by_method.items()]), hide_index=True)
+        methods = pd.DataFrame([{"Tagged by": m, **v} for m, v in by_method.items()])
+        st.dataframe(methods, hide_index=True, column_config=table_headers(methods.columns))
 
 st.header(t("method.h_advice"))
 st.markdown(t("method.advice", paper=arxiv_link("2503.07306")))

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from common.db import session_scope
-from evaluator.benchmark.reference_lines import NO_PASS_LINE, chance_level, default_k, suite_reference_lines
+from evaluator.benchmark.reference_lines import chance_level, default_k, suite_reference_lines
+from leaderboard.labels import reference_help
 from evaluator.tables import Suite, SuiteItem, SuiteTask
 from evaluator.benchmark.tasks import TASKS
 
@@ -63,5 +64,8 @@ def test_suite_reference_lines_from_the_items_option_counts(engine) -> None:  # 
     assert lines["Med-Exam"].chance == pytest.approx((0.2 + 0.25) / 2) and lines["Med-Exam"].pass_line == 0.6
     assert lines["DrugCA"].chance == 0.5 and lines["DDx-basic"].chance == pytest.approx(1 / 31)
     assert lines["MedHG"].chance is None and lines["MedHG"].pass_line is None
-    assert "pass line 0.600" in lines["Med-Exam"].help() and "chance (random guess) 0.225" in lines["Med-Exam"].help()
-    assert lines["MedHG"].help() == f"MedHG: no chance level (not a pick from listed options); {NO_PASS_LINE}."
+    exam = reference_help(lines["Med-Exam"], "en")  # the column help, in each language
+    assert "pass line 0.600" in exam and "chance (random guess) 0.225" in exam
+    assert reference_help(lines["MedHG"], "en") == "MedHG: no chance level (not a pick from listed options); no defined pass line."
+    assert reference_help(lines["MedHG"], "zh") == "MedHG：无随机水平（不是从所列选项中选择）；无规定的及格线。"
+    assert "随机水平（随机猜测）0.225" in reference_help(lines["Med-Exam"], "zh")

@@ -100,7 +100,19 @@ def test_no_page_file_mixes_a_key_into_an_f_string_of_english():
     for path in SOURCES:
         source = path.read_text(encoding="utf-8")
         for match in re.finditer(r"\btn?\(f[\"']([^\"']*)", source):
-            assert match.group(1).split(".")[0] in {"task", "dim", "col"}, f"{path}: {match.group(0)}"
+            assert match.group(1).split(".")[0] in {"task", "dim", "col", "rule", "extract_rule"}, \
+                f"{path}: {match.group(0)}"
+
+
+def test_every_error_rule_and_extractor_rule_is_described_in_both_languages():
+    """Methodology shows the taxonomy's and the answer extractor's rules with their descriptions translated
+    (rule.<name>, extract_rule.<name>): a rule added to the registry without its text fails here."""
+    from evaluator.benchmark.scoring import extract
+    from evaluator.benchmark.taxonomy import RULES
+
+    missing = [f"rule.{r.name}" for r in RULES if f"rule.{r.name}" not in table()]
+    missing += [f"extract_rule.{name}" for name, _ in extract.RULES if f"extract_rule.{name}" not in table()]
+    assert not missing, missing
 
 
 @pytest.mark.parametrize(("lang", "title", "header"), [
@@ -126,3 +138,33 @@ def test_methodology_renders_in_each_language(engine, lang, title, heading):
     assert not app.exception
     assert app.title[0].value.startswith(title)
     assert app.header[0].value == heading
+    rules = next(tb.value for tb in app.table if t("th.What triggers it", lang) in tb.value.columns)
+    assert t("rule.garbled", lang) in set(rules[t("th.What triggers it", lang)])  # the describing column too
+
+
+def test_active_filters_are_said_in_chinese(world):
+    app = page("leaderboard", lang="zh", hide_flagged="true", size=["9–15B"], view="Reasoning")
+    assert not app.exception
+    assert "当前筛选：规模 9–15B · 已隐藏被标记的模型 · 视图 推理" in [c.value for c in app.caption]
+
+
+def test_model_page_tables_and_cards_in_chinese_keep_english_ids(world):
+    """Headers and labels are translated; the frames' column names (ids of exports and tests) stay English."""
+    app = page("model", lang="zh", model="zhyi/clinic-14b", tab="Reproducibility")
+    assert not app.exception
+    assert any(c.value.startswith("作答方式：**generate**（官方") for c in app.caption)
+    card = app.dataframe[0]
+    assert list(card.value.columns) == ["Fact", "Value"]
+    assert json.loads(card.proto.columns)["Fact"]["label"] == "项目"
+    assert {"来源", "版本（提交 SHA）", "随机种子"} <= set(card.value["Fact"])
+    assert "**复现**" in [m.value for m in app.markdown]
+    scores = page("model", lang="zh", model="zhyi/clinic-14b")
+    tasks = next(d for d in scores.dataframe if "Chance · pass line" in d.value.columns)
+    assert json.loads(tasks.proto.columns)["Chance · pass line"]["label"] == "随机水平 · 及格线"
+    assert "随机 0.200 · 及格 0.600" in set(tasks.value["Chance · pass line"])
+
+
+def test_every_table_header_is_translated_or_an_id():
+    assert i18n.th("Score [95% CI]", "zh") == "得分 [95% CI]" and i18n.th("acme/med-7b", "zh") == "acme/med-7b"
+    config = i18n.table_headers(["Task", "x"], {"Task": {"help": "h"}}, lang="zh")
+    assert config == {"Task": {"help": "h", "label": "任务"}}

@@ -13,7 +13,7 @@ from common.db import session_scope
 from evaluator.ops.review import record_review
 from evaluator.tables import ItemResult, SuiteItem, TaskScore
 from submissions.tables import ModelEntry
-from leaderboard import cache, sections
+from leaderboard import cache
 from common.i18n import t as translate
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
@@ -306,7 +306,7 @@ def test_a_letter_scored_answer_says_no_text_was_generated(engine, world):
                 row.raw_output = None
     app = page("model", model="zhyi/clinic-14b", qt="Med-Exam", tab="Questions")
     assert not app.exception
-    assert sections.LETTER_SCORED in texts(app.caption)
+    assert translate("card.letter_scored", "en") in texts(app.caption)
     assert "(empty)" not in texts(app.code) and "Raw output:" not in texts(app.caption)
 
 

@@ -102,9 +102,10 @@ def rendered(app: AppTest) -> str:
 
 
 def render(page: str, query: dict[str, Any], user_id: int | None) -> AppTest:
-    """One run of ``page`` as ``user_id`` (None: signed out). The data cache is kept between runs, as on the
-    site (the autouse fixture clears it between tests)."""
+    """One run of ``page`` as ``user_id`` (None: signed out), in English (labels are asserted). The data cache
+    is kept between runs, as on the site (the autouse fixture clears it between tests)."""
     app = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    app.query_params["lang"] = "en"
     if user_id is not None:
         app.session_state["user_id"] = user_id
     for key, value in query.items():

@@ -44,9 +44,10 @@ def served_rows(engine, submission_id: int) -> tuple[EvalRun, dict[tuple[int, in
 
 
 def open_public_page(name: str, **query: str | list[str]) -> AppTest:
-    """A public page (leaderboard/pages) run once with ``query`` in its URL."""
+    """A public page (leaderboard/pages) run once with ``query`` in its URL, in English (the texts asserted)."""
     st.cache_data.clear()
     app = AppTest.from_file(str(ROOT / "leaderboard" / "pages" / f"{name}.py"), default_timeout=30)
+    app.query_params["lang"] = "en"
     for key, value in query.items():
         app.query_params[key] = value
     app.run()

@@ -73,6 +73,7 @@ def test_submit_page_names_the_hub_models_are_checked_on(engine, monkeypatch) ->
     app = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "submissions" / "pages" / "submit.py"),
                             default_timeout=30)
     app.session_state["user_id"] = user.id
+    app.query_params["lang"] = "en"  # the caption asserted below, in English
     app.run()
     assert not app.exception
     assert any(shown(c.value).startswith("Models are checked on https://hf-mirror.example.cn") for c in app.caption)

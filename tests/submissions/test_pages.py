@@ -24,8 +24,11 @@ OIDC_SECRETS = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_
                                 "server_metadata_url": "https://huggingface.co/.well-known/openid-configuration"}}
 
 
-def page(name: str, user_id: int | None = None) -> AppTest:
+def page(name: str, user_id: int | None = None, lang: str = "en") -> AppTest:
+    """A submissions page, not yet run, in ``lang`` (``?lang=``: the tests read the English texts unless they say
+    otherwise; without a browser the site's default is Chinese)."""
     at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60)
+    at.query_params["lang"] = lang
     if user_id is not None:
         at.session_state["user_id"] = user_id
     return at
@@ -377,3 +380,18 @@ def test_own_finished_submission_links_to_its_results(engine) -> None:
         model_id = s.get(Submission, done).model_id
     assert mine.loc["org/done", "results"] == f"model?model={model_id}"
     assert pd.isna(mine.loc["org/waiting", "results"])
+
+
+def test_account_submit_and_queue_pages_speak_chinese(engine) -> None:
+    """The pages' own labels, help and messages follow ?lang=; widget keys stay as they are."""
+    at = page("account", lang="zh").run()
+    assert not at.exception and at.title[0].value == "账户 · Account"
+    assert at.text_input(key="login_username").label == "用户名"
+    assert [b.label for b in at.button if b.label == "登录"]
+    at = page("queue", lang="zh").run()
+    assert not at.exception and "目前没有正在运行的评测。" in [c.value for c in at.caption]
+    assert "队列为空。" in [c.value for c in at.caption]
+    user = create_user("wen", "amber falcon 77")
+    at = page("submit", user.id, lang="zh").run()
+    assert not at.exception and at.text_input(key="hub_id").label == "hub 或 ModelScope 上的模型 id"
+    assert any(c.value.startswith("在当前") for c in at.caption)
