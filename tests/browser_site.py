@@ -26,11 +26,17 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 import pytest
 
+from sqlalchemy.engine import Engine
+
+from common.db import make_engine, reset_engines, upgrade
+from common.settings import get_settings
+
 ROOT = Path(__file__).resolve().parents[1]
+Seeded = TypeVar("Seeded")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -44,6 +50,29 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def seeded_database(folder: Path, seed: Callable[[Engine], Seeded], **extra_env: str) -> tuple[dict[str, str], Seeded]:
+    """A migrated SQLite file in ``folder`` seeded by ``seed(engine)`` under the site's own settings; returns the
+    site's ``env`` (database, data and model folders, no demo models, plus ``extra_env``) and what ``seed`` returned.
+    Settings and engines are reset before and after, so the test process keeps none of them."""
+    url = f"sqlite:///{folder / 'medbench.db'}"
+    env = {"MEDBENCH_DATA_DIR": str(folder / "data"), "MEDBENCH_MODEL_CACHE_DIR": str(folder / "models"),
+           "MEDBENCH_DATABASE_URL": url, "MEDBENCH_DEMO_MODELS": "false", **extra_env}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        get_settings.cache_clear()
+        reset_engines()
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            seeded = seed(engine)
+        finally:
+            engine.dispose()
+            get_settings.cache_clear()
+            reset_engines()
+    return env, seeded
 
 
 def _environment(env: Mapping[str, str]) -> dict[str, str]:

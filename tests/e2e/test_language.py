@@ -11,37 +11,27 @@ import re
 from typing import Any, Iterator
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bench.seed_results import seed_demo_results
-from common.db import make_engine, reset_engines, upgrade
 from common.i18n import t
-from common.settings import get_settings
-from tests.browser_site import TIMEOUT_MS, chromium, requires_chromium, serve_app
+from tests.browser_site import TIMEOUT_MS, chromium, requires_chromium, seeded_database, serve_app
 
 pytestmark = requires_chromium
+
+
+def _seed(engine: Engine) -> None:
+    with Session(engine) as session:
+        seed_demo_results(session)
+        session.commit()
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The site on a seeded SQLite file (three ranked models); yields its base URL."""
     folder = tmp_path_factory.mktemp("language")
-    url = f"sqlite:///{folder / 'medbench.db'}"
-    env = {"MEDBENCH_DATA_DIR": str(folder / "data"), "MEDBENCH_MODEL_CACHE_DIR": str(folder / "models"),
-           "MEDBENCH_DATABASE_URL": url, "MEDBENCH_DEMO_MODELS": "false", "MEDBENCH_DEVICE": "cpu"}
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
-        get_settings.cache_clear()
-        reset_engines()
-        engine = make_engine(url)
-        upgrade(engine)
-        with Session(engine) as session:
-            seed_demo_results(session)
-            session.commit()
-        engine.dispose()
-        get_settings.cache_clear()
-        reset_engines()
+    env, _ = seeded_database(folder, _seed, MEDBENCH_DEVICE="cpu")
     with serve_app(env, folder) as site:
         yield site
 

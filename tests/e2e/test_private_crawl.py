@@ -15,12 +15,11 @@ from typing import Any, Iterator
 import pytest
 from sqlmodel import Session
 
-from common.db import make_engine, reset_engines, upgrade
-from common.settings import get_settings
+from common.db import make_engine
 from evaluator.benchmark.suites.visibility import PRIVATE, PUBLIC, set_visibility
 from tests.canary_site import (CANARY, ORGANIZER, OTHER, OUTPUT_CANARY, PASSWORD, SUBMITTER, CanarySite,
                                seed_canary_site, write_suite)
-from tests.browser_site import TIMEOUT_MS, chromium, requires_chromium, serve_app, settle, sign_in
+from tests.browser_site import TIMEOUT_MS, chromium, requires_chromium, seeded_database, serve_app, settle, sign_in
 
 TABS = ["Scores", "Robustness", "Errors & advice", "Questions", "Reproducibility"]
 EXPORT_LABELS = ("Export CSV", "Export JSON", "Download details (JSONL)")
@@ -39,24 +38,11 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory, canary_models: dict[str, Path]) -> Iterator[Server]:
     """The canary site in an SQLite file, served by ``streamlit run app.py``."""
     folder = tmp_path_factory.mktemp("private-crawl")
-    url = f"sqlite:///{folder / 'medbench.db'}"
-    env = {"MEDBENCH_DATA_DIR": str(folder / "data"), "MEDBENCH_MODEL_CACHE_DIR": str(folder / "models"),
-           "MEDBENCH_DATABASE_URL": url, "MEDBENCH_ORGANIZERS": "", "MEDBENCH_DEMO_MODELS": "false",
-           "MEDBENCH_DEVICE": "cpu"}
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
-        get_settings.cache_clear()
-        reset_engines()
-        engine = make_engine(url)
-        upgrade(engine)
-        site = seed_canary_site(engine, write_suite(folder / "suite"), canary_models)
-        engine.dispose()
-        get_settings.cache_clear()
-        reset_engines()
+    env, site = seeded_database(folder, lambda engine: seed_canary_site(engine, write_suite(folder / "suite"),
+                                                                         canary_models), MEDBENCH_DEVICE="cpu")
     try:
         with serve_app(env, folder) as base:
-            yield Server(base, site, url)
+            yield Server(base, site, env["MEDBENCH_DATABASE_URL"])
     finally:
         assert CANARY not in (folder / "app.log").read_text(encoding="utf-8", errors="replace")  # nor in its log
 

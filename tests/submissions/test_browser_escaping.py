@@ -24,13 +24,11 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bench.seed_results import ModelProfile, add_model, create_suite, new_run, seed_run_results
-from common.db import make_engine, reset_engines, upgrade
-from common.settings import get_settings
 from evaluator.tables import EvalRun, ItemResult
 from submissions.accounts import create_user
 from submissions.moderation import moderate
 from submissions.tables import Submission
-from tests.browser_site import TIMEOUT_MS, chromium, requires_chromium, serve_app, settle, sign_in
+from tests.browser_site import TIMEOUT_MS, chromium, requires_chromium, seeded_database, serve_app, settle, sign_in
 from tests.submissions.factories import add_run, add_submission
 
 ORGANIZER, PASSWORD = "esc-orga", "Tq8#vL2!mZ9@wR4$"
@@ -142,20 +140,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     bait = f"http://127.0.0.1:{recorder.server_address[1]}"
     text = hostile(bait)
     folder = tmp_path_factory.mktemp("escaping")
-    url = f"sqlite:///{folder / 'medbench.db'}"
-    env = {"MEDBENCH_DATA_DIR": str(folder / "data"), "MEDBENCH_MODEL_CACHE_DIR": str(folder / "models"),
-           "MEDBENCH_DATABASE_URL": url, "MEDBENCH_ORGANIZERS": "", "MEDBENCH_DEMO_MODELS": "false"}
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
-        get_settings.cache_clear()
-        reset_engines()
-        engine = make_engine(url)
-        upgrade(engine)
-        models = seed(engine, text, bait)
-        engine.dispose()
-        get_settings.cache_clear()
-        reset_engines()
+    env, models = seeded_database(folder, lambda engine: seed(engine, text, bait))
     try:
         with serve_app(env, folder) as base:
             yield Site(base, bait, text, models)
