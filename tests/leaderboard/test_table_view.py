@@ -11,7 +11,8 @@ from common.db import session_scope
 from leaderboard import ranking, table_view
 from leaderboard.columns import optional_columns
 from leaderboard.model_facts import FACT_COLUMNS, with_model_facts
-from leaderboard.labels import fmt_score, params_label, plural, score_with_ci
+from common.display import plural
+from leaderboard.labels import fmt_score, params_label, score_with_ci
 
 
 @pytest.fixture
