@@ -252,7 +252,9 @@ def test_submit_approve_evaluate_rank_browse_export(site):
                     page.reload()
             shot(page, "06-leaderboard-ranked")
 
-            # a CSV export of what is shown downloads
+            # a CSV export of what is shown downloads (clicked once the page's run has ended: a click during a
+            # rerun that redraws the button was lost on the loaded CI machine)
+            settle(page)
             with page.expect_download() as download_info:
                 page.get_by_role("button", name="Export CSV").click()
             download = download_info.value
